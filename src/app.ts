@@ -1,0 +1,30 @@
+/**
+ * The Hono app: routes, and the one place errors become responses.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./env.ts";
+import { APOLOGY_MESSAGE } from "./calls/outcome.ts";
+import { log } from "./log.ts";
+import { health } from "./routes/health.ts";
+import { TWIML_HEADERS, voice } from "./routes/voice.ts";
+import { sayAndHangUp, twimlDocument } from "./twilio/twiml.ts";
+
+export const app = new Hono<AppEnv>();
+
+app.route("/health", health);
+app.route("/api/webhooks/twilio", voice);
+
+app.notFound((c) => c.text("Not Found", 404));
+
+app.onError((error, c) => {
+  if (error instanceof HTTPException) {
+    if (error.status >= 500) log("error", "http.error", { path: c.req.path, status: error.status });
+    return error.getResponse();
+  }
+  log("error", "http.unhandled", { path: c.req.path, error: error.name, detail: error.message });
+  // A request that passed Twilio's signature check is a live caller: answer with TwiML, never a 500
+  // (which Twilio turns into "an application error has occurred").
+  if (c.get("twilioParams")) return c.body(twimlDocument(sayAndHangUp(APOLOGY_MESSAGE)), 200, TWIML_HEADERS);
+  return c.text("Internal Server Error", 500);
+});

@@ -1,0 +1,43 @@
+/**
+ * The core of a call: register it with Retell for its agent and decide how Twilio should connect it.
+ */
+import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
+import type { AgentConfig } from "../agents/schema.ts";
+import type { InboundCall } from "../twilio/params.ts";
+import { registerPhoneCall, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
+import { retellSipUri, type VoiceOutcome } from "./outcome.ts";
+
+export interface ConnectResult {
+  outcome: VoiceOutcome;
+  registration: RegisterResult;
+}
+
+/** The registration request: the agent's settings plus what Twilio told us about the call. */
+export function registrationParams(call: InboundCall, agent: AgentConfig): CallRegisterPhoneCallParams {
+  return {
+    agent_id: agent.retellAgentId,
+    ...(agent.retellAgentVersion !== undefined && { agent_version: agent.retellAgentVersion }),
+    from_number: call.from,
+    to_number: call.to,
+    direction: "inbound",
+    retell_llm_dynamic_variables: { ...agent.dynamicVariables, caller_number: call.from, called_number: call.to },
+    metadata: { ...agent.metadata, twilio_call_sid: call.callSid, ...(call.accountSid && { twilio_account_sid: call.accountSid }) },
+  };
+}
+
+export async function connectCall(
+  retell: RetellClientConfig,
+  sipHost: string,
+  call: InboundCall,
+  agent: AgentConfig,
+  signal?: AbortSignal,
+): Promise<ConnectResult> {
+  const registration = await registerPhoneCall(retell, registrationParams(call, agent), signal);
+  if (registration.ok) {
+    return { registration, outcome: { kind: "connected", retellCallId: registration.callId, sipUri: retellSipUri(registration.callId, sipHost) } };
+  }
+  const outcome: VoiceOutcome = agent.fallbackNumber
+    ? { kind: "fallback_dialed", reason: registration.reason, fallbackNumber: agent.fallbackNumber }
+    : { kind: "retell_failed", reason: registration.reason };
+  return { registration, outcome };
+}

@@ -1,0 +1,46 @@
+/**
+ * Reads the Worker's vars with their defaults. Every name here is documented in README.md ("Configuration").
+ */
+import type { Bindings } from "./env.ts";
+
+export const DEFAULT_RETELL_BASE_URL = "https://api.retellai.com";
+export const DEFAULT_RETELL_SIP_HOST = "sip.retellai.com";
+/** Twilio drops a voice webhook after 15 s (tw-co "hard upper timeout"); 8 s leaves room to dial the fallback. */
+export const DEFAULT_RETELL_TIMEOUT_MS = 8_000;
+/** The most RETELL_TIMEOUT_MS may be: the answer must be complete before Twilio's 15 s are up. */
+export const MAX_RETELL_TIMEOUT_MS = 12_000;
+
+export function retellTimeoutMs(env: Bindings): number {
+  const value = Number(env.RETELL_TIMEOUT_MS);
+  if (!env.RETELL_TIMEOUT_MS || !Number.isFinite(value) || value < 100) return DEFAULT_RETELL_TIMEOUT_MS;
+  return Math.min(value, MAX_RETELL_TIMEOUT_MS);
+}
+
+export function retellBaseUrl(env: Bindings): string {
+  return env.RETELL_BASE_URL || DEFAULT_RETELL_BASE_URL;
+}
+
+export function retellSipHost(env: Bindings): string {
+  return env.RETELL_SIP_HOST || DEFAULT_RETELL_SIP_HOST;
+}
+
+/**
+ * The URL Twilio signed. With WEBHOOK_BASE_URL (scheme and host, e.g. https://calls.example.com), its origin
+ * plus the request's own path and query; otherwise the request's URL. Throws on a WEBHOOK_BASE_URL that is
+ * not a bare origin, so a typo fails closed instead of rejecting every call with 403 and no hint why.
+ */
+export function signedUrl(env: Bindings, requestUrl: string): string {
+  const base = env.WEBHOOK_BASE_URL?.trim();
+  if (!base) return requestUrl;
+  const origin = base.replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/?#\s]+$/i.test(origin)) {
+    throw new ConfigError("WEBHOOK_BASE_URL must be a scheme and host only, such as https://calls.example.com");
+  }
+  const url = new URL(requestUrl);
+  return origin + url.pathname + url.search;
+}
+
+/** A deployment mistake the operator must fix; its message goes to the log, never to the wire. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}

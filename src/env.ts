@@ -1,0 +1,18 @@
+import type { TwilioParams } from "./twilio/params.ts";
+
+/**
+ * The Worker's bindings: `Env` is generated from wrangler.toml by `wrangler types`
+ * (checked by `npm test`); optional secrets that wrangler cannot declare are added here.
+ */
+export type Bindings = Env & {
+  /** The previous Twilio auth token while a rotation is under way; either token's signature is accepted. */
+  TWILIO_AUTH_TOKEN_SECONDARY?: string;
+};
+
+export type Variables = {
+  /** The webhook's form parameters, set once the Twilio signature has been verified. */
+  twilioParams: TwilioParams;
+};
+
+/** The one Hono environment type shared by the app, its middleware and its sub-apps. */
+export type AppEnv = { Bindings: Bindings; Variables: Variables };

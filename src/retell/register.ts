@@ -1,0 +1,129 @@
+/**
+ * Registers an inbound call with Retell: POST /v2/register-phone-call
+ * (https://docs.retellai.com/api-references/register-phone-call). Plain fetch typed with retell-sdk's
+ * types, so the SDK's runtime stays out of the bundle.
+ */
+import type { CallRegisterPhoneCallParams, PhoneCallResponse } from "retell-sdk/resources/call";
+
+/** Attempts in all: the first plus two retries, all inside the caller's time budget. */
+const MAX_ATTEMPTS = 3;
+/** Backoff before retry n (ms): short, because a caller is waiting; jitter spreads bursts. */
+const BACKOFF_MS = [150, 400];
+/** Retell call ids go into a SIP URI's user part: letters, digits, `_` and `-` only, so nothing can redirect the dial. */
+const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export interface RetellClientConfig {
+  baseUrl: string;
+  apiKey: string;
+  /** Total budget for every attempt and backoff, in milliseconds. */
+  timeoutMs: number;
+}
+
+export type RegisterFailure =
+  | "retell_rejected" // 4xx other than 429: retrying cannot help (bad key, unknown agent, no payment)
+  | "retell_unavailable" // 429 or 5xx, still failing after retries
+  | "retell_unreachable" // network error, still failing after retries
+  | "retell_timeout" // the budget ran out
+  | "retell_bad_response"; // 2xx without a usable call_id
+
+export type RegisterResult =
+  | { ok: true; callId: string; attempts: number; ms: number }
+  | { ok: false; reason: RegisterFailure; status?: number; detail: string; attempts: number; ms: number };
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+
+/** Retry-After in ms (seconds or an HTTP date), when Retell sends one. */
+function retryAfterMs(response: Response): number | undefined {
+  const header = response.headers.get("retry-after");
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export async function registerPhoneCall(
+  config: RetellClientConfig,
+  params: CallRegisterPhoneCallParams,
+  signal?: AbortSignal,
+): Promise<RegisterResult> {
+  const started = Date.now();
+  const budget = AbortSignal.timeout(config.timeoutMs);
+  const abort = signal ? AbortSignal.any([budget, signal]) : budget;
+  const url = `${config.baseUrl.replace(/\/+$/, "")}/v2/register-phone-call`;
+  const body = JSON.stringify(params);
+  let attempts = 0;
+  let last: Omit<Extract<RegisterResult, { ok: false }>, "attempts" | "ms"> = {
+    ok: false,
+    reason: "retell_unreachable",
+    detail: "no attempt made",
+  };
+  const done = (result: typeof last | Omit<Extract<RegisterResult, { ok: true }>, "attempts" | "ms">): RegisterResult =>
+    ({ ...result, attempts, ms: Date.now() - started }) as RegisterResult;
+
+  while (attempts < MAX_ATTEMPTS) {
+    attempts++;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${config.apiKey}`, "Content-Type": "application/json", Accept: "application/json" },
+        body,
+        signal: abort,
+      });
+    } catch (error) {
+      if (abort.aborted) return done({ ok: false, reason: "retell_timeout", detail: `no answer within ${config.timeoutMs} ms` });
+      last = { ok: false, reason: "retell_unreachable", detail: error instanceof Error ? error.message : String(error) };
+      if (!(await backoff(attempts, undefined))) return done(last);
+      continue;
+    }
+
+    if (response.ok) {
+      let call: Partial<PhoneCallResponse> | null;
+      try {
+        call = (await response.json()) as Partial<PhoneCallResponse> | null;
+      } catch {
+        if (abort.aborted) return done({ ok: false, reason: "retell_timeout", detail: `no answer within ${config.timeoutMs} ms` });
+        return done({ ok: false, reason: "retell_bad_response", status: response.status, detail: "response body is not JSON" });
+      }
+      const callId = call?.call_id;
+      if (typeof callId !== "string" || !CALL_ID.test(callId)) {
+        return done({ ok: false, reason: "retell_bad_response", status: response.status, detail: "response has no valid call_id" });
+      }
+      return done({ ok: true, callId });
+    }
+
+    // Drain the body so the connection can be reused; its text is Retell's reason, safe to log.
+    const text = (await response.text().catch(() => "")).slice(0, 200);
+    const retryable = response.status === 429 || response.status >= 500;
+    last = {
+      ok: false,
+      reason: retryable ? "retell_unavailable" : "retell_rejected",
+      status: response.status,
+      detail: text || `HTTP ${response.status}`,
+    };
+    if (!retryable || !(await backoff(attempts, retryAfterMs(response)))) return done(last);
+  }
+  return done(last);
+
+  /** Waits before the next attempt; false when there is none or it would not fit in the budget. */
+  async function backoff(attempt: number, requested: number | undefined): Promise<boolean> {
+    if (attempt >= MAX_ATTEMPTS) return false;
+    const base = BACKOFF_MS[attempt - 1] ?? BACKOFF_MS[BACKOFF_MS.length - 1] ?? 0;
+    const wait = requested ?? base * (0.75 + Math.random() * 0.5);
+    if (Date.now() - started + wait >= config.timeoutMs) return false;
+    try {
+      await sleep(wait, abort);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

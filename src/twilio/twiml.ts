@@ -1,0 +1,54 @@
+/**
+ * TwiML documents (https://www.twilio.com/docs/voice/twiml). Every value is XML-escaped here,
+ * so no caller of this module writes markup by hand.
+ */
+
+/** The opening of every answer; streamed before Retell has answered (see routes/voice.ts). */
+export const RESPONSE_OPEN = '<?xml version="1.0" encoding="UTF-8"?><Response>';
+export const RESPONSE_CLOSE = "</Response>";
+
+/** Characters XML 1.0 cannot carry at all, not even as references (XML 1.0 §2.2 Char). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+
+/** Escapes text or an attribute value; characters XML cannot represent are dropped. */
+export function escapeXml(value: string): string {
+  return value.replace(NOT_XML_CHAR, "").replace(/[&<>"']/g, (ch) => ENTITIES[ch] as string);
+}
+
+type Attributes = Record<string, string | number | boolean | undefined>;
+
+function element(name: string, attributes: Attributes, content: string | null): string {
+  let attrs = "";
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined) attrs += ` ${key}="${escapeXml(String(value))}"`;
+  }
+  return content === null ? `<${name}${attrs}/>` : `<${name}${attrs}>${content}</${name}>`;
+}
+
+export interface DialOptions {
+  /** Where Twilio posts the dial's result; when set, the verbs after <Dial> are never reached (tw-dial). */
+  action?: string;
+  /** Seconds to wait for an answer (Twilio's default is 30). */
+  timeout?: number;
+}
+
+/**
+ * Dials a SIP URI. answerOnBridge keeps the caller hearing ringing until the far end answers,
+ * instead of silence while Retell's agent starts (https://www.twilio.com/docs/voice/twiml/dial#answeronbridge).
+ */
+export function dialSip(uri: string, options: DialOptions = {}): string {
+  return element("Dial", { answerOnBridge: true, ...options }, element("Sip", {}, escapeXml(uri)));
+}
+
+export function dialNumber(number: string, options: DialOptions = {}): string {
+  return element("Dial", { answerOnBridge: true, ...options }, element("Number", {}, escapeXml(number)));
+}
+
+export function sayAndHangUp(message: string): string {
+  return element("Say", {}, escapeXml(message)) + element("Hangup", {}, null);
+}
+
+export function twimlDocument(body: string): string {
+  return RESPONSE_OPEN + body + RESPONSE_CLOSE;
+}

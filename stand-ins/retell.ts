@@ -1,0 +1,216 @@
+/**
+ * A local stand-in for Retell's API, on 127.0.0.1, for tests, the demo and benchmarks. It checks what it
+ * receives as strictly as Retell documents it (docs.retellai.com/api-references/register-phone-call) and
+ * answers like Retell: 201 with a call object, or `{ "status": "error", "message": ... }`.
+ *
+ * Per agent id it can be told to answer slowly, fail, hang or drop the connection, through a control API
+ * under /__stand-in/ (see `Behaviour`), so tests running side by side do not disturb each other.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+
+export interface Behaviour {
+  /** Milliseconds to wait before answering. */
+  delayMs?: number;
+  /** Answer with this HTTP error status instead of registering the call. */
+  status?: number;
+  /** Only the first `times` requests misbehave; later ones succeed (for retry tests). */
+  times?: number;
+  /** `drop`: close the connection without answering; `hang`: never answer; `no_call_id`: 201 without call_id; `not_json`: 201 with a non-JSON body. */
+  mode?: "drop" | "hang" | "no_call_id" | "not_json";
+  /** Retry-After header (seconds) sent with an error status. */
+  retryAfter?: string;
+}
+
+export interface RecordedRequest {
+  at: number;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  /** What the stand-in answered (0 when it dropped or hung). */
+  status: number;
+  callId?: string;
+}
+
+export interface RetellStandIn {
+  url: string;
+  requests: RecordedRequest[];
+  setBehaviour(agentId: string, behaviour: Behaviour): void;
+  setDefault(behaviour: Behaviour): void;
+  close(): Promise<void>;
+}
+
+const FIELDS = new Set([
+  "agent_id",
+  "agent_version",
+  "agent_override",
+  "direction",
+  "from_number",
+  "to_number",
+  "metadata",
+  "retell_llm_dynamic_variables",
+]);
+const E164 = /^\+[1-9]\d{6,14}$/;
+const MAX_RECORDED = 10_000;
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): number {
+  if (status === 204) {
+    res.writeHead(204, headers).end();
+    return status;
+  }
+  res.writeHead(status, { "Content-Type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+  return status;
+}
+const error = (res: ServerResponse, status: number, message: string, headers?: Record<string, string>) =>
+  send(res, status, { status: "error", message }, headers);
+
+/** Why a register-phone-call body would be refused, or null when it is acceptable. */
+export function registerBodyProblem(body: unknown): string | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return "body must be a JSON object";
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b)) if (!FIELDS.has(key)) return `unknown field ${key}`;
+  if (typeof b.agent_id !== "string" || b.agent_id.length === 0) return "agent_id is required";
+  if (b.agent_version !== undefined && !(Number.isInteger(b.agent_version) && (b.agent_version as number) >= 0)) return "agent_version must be an integer";
+  if (b.direction !== undefined && b.direction !== "inbound" && b.direction !== "outbound") return "direction must be inbound or outbound";
+  for (const field of ["from_number", "to_number"] as const) {
+    if (b[field] !== undefined && typeof b[field] !== "string") return `${field} must be a string`;
+  }
+  const vars = b.retell_llm_dynamic_variables;
+  if (vars !== undefined) {
+    if (typeof vars !== "object" || vars === null || Array.isArray(vars)) return "retell_llm_dynamic_variables must be an object";
+    for (const [k, v] of Object.entries(vars)) if (typeof v !== "string") return `retell_llm_dynamic_variables.${k} must be a string`;
+  }
+  return null;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function startRetellStandIn(options: { apiKey: string; port?: number; defaults?: Behaviour; quiet?: boolean }): Promise<RetellStandIn> {
+  const behaviours = new Map<string, Behaviour & { seen: number }>();
+  let defaults: Behaviour = options.defaults ?? {};
+  const requests: RecordedRequest[] = [];
+  const hanging = new Set<ServerResponse>();
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const text = await readBody(req);
+
+    if (url.pathname.startsWith("/__stand-in/")) return control(url, req.method ?? "GET", text, res);
+
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Kept as text: answered with 400 below.
+    }
+    const record: RecordedRequest = { at: Date.now(), method: req.method ?? "", path: url.pathname, headers: req.headers, body, status: 0 };
+    if (requests.length < MAX_RECORDED) requests.push(record);
+
+    if (req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      record.status = error(res, 401, "API key is missing or invalid.");
+      return;
+    }
+    if (req.method === "GET" && url.pathname.startsWith("/get-agent/")) {
+      const agentId = decodeURIComponent(url.pathname.slice("/get-agent/".length));
+      const b = behaviours.get(agentId);
+      record.status = b?.status === 404 || agentId.startsWith("agent_missing")
+        ? error(res, 404, "Agent not found")
+        : send(res, 200, { agent_id: agentId, agent_name: "Stand-in agent", version: 0 });
+      return;
+    }
+    if (req.method !== "POST" || url.pathname !== "/v2/register-phone-call") {
+      record.status = error(res, 404, "Not found");
+      return;
+    }
+    if (!req.headers["content-type"]?.startsWith("application/json")) {
+      record.status = error(res, 400, "Content-Type must be application/json");
+      return;
+    }
+    const problem = typeof body === "string" ? "body is not JSON" : registerBodyProblem(body);
+    if (problem) {
+      record.status = error(res, 400, problem);
+      return;
+    }
+    const params = body as Record<string, unknown>;
+    const agentId = params.agent_id as string;
+    const specific = behaviours.get(agentId);
+    const behaviour: Behaviour & { seen?: number } = specific ?? defaults;
+    const seen = specific ? specific.seen++ : 0;
+    const misbehave = behaviour.times === undefined || seen < behaviour.times;
+
+    if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
+    if (misbehave && behaviour.mode === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    if (misbehave && behaviour.mode === "hang") {
+      hanging.add(res);
+      return;
+    }
+    if (misbehave && behaviour.status) {
+      record.status = error(res, behaviour.status, `Stand-in error ${behaviour.status}`, behaviour.retryAfter ? { "Retry-After": behaviour.retryAfter } : {});
+      return;
+    }
+    if (misbehave && behaviour.mode === "not_json") {
+      res.writeHead(201, { "Content-Type": "application/json" });
+      res.end("<html>oops</html>");
+      record.status = 201;
+      return;
+    }
+    const callId = `call_${randomBytes(16).toString("hex")}`;
+    const call = {
+      ...(misbehave && behaviour.mode === "no_call_id" ? {} : { call_id: callId }),
+      call_type: "phone_call",
+      agent_id: agentId,
+      agent_version: params.agent_version ?? 0,
+      call_status: "registered",
+      direction: params.direction ?? "inbound",
+      from_number: params.from_number,
+      to_number: params.to_number,
+      metadata: params.metadata,
+      retell_llm_dynamic_variables: params.retell_llm_dynamic_variables,
+    };
+    record.callId = callId;
+    record.status = send(res, 201, call);
+  });
+
+  function control(url: URL, method: string, text: string, res: ServerResponse) {
+    const agent = url.pathname.match(/^\/__stand-in\/agents\/([^/]+)$/);
+    if (agent && method === "PUT") {
+      behaviours.set(decodeURIComponent(agent[1] as string), { ...(JSON.parse(text || "{}") as Behaviour), seen: 0 });
+      return send(res, 204, null);
+    }
+    if (url.pathname === "/__stand-in/requests" && method === "GET") {
+      const agentId = url.searchParams.get("agent_id");
+      const matches = agentId
+        ? requests.filter((r) => (r.body as { agent_id?: string } | undefined)?.agent_id === agentId)
+        : requests;
+      return send(res, 200, matches);
+    }
+    return send(res, 404, { message: "unknown control route" });
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    setBehaviour: (agentId, behaviour) => behaviours.set(agentId, { ...behaviour, seen: 0 }),
+    setDefault: (behaviour) => {
+      defaults = behaviour;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

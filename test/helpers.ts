@@ -1,0 +1,95 @@
+/**
+ * Test helpers: requests signed exactly as Twilio signs them (with the official `twilio` package's
+ * helper), the Worker's real entry point, and the Retell stand-in's control API.
+ */
+import { exports } from "cloudflare:workers";
+import { inject } from "vitest";
+import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
+import type { Behaviour, RecordedRequest } from "../stand-ins/retell.ts";
+import { TEST_TWILIO_AUTH_TOKEN } from "./secrets.ts";
+
+export const ORIGIN = "https://bridge.example.com";
+
+let sequence = 0;
+/** A fresh CallSid per test, so tests never share state. */
+export function callSid(): string {
+  return `CA${Date.now().toString(16)}${(++sequence).toString(16).padStart(8, "0")}`.padEnd(34, "0").slice(0, 34);
+}
+
+/** A fresh E.164 number per test (Australian +61 4xx mobile range). */
+export function uniqueNumber(): string {
+  return `+614${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+}
+
+/** A fresh Retell-format agent id per test. */
+export function uniqueAgentId(label = "t"): string {
+  return `agent_${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
+}
+
+export function voiceParams(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    AccountSid: "AC00000000000000000000000000000000",
+    ApiVersion: "2010-04-01",
+    CallSid: callSid(),
+    CallStatus: "ringing",
+    Called: overrides.To ?? "+61341517921",
+    Caller: overrides.From ?? "+14155550100",
+    Direction: "inbound",
+    From: "+14155550100",
+    To: "+61341517921",
+    ...overrides,
+  };
+}
+
+export interface SignOptions {
+  token?: string;
+  /** The URL Twilio signs (defaults to the URL the request is sent to). */
+  signedUrl?: string;
+  headers?: Record<string, string>;
+}
+
+/** A POST as Twilio sends it: form-encoded body, X-Twilio-Signature made by twilio-node's own helper. */
+export function twilioRequest(path: string, params: Record<string, string | string[]>, options: SignOptions = {}): Request {
+  const url = ORIGIN + path;
+  const signature = getExpectedTwilioSignature(options.token ?? TEST_TWILIO_AUTH_TOKEN, options.signedUrl ?? url, params);
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    for (const v of Array.isArray(value) ? value : [value]) body.append(name, v);
+  }
+  return new Request(url, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      "X-Twilio-Signature": signature,
+      "Accept-Encoding": "gzip",
+      "User-Agent": "TwilioProxy/1.1",
+      ...options.headers,
+    },
+    body,
+  });
+}
+
+/** Sends a request through the Worker's real entry point (src/index.ts), as the runtime would. */
+export function worker(request: Request): Promise<Response> {
+  return exports.default.fetch(request);
+}
+
+const retellUrl = () => inject("retellBaseUrl");
+
+export async function setRetellBehaviour(agentId: string, behaviour: Behaviour): Promise<void> {
+  const res = await fetch(`${retellUrl()}/__stand-in/agents/${encodeURIComponent(agentId)}`, {
+    method: "PUT",
+    body: JSON.stringify(behaviour),
+  });
+  if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
+}
+
+export async function retellRequests(agentId: string): Promise<RecordedRequest[]> {
+  const res = await fetch(`${retellUrl()}/__stand-in/requests?agent_id=${encodeURIComponent(agentId)}`);
+  return (await res.json()) as RecordedRequest[];
+}
+
+/** Reads the TwiML answer's SIP URI, or null. */
+export function sipUri(twiml: string): string | null {
+  return /<Sip>([^<]*)<\/Sip>/.exec(twiml)?.[1] ?? null;
+}

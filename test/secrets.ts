@@ -1,0 +1,4 @@
+/** Made-up credentials used only by the tests and the local stand-ins. */
+export const TEST_TWILIO_AUTH_TOKEN = "test_twilio_auth_token_0123456789ab";
+export const TEST_TWILIO_AUTH_TOKEN_SECONDARY = "test_twilio_auth_token_secondary_99";
+export const TEST_RETELL_API_KEY = "key_test_retell_0123456789";
