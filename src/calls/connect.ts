@@ -7,6 +7,9 @@ import type { InboundCall } from "../twilio/params.ts";
 import { registerPhoneCall, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
 import { retellSipUri, type VoiceOutcome } from "./outcome.ts";
 
+/** The call id a dry run answers with: a SIP URI of the right shape that Retell will never accept. */
+export const DRY_RUN_CALL_ID = "dry_run";
+
 export interface ConnectResult {
   outcome: VoiceOutcome;
   registration: RegisterResult;
@@ -32,7 +35,9 @@ export async function connectCall(
   agent: AgentConfig,
   signal?: AbortSignal,
 ): Promise<ConnectResult> {
-  const registration = await registerPhoneCall(retell, registrationParams(call, agent), signal);
+  const registration: RegisterResult = call.dryRun
+    ? { ok: true, callId: DRY_RUN_CALL_ID, attempts: 0, ms: 0 }
+    : await registerPhoneCall(retell, registrationParams(call, agent), signal);
   if (registration.ok) {
     return { registration, outcome: { kind: "connected", retellCallId: registration.callId, sipUri: retellSipUri(registration.callId, sipHost) } };
   }

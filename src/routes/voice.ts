@@ -51,6 +51,7 @@ function logOutcome(entry: CallLog, outcome: VoiceOutcome, extra: Record<string,
     ...("reason" in outcome && { reason: outcome.reason }),
     ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
     ...extra,
+    ...(entry.call.dryRun && { dryRun: true }),
     totalMs: Date.now() - entry.started,
   });
 }

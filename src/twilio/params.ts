@@ -25,7 +25,15 @@ export interface InboundCall {
   from: string;
   to: string;
   accountSid?: string;
+  /**
+   * Set by `npm run doctor` (never by Twilio): answer as for a real call but register nothing with Retell.
+   * The parameter is covered by the signature, so only a holder of the auth token can set it.
+   */
+  dryRun: boolean;
 }
+
+/** The signed form parameter that makes a voice webhook a dry run. */
+export const DRY_RUN_PARAM = "BridgeDryRun";
 
 /** The fields every voice webhook must carry; `null` when one is missing. */
 export function readInboundCall(params: TwilioParams): InboundCall | null {
@@ -33,5 +41,5 @@ export function readInboundCall(params: TwilioParams): InboundCall | null {
   const from = param(params, "From");
   const to = param(params, "To");
   if (!callSid || !from || !to) return null;
-  return { callSid, from, to, accountSid: param(params, "AccountSid") };
+  return { callSid, from, to, accountSid: param(params, "AccountSid"), dryRun: param(params, DRY_RUN_PARAM) === "1" };
 }
