@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { parseAgentValue, serializeAgentConfig } from "../../src/agents/schema.ts";
+
+describe("parseAgentValue", () => {
+  it("reads a bare Retell agent id", () => {
+    expect(parseAgentValue("agent_abc123")).toEqual({ ok: true, agent: { retellAgentId: "agent_abc123" } });
+  });
+
+  it("reads the full JSON form", () => {
+    const value = JSON.stringify({
+      retellAgentId: "agent_abc123",
+      retellAgentVersion: 3,
+      name: "Front desk",
+      fallbackNumber: "+61 3 9000 0000",
+      dynamicVariables: { office: "Melbourne" },
+      metadata: { team: "support", priority: 1 },
+    });
+    expect(parseAgentValue(value)).toEqual({
+      ok: true,
+      agent: {
+        retellAgentId: "agent_abc123",
+        retellAgentVersion: 3,
+        name: "Front desk",
+        fallbackNumber: "+61390000000",
+        dynamicVariables: { office: "Melbourne" },
+        metadata: { team: "support", priority: 1 },
+      },
+    });
+  });
+
+  it.each([
+    ["{}", "agent_missing_retell_id"],
+    ['{"name":"Front desk"}', "agent_missing_retell_id"],
+    ['{"retellAgentId":""}', "agent_missing_retell_id"],
+  ])("reports %s as %s", (value, reason) => {
+    expect(parseAgentValue(value)).toMatchObject({ ok: false, reason });
+  });
+
+  it.each([
+    ["not JSON", "{retellAgentId: agent_x}"],
+    ["not an agent id", "hello"],
+    ["a JSON array", "[1,2]"],
+    ["an id of the wrong format", '{"retellAgentId":"abc"}'],
+    ["a non-integer version", '{"retellAgentId":"agent_a","retellAgentVersion":1.5}'],
+    ["a fallback that is not a number", '{"retellAgentId":"agent_a","fallbackNumber":"reception"}'],
+    ["a non-string dynamic variable", '{"retellAgentId":"agent_a","dynamicVariables":{"n":1}}'],
+    ["metadata that is not an object", '{"retellAgentId":"agent_a","metadata":"x"}'],
+    ["an unknown field", '{"retellAgentId":"agent_a","fallbacknumber":"+61390000000"}'],
+  ])("reports %s as agent_config_invalid", (_name, value) => {
+    expect(parseAgentValue(value)).toMatchObject({ ok: false, reason: "agent_config_invalid" });
+  });
+});
+
+describe("serializeAgentConfig", () => {
+  it("stores an agent with only an id as the bare id", () => {
+    expect(serializeAgentConfig({ retellAgentId: "agent_a" })).toBe("agent_a");
+  });
+
+  it("stores anything more as JSON that parses back to the same agent", () => {
+    const agent = { retellAgentId: "agent_a", fallbackNumber: "+61390000000", dynamicVariables: { office: "Melbourne" } };
+    expect(parseAgentValue(serializeAgentConfig(agent))).toEqual({ ok: true, agent });
+  });
+});
