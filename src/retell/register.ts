@@ -24,7 +24,8 @@ export type RegisterFailure =
   | "retell_unavailable" // 429 or 5xx, still failing after retries
   | "retell_unreachable" // network error, still failing after retries
   | "retell_timeout" // the budget ran out
-  | "retell_bad_response"; // 2xx without a usable call_id
+  | "retell_bad_response" // 2xx without a usable call_id
+  | "retell_not_configured"; // RETELL_API_KEY is not set: nothing to send
 
 export type RegisterResult =
   | { ok: true; callId: string; attempts: number; ms: number }
@@ -55,6 +56,7 @@ export async function registerPhoneCall(
   signal?: AbortSignal,
 ): Promise<RegisterResult> {
   const started = Date.now();
+  if (!config.apiKey) return { ok: false, reason: "retell_not_configured", detail: "RETELL_API_KEY is not set", attempts: 0, ms: 0 };
   const budget = AbortSignal.timeout(config.timeoutMs);
   const abort = signal ? AbortSignal.any([budget, signal]) : budget;
   const url = `${config.baseUrl.replace(/\/+$/, "")}/v2/register-phone-call`;

@@ -1,0 +1,98 @@
+import { inject } from "vitest";
+import { describe, expect, it } from "vitest";
+import { registerPhoneCall, type RetellClientConfig } from "../../src/retell/register.ts";
+import { retellRequests, setRetellBehaviour, uniqueAgentId } from "../helpers.ts";
+import { TEST_RETELL_API_KEY } from "../secrets.ts";
+
+const config = (overrides: Partial<RetellClientConfig> = {}): RetellClientConfig => ({
+  baseUrl: inject("retellBaseUrl"),
+  apiKey: TEST_RETELL_API_KEY,
+  timeoutMs: 2_000,
+  ...overrides,
+});
+
+const params = (agentId: string) => ({
+  agent_id: agentId,
+  from_number: "+14155550100",
+  to_number: "+61341517921",
+  direction: "inbound" as const,
+  metadata: { twilio_call_sid: "CA123" },
+});
+
+describe("registerPhoneCall", () => {
+  it("sends the registration with the API key and returns Retell's call id", async () => {
+    const agentId = uniqueAgentId("ok");
+    const result = await registerPhoneCall(config(), params(agentId));
+    const [request] = await retellRequests(agentId);
+    expect(result).toMatchObject({ ok: true, attempts: 1 });
+    expect(result.ok && result.callId).toBe(request?.callId);
+    expect(request?.headers.authorization).toBe(`Bearer ${TEST_RETELL_API_KEY}`);
+    expect(request?.headers["content-type"]).toBe("application/json");
+    expect(request?.body).toEqual(params(agentId));
+  });
+
+  it("does not retry a 4xx: Retell has refused the request", async () => {
+    const agentId = uniqueAgentId("r422");
+    await setRetellBehaviour(agentId, { status: 422 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status: 422, attempts: 1 });
+    expect(await retellRequests(agentId)).toHaveLength(1);
+  });
+
+  it("reports a wrong API key as retell_rejected with status 401", async () => {
+    const agentId = uniqueAgentId("auth");
+    const result = await registerPhoneCall(config({ apiKey: "key_wrong" }), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status: 401 });
+  });
+
+  it.each([500, 502, 503, 429])("retries a %i and succeeds when Retell recovers", async (status) => {
+    const agentId = uniqueAgentId(`r${status}`);
+    await setRetellBehaviour(agentId, { status, times: 2 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: true, attempts: 3 });
+    expect(await retellRequests(agentId)).toHaveLength(3);
+  });
+
+  it("gives up after three attempts when Retell keeps failing", async () => {
+    const agentId = uniqueAgentId("r503x");
+    await setRetellBehaviour(agentId, { status: 503 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 503, attempts: 3 });
+  });
+
+  it("does not wait for a Retry-After longer than the budget", async () => {
+    const agentId = uniqueAgentId("ra");
+    await setRetellBehaviour(agentId, { status: 429, retryAfter: "30" });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 429, attempts: 1 });
+  });
+
+  it("retries a dropped connection", async () => {
+    const agentId = uniqueAgentId("drop");
+    await setRetellBehaviour(agentId, { mode: "drop", times: 1 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: true, attempts: 2 });
+  });
+
+  it("reports an unreachable Retell as retell_unreachable", async () => {
+    const result = await registerPhoneCall(config({ baseUrl: "http://127.0.0.1:9" }), params(uniqueAgentId("down")));
+    expect(result).toMatchObject({ ok: false, reason: "retell_unreachable", attempts: 3 });
+  });
+
+  it("stops at the time budget when Retell does not answer", async () => {
+    const agentId = uniqueAgentId("hang");
+    await setRetellBehaviour(agentId, { mode: "hang" });
+    const result = await registerPhoneCall(config({ timeoutMs: 300 }), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_timeout", attempts: 1 });
+  });
+
+  it.each([
+    ["no_call_id", "response has no valid call_id"],
+    ["not_json", "response body is not JSON"],
+  ] as const)("treats a success without a usable call id (%s) as retell_bad_response", async (mode, detail) => {
+    const agentId = uniqueAgentId(mode.replace(/_/g, ""));
+    await setRetellBehaviour(agentId, { mode });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_bad_response", detail, attempts: 1 });
+  });
+});
