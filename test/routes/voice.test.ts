@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { DOMParser } from "@xmldom/xmldom";
+import { DOMParser, type Document } from "@xmldom/xmldom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import entry from "../../src/index.ts";
 import type { Bindings } from "../../src/env.ts";
@@ -42,7 +42,7 @@ function parseTwiml(text: string): Document {
   const doc = new DOMParser({ onError: (level, message) => void errors.push(`${level}: ${message}`) }).parseFromString(text, "text/xml");
   expect(errors).toEqual([]);
   expect(doc.documentElement?.nodeName).toBe("Response");
-  return doc as unknown as Document;
+  return doc;
 }
 
 afterEach(() => vi.restoreAllMocks());
