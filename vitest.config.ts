@@ -1,6 +1,8 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./test/secrets.ts";
+import { TEST_ADMIN_TOKEN } from "./test/admin-token.ts";
 
 /**
  * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
@@ -21,6 +23,9 @@ export default defineConfig({
                 TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
                 TWILIO_AUTH_TOKEN_SECONDARY: TEST_TWILIO_AUTH_TOKEN_SECONDARY,
                 RETELL_API_KEY: TEST_RETELL_API_KEY,
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                // Applied to the DB binding of each test file by test/apply-migrations.ts.
+                TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
               },
             },
           })),
@@ -28,6 +33,7 @@ export default defineConfig({
         test: {
           name: "worker",
           globalSetup: ["./test/global-setup.ts"],
+          setupFiles: ["./test/apply-migrations.ts"],
           include: ["test/**/*.test.ts"],
           exclude: ["test/cli/**"],
         },
