@@ -1,0 +1,53 @@
+/**
+ * Errors the operator can act on, and the process exit codes every command uses (docs/operations.md "Exit codes").
+ */
+
+/** 0: done. 1: a check or an operation failed (Twilio, Retell, wrangler, doctor ✗). 2: bad usage or bad input; nothing was written. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export interface CliErrorOptions {
+  exitCode?: number;
+  /** One line telling the operator what to do about it. */
+  fix?: string;
+  /** Extra lines printed under the message (e.g. every invalid row of an import). */
+  details?: string[];
+}
+
+export class CliError extends Error {
+  override name = "CliError";
+  exitCode: number;
+  fix: string | undefined;
+  details: string[];
+  constructor(message: string, options: CliErrorOptions = {}) {
+    super(message);
+    this.exitCode = options.exitCode ?? EXIT.failed;
+    this.fix = options.fix;
+    this.details = options.details ?? [];
+  }
+}
+
+/** Bad flags, arguments or input files: exit 2, nothing written. */
+export function usageError(message: string, fix?: string, details?: string[]): CliError {
+  return new CliError(message, { exitCode: EXIT.usage, ...(fix !== undefined && { fix }), ...(details && { details }) });
+}
+
+/** Runs a command's main function: prints a CliError as one clear message (no stack) and sets the exit code. */
+export async function runMain(main: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await main();
+    process.exitCode = code ?? EXIT.ok;
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`✗ ${error.message}\n`);
+      for (const line of error.details) process.stderr.write(`  ${line}\n`);
+      if (error.fix) process.stderr.write(`  fix: ${error.fix}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      const err = error instanceof Error ? error : new Error(String(error));
+      process.stderr.write(`✗ Unexpected error: ${err.message}\n`);
+      if (process.env.BRIDGE_DEBUG) process.stderr.write(`${err.stack ?? ""}\n`);
+      else process.stderr.write("  (set BRIDGE_DEBUG=1 for the stack trace)\n");
+      process.exitCode = EXIT.failed;
+    }
+  }
+}
