@@ -112,24 +112,35 @@ function withLegacyQuerystring(url: string): string {
   return url.slice(0, start) + "?" + query;
 }
 
-/** Every URL form twilio-node 6.2.0 accepts, most likely first. */
-export function candidateUrls(url: string): string[] {
-  const candidates = [removePort(url), addPort(url)];
+/**
+ * Every URL form twilio-node 6.2.0 accepts, most likely first: the URL as received without and with its
+ * port, then (only if those fail) `new URL()`'s normalised form and Node's legacy querystring re-encoding.
+ */
+export function* candidateUrls(url: string): Generator<string> {
+  const seen = new Set<string>();
+  function* fresh(candidates: string[]) {
+    for (const candidate of candidates) {
+      if (!seen.has(candidate)) {
+        seen.add(candidate);
+        yield candidate;
+      }
+    }
+  }
+  yield* fresh([removePort(url), addPort(url)]);
   let normalized: string;
   try {
     normalized = new URL(url).toString();
   } catch {
-    return candidates;
+    return;
   }
   const withoutPort = removePort(normalized);
   const withPort = addPort(normalized);
-  candidates.push(withoutPort, withPort);
+  yield* fresh([withoutPort, withPort]);
   try {
-    candidates.push(withLegacyQuerystring(withoutPort), withLegacyQuerystring(withPort));
+    yield* fresh([withLegacyQuerystring(withoutPort), withLegacyQuerystring(withPort)]);
   } catch {
     // encodeURIComponent throws on a lone surrogate, as Node's querystring.escape does: no such candidate.
   }
-  return [...new Set(candidates)];
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

@@ -107,8 +107,9 @@ describe("URL forms", () => {
   });
 
   it("tries the URL as received before any normalised form", () => {
-    expect(candidateUrls("https://example.com:8443/voice?a=1")[0]).toBe("https://example.com/voice?a=1");
-    expect(candidateUrls("https://example.com:8443/voice?a=1")[1]).toBe("https://example.com:8443/voice?a=1");
+    const [first, second] = candidateUrls("https://example.com:8443/voice?a=1");
+    expect(first).toBe("https://example.com/voice?a=1");
+    expect(second).toBe("https://example.com:8443/voice?a=1");
   });
 });
 

@@ -1,0 +1,189 @@
+/**
+ * npm run bench: how much time the Worker itself adds to a call, and how big it is.
+ *
+ * The Worker is built exactly as `wrangler deploy` would build it (`--dry-run --outdir`) and served by workerd
+ * through Miniflare's API, without `wrangler dev`'s proxy (which would mostly measure wrangler; see
+ * shared/reference/workers-platform.md §8). A local Retell stand-in answers after a fixed delay. Every request
+ * is a Twilio-signed voice webhook for a fresh CallSid. The same client, in the same run, also calls the
+ * stand-in directly: the Worker's overhead is its latency minus that reference, so the client's own cost
+ * and the machine's speed cancel out. A pass-through Worker that only forwards to the stand-in gives the floor
+ * any Worker pays here (the hop into workerd, workerd's outbound fetch); the Worker's own work is its latency
+ * minus that floor.
+ *
+ * Targets: the Worker's own work p50 < 2 ms at one connection; bundle < 50 KiB gzip. Exit code 1 when one is missed.
+ */
+import http from "node:http";
+import os from "node:os";
+import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
+import { startRetellStandIn } from "../stand-ins/retell.ts";
+import { buildBundle, serveBundle, servePassThrough } from "./lib/workerd.ts";
+
+/** The stand-in's fixed answer delay: a stand-in for Retell's round trip. */
+const RETELL_DELAY_MS = 20;
+const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 400);
+const CONCURRENT_REQUESTS = Number(process.env.BENCH_CONCURRENT ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const NUMBERS = 20;
+const TARGET_OVERHEAD_P50_MS = 2;
+const TARGET_BUNDLE_GZIP_KIB = 50;
+const TOKEN = "bench_twilio_auth_token";
+const API_KEY = "key_bench";
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function post(url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", agent, headers: { ...headers, "Content-Length": String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+interface Run {
+  latencies: number[];
+  seconds: number;
+  cpuMs: number;
+  failures: number;
+}
+
+async function run(count: number, concurrency: number, send: (i: number) => Promise<boolean>): Promise<Run> {
+  const latencies: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        if (!(await send(i))) failures++;
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { latencies: latencies.sort((a, b) => a - b), seconds, cpuMs: (used.user + used.system) / 1000, failures };
+}
+
+const fmt = (n: number) => n.toFixed(2);
+
+async function main() {
+  const size = buildBundle();
+  const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { delayMs: RETELL_DELAY_MS } });
+  const passThrough = await servePassThrough(new URL("/v2/register-phone-call", retell.url).toString());
+  const worker = await serveBundle({ RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: TOKEN, RETELL_API_KEY: API_KEY });
+  try {
+    const { url } = worker;
+    const kv = await worker.kv("AGENTS");
+    const numbers = Array.from({ length: NUMBERS }, (_, i) => `+6139000${String(i).padStart(4, "0")}`);
+    for (const [i, n] of numbers.entries()) await kv.put(n, `agent_bench${i}`);
+
+    const webhook = new URL("/api/webhooks/twilio", url);
+    let sequence = 0;
+    const sendWebhook = async (i: number) => {
+      const params = {
+        AccountSid: "AC00000000000000000000000000000000",
+        CallSid: `CA${process.pid.toString(16)}${(sequence++).toString(16).padStart(24, "0")}`.slice(0, 34),
+        CallStatus: "ringing",
+        Direction: "inbound",
+        From: "+14155550100",
+        To: numbers[i % NUMBERS] as string,
+      };
+      const signature = getExpectedTwilioSignature(TOKEN, webhook.toString(), params);
+      const res = await post(webhook, new URLSearchParams(params).toString(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+      });
+      return res.status === 200 && res.text.includes("<Sip>sip:call_");
+    };
+    const registerUrl = new URL("/v2/register-phone-call", retell.url);
+    const sendDirect = async () => {
+      const body = JSON.stringify({ agent_id: "agent_direct", from_number: "+14155550100", to_number: "+61390000000", direction: "inbound" });
+      const res = await post(registerUrl, body, { "Content-Type": "application/json", Authorization: `Bearer ${API_KEY}` });
+      return res.status === 201;
+    };
+
+    const sendPassThrough = async () => {
+      const body = JSON.stringify({ agent_id: "agent_direct", from_number: "+14155550100", to_number: "+61390000000", direction: "inbound" });
+      const res = await post(passThrough.url, body, { "Content-Type": "application/json", Authorization: `Bearer ${API_KEY}` });
+      return res.status === 201;
+    };
+
+    // Warm-up: isolates, the HMAC key cache, the agent memo, keep-alive connections.
+    await run(100, 4, sendWebhook);
+    await run(100, 4, sendDirect);
+    await run(100, 4, sendPassThrough);
+
+    // Interleaved rounds, so a burst of load from elsewhere on the machine hits every target alike.
+    const direct1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
+    const pass1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
+    const worker1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
+    const ROUNDS = 8;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [target, send] of [[direct1, sendDirect], [pass1, sendPassThrough], [worker1, sendWebhook]] as const) {
+        const r = await run(Math.ceil(SEQUENTIAL_REQUESTS / ROUNDS), 1, send);
+        target.latencies.push(...r.latencies);
+        target.seconds += r.seconds;
+        target.failures += r.failures;
+      }
+    }
+    for (const r of [direct1, pass1, worker1]) r.latencies.sort((a, b) => a - b);
+    const directN = await run(CONCURRENT_REQUESTS, CONCURRENCY, sendDirect);
+    const passN = await run(CONCURRENT_REQUESTS, CONCURRENCY, sendPassThrough);
+    const workerN = await run(CONCURRENT_REQUESTS, CONCURRENCY, sendWebhook);
+
+    const p = (r: Run, q: number) => percentile(r.latencies, q);
+    const ownP50 = p(worker1, 50) - p(pass1, 50);
+    const ownP99 = p(worker1, 99) - p(pass1, 99);
+    const overheadP50 = p(worker1, 50) - p(direct1, 50);
+    const overheadP99 = p(worker1, 99) - p(direct1, 99);
+    const row = (name: string, r: Run, conns: number) =>
+      `| ${name} | ${conns} | ${r.latencies.length} | ${fmt(r.latencies.length / r.seconds)} | ${fmt(percentile(r.latencies, 50))} | ${fmt(percentile(r.latencies, 99))} | ${fmt(percentile(r.latencies, 50) - RETELL_DELAY_MS)} | ${fmt(percentile(r.latencies, 99) - RETELL_DELAY_MS)} | ${r.failures} |`;
+
+    console.log(`\nBench: Retell stand-in answers after ${RETELL_DELAY_MS} ms; Worker built by 'wrangler deploy --dry-run', served by workerd through Miniflare's API (no dev proxy); ${process.version}, ${process.platform}/${process.arch}.\n`);
+    console.log("| target | conns | requests | req/s | p50 ms | p99 ms | p50 − delay | p99 − delay | failed |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    console.log(row("Retell stand-in, direct (reference)", direct1, 1));
+    console.log(row("pass-through Worker (floor)", pass1, 1));
+    console.log(row("this Worker: signed webhook → SIP TwiML", worker1, 1));
+    console.log(row("Retell stand-in, direct (reference)", directN, CONCURRENCY));
+    console.log(row("pass-through Worker (floor)", passN, CONCURRENCY));
+    console.log(row("this Worker: signed webhook → SIP TwiML", workerN, CONCURRENCY));
+    console.log(`\nThe Worker's own work (this Worker − pass-through Worker), 1 connection: p50 ${fmt(ownP50)} ms, p99 ${fmt(ownP99)} ms (target p50 < ${TARGET_OVERHEAD_P50_MS} ms).`);
+    console.log(`Everything local between caller and Retell (this Worker − direct reference), 1 connection: p50 ${fmt(overheadP50)} ms, p99 ${fmt(overheadP99)} ms.`);
+    console.log(`Client CPU is shared with the server on this ${os.cpus().length}-core machine; load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}.`);
+    console.log(`Bundle: ${size.files.join(", ")}: ${fmt(size.rawKiB)} KiB, ${fmt(size.gzipKiB)} KiB gzip -9 (target < ${TARGET_BUNDLE_GZIP_KIB} KiB); wrangler says "${size.wranglerLine}".`);
+
+    const failed = [direct1, pass1, worker1, directN, passN, workerN].reduce((n, r) => n + r.failures, 0);
+    const misses = [
+      ownP50 >= TARGET_OVERHEAD_P50_MS && `own work p50 ${fmt(ownP50)} ms`,
+      size.gzipKiB >= TARGET_BUNDLE_GZIP_KIB && `bundle ${fmt(size.gzipKiB)} KiB gzip`,
+      failed > 0 && `${failed} requests did not get the expected answer`,
+    ].filter(Boolean);
+    if (misses.length) {
+      console.log(`\nMISSED: ${misses.join("; ")}`);
+      process.exitCode = 1;
+    } else {
+      console.log("\nAll targets met.");
+    }
+  } finally {
+    await worker.dispose();
+    await passThrough.dispose();
+    await retell.close();
+    agent.destroy();
+  }
+}
+
+await main();

@@ -1,0 +1,110 @@
+/**
+ * Serves the deployable bundle (`wrangler deploy --dry-run --outdir`) in workerd through Miniflare's API,
+ * with nothing in front of it: no `wrangler dev` proxy, whose own cost would swamp the Worker's
+ * (shared/reference/workers-platform.md §8). Bindings come from wrangler.toml, as wrangler itself reads them.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+
+/** Miniflare as wrangler itself depends on it, so its workerd is the one wrangler deploys against. */
+const requireFromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler"));
+const { Miniflare, convertV4MiniflareOptions } = requireFromWrangler("miniflare") as typeof import("miniflare");
+
+/** Inside the project: workerd refuses modules outside the Worker's root directory. */
+export const BUNDLE_DIR = "dist";
+
+export interface BundleSize {
+  files: string[];
+  rawKiB: number;
+  gzipKiB: number;
+  /** wrangler's own "Total Upload: … / gzip: …" line. */
+  wranglerLine: string;
+}
+
+/** Builds the Worker exactly as `wrangler deploy` would, without uploading it, and measures it. */
+export function buildBundle(): BundleSize {
+  const output = execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", BUNDLE_DIR], {
+    encoding: "utf8",
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+  });
+  const files = readdirSync(BUNDLE_DIR).filter((f) => f.endsWith(".js"));
+  let raw = 0;
+  let gz = 0;
+  for (const file of files) {
+    const bytes = readFileSync(join(BUNDLE_DIR, file));
+    raw += bytes.length;
+    gz += gzipSync(bytes, { level: 9 }).length;
+  }
+  return { files, rawKiB: raw / 1024, gzipKiB: gz / 1024, wranglerLine: /Total Upload:[^\n]*/.exec(output)?.[0] ?? "" };
+}
+
+/** The part of a KV namespace that scripts use to seed agent mappings. */
+export interface KvWriter {
+  put(key: string, value: string): Promise<void>;
+}
+
+interface D1Like {
+  prepare(sql: string): unknown;
+  batch(statements: unknown[]): Promise<unknown>;
+}
+
+export interface LocalWorker {
+  url: URL;
+  kv(binding: string): Promise<KvWriter>;
+  dispose(): Promise<void>;
+}
+
+/** Starts the built bundle on 127.0.0.1 with wrangler.toml's bindings, `bindings` overriding vars and adding secrets. */
+export async function serveBundle(bindings: Record<string, string>): Promise<LocalWorker> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
+  // modulesRules only matter when wrangler bundles; the bundle is already built.
+  const { modulesRules: _rules, ...options } = workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      ...options,
+      modules: true,
+      scriptPath: join(BUNDLE_DIR, "index.js"),
+      bindings: { ...options.bindings, ...bindings },
+      host: "127.0.0.1",
+      port: 0,
+    } as Parameters<typeof convertV4MiniflareOptions>[0]),
+  );
+  const url = await mf.ready;
+  // Apply D1 migrations in order, as `wrangler d1 migrations apply --local` would on a fresh database.
+  const d1 = (options.d1Databases ?? {}) as Record<string, unknown>;
+  for (const binding of Array.isArray(d1) ? d1 : Object.keys(d1)) {
+    if (!existsSync("migrations")) break;
+    const db = (await mf.getD1Database(binding)) as unknown as D1Like;
+    for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
+      const statements = unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8"));
+      await db.batch(statements.map((sql) => db.prepare(sql)));
+    }
+  }
+  return {
+    url,
+    kv: (binding) => mf.getKVNamespace(binding) as unknown as Promise<KvWriter>,
+    dispose: () => mf.dispose(),
+  };
+}
+
+/**
+ * A Worker that only forwards each request's body to `target` and returns the answer: the floor that any
+ * Worker calling Retell pays in this setup (the hop into workerd and workerd's outbound fetch).
+ */
+export async function servePassThrough(target: string): Promise<LocalWorker> {
+  const script = `export default { async fetch(request, env) {
+    const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: request.headers.get("Authorization") ?? "" }, body: await request.text() });
+    return new Response(await answer.text(), { status: answer.status, headers: { "Content-Type": "application/json" } });
+  } };`;
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ modules: true, script, compatibilityDate: "2026-11-01", bindings: { TARGET: target }, host: "127.0.0.1", port: 0 } as Parameters<
+      typeof convertV4MiniflareOptions
+    >[0]),
+  );
+  const url = await mf.ready;
+  return { url, kv: () => Promise.reject(new Error("no KV in the pass-through Worker")), dispose: () => mf.dispose() };
+}
