@@ -9,11 +9,24 @@ export const RESPONSE_CLOSE = "</Response>";
 
 /** Characters XML 1.0 cannot carry at all, not even as references (XML 1.0 §2.2 Char). */
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+/**
+ * Markup characters, plus tab, CR and LF as character references: a parser turns a literal CR into LF and,
+ * in attribute values, all three into spaces (XML 1.0 §2.11, §3.3.3); references keep them as they were.
+ */
+const ENTITIES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&apos;",
+  "\t": "&#9;",
+  "\n": "&#10;",
+  "\r": "&#13;",
+};
 
 /** Escapes text or an attribute value; characters XML cannot represent are dropped. */
 export function escapeXml(value: string): string {
-  return value.replace(NOT_XML_CHAR, "").replace(/[&<>"']/g, (ch) => ENTITIES[ch] as string);
+  return value.replace(NOT_XML_CHAR, "").replace(/[&<>"'\t\n\r]/g, (ch) => ENTITIES[ch] as string);
 }
 
 type Attributes = Record<string, string | number | boolean | undefined>;
