@@ -6,18 +6,33 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env.ts";
 import { APOLOGY_MESSAGE } from "./calls/outcome.ts";
 import { log } from "./log.ts";
+import { AppError, failureResponse } from "./errors.ts";
+import { admin } from "./routes/admin.ts";
+import { dialComplete } from "./routes/dial-complete.ts";
 import { health } from "./routes/health.ts";
+import { retellWebhook } from "./routes/retell-webhook.ts";
+import { status } from "./routes/status.ts";
 import { TWIML_HEADERS, voice } from "./routes/voice.ts";
 import { sayAndHangUp, twimlDocument } from "./twilio/twiml.ts";
 
 export const app = new Hono<AppEnv>();
 
 app.route("/health", health);
+// Before the voice sub-app, whose /:agentId would otherwise take "status" and "dial-complete" as agent ids.
+app.route("/api/webhooks/twilio/status", status);
+app.route("/api/webhooks/twilio/dial-complete", dialComplete);
 app.route("/api/webhooks/twilio", voice);
+app.route("/api/webhooks/retell", retellWebhook);
+app.route("/api", admin);
 
 app.notFound((c) => c.text("Not Found", 404));
 
 app.onError((error, c) => {
+  if (error instanceof AppError) {
+    const { status, level, body } = failureResponse(error.failure);
+    log(level, "http.failure", { path: c.req.path, status, kind: error.failure.kind, ...("detail" in error.failure && { detail: error.failure.detail }) });
+    return c.json(body, status);
+  }
   if (error instanceof HTTPException) {
     if (error.status >= 500) log("error", "http.error", { path: c.req.path, status: error.status });
     return error.getResponse();

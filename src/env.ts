@@ -7,6 +7,8 @@ import type { TwilioParams } from "./twilio/params.ts";
 export type Bindings = Env & {
   /** The previous Twilio auth token while a rotation is under way; either token's signature is accepted. */
   TWILIO_AUTH_TOKEN_SECONDARY?: string;
+  /** Bearer token for GET /api/calls and /api/stats; without it those routes are off (src/routes/admin.ts). */
+  ADMIN_TOKEN?: string;
 };
 
 export type Variables = {

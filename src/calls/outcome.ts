@@ -15,13 +15,21 @@ export type VoiceOutcome =
   | { kind: "retell_failed"; reason: RegisterFailure }
   | { kind: "internal_error" };
 
-/** The TwiML verbs (inside <Response>) for an outcome. */
-export function outcomeTwiml(outcome: VoiceOutcome): string {
+/** Where Twilio reports how each kind of `<Dial>` ended (see calls/dial-complete.ts). */
+export interface DialActions {
+  /** For the SIP leg to Retell: a failure there sends the caller to the fallback number. */
+  retell: string;
+  /** For the fallback number's leg: a failure there ends in an apology. */
+  fallback: string;
+}
+
+/** The TwiML verbs (inside <Response>) for an outcome; without `actions`, a dial's end ends the call. */
+export function outcomeTwiml(outcome: VoiceOutcome, actions?: DialActions): string {
   switch (outcome.kind) {
     case "connected":
-      return dialSip(outcome.sipUri);
+      return dialSip(outcome.sipUri, actions && { action: actions.retell });
     case "fallback_dialed":
-      return dialNumber(outcome.fallbackNumber);
+      return dialNumber(outcome.fallbackNumber, actions && { action: actions.fallback });
     case "agent_not_found":
     case "agent_missing_retell_id":
     case "agent_config_invalid":

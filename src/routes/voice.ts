@@ -1,13 +1,21 @@
 /**
  * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Finds the agent, then streams the TwiML answer:
- * the headers and `<Response>` leave at once, and the document is finished when Retell has answered.
+ * the headers and `<Response>` leave at once, and the document is finished when Retell has answered. The call's
+ * record is written after the answer, in waitUntil. A CallSid already registered is answered with the same SIP
+ * TwiML and nothing new is registered (calls/replay.ts).
+ *
+ * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
+ * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys.
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env.ts";
 import { agentKey, lookupAgent } from "../agents/lookup.ts";
 import { connectCall } from "../calls/connect.ts";
-import { outcomeTwiml, type VoiceOutcome } from "../calls/outcome.ts";
-import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
+import { dialActions } from "../calls/dial-complete.ts";
+import { outcomeTwiml, retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
+import { recordVoiceOutcome, writeOrLog, type VoiceRecord } from "../calls/records.ts";
+import { priorRegistration } from "../calls/replay.ts";
+import { retellBaseUrl, retellSipHost, retellTimeoutMs, signedUrl } from "../config.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { readInboundCall, type InboundCall } from "../twilio/params.ts";
@@ -56,17 +64,54 @@ function logOutcome(entry: CallLog, outcome: VoiceOutcome, extra: Record<string,
   });
 }
 
+/** The record's fields for an outcome; the write itself runs in waitUntil, after the answer. */
+function voiceRecord(entry: CallLog, outcome: VoiceOutcome, registration?: { ms: number; attempts: number }): VoiceRecord {
+  return {
+    callSid: entry.call.callSid,
+    accountSid: entry.call.accountSid,
+    agentKey: entry.key,
+    retellAgentId: entry.retellAgentId,
+    from: entry.call.from,
+    to: entry.call.to,
+    outcome: outcome.kind,
+    outcomeReason: "reason" in outcome ? outcome.reason : undefined,
+    retellCallId: outcome.kind === "connected" ? outcome.retellCallId : undefined,
+    registerMs: registration?.ms,
+    registerAttempts: registration?.attempts,
+    receivedAt: entry.started,
+    answeredAt: Date.now(),
+  };
+}
+
 async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Promise<Response> {
   const started = Date.now();
   const call = readInboundCall(c.var.twilioParams);
   if (!call) throw new HTTPException(400, { message: "Missing CallSid, From or To" });
 
   const key = agentKey({ agentId, to: call.to });
-  const lookup = await lookupAgent(c.env.AGENTS, key);
+  // Side by side, so the replay check adds no round trip to a first-time call. A dry run registers nothing anyway.
+  const [lookup, priorCallId] = await Promise.all([
+    lookupAgent(c.env.AGENTS, key),
+    call.dryRun ? null : priorRegistration(c.env.DB, call.callSid),
+  ]);
+  const actions = key === null ? undefined : dialActions(signedUrl(c.env, c.req.url), key);
+  // Dry runs (npm run doctor) are not calls: nothing is recorded for them.
+  const save = async (record: VoiceRecord) => {
+    if (!call.dryRun) await writeOrLog("voice", call.callSid, () => recordVoiceOutcome(c.env.DB, record));
+  };
+
+  if (priorCallId !== null) {
+    const outcome: VoiceOutcome = { kind: "connected", retellCallId: priorCallId, sipUri: retellSipUri(priorCallId, retellSipHost(c.env)) };
+    logOutcome({ started, call, key, retellAgentId: lookup.ok ? lookup.agent.retellAgentId : undefined }, outcome, { replay: true });
+    return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
+  }
+
   if (!lookup.ok) {
     const outcome: VoiceOutcome = { kind: lookup.reason };
-    logOutcome({ started, call, key }, outcome, { detail: lookup.detail });
-    return c.body(twimlDocument(outcomeTwiml(outcome)), 200, TWIML_HEADERS);
+    const entry: CallLog = { started, call, key };
+    logOutcome(entry, outcome, { detail: lookup.detail });
+    c.executionCtx.waitUntil(save(voiceRecord(entry, outcome)));
+    return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
   }
 
   const { agent } = lookup;
@@ -78,6 +123,7 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
   const finish = (async () => {
     const entry: CallLog = { started, call, key, retellAgentId: agent.retellAgentId };
     let outcome: VoiceOutcome;
+    let registration: { ms: number; attempts: number } | undefined;
     let extra: Record<string, unknown> = {};
     try {
       const retell = { baseUrl: retellBaseUrl(c.env), apiKey: c.env.RETELL_API_KEY, timeoutMs: retellTimeoutMs(c.env) };
@@ -86,11 +132,11 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
       }
       const result = await connectCall(retell, retellSipHost(c.env), call, agent);
       outcome = result.outcome;
-      const { registration } = result;
+      registration = result.registration;
       extra = {
-        retellMs: registration.ms,
-        retellAttempts: registration.attempts,
-        ...(!registration.ok && { retellStatus: registration.status, detail: registration.detail }),
+        retellMs: result.registration.ms,
+        retellAttempts: result.registration.attempts,
+        ...(!result.registration.ok && { retellStatus: result.registration.status, detail: result.registration.detail }),
       };
     } catch (error) {
       outcome = { kind: "internal_error" };
@@ -98,11 +144,13 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
     }
     logOutcome(entry, outcome, extra);
     try {
-      await writer.write(encoder.encode(outcomeTwiml(outcome) + RESPONSE_CLOSE));
+      await writer.write(encoder.encode(outcomeTwiml(outcome, actions) + RESPONSE_CLOSE));
       await writer.close();
     } catch {
       log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
     }
+    // After the answer is complete, so the record never holds it up.
+    await save(voiceRecord(entry, outcome, registration));
   })();
   c.executionCtx.waitUntil(finish);
   return new Response(readable, { status: 200, headers: TWIML_HEADERS });

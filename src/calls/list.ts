@@ -1,0 +1,239 @@
+/**
+ * Listing call records (GET /api/calls, `npm run calls -- list`): the record as the API returns it, the
+ * filters, the query and keyset pagination. Shared by the Worker and the CLI: plain TypeScript, no Workers types.
+ */
+import { normalizeE164 } from "../phone.ts";
+import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
+import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "./status.ts";
+import { parseWindow } from "./window.ts";
+
+export const DEFAULT_LIST_LIMIT = 50;
+/** A page stays well under D1's and the Worker's response limits even with long summaries. */
+export const MAX_LIST_LIMIT = 200;
+
+/** Every value of `calls.outcome` (docs/storage.md): the voice webhook's outcomes, plus `sip_failed` from dial-complete. */
+export const CALL_OUTCOMES = [
+  "connected",
+  "fallback_dialed",
+  "retell_failed",
+  "sip_failed",
+  "agent_not_found",
+  "agent_missing_retell_id",
+  "agent_config_invalid",
+  "agent_lookup_failed",
+  "internal_error",
+] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** One call as GET /api/calls returns it: the `calls` columns in camelCase; times in ms since the epoch. */
+export interface CallRecord {
+  callSid: string;
+  accountSid: string | null;
+  agentKey: string | null;
+  retellAgentId: string | null;
+  from: string | null;
+  to: string | null;
+  outcome: CallOutcome | null;
+  outcomeReason: string | null;
+  retellCallId: string | null;
+  retellRegisterMs: number | null;
+  retellRegisterAttempts: number | null;
+  voiceReceivedAt: number | null;
+  voiceAnsweredAt: number | null;
+  dialStatus: string | null;
+  dialSipCode: number | null;
+  dialDurationS: number | null;
+  dialEndedAt: number | null;
+  fallbackStatus: string | null;
+  fallbackEndedAt: number | null;
+  twilioStatus: TwilioCallStatus | null;
+  twilioSequence: number | null;
+  twilioStatusAt: number | null;
+  twilioAnsweredAt: number | null;
+  twilioEndedAt: number | null;
+  durationS: number | null;
+  retellStatus: string | null;
+  retellStartedAt: number | null;
+  retellEndedAt: number | null;
+  retellDurationMs: number | null;
+  disconnectionReason: string | null;
+  callSummary: string | null;
+  userSentiment: string | null;
+  callSuccessful: boolean | null;
+  retellEventAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Field → column; typed so that a field added to CallRecord without a column fails to compile. */
+const COLUMNS: { [K in keyof CallRecord]: string } = {
+  callSid: "call_sid",
+  accountSid: "account_sid",
+  agentKey: "agent_key",
+  retellAgentId: "retell_agent_id",
+  from: "from_number",
+  to: "to_number",
+  outcome: "outcome",
+  outcomeReason: "outcome_reason",
+  retellCallId: "retell_call_id",
+  retellRegisterMs: "retell_register_ms",
+  retellRegisterAttempts: "retell_register_attempts",
+  voiceReceivedAt: "voice_received_at",
+  voiceAnsweredAt: "voice_answered_at",
+  dialStatus: "dial_status",
+  dialSipCode: "dial_sip_code",
+  dialDurationS: "dial_duration_s",
+  dialEndedAt: "dial_ended_at",
+  fallbackStatus: "fallback_status",
+  fallbackEndedAt: "fallback_ended_at",
+  twilioStatus: "twilio_status",
+  twilioSequence: "twilio_sequence",
+  twilioStatusAt: "twilio_status_at",
+  twilioAnsweredAt: "twilio_answered_at",
+  twilioEndedAt: "twilio_ended_at",
+  durationS: "duration_s",
+  retellStatus: "retell_status",
+  retellStartedAt: "retell_started_at",
+  retellEndedAt: "retell_ended_at",
+  retellDurationMs: "retell_duration_ms",
+  disconnectionReason: "disconnection_reason",
+  callSummary: "call_summary",
+  userSentiment: "user_sentiment",
+  callSuccessful: "call_successful",
+  retellEventAt: "retell_event_at",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+};
+
+const SELECT_RECORD = Object.entries(COLUMNS)
+  .map(([field, column]) => `${column} AS "${field}"`)
+  .join(", ");
+
+/** A row of the list query, before the one conversion it needs (call_successful is 0/1 in SQLite). */
+export type CallRow = Omit<CallRecord, "callSuccessful"> & { callSuccessful: number | null };
+
+export function toCallRecord(row: CallRow): CallRecord {
+  return { ...row, callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1 };
+}
+
+export interface CallCursor {
+  createdAt: number;
+  callSid: string;
+}
+
+export interface CallListFilter {
+  /** The KV key (`+E164`, `agent:<id>`) or the Retell agent id. */
+  agent?: string;
+  from?: string;
+  to?: string;
+  status?: TwilioCallStatus;
+  outcome?: CallOutcome;
+  since?: number;
+  until?: number;
+  limit: number;
+  cursor?: CallCursor;
+}
+
+/** `(agent_key = ? OR retell_agent_id = ?)`: an operator may know a call's agent by either name. */
+export function agentCondition(agent: string): SqlQuery {
+  const key = normalizeE164(agent) ?? agent.trim();
+  return { sql: "(agent_key = ? OR retell_agent_id = ?)", params: [key, key] };
+}
+
+function base64url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function encodeCursor(cursor: CallCursor): string {
+  return base64url(JSON.stringify([cursor.createdAt, cursor.callSid]));
+}
+
+export function decodeCursor(text: string): CallCursor | null {
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [createdAt, callSid] = value as unknown[];
+    if (typeof createdAt !== "number" || !Number.isSafeInteger(createdAt) || typeof callSid !== "string") return null;
+    return { createdAt, callSid };
+  } catch {
+    return null;
+  }
+}
+
+export type FilterResult = { ok: true; filter: CallListFilter } | { ok: false; message: string };
+
+/** Reads GET /api/calls's query: agent, from, to, status, outcome, since, until, limit, cursor. */
+export function parseListQuery(query: Record<string, string | undefined>, now: number): FilterResult {
+  const limitText = query.limit ?? "";
+  const limit = limitText === "" ? DEFAULT_LIST_LIMIT : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    return { ok: false, message: `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}` };
+  }
+  const filter: CallListFilter = { limit };
+  if (query.agent) filter.agent = query.agent;
+  if (query.from) filter.from = normalizeE164(query.from) ?? query.from;
+  if (query.to) filter.to = normalizeE164(query.to) ?? query.to;
+  if (query.status) {
+    if (!isTwilioCallStatus(query.status)) return { ok: false, message: `status must be one of ${TWILIO_CALL_STATUSES.join(", ")}` };
+    filter.status = query.status;
+  }
+  if (query.outcome) {
+    const outcome = CALL_OUTCOMES.find((o) => o === query.outcome);
+    if (!outcome) return { ok: false, message: `outcome must be one of ${CALL_OUTCOMES.join(", ")}` };
+    filter.outcome = outcome;
+  }
+  if (query.since || query.until) {
+    const window = parseWindow({ since: query.since, until: query.until }, now, null);
+    if (!window.ok) return window;
+    filter.since = window.window.since;
+    filter.until = window.window.until;
+  }
+  if (query.cursor) {
+    const cursor = decodeCursor(query.cursor);
+    if (!cursor) return { ok: false, message: "cursor is not one this API returned" };
+    filter.cursor = cursor;
+  }
+  return { ok: true, filter };
+}
+
+/** Newest first, by (created_at, call_sid) so pages never skip or repeat a call; one row more than asked, to tell whether a next page exists. */
+export function listCallsQuery(filter: CallListFilter): SqlQuery {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  const add = (sql: string, ...values: SqlValue[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (filter.agent !== undefined) {
+    const agent = agentCondition(filter.agent);
+    add(agent.sql, ...agent.params);
+  }
+  if (filter.from !== undefined) add("from_number = ?", filter.from);
+  if (filter.to !== undefined) add("to_number = ?", filter.to);
+  if (filter.status !== undefined) add("twilio_status = ?", filter.status);
+  if (filter.outcome !== undefined) add("outcome = ?", filter.outcome);
+  if (filter.since !== undefined) add("created_at >= ?", filter.since);
+  if (filter.until !== undefined) add("created_at < ?", filter.until);
+  if (filter.cursor !== undefined) {
+    add("(created_at < ? OR (created_at = ? AND call_sid < ?))", filter.cursor.createdAt, filter.cursor.createdAt, filter.cursor.callSid);
+  }
+  const sql =
+    `SELECT ${SELECT_RECORD} FROM calls` +
+    (where.length ? ` WHERE ${where.join(" AND ")}` : "") +
+    ` ORDER BY created_at DESC, call_sid DESC LIMIT ${sqlLiteral(filter.limit + 1)}`;
+  return { sql, params };
+}
+
+export interface CallPage {
+  calls: CallRecord[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export function callPage(rows: CallRow[], limit: number): CallPage {
+  const calls = rows.slice(0, limit).map(toCallRecord);
+  const last = calls[calls.length - 1];
+  return { calls, nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, callSid: last.callSid }) : null };
+}

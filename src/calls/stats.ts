@@ -1,0 +1,198 @@
+/**
+ * Call statistics per agent and per UTC day (GET /api/stats, `npm run calls -- stats`). One SQL query does all
+ * the work in D1, so only the figures leave the database; the Worker binds its parameters and the CLI inlines
+ * them (./sql.ts). Shared by both: plain TypeScript, no Workers types.
+ *
+ * Definitions (docs/storage.md, "Statistics"):
+ * - agent: the Retell agent id; for a call that never reached one, the KV key it was routed by; `-` if neither.
+ * - day: the UTC day of `created_at` (when the call was first heard of); `all` is the whole window.
+ * - connected: outcome `connected` (registered with Retell and the SIP leg did not fail).
+ * - fallbacks: outcome `fallback_dialed` (Retell could not take the call and the fallback number was dialed).
+ * - failures: every call whose outcome is not `connected`, counted by reason: `outcome_reason` when there is
+ *   one (`retell_timeout`, `dial_busy`, ...), else the outcome (`agent_not_found`, ...), else `outcome_unknown`
+ *   (known only from a status callback or a Retell event). So `calls = connected + sum(failures)`, and the
+ *   fallbacks are also among the failures, under the reason the agent could not take them.
+ * - answerRate: answered / calls, where answered means the Retell agent picked up (a Retell `call_started`,
+ *   or Twilio reporting the SIP dial `completed`).
+ * - duration: Twilio's CallDuration when a status callback reported it, else DialCallDuration, else Retell's
+ *   duration_ms rounded to seconds; calls with none are left out of the percentiles and the total.
+ * - percentiles: nearest rank. The p-th percentile of n sorted values is the value at rank ceil(p/100 * n),
+ *   so it is always one of the values (p50 of 1, 2, 3, 4 is 2; p95 of 20 values is the 19th).
+ */
+import { agentCondition } from "./list.ts";
+import type { SqlQuery, SqlValue } from "./sql.ts";
+import type { Window } from "./window.ts";
+
+/** The label of the row that covers the whole window for an agent. */
+export const WHOLE_WINDOW = "all";
+/** Retell's user_sentiment values (retell-sdk CallAnalysis.user_sentiment). */
+export const SENTIMENTS = ["Positive", "Neutral", "Negative", "Unknown"] as const;
+
+export interface StatsFilter extends Window {
+  agent?: string;
+}
+
+/** Figures for one agent over one day (or the whole window). Ratios are 0..1; null when there is nothing to measure. */
+export interface Figures {
+  calls: number;
+  connected: number;
+  fallbacks: number;
+  failures: Record<string, number>;
+  answered: number;
+  answerRate: number | null;
+  durationS: { p50: number | null; p95: number | null; total: number };
+  retellRegisterMs: { p50: number | null; p95: number | null };
+  sentiment: { positive: number; neutral: number; negative: number; unknown: number };
+  success: { successful: number; unsuccessful: number };
+}
+
+export interface AgentStats {
+  agent: string;
+  /** The whole window. */
+  total: Figures;
+  /** One entry per UTC day with calls, oldest first. */
+  days: Array<{ day: string } & Figures>;
+}
+
+/** A row of the stats query (column names as selected below). */
+export interface StatsRow {
+  agent: string;
+  day: string;
+  calls: number;
+  connected: number;
+  fallbacks: number;
+  answered: number;
+  duration_total_s: number;
+  duration_p50_s: number | null;
+  duration_p95_s: number | null;
+  register_p50_ms: number | null;
+  register_p95_ms: number | null;
+  sentiment_positive: number;
+  sentiment_neutral: number;
+  sentiment_negative: number;
+  sentiment_unknown: number;
+  successful: number;
+  unsuccessful: number;
+  /** JSON object reason → count, or null when there were none. */
+  failures: string | null;
+}
+
+/**
+ * Nearest-rank percentile over `ranked` (rows with rn = 1..n in ascending order of v, per agent and bucket):
+ * the smallest v whose rank is at least ceil(p/100 * n), i.e. rn * 100 >= p * n, in integers.
+ */
+function percentile(p: number): string {
+  return `MIN(CASE WHEN rn * 100 >= n * ${p} THEN v END)`;
+}
+
+function ranked(name: string, column: string): string {
+  return `${name} AS (
+    SELECT agent, bucket, ${column} AS v,
+      ROW_NUMBER() OVER (PARTITION BY agent, bucket ORDER BY ${column}) AS rn,
+      COUNT(*) OVER (PARTITION BY agent, bucket) AS n
+    FROM buckets WHERE ${column} IS NOT NULL
+  ), ${name}_pct AS (
+    SELECT agent, bucket, ${percentile(50)} AS p50, ${percentile(95)} AS p95 FROM ${name} GROUP BY agent, bucket
+  )`;
+}
+
+export function statsQuery(filter: StatsFilter): SqlQuery {
+  const params: SqlValue[] = [filter.since, filter.until];
+  let agentSql = "";
+  if (filter.agent !== undefined) {
+    const agent = agentCondition(filter.agent);
+    agentSql = ` AND ${agent.sql}`;
+    params.push(...agent.params);
+  }
+  const sentiment = SENTIMENTS.map((s) => `COUNT(CASE WHEN user_sentiment = '${s}' THEN 1 END) AS sentiment_${s.toLowerCase()}`).join(",\n      ");
+  const sql = `WITH base AS (
+    SELECT
+      COALESCE(retell_agent_id, agent_key, '-') AS agent,
+      strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day,
+      outcome, outcome_reason, user_sentiment, call_successful,
+      retell_register_ms AS register_ms,
+      COALESCE(duration_s, dial_duration_s, (retell_duration_ms + 500) / 1000) AS seconds,
+      (retell_started_at IS NOT NULL OR dial_status = 'completed') AS answered
+    FROM calls
+    WHERE created_at >= ? AND created_at < ?${agentSql}
+  ), buckets AS (
+    SELECT base.*, CASE WHEN whole = 1 THEN '${WHOLE_WINDOW}' ELSE day END AS bucket
+    FROM base CROSS JOIN (SELECT 0 AS whole UNION ALL SELECT 1 AS whole)
+  ), totals AS (
+    SELECT agent, bucket,
+      COUNT(*) AS calls,
+      COUNT(CASE WHEN outcome = 'connected' THEN 1 END) AS connected,
+      COUNT(CASE WHEN outcome = 'fallback_dialed' THEN 1 END) AS fallbacks,
+      COUNT(CASE WHEN answered THEN 1 END) AS answered,
+      COALESCE(SUM(seconds), 0) AS duration_total_s,
+      ${sentiment},
+      COUNT(CASE WHEN call_successful = 1 THEN 1 END) AS successful,
+      COUNT(CASE WHEN call_successful = 0 THEN 1 END) AS unsuccessful
+    FROM buckets GROUP BY agent, bucket
+  ), ${ranked("durations", "seconds")}, ${ranked("registrations", "register_ms")}, reasons AS (
+    SELECT agent, bucket, COALESCE(outcome_reason, outcome, 'outcome_unknown') AS reason, COUNT(*) AS count
+    FROM buckets WHERE outcome IS NULL OR outcome <> 'connected'
+    GROUP BY agent, bucket, reason
+  ), failures AS (
+    SELECT agent, bucket, json_group_object(reason, count) AS failures FROM reasons GROUP BY agent, bucket
+  )
+  SELECT t.agent, t.bucket AS day, t.calls, t.connected, t.fallbacks, t.answered, t.duration_total_s,
+    d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms,
+    t.sentiment_positive, t.sentiment_neutral, t.sentiment_negative, t.sentiment_unknown,
+    t.successful, t.unsuccessful, f.failures
+  FROM totals t
+  LEFT JOIN durations_pct d ON d.agent = t.agent AND d.bucket = t.bucket
+  LEFT JOIN registrations_pct r ON r.agent = t.agent AND r.bucket = t.bucket
+  LEFT JOIN failures f ON f.agent = t.agent AND f.bucket = t.bucket
+  ORDER BY t.agent, t.bucket = '${WHOLE_WINDOW}', t.bucket`;
+  return { sql, params };
+}
+
+function ratio(part: number, whole: number): number | null {
+  return whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000;
+}
+
+function parseFailures(json: string | null): Record<string, number> {
+  if (!json) return {};
+  const value: unknown = JSON.parse(json);
+  const failures: Record<string, number> = {};
+  if (typeof value === "object" && value !== null) {
+    for (const [reason, count] of Object.entries(value)) if (typeof count === "number") failures[reason] = count;
+  }
+  return failures;
+}
+
+export function toFigures(row: StatsRow): Figures {
+  return {
+    calls: row.calls,
+    connected: row.connected,
+    fallbacks: row.fallbacks,
+    failures: parseFailures(row.failures),
+    answered: row.answered,
+    answerRate: ratio(row.answered, row.calls),
+    durationS: { p50: row.duration_p50_s, p95: row.duration_p95_s, total: row.duration_total_s },
+    retellRegisterMs: { p50: row.register_p50_ms, p95: row.register_p95_ms },
+    sentiment: {
+      positive: row.sentiment_positive,
+      neutral: row.sentiment_neutral,
+      negative: row.sentiment_negative,
+      unknown: row.sentiment_unknown,
+    },
+    success: { successful: row.successful, unsuccessful: row.unsuccessful },
+  };
+}
+
+/** Groups the query's rows by agent: the `all` row becomes `total`, the others `days`. */
+export function toAgentStats(rows: StatsRow[]): AgentStats[] {
+  const agents = new Map<string, AgentStats>();
+  for (const row of rows) {
+    let entry = agents.get(row.agent);
+    if (!entry) {
+      entry = { agent: row.agent, total: toFigures(row), days: [] };
+      agents.set(row.agent, entry);
+    }
+    if (row.day === WHOLE_WINDOW) entry.total = toFigures(row);
+    else entry.days.push({ day: row.day, ...toFigures(row) });
+  }
+  return [...agents.values()];
+}

@@ -1,0 +1,66 @@
+/**
+ * The failures a route can end in, as one typed union, and the one mapping from failure to response
+ * (used by app.onError). A `detail` is for the log only; the wire gets the kind and a fixed message.
+ */
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { LogLevel } from "./log.ts";
+
+export type AppFailure =
+  /** The client's own input is wrong; `message` says what to fix and is safe to send back. */
+  | { kind: "bad_request"; message: string; detail?: string }
+  /** The body is larger than any the sender would send. */
+  | { kind: "too_large" }
+  /** A signature or token was missing or wrong. */
+  | { kind: "unauthorized"; detail: string }
+  /** ADMIN_TOKEN is not configured, so the admin routes do not exist. */
+  | { kind: "admin_disabled" }
+  /** D1 failed; the sender should retry (Retell does, up to 3 times). */
+  | { kind: "storage_unavailable"; detail: string }
+  /** A deployment mistake (a missing secret): the operator must fix it. */
+  | { kind: "misconfigured"; detail: string };
+
+export class AppError extends Error {
+  override name = "AppError";
+  readonly failure: AppFailure;
+  constructor(failure: AppFailure) {
+    super(failure.kind);
+    this.failure = failure;
+  }
+}
+
+export interface FailureResponse {
+  status: ContentfulStatusCode;
+  level: LogLevel;
+  body: { error: AppFailure["kind"]; message: string };
+}
+
+export function failureResponse(failure: AppFailure): FailureResponse {
+  const answer = (status: ContentfulStatusCode, level: LogLevel, message: string): FailureResponse => ({
+    status,
+    level,
+    body: { error: failure.kind, message },
+  });
+  switch (failure.kind) {
+    case "bad_request":
+      return answer(400, "warn", failure.message);
+    case "too_large":
+      return answer(413, "warn", "Payload Too Large");
+    case "unauthorized":
+      return answer(401, "warn", "Unauthorized");
+    case "admin_disabled":
+      return answer(404, "info", "The admin routes are off: set the ADMIN_TOKEN secret to turn them on.");
+    case "storage_unavailable":
+      return answer(503, "error", "Storage is unavailable; try again later.");
+    case "misconfigured":
+      return answer(500, "error", "Server misconfigured");
+  }
+}
+
+/** Runs a D1 operation, turning its failure into `storage_unavailable` (503) for routes whose sender retries. */
+export async function fromStorage<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw new AppError({ kind: "storage_unavailable", detail: error instanceof Error ? error.message : String(error) });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * GET /api/calls and GET /api/stats: call records and statistics for operators, as JSON.
+ * `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time by Hono's bearerAuth (SHA-256 of both sides,
+ * then a constant-time compare); any failure is 401. Without ADMIN_TOKEN the routes are off: 404 saying so.
+ */
+import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.ts";
+import { parseListQuery } from "../calls/list.ts";
+import { callStats, listCalls } from "../calls/records.ts";
+import { DEFAULT_STATS_DAYS, parseWindow } from "../calls/window.ts";
+import { AppError, failureResponse, fromStorage } from "../errors.ts";
+
+/** Every refusal looks the same (401, same body), whether the header is missing, malformed or wrong. */
+function refuse(): Response {
+  const { body } = failureResponse({ kind: "unauthorized", detail: "" });
+  return Response.json(body, { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="admin"' } });
+}
+
+const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  const token = c.env.ADMIN_TOKEN;
+  if (!token) throw new AppError({ kind: "admin_disabled" });
+  return bearerAuth<AppEnv>({
+    token,
+    realm: "admin",
+    noAuthenticationHeader: { message: refuse },
+    invalidAuthenticationHeader: { message: refuse },
+    invalidToken: { message: refuse },
+  })(c, next);
+});
+
+export const admin = new Hono<AppEnv>();
+
+admin.get("/calls", requireAdmin, async (c) => {
+  const parsed = parseListQuery(c.req.query(), Date.now());
+  if (!parsed.ok) throw new AppError({ kind: "bad_request", message: parsed.message });
+  const { filter } = parsed;
+  return c.json(await fromStorage(() => listCalls(c.env.DB, filter)));
+});
+
+admin.get("/stats", requireAdmin, async (c) => {
+  const { since, until, agent } = c.req.query();
+  const parsed = parseWindow({ since, until }, Date.now(), DEFAULT_STATS_DAYS);
+  if (!parsed.ok) throw new AppError({ kind: "bad_request", message: parsed.message });
+  const { window } = parsed;
+  const agents = await fromStorage(() => callStats(c.env.DB, { ...window, ...(agent && { agent }) }));
+  return c.json({ since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), agents });
+});

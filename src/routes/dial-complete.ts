@@ -1,0 +1,65 @@
+/**
+ * POST /api/webhooks/twilio/dial-complete?agent=<KV key>&leg=retell|fallback: the `<Dial action>` callback.
+ * Answers with TwiML at once; the outcome is recorded afterwards, in waitUntil. The fallback number comes only
+ * from the agent's KV config, found by the signed `agent` query, never from the request's form fields: a
+ * number taken from input would let anyone holding a signed request dial anywhere at our cost (toll fraud).
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../env.ts";
+import { lookupAgent } from "../agents/lookup.ts";
+import { classifyDial, dialActions, nextAfterDial, readDialReport, type DialNext } from "../calls/dial-complete.ts";
+import { APOLOGY_MESSAGE } from "../calls/outcome.ts";
+import { recordDialResult, writeOrLog, type DialRecord } from "../calls/records.ts";
+import { signedUrl } from "../config.ts";
+import { log } from "../log.ts";
+import { maskPhone } from "../phone.ts";
+import { dialNumber, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
+import { twilioWebhook } from "../twilio/webhook.ts";
+import { TWIML_HEADERS } from "./voice.ts";
+
+export const dialComplete = new Hono<AppEnv>();
+dialComplete.use(twilioWebhook());
+dialComplete.post("/", async (c) => {
+  const report = readDialReport(c.var.twilioParams, { agent: c.req.query("agent"), leg: c.req.query("leg") });
+  if (!report) throw new HTTPException(400, { message: "Missing CallSid" });
+  const result = classifyDial(report);
+
+  let fallbackNumber: string | undefined;
+  let lookupDetail: string | undefined;
+  if (result.failed && report.leg === "retell") {
+    const lookup = await lookupAgent(c.env.AGENTS, report.agentKey);
+    if (lookup.ok) fallbackNumber = lookup.agent.fallbackNumber;
+    else lookupDetail = `${lookup.reason}: ${lookup.detail}`;
+  }
+  const next: DialNext = nextAfterDial(report.leg, result, fallbackNumber);
+
+  const record: DialRecord = { report, endedAt: Date.now() };
+  if (result.failed && report.leg === "retell") {
+    record.failure = { outcome: next.kind === "fallback" ? "fallback_dialed" : "sip_failed", reason: result.reason };
+  }
+  c.executionCtx.waitUntil(writeOrLog("dial-complete", report.callSid, () => recordDialResult(c.env.DB, record)));
+
+  log(result.failed ? "warn" : "info", "twilio.dial_complete", {
+    callSid: report.callSid,
+    leg: report.leg,
+    agentKey: report.agentKey?.startsWith("+") ? maskPhone(report.agentKey) : report.agentKey,
+    dialStatus: report.status,
+    sipCode: report.sipCode,
+    durationS: report.durationS,
+    next: next.kind,
+    ...(result.failed && { reason: result.reason }),
+    ...(lookupDetail && { detail: lookupDetail }),
+  });
+
+  let body = "";
+  if (next.kind === "fallback") {
+    // The fallback leg gets its own action: its result is recorded, and a failure there ends in an apology, never another dial.
+    const actions = report.agentKey === null ? undefined : dialActions(signedUrl(c.env, c.req.url), report.agentKey);
+    body = dialNumber(next.number, actions && { action: actions.fallback });
+  } else if (next.kind === "apology") {
+    body = sayAndHangUp(APOLOGY_MESSAGE);
+  }
+  // An empty <Response/> ends the call: nothing follows an actioned <Dial>.
+  return c.body(twimlDocument(body), 200, TWIML_HEADERS);
+});
