@@ -1,0 +1,226 @@
+/**
+ * A local stand-in for Twilio's REST API (2010-04-01) IncomingPhoneNumbers resource, on 127.0.0.1, for the
+ * CLI's tests. It is strict where Twilio is: HTTP Basic auth (account SID + auth token, or an API key and
+ * secret), the account in the path, methods, `application/x-www-form-urlencoded` bodies and the exact
+ * PascalCase field names an update accepts (an unknown one is a 400, as Twilio answers). Errors have Twilio's
+ * shape `{ code, message, more_info, status }`. Numbers live in memory; lists are paged with next_page_uri.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+
+export interface StandInNumber {
+  sid: string;
+  account_sid: string;
+  phone_number: string;
+  friendly_name: string;
+  voice_url: string | null;
+  voice_method: string;
+  voice_fallback_url: string | null;
+  voice_fallback_method: string;
+  status_callback: string | null;
+  status_callback_method: string;
+  voice_application_sid: string | null;
+  trunk_sid: string | null;
+  voice_caller_id_lookup: boolean;
+  sms_url: string | null;
+  sms_method: string;
+  date_created: string;
+  date_updated: string;
+  uri: string;
+}
+
+export interface TwilioRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  form: Record<string, string[]>;
+  status: number;
+}
+
+export interface Failure {
+  status: 401 | 404 | 429 | 500 | 503;
+  /** Only the next `times` requests fail (default: all, until cleared). */
+  times?: number;
+  /** Retry-After header (seconds) with a 429. */
+  retryAfter?: string;
+}
+
+export interface TwilioStandIn {
+  url: string;
+  accountSid: string;
+  numbers: Map<string, StandInNumber>;
+  requests: TwilioRequest[];
+  addNumber(phoneNumber: string, fields?: Partial<StandInNumber>): StandInNumber;
+  byNumber(phoneNumber: string): StandInNumber | undefined;
+  fail(failure: Failure | null): void;
+  close(): Promise<void>;
+}
+
+/** Fields Twilio's IncomingPhoneNumber update accepts (twilio-node incomingPhoneNumber.ts, docs). */
+const UPDATE_FIELDS = new Set([
+  "AccountSid", "ApiVersion", "FriendlyName", "SmsApplicationSid", "SmsFallbackMethod", "SmsFallbackUrl", "SmsMethod", "SmsUrl",
+  "StatusCallback", "StatusCallbackMethod", "VoiceApplicationSid", "VoiceCallerIdLookup", "VoiceFallbackMethod", "VoiceFallbackUrl",
+  "VoiceMethod", "VoiceUrl", "EmergencyStatus", "EmergencyAddressSid", "TrunkSid", "VoiceReceiveMode", "IdentitySid", "AddressSid", "BundleSid",
+]);
+const METHOD_FIELDS = new Set(["VoiceMethod", "VoiceFallbackMethod", "StatusCallbackMethod", "SmsMethod", "SmsFallbackMethod"]);
+const URL_FIELDS = new Set(["VoiceUrl", "VoiceFallbackUrl", "StatusCallback", "SmsUrl", "SmsFallbackUrl"]);
+const FIELD_TO_PROPERTY: Record<string, keyof StandInNumber> = {
+  FriendlyName: "friendly_name", VoiceUrl: "voice_url", VoiceMethod: "voice_method", VoiceFallbackUrl: "voice_fallback_url",
+  VoiceFallbackMethod: "voice_fallback_method", StatusCallback: "status_callback", StatusCallbackMethod: "status_callback_method",
+  VoiceApplicationSid: "voice_application_sid", TrunkSid: "trunk_sid", SmsUrl: "sms_url", SmsMethod: "sms_method",
+};
+const MAX_PAGE_SIZE = 1000;
+
+function twilioError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): number {
+  res.writeHead(status, { "Content-Type": "application/json", ...headers });
+  res.end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
+  return status;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): number {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(body));
+  return status;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const hex = (n: number) => randomBytes(n).toString("hex");
+
+export async function startTwilioStandIn(options: {
+  accountSid: string;
+  authToken: string;
+  /** An API key (SK…) and secret that may authenticate too. */
+  apiKey?: { sid: string; secret: string };
+  /** The largest page it serves (Twilio: 1000); small values make paging testable. */
+  maxPageSize?: number;
+}): Promise<TwilioStandIn> {
+  const { accountSid } = options;
+  const numbers = new Map<string, StandInNumber>();
+  const requests: TwilioRequest[] = [];
+  let failure: (Failure & { left?: number }) | null = null;
+  const maxPageSize = Math.min(options.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
+  const base = `/2010-04-01/Accounts/${accountSid}`;
+
+  const authorized = (header: string | undefined): boolean => {
+    const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? "");
+    if (!m) return false;
+    const decoded = Buffer.from(m[1] as string, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    const [user, pass] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    if (colon === -1) return false;
+    if (user === accountSid && pass === options.authToken) return true;
+    return options.apiKey !== undefined && user === options.apiKey.sid && pass === options.apiKey.secret;
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const text = await readBody(req);
+    const form: Record<string, string[]> = {};
+    for (const [k, v] of new URLSearchParams(text)) (form[k] ??= []).push(v);
+    const record: TwilioRequest = { method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, form, status: 0 };
+    requests.push(record);
+    record.status = handle(req, res, url, text, form);
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse, url: URL, text: string, form: Record<string, string[]>): number {
+    if (!authorized(req.headers.authorization)) {
+      return twilioError(res, 401, 20003, "Authentication Error - invalid username", { "WWW-Authenticate": 'Basic realm="Twilio API"' });
+    }
+    if (failure) {
+      const f = failure;
+      if (f.left !== undefined && --f.left <= 0) failure = null;
+      if (f.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", f.retryAfter ? { "Retry-After": f.retryAfter } : {});
+      if (f.status === 401) return twilioError(res, 401, 20003, "Authentication Error - invalid username");
+      if (f.status === 404) return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+      return twilioError(res, f.status, 20500, "Internal Server Error");
+    }
+    if (!url.pathname.startsWith(base + "/") || url.pathname.startsWith("/2010-04-01/Accounts/") === false) {
+      return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+    }
+    const rest = url.pathname.slice(base.length);
+    if (rest === "/IncomingPhoneNumbers.json") {
+      if (req.method !== "GET") return twilioError(res, 405, 20004, "Method not allowed");
+      return list(res, url);
+    }
+    const one = /^\/IncomingPhoneNumbers\/(PN[0-9a-f]{32})\.json$/.exec(rest);
+    if (!one) return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+    const number = numbers.get(one[1] as string);
+    if (!number) return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+    if (req.method === "GET") return json(res, 200, number);
+    if (req.method !== "POST") return twilioError(res, 405, 20004, "Method not allowed");
+    if (text !== "" && req.headers["content-type"]?.split(";")[0]?.trim() !== "application/x-www-form-urlencoded") {
+      return twilioError(res, 400, 20001, "Content-Type must be application/x-www-form-urlencoded");
+    }
+    for (const [field, values] of Object.entries(form)) {
+      if (!UPDATE_FIELDS.has(field)) return twilioError(res, 400, 20001, `Unknown parameter: ${field}`);
+      if (values.length > 1) return twilioError(res, 400, 20001, `Parameter given more than once: ${field}`);
+      const value = values[0] as string;
+      if (METHOD_FIELDS.has(field) && value !== "GET" && value !== "POST") return twilioError(res, 400, 21603, `${field} must be GET or POST`);
+      if (URL_FIELDS.has(field) && value !== "" && !/^https?:\/\/[^\s/?#]+/.test(value)) return twilioError(res, 400, 21502, `${field} is not a valid URL: ${value}`);
+    }
+    for (const [field, values] of Object.entries(form)) {
+      const property = FIELD_TO_PROPERTY[field];
+      if (property) (number as unknown as Record<string, unknown>)[property] = values[0] === "" ? null : values[0];
+    }
+    number.date_updated = new Date().toUTCString();
+    return json(res, 200, number);
+  }
+
+  function list(res: ServerResponse, url: URL): number {
+    const pageSize = Math.min(Number(url.searchParams.get("PageSize") ?? 50) || 50, maxPageSize);
+    const page = Number(url.searchParams.get("Page") ?? 0) || 0;
+    const filter = url.searchParams.get("PhoneNumber");
+    const all = [...numbers.values()].filter((n) => !filter || n.phone_number === filter);
+    const items = all.slice(page * pageSize, (page + 1) * pageSize);
+    const hasNext = (page + 1) * pageSize < all.length;
+    const uri = (p: number) => `${base}/IncomingPhoneNumbers.json?PageSize=${pageSize}&Page=${p}${p > 0 ? `&PageToken=PA${hex(8)}` : ""}`;
+    return json(res, 200, {
+      incoming_phone_numbers: items,
+      start: page * pageSize,
+      end: page * pageSize + Math.max(items.length - 1, 0),
+      page,
+      page_size: pageSize,
+      first_page_uri: uri(0),
+      previous_page_uri: page > 0 ? uri(page - 1) : null,
+      next_page_uri: hasNext ? uri(page + 1) : null,
+      uri: uri(page),
+    });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    accountSid,
+    numbers,
+    requests,
+    addNumber(phoneNumber, fields = {}) {
+      const sid = `PN${hex(16)}`;
+      const now = new Date().toUTCString();
+      const number: StandInNumber = {
+        sid, account_sid: accountSid, phone_number: phoneNumber, friendly_name: phoneNumber, voice_url: null, voice_method: "POST",
+        voice_fallback_url: null, voice_fallback_method: "POST", status_callback: null, status_callback_method: "POST",
+        voice_application_sid: null, trunk_sid: null, voice_caller_id_lookup: false, sms_url: null, sms_method: "POST",
+        date_created: now, date_updated: now, uri: `${base}/IncomingPhoneNumbers/${sid}.json`, ...fields,
+      };
+      numbers.set(sid, number);
+      return number;
+    },
+    byNumber: (phoneNumber) => [...numbers.values()].find((n) => n.phone_number === phoneNumber),
+    fail(f) {
+      failure = f ? { ...f, ...(f.times !== undefined && { left: f.times }) } : null;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
