@@ -1,0 +1,229 @@
+/**
+ * `npm run demo`: the whole call flow offline. Starts the Worker with `wrangler dev` on local KV and D1, a
+ * clearly labelled local Retell stand-in (unless RETELL_API_KEY is configured), seeds demo numbers, sends
+ * Twilio-signed webhooks exactly as Twilio would, and shows what happened. Leaves nothing running.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
+import { parseFlags, expectPositionals } from "./lib/args.ts";
+import { AGENTS_BINDING, DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
+import { startDev, type DevServer } from "./lib/dev.ts";
+import { CliError, EXIT, runMain } from "./lib/errors.ts";
+import { out } from "./lib/output.ts";
+import { Settings } from "./lib/settings.ts";
+import { putMany, type Store } from "./lib/store.ts";
+import { hexId, inboundCallParams, numberTarget, sendWebhook, signedWebhook, sipTarget, spokenText, type WebhookAnswer } from "./lib/webhook.ts";
+import { wrangler } from "./lib/wrangler.ts";
+import { serializeAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+
+const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
+
+Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
+Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down. Offline; leaves
+nothing running. Uses a local Retell stand-in unless RETELL_API_KEY is set (environment or .dev.vars);
+--stand-in forces the stand-in.`;
+
+const DEMO = {
+  line: "+14155550123",
+  downLine: "+14155550124",
+  unknown: "+14155550177",
+  caller: "+14155550199",
+  fallback: "+14155550142",
+  agent: "agent_demoFrontDesk",
+  downAgent: "agent_demoAfterHours",
+};
+
+const rule = (title: string) => out(`\n── ${title} ${"─".repeat(Math.max(3, 96 - title.length))}`);
+const indent = (text: string, prefix = "   ") => text.split("\n").map((l) => prefix + l).join("\n");
+const mask = (secret: string) => (secret.length <= 8 ? "****" : `${secret.slice(0, 4)}…${secret.slice(-2)}`);
+
+/** TwiML with one element per line, indented by depth, for reading. */
+function prettyTwiml(xml: string): string {
+  let depth = 0;
+  return xml.replace(/></g, ">\n<").split("\n").map((line) => {
+    if (/^<\//.test(line)) depth--;
+    const text = "  ".repeat(Math.max(depth, 0)) + line;
+    if (/^<[A-Za-z][^>]*[^/]>$/.test(line) && !/<\//.test(line)) depth++;
+    return text;
+  }).join("\n");
+}
+
+function printRequest(webhook: ReturnType<typeof signedWebhook>): void {
+  out(" → Twilio's webhook request (signed with the demo auth token):");
+  out(`   POST ${webhook.url}`);
+  for (const [k, v] of Object.entries(webhook.headers)) out(`   ${k}: ${v}`);
+  out("");
+  out(indent(webhook.body.split("&").join("\n&"), "   "));
+}
+
+function printAnswer(answer: WebhookAnswer): void {
+  out(` ← the Worker's answer: HTTP ${answer.status} ${answer.contentType} in ${answer.ms} ms`);
+  out(indent(prettyTwiml(answer.text)));
+}
+
+async function printLog(dev: DevServer, callSid: string): Promise<void> {
+  const line = await dev.waitForLine((l) => l.includes(callSid) && l.includes('"twilio.voice"'), 5_000);
+  out(" ≡ the Worker's log line (from wrangler dev's output):");
+  out(line ? indent(line.slice(line.indexOf("{"))) : "   (not seen within 5 s)");
+}
+
+function printRegistrations(retell: RetellStandIn | undefined, agentId: string, since: number): void {
+  if (!retell) {
+    out(" ⇄ Retell: the real API (RETELL_API_KEY is configured), so its side is not shown here.");
+    return;
+  }
+  const seen = retell.requests.filter((r) => r.at >= since && (r.body as { agent_id?: string } | undefined)?.agent_id === agentId);
+  if (seen.length === 0) {
+    out(" ⇄ Retell stand-in: no registration received.");
+    return;
+  }
+  for (const [i, r] of seen.entries()) {
+    const auth = String(r.headers.authorization ?? "").replace(/^Bearer (.+)$/, (_, k: string) => `Bearer ${mask(k)}`);
+    out(` ⇄ Retell stand-in received${seen.length > 1 ? ` (attempt ${i + 1} of ${seen.length})` : ""}: ${r.method} ${r.path}  Authorization: ${auth}`);
+    if (i === 0) out(indent(JSON.stringify(r.body, null, 2), "     "));
+    out(`     and answered HTTP ${r.status}${r.callId ? ` with call_id ${r.callId}` : ""}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, { "stand-in": { type: "boolean" }, config: { type: "string", short: "c" } }, "npm run demo");
+  if (parsed.help) {
+    out(USAGE);
+    return EXIT.ok;
+  }
+  expectPositionals(parsed.positionals, [], "npm run demo");
+  const configPath = resolve(parsed.flags.config ?? DEFAULT_CONFIG);
+  const config = readWranglerConfig(configPath);
+  const settings = new Settings(configPath);
+  const realKey = parsed.flags["stand-in"] ? undefined : settings.get("RETELL_API_KEY");
+  const started = Date.now();
+  const tmp = mkdtempSync(join(tmpdir(), "bridge-demo-"));
+  let retell: RetellStandIn | undefined;
+  let dev: DevServer | undefined;
+  let stopping: Promise<void> | undefined;
+  const cleanup = () => (stopping ??= (async () => {
+    await dev?.stop();
+    await retell?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping the demo's processes…\n`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  try {
+    out("Twilio → Retell bridge: offline demo");
+    out(`Local state for this run: ${tmp} (deleted at the end)`);
+    const retellKey = realKey?.value ?? `key_demo_${randomBytes(8).toString("hex")}`;
+    let retellBase = settings.value("RETELL_BASE_URL") ?? "https://api.retellai.com";
+    if (!realKey) {
+      retell = await startRetellStandIn({ apiKey: retellKey });
+      retellBase = retell.url;
+      out("");
+      out("  ┌──────────────────────────────────────────────────────────────────────────────┐");
+      out("  │  RETELL STAND-IN: a local imitation of Retell's API, NOT the real Retell.      │");
+      out(`  │  Listening on ${retell.url.padEnd(63)}│`);
+      out("  │  No call is registered with Retell; nothing leaves this machine.               │");
+      out("  │  Set RETELL_API_KEY (environment or .dev.vars) to demo against the real API.   │");
+      out("  └──────────────────────────────────────────────────────────────────────────────┘");
+    } else {
+      out(`Retell: the real API at ${retellBase} with RETELL_API_KEY from ${realKey.source} (registrations are real).`);
+    }
+
+    const authToken = `demo_twilio_token_${randomBytes(12).toString("hex")}`;
+    const accountSid = hexId("AC");
+    const store: Store = { mode: "local", persistTo: tmp, configPath };
+    const mappings: [string, AgentConfig][] = [
+      [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" } }],
+      [DEMO.downLine, { retellAgentId: realKey ? "agent_demoDoesNotExist" : DEMO.downAgent, name: "Demo after-hours line", fallbackNumber: DEMO.fallback }],
+    ];
+    const d1 = config.d1Databases.find((d) => d.fields.binding);
+    const migrationsDir = d1 ? join(dirname(configPath), d1.fields.migrations_dir ?? "migrations") : undefined;
+
+    out("\nStarting the Worker with wrangler dev, seeding local KV and applying D1 migrations…");
+    const devStarting = startDev({
+      configPath,
+      persistTo: tmp,
+      vars: {
+        TWILIO_AUTH_TOKEN: authToken,
+        RETELL_API_KEY: retellKey,
+        RETELL_BASE_URL: retellBase,
+        RETELL_TIMEOUT_MS: "3000",
+        TWILIO_AUTH_TOKEN_SECONDARY: "",
+        ADMIN_TOKEN: "",
+      },
+    });
+    devStarting.catch(() => {});
+    await putMany(store, mappings.map(([key, agent]) => ({ key, value: serializeAgentConfig(agent) })));
+    out(`  ✓ local KV (binding ${AGENTS_BINDING}): ${mappings.map(([k, a]) => `${k} → ${a.retellAgentId}`).join(", ")}`);
+    if (d1 && migrationsDir && existsSync(migrationsDir)) {
+      await wrangler(["d1", "migrations", "apply", d1.fields.binding as string, "--local", "--persist-to", tmp, "--config", configPath], "Applying D1 migrations locally");
+      out(`  ✓ local D1 (binding ${d1.fields.binding}): migrations in ${migrationsDir} applied`);
+    }
+    dev = await devStarting;
+    // Twilio signs the URL it calls; the Worker here sees that same URL (no WEBHOOK_BASE_URL set).
+    const voiceUrl = `${dev.url}/api/webhooks/twilio`;
+    out(`  ✓ Worker listening on ${dev.url} (wrangler dev, pid ${dev.pid}); Twilio would call ${voiceUrl}`);
+
+    const results: { title: string; ok: boolean; detail: string }[] = [];
+    const call = async (to: string) => {
+      const webhook = signedWebhook({ url: voiceUrl, authToken, params: inboundCallParams({ from: DEMO.caller, to, accountSid }) });
+      const since = Date.now();
+      printRequest(webhook);
+      const answer = await sendWebhook(webhook);
+      return { webhook, answer, since, callSid: webhook.params.CallSid as string };
+    };
+
+    rule(`1. A caller dials the demo line ${DEMO.line}`);
+    const first = await call(DEMO.line);
+    printRegistrations(retell, DEMO.agent, first.since);
+    printAnswer(first.answer);
+    await printLog(dev, first.callSid);
+    const sip = sipTarget(first.answer.text);
+    results.push({ title: "mapped number → SIP dial to Retell", ok: first.answer.status === 200 && sip !== null && !sip.startsWith("sip:dry_run"), detail: sip ?? first.answer.text.slice(0, 120) });
+    out(sip ? `\n   Twilio now dials ${sip}: Retell's agent ${DEMO.agent} answers the caller.` : "");
+
+    rule(`2. A caller dials ${DEMO.unknown}, which has no agent`);
+    const second = await call(DEMO.unknown);
+    printAnswer(second.answer);
+    await printLog(dev, second.callSid);
+    const said = spokenText(second.answer.text);
+    results.push({ title: "unknown number → not-in-service message", ok: second.answer.status === 200 && /not in service/.test(said ?? ""), detail: said ?? second.answer.text.slice(0, 120) });
+    out(`\n   Nothing is registered with Retell; the caller hears: "${said ?? "?"}"`);
+
+    rule(`3. Retell is down while a caller dials ${DEMO.downLine}`);
+    if (retell) {
+      retell.setBehaviour(DEMO.downAgent, { status: 503 });
+      out("   (the stand-in now answers HTTP 503 for this line's agent, as Retell would during an outage)");
+    } else {
+      out("   (real Retell: an agent id that does not exist stands in for the outage; Retell refuses the call)");
+    }
+    const third = await call(DEMO.downLine);
+    printRegistrations(retell, DEMO.downAgent, third.since);
+    printAnswer(third.answer);
+    await printLog(dev, third.callSid);
+    const dialed = numberTarget(third.answer.text);
+    results.push({ title: "Retell down → fallback number dialed", ok: third.answer.status === 200 && dialed === DEMO.fallback, detail: dialed ?? third.answer.text.slice(0, 120) });
+    out(`\n   The Worker gave up on Retell within its time budget and sent the caller to the fallback ${dialed ?? "?"}.`);
+
+    rule("Summary");
+    for (const r of results) out(`  ${r.ok ? "✓" : "✗"} ${r.title}: ${r.detail}`);
+    const failed = results.filter((r) => !r.ok).length;
+    await cleanup();
+    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
+    out("Next: `npm run dev` to run the Worker yourself, `npm run deploy` to put it live (docs/operations.md).");
+    if (failed > 0) throw new CliError(`${failed} of ${results.length} demo calls did not get the expected answer.`, { details: dev.lines.slice(-20) });
+    return EXIT.ok;
+  } finally {
+    await cleanup();
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+await runMain(() => main(process.argv.slice(2)));
