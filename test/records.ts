@@ -1,0 +1,109 @@
+/**
+ * Helpers for the call-record tests: reading D1 as the Worker left it (waitUntil work finishes after the
+ * response, so reads poll briefly), Retell webhooks signed with retell-sdk's own `sign`, admin requests,
+ * and the `<Dial action>` URL of a TwiML answer.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { sign } from "retell-sdk/lib/webhook_auth";
+import entry from "../src/index.ts";
+import type { Bindings } from "../src/env.ts";
+import { ORIGIN } from "./helpers.ts";
+import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
+import { TEST_RETELL_API_KEY } from "./secrets.ts";
+
+export type Row = Record<string, unknown>;
+
+export function readCall(callSid: string): Promise<Row | null> {
+  return env.DB.prepare("SELECT * FROM calls WHERE call_sid = ?").bind(callSid).first<Row>();
+}
+
+/** Polls `read` until `done` holds (the Worker writes records in waitUntil, after its answer); fails after `timeoutMs`. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 3_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The call's record once it exists and `done` holds for it. */
+export function recordOf(callSid: string, done: (row: Row) => boolean = () => true): Promise<Row> {
+  return eventually(() => readCall(callSid), (row) => row !== null && done(row)) as Promise<Row>;
+}
+
+/** The `<Dial action>` of a TwiML answer, as a path and query on ORIGIN (the form twilioRequest takes). */
+export function actionPath(twiml: string): string {
+  const action = /<Dial [^>]*action="([^"]*)"/.exec(twiml)?.[1];
+  if (!action) throw new Error(`no <Dial action> in ${twiml}`);
+  const url = action.replaceAll("&amp;", "&");
+  if (!url.startsWith(ORIGIN)) throw new Error(`action ${url} is not on ${ORIGIN}`);
+  return url.slice(ORIGIN.length);
+}
+
+export interface RetellSignOptions {
+  /** `null`: no x-retell-signature header; a string: that header verbatim. */
+  signature?: string | null;
+  key?: string;
+}
+
+/** A Retell webhook as Retell sends it: JSON body, x-retell-signature made by retell-sdk's own `sign`. */
+export async function retellRequest(payload: unknown, options: RetellSignOptions = {}): Promise<Request> {
+  const body = JSON.stringify(payload);
+  const signature = options.signature === undefined ? await sign(body, options.key ?? TEST_RETELL_API_KEY) : options.signature;
+  return new Request(`${ORIGIN}/api/webhooks/retell`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(signature !== null && { "x-retell-signature": signature }) },
+    body,
+  });
+}
+
+export function retellCall(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    call_id: `call_${crypto.randomUUID().replaceAll("-", "")}`,
+    call_type: "phone_call",
+    agent_id: "agent_events",
+    direction: "inbound",
+    from_number: "+14155550100",
+    to_number: "+61341517921",
+    call_status: "ongoing",
+    ...overrides,
+  };
+}
+
+export function adminRequest(pathAndQuery: string, token: string | null = TEST_ADMIN_TOKEN): Request {
+  return new Request(ORIGIN + pathAndQuery, { headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+}
+
+/**
+ * Sends a request through the Worker entry with some bindings replaced, and waits for its waitUntil work.
+ * The body is read first: a streamed answer is finished by waitUntil work that waits for its reader.
+ */
+export async function withBindings(request: Request, overrides: Partial<Bindings>): Promise<{ status: number; text: string }> {
+  const ctx = createExecutionContext();
+  const response = await entry.fetch(request, { ...(env as Bindings), ...overrides }, ctx);
+  const text = await response.text();
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, text };
+}
+
+/** Inserts a record directly, for data sets (stats, listing, retention). */
+export async function insertCall(row: Row & { call_sid: string; created_at: number }): Promise<void> {
+  const full: Row = { updated_at: row.created_at, ...row };
+  const columns = Object.keys(full);
+  await env.DB.prepare(`INSERT INTO calls (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+    .bind(...columns.map((c) => full[c] ?? null))
+    .run();
+}
+
+/** A D1 binding that fails every query, as during an outage. */
+export const failingDb = {
+  prepare() {
+    throw new Error("D1_ERROR: simulated outage");
+  },
+  batch() {
+    return Promise.reject(new Error("D1_ERROR: simulated outage"));
+  },
+} as unknown as D1Database;
