@@ -25,7 +25,7 @@ async function answeredCall(config: { fallbackNumber?: string } = { fallbackNumb
 
 /** What Twilio posts to the action URL when the dial ends (tw-dial, tw-sip). */
 function dialResult(call: Answered, dial: Record<string, string>): Request {
-  const { CallSid, AccountSid, From, To } = call.params as Record<string, string>;
+  const { CallSid = "", AccountSid = "", From = "", To = "" } = call.params;
   return twilioRequest(call.action, {
     AccountSid,
     CallSid,
