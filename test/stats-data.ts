@@ -1,0 +1,111 @@
+/**
+ * A known data set of call records and the statistics it must give, worked out by hand from the definitions in
+ * src/calls/stats.ts (nearest-rank percentiles). Plain TypeScript: used by the worker tests (D1 binding) and the
+ * CLI test (wrangler d1 execute).
+ */
+import type { Figures } from "../src/calls/stats.ts";
+
+const DAY1 = Date.parse("2026-11-18T10:00:00Z");
+const DAY2 = Date.parse("2026-11-19T15:30:00Z");
+export const STATS_SINCE = "2026-11-18";
+export const STATS_UNTIL = "2026-11-19";
+
+type Row = Record<string, string | number | null> & { call_sid: string; created_at: number };
+
+const sid = (n: number) => `CA${String(n).padStart(32, "0")}`;
+const alpha = { agent_key: "+61341510001", retell_agent_id: "agent_alpha" };
+
+export const STATS_ROWS: Row[] = [
+  // agent_alpha, 2026-11-18
+  { call_sid: sid(1), created_at: DAY1, ...alpha, outcome: "connected", duration_s: 60, retell_register_ms: 100, retell_started_at: DAY1 + 900, user_sentiment: "Positive", call_successful: 1 },
+  { call_sid: sid(2), created_at: DAY1 + 1, ...alpha, outcome: "connected", duration_s: 120, retell_register_ms: 200, retell_started_at: DAY1 + 900, user_sentiment: "Negative", call_successful: 0 },
+  { call_sid: sid(3), created_at: DAY1 + 2, ...alpha, outcome: "fallback_dialed", outcome_reason: "retell_timeout", duration_s: 30, retell_register_ms: 8000 },
+  { call_sid: sid(4), created_at: DAY1 + 3, ...alpha, outcome: "fallback_dialed", outcome_reason: "dial_busy", duration_s: 10, retell_register_ms: 150, dial_status: "busy" },
+  // agent_alpha, 2026-11-19: durations from DialCallDuration and from Retell's duration_ms (45.4 s → 45)
+  { call_sid: sid(5), created_at: DAY2, ...alpha, outcome: "connected", dial_duration_s: 300, dial_status: "completed", retell_register_ms: 120, user_sentiment: "Neutral", call_successful: 1 },
+  { call_sid: sid(6), created_at: DAY2 + 1, ...alpha, outcome: "retell_failed", outcome_reason: "retell_rejected", duration_s: 5, retell_register_ms: 90 },
+  { call_sid: sid(7), created_at: DAY2 + 2, ...alpha, outcome: "connected", retell_duration_ms: 45_400, retell_register_ms: 110, retell_started_at: DAY2 + 800, user_sentiment: "Positive", call_successful: 1 },
+  // Known only from a status callback: no agent, no outcome.
+  { call_sid: sid(8), created_at: DAY2 + 3, twilio_status: "completed", duration_s: 7 },
+  // A number with no agent.
+  { call_sid: sid(9), created_at: DAY2 + 4, agent_key: "+61399990000", outcome: "agent_not_found", duration_s: 4 },
+  // Outside the window.
+  { call_sid: sid(10), created_at: Date.parse("2026-11-10T12:00:00Z"), ...alpha, outcome: "connected", duration_s: 999, retell_register_ms: 999 },
+  // agent_twenty: registration latencies 10, 20, ..., 200 ms: p50 is the 10th (100), p95 the 19th (190).
+  ...Array.from({ length: 20 }, (_, i) => ({
+    call_sid: sid(100 + i),
+    created_at: DAY2 + 100 + i,
+    agent_key: "agent:twenty",
+    retell_agent_id: "agent_twenty",
+    outcome: "connected",
+    retell_register_ms: (20 - i) * 10,
+  })),
+];
+
+const none = { positive: 0, neutral: 0, negative: 0, unknown: 0 };
+const figures = (f: Partial<Figures> & Pick<Figures, "calls">): Figures => ({
+  connected: 0,
+  fallbacks: 0,
+  failures: {},
+  answered: 0,
+  answerRate: 0,
+  durationS: { p50: null, p95: null, total: 0 },
+  retellRegisterMs: { p50: null, p95: null },
+  sentiment: none,
+  success: { successful: 0, unsuccessful: 0 },
+  ...f,
+});
+
+const alphaDay1 = figures({
+  calls: 4,
+  connected: 2,
+  fallbacks: 2,
+  failures: { dial_busy: 1, retell_timeout: 1 },
+  answered: 2,
+  answerRate: 0.5,
+  durationS: { p50: 30, p95: 120, total: 220 },
+  retellRegisterMs: { p50: 150, p95: 8000 },
+  sentiment: { ...none, positive: 1, negative: 1 },
+  success: { successful: 1, unsuccessful: 1 },
+});
+const alphaDay2 = figures({
+  calls: 3,
+  connected: 2,
+  failures: { retell_rejected: 1 },
+  answered: 2,
+  answerRate: 0.6667,
+  durationS: { p50: 45, p95: 300, total: 350 },
+  retellRegisterMs: { p50: 110, p95: 120 },
+  sentiment: { ...none, positive: 1, neutral: 1 },
+  success: { successful: 2, unsuccessful: 0 },
+});
+
+/** What GET /api/stats?since=2026-11-18&until=2026-11-19 returns in `agents` (ordered by agent). */
+export const EXPECTED_STATS = [
+  { agent: "+61399990000", total: figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }), days: [{ day: "2026-11-19", ...figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }) }] },
+  { agent: "-", total: figures({ calls: 1, failures: { outcome_unknown: 1 }, durationS: { p50: 7, p95: 7, total: 7 } }), days: [{ day: "2026-11-19", ...figures({ calls: 1, failures: { outcome_unknown: 1 }, durationS: { p50: 7, p95: 7, total: 7 } }) }] },
+  {
+    agent: "agent_alpha",
+    total: figures({
+      calls: 7,
+      connected: 4,
+      fallbacks: 2,
+      failures: { dial_busy: 1, retell_rejected: 1, retell_timeout: 1 },
+      answered: 4,
+      answerRate: 0.5714,
+      durationS: { p50: 45, p95: 300, total: 570 },
+      retellRegisterMs: { p50: 120, p95: 8000 },
+      sentiment: { ...none, positive: 2, neutral: 1, negative: 1 },
+      success: { successful: 3, unsuccessful: 1 },
+    }),
+    days: [
+      { day: "2026-11-18", ...alphaDay1 },
+      { day: "2026-11-19", ...alphaDay2 },
+    ],
+  },
+  {
+    agent: "agent_twenty",
+    total: figures({ calls: 20, connected: 20, retellRegisterMs: { p50: 100, p95: 190 } }),
+    days: [{ day: "2026-11-19", ...figures({ calls: 20, connected: 20, retellRegisterMs: { p50: 100, p95: 190 } }) }],
+  },
+];
