@@ -35,14 +35,14 @@ export default defineConfig({
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: ["test/cli/**"],
+          exclude: ["test/cli/**", "test/scripts/**"],
         },
       },
       {
         test: {
           name: "node",
           environment: "node",
-          include: ["test/cli/**/*.test.ts"],
+          include: ["test/cli/**/*.test.ts", "test/scripts/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -21,6 +21,11 @@ export interface Behaviour {
   mode?: "drop" | "hang" | "no_call_id" | "not_json";
   /** Retry-After header (seconds) sent with an error status. */
   retryAfter?: string;
+  /**
+   * Misbehave at random, per request, for load tests: drop the connection (`dropRate`), answer 503
+   * (`failRate`) or answer after `slowMs` (`slowRate`); otherwise register the call normally.
+   */
+  chaos?: { dropRate?: number; failRate?: number; slowRate?: number; slowMs?: number };
 }
 
 export interface RecordedRequest {
@@ -146,6 +151,19 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     const misbehave = behaviour.times === undefined || seen < behaviour.times;
 
     if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
+    if (behaviour.chaos) {
+      const { dropRate = 0, failRate = 0, slowRate = 0, slowMs = 1_000 } = behaviour.chaos;
+      const roll = Math.random();
+      if (roll < dropRate) {
+        req.socket.destroy();
+        return;
+      }
+      if (roll < dropRate + failRate) {
+        record.status = error(res, 503, "Stand-in chaos: service unavailable");
+        return;
+      }
+      if (roll < dropRate + failRate + slowRate) await new Promise((r) => setTimeout(r, slowMs));
+    }
     if (misbehave && behaviour.mode === "drop") {
       req.socket.destroy();
       return;

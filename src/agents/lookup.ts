@@ -1,7 +1,7 @@
 /**
  * Finds the agent that serves a call: by the dialed number, or by the agent id in the URL.
  */
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, type AgentConfig } from "./schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, type AgentConfig, type AgentLookupFailure } from "./schema.ts";
 import { normalizeE164 } from "../phone.ts";
 
 /** KV's minimum cacheTtl (developers.cloudflare.com/kv/platform/limits): reads are served from the colo's cache. */
@@ -12,12 +12,6 @@ const MEMO_TTL_MS = 30_000;
 const MEMO_MAX_ENTRIES = 1_000;
 /** A KV read slower than this is treated as a failure, so the caller still hears an answer well within Twilio's 15 s. */
 export const KV_TIMEOUT_MS = 3_000;
-
-export type AgentLookupFailure =
-  | "agent_not_found"
-  | "agent_missing_retell_id"
-  | "agent_config_invalid"
-  | "agent_lookup_failed";
 
 export type AgentLookup =
   | { ok: true; key: string; agent: AgentConfig }

@@ -20,6 +20,9 @@ export type AgentConfigError = {
   detail: string;
 };
 
+/** Why no agent can serve a call: the value's own problems, or none stored, or KV failing. */
+export type AgentLookupFailure = AgentConfigError["reason"] | "agent_not_found" | "agent_lookup_failed";
+
 export type AgentParseResult = { ok: true; agent: AgentConfig } | ({ ok: false } & AgentConfigError);
 
 /** Retell agent ids look like `agent_` followed by letters and digits. */

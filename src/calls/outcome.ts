@@ -1,7 +1,7 @@
 /**
  * What a voice webhook ended in, and the one place that maps each outcome to what the caller hears.
  */
-import type { AgentLookupFailure } from "../agents/lookup.ts";
+import type { AgentLookupFailure } from "../agents/schema.ts";
 import type { RegisterFailure } from "../retell/register.ts";
 import { dialNumber, dialSip, sayAndHangUp } from "../twilio/twiml.ts";
 
