@@ -1,0 +1,88 @@
+/**
+ * What leaves the Worker: its logs never hold a secret or a full phone number, and its responses carry
+ * nothing that helps an attacker (no stack traces, no framework banners), across every route and outcome.
+ */
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
+import { actionPath, adminRequest, recordOf, retellCall, retellRequest } from "./records.ts";
+import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
+import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./secrets.ts";
+
+const SECRETS = [TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_RETELL_API_KEY, TEST_ADMIN_TOKEN];
+const CALLER = "+14155550177";
+const FALLBACK = "+61390001234";
+
+let output: string[] = [];
+beforeEach(() => {
+  output = [];
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(" ")));
+  }
+});
+afterEach(() => vi.restoreAllMocks());
+
+/** Every kind of traffic the Worker sees, good and bad; returns the numbers that went through it and every response. */
+async function exercise(): Promise<{ numbers: string[]; responses: Response[] }> {
+  const mapped = uniqueNumber();
+  const down = uniqueNumber();
+  const unmapped = uniqueNumber();
+  const agent = uniqueAgentId("sec");
+  const downAgent = uniqueAgentId("secdown");
+  await env.AGENTS.put(mapped, agent);
+  await env.AGENTS.put(down, JSON.stringify({ retellAgentId: downAgent, fallbackNumber: FALLBACK }));
+  await setRetellBehaviour(downAgent, { status: 500 });
+  const responses: Response[] = [];
+  const send = async (request: Request) => {
+    const res = await worker(request);
+    responses.push(res.clone());
+    return res;
+  };
+
+  const connected = voiceParams({ To: mapped, From: CALLER });
+  const twiml = await (await send(twilioRequest("/api/webhooks/twilio", connected))).text();
+  await send(twilioRequest("/api/webhooks/twilio", connected)); // a replay
+  await (await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: down, From: CALLER })))).text();
+  await (await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: unmapped, From: CALLER })))).text();
+  await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: mapped, From: CALLER }), { token: "forged_token" }));
+  await send(twilioRequest(actionPath(twiml), { ...connected, DialCallStatus: "failed", DialSipResponseCode: "503" }));
+  await send(twilioRequest("/api/webhooks/twilio/status", { ...connected, CallStatus: "completed", CallDuration: "42", SequenceNumber: "3" }));
+  const retellCallId = sipUri(twiml)?.match(/^sip:([^@]+)@/)?.[1] ?? "";
+  await recordOf(connected.CallSid);
+  await send(await retellRequest({ event: "call_ended", call: retellCall({ call_id: retellCallId, from_number: CALLER, to_number: mapped, metadata: { twilio_call_sid: connected.CallSid } }) }));
+  await send(await retellRequest({ event: "call_ended", call: retellCall({ call_id: retellCallId }) }, { signature: "v=1,d=00" }));
+  await send(adminRequest("/api/calls?limit=5"));
+  await send(adminRequest("/api/stats", "wrong_token"));
+  await send(new Request(`${ORIGIN}/health`));
+  await send(new Request(`${ORIGIN}/api/webhooks/twilio`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } }));
+  expect(await retellRequests(agent)).toHaveLength(1);
+  return { numbers: [mapped, down, unmapped, CALLER, FALLBACK], responses };
+}
+
+describe("logs", () => {
+  it("never contain a secret or a full phone number, on any route or outcome", async () => {
+    const { numbers } = await exercise();
+    const logged = output.join("\n");
+    expect(output.length).toBeGreaterThan(8);
+    for (const secret of SECRETS) expect(logged).not.toContain(secret);
+    for (const number of numbers) {
+      expect(logged).not.toContain(number);
+      expect(logged).not.toContain(number.slice(1)); // nor its digits without the +
+      expect(logged).not.toContain(encodeURIComponent(number));
+    }
+  });
+});
+
+describe("responses", () => {
+  it("carry no framework banner and no stack trace, on any route or outcome", async () => {
+    const { responses } = await exercise();
+    for (const res of responses) {
+      expect(res.headers.get("X-Powered-By")).toBeNull();
+      expect(res.headers.get("Server")).toBeNull();
+      const body = await res.text();
+      expect(body).not.toMatch(/\bat .+\.(ts|js):\d+/);
+      expect(body).not.toMatch(/Error:|TypeError|D1_ERROR|stack/i);
+      for (const secret of SECRETS) expect(body).not.toContain(secret);
+    }
+  });
+});
