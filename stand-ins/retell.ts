@@ -17,6 +17,8 @@ export interface Behaviour {
   status?: number;
   /** Only the first `times` requests misbehave; later ones succeed (for retry tests). */
   times?: number;
+  /** Answer with this call_id instead of a fresh one (to test what the Worker accepts from Retell). */
+  callId?: string;
   /** `drop`: close the connection without answering; `hang`: never answer; `no_call_id`: 201 without call_id; `not_json`: 201 with a non-JSON body. */
   mode?: "drop" | "hang" | "no_call_id" | "not_json";
   /** Retry-After header (seconds) sent with an error status. */
@@ -182,7 +184,7 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       record.status = 201;
       return;
     }
-    const callId = `call_${randomBytes(16).toString("hex")}`;
+    const callId = misbehave && behaviour.callId !== undefined ? behaviour.callId : `call_${randomBytes(16).toString("hex")}`;
     const call = {
       ...(misbehave && behaviour.mode === "no_call_id" ? {} : { call_id: callId }),
       call_type: "phone_call",

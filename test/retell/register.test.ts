@@ -86,6 +86,16 @@ describe("registerPhoneCall", () => {
     expect(result).toMatchObject({ ok: false, reason: "retell_timeout", attempts: 1 });
   });
 
+  it.each(["call_x@attacker.example", "call_x;transport=udp", "call x", "", "call_<x>"])(
+    "refuses a call_id that could redirect the SIP dial (%j) as retell_bad_response",
+    async (callId) => {
+      const agentId = uniqueAgentId("sip");
+      await setRetellBehaviour(agentId, { callId });
+      const result = await registerPhoneCall(config(), params(agentId));
+      expect(result).toMatchObject({ ok: false, reason: "retell_bad_response", detail: "response has no valid call_id" });
+    },
+  );
+
   it.each([
     ["no_call_id", "response has no valid call_id"],
     ["not_json", "response body is not JSON"],
