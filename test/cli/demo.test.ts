@@ -1,0 +1,70 @@
+/**
+ * `npm run demo` as an operator runs it on a fresh clone: no credentials, offline. It must exit 0, show the SIP
+ * TwiML and both fallbacks, and leave no process behind (also when interrupted with Ctrl-C).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { NODE, ROOT, cleanEnv, runCli } from "./helpers.ts";
+
+/** Processes whose command line mentions `text` (read from /proc, so no `ps` is needed). */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(join("/proc", pid, "cmdline"), "utf8").replace(/\0/g, " ");
+      if (cmd.includes(text)) found.push(`${pid} ${cmd}`);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("npm run demo", () => {
+  it("exits 0 after a SIP dial, a not-in-service answer and a fallback dial, and leaves nothing running", async () => {
+    const result = await runCli("demo", [], cleanEnv(), 120_000);
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain("RETELL STAND-IN: a local imitation of Retell's API, NOT the real Retell.");
+    expect(result.stdout).toMatch(/<Sip>sip:call_[0-9a-f]{32}@sip\.retellai\.com;transport=tcp<\/Sip>/);
+    expect(result.stdout).toMatch(/POST \/v2\/register-phone-call\s+Authorization: Bearer/);
+    expect(result.stdout).toContain("<Say>Sorry, the number you have called is not in service. Goodbye.</Say>");
+    expect(result.stdout).toContain("<Number>+14155550142</Number>");
+    expect(result.stdout).toMatch(/"event":"twilio\.voice".*"outcome":"connected"/);
+    expect(result.stdout).toMatch(/"outcome":"fallback_dialed","reason":"retell_unavailable"/);
+    const state = /Local state for this run: (\S+)/.exec(result.stdout)?.[1] as string;
+    const pid = Number(/wrangler dev, pid (\d+)/.exec(result.stdout)?.[1]);
+    expect(existsSync(state)).toBe(false);
+    expect(alive(pid)).toBe(false);
+    expect(processesMentioning(state)).toEqual([]);
+  });
+
+  it("stops wrangler dev and the stand-in when interrupted with Ctrl-C", async () => {
+    const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    const listening = new Promise<void>((resolve) => child.stdout.on("data", (d: string) => {
+      stdout += d;
+      if (stdout.includes("Worker listening on")) resolve();
+    }));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await Promise.race([listening, exited]);
+    const state = /Local state for this run: (\S+)/.exec(stdout)?.[1] as string;
+    expect(state).toBeTruthy();
+    expect(processesMentioning(state).length).toBeGreaterThan(0);
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(processesMentioning(state)).toEqual([]);
+    expect(existsSync(state)).toBe(false);
+  }, 120_000);
+});

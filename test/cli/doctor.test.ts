@@ -1,0 +1,93 @@
+/**
+ * `npm run doctor --local` end to end: a real `wrangler dev` on a temp local store, the Retell and Twilio
+ * stand-ins, and the doctor's signed dry-run webhook.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDev, freePort, type DevServer } from "../../cli/lib/dev.ts";
+import { startRetellStandIn, type RetellStandIn } from "../../stand-ins/retell.ts";
+import { startTwilioStandIn, type TwilioStandIn } from "../../stand-ins/twilio.ts";
+import { RETELL_KEY, ROOT, TWILIO_SID, TWILIO_TOKEN, cleanEnv, openLocalKv, removeTempDirs, runCli, tempDir } from "./helpers.ts";
+import { join } from "node:path";
+
+const dir = tempDir("doctor");
+let retell: RetellStandIn;
+let dev: DevServer;
+const twilios: TwilioStandIn[] = [];
+
+beforeAll(async () => {
+  retell = await startRetellStandIn({ apiKey: RETELL_KEY });
+  const store = await openLocalKv(dir);
+  await store.seed({ "+61341517921": "agent_good1" });
+  await store.dispose();
+  dev = await startDev({ configPath: join(ROOT, "wrangler.toml"), persistTo: dir, vars: { TWILIO_AUTH_TOKEN: TWILIO_TOKEN, RETELL_API_KEY: RETELL_KEY, RETELL_BASE_URL: retell.url } });
+}, 90_000);
+
+afterAll(async () => {
+  await dev?.stop();
+  await retell?.close();
+  for (const t of twilios) await t.close();
+  removeTempDirs();
+});
+
+async function twilioWith(token: string, numbers: [string, Record<string, string>][]): Promise<TwilioStandIn> {
+  const t = await startTwilioStandIn({ accountSid: TWILIO_SID, authToken: token });
+  for (const [n, fields] of numbers) t.addNumber(n, fields);
+  twilios.push(t);
+  return t;
+}
+
+const doctorEnv = (twilio: TwilioStandIn, token: string, retellKey: string) =>
+  cleanEnv({ TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: token, TWILIO_API_BASE_URL: twilio.url, RETELL_API_KEY: retellKey, RETELL_BASE_URL: retell.url });
+
+describe("npm run doctor --local", () => {
+  it("passes every check on a healthy setup and registers nothing with Retell", async () => {
+    const twilio = await twilioWith(TWILIO_TOKEN, [["+61341517921", { voice_url: `${dev.url}/api/webhooks/twilio`, status_callback: `${dev.url}/api/webhooks/twilio/status` }]]);
+    const since = Date.now();
+    const result = await runCli("doctor", ["--local", "--persist-to", dir, "--url", dev.url], doctorEnv(twilio, TWILIO_TOKEN, RETELL_KEY));
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain("✓ +61341517921 → agent_good1: Voice URL, POST and status callback are right");
+    expect(result.stdout).toContain("✓ agent_good1 exists in Retell");
+    expect(result.stdout).toContain("✓ signed dry-run webhook for +61341517921 answered SIP TwiML (sip:dry_run@sip.retellai.com;transport=tcp)");
+    expect(result.stdout).toMatch(/Doctor: \d+ ✓, 0 ✗/);
+    expect(result.stdout).not.toMatch(/^  ✗/m);
+    expect(retell.requests.filter((r) => r.at >= since && r.path === "/v2/register-phone-call")).toEqual([]);
+  });
+
+  it("fails with a fix line for each problem: wrong method, unmapped number, rejected Retell key, signature mismatch", async () => {
+    const twilio = await twilioWith("outdated_token_0000", [
+      ["+61341517921", { voice_url: `${dev.url}/api/webhooks/twilio`, voice_method: "GET", status_callback: `${dev.url}/api/webhooks/twilio/status` }],
+      ["+61341517929", { voice_url: `${dev.url}/api/webhooks/twilio`, status_callback: `${dev.url}/api/webhooks/twilio/status` }],
+    ]);
+    const result = await runCli("doctor", ["--local", "--persist-to", dir, "--url", dev.url], doctorEnv(twilio, "outdated_token_0000", "key_wrong"));
+    expect(result.code).toBe(1);
+    const lines = result.stdout.split("\n");
+    const fixAfter = (text: string) => lines[lines.findIndex((l) => l.includes(text)) + 1] ?? "";
+    expect(fixAfter("✗ +61341517921: VoiceMethod is GET, the Worker takes POST")).toContain(`fix: npm run numbers -- connect +61341517921 --url ${dev.url}`);
+    expect(fixAfter("✗ +61341517929: no valid agent in KV under +61341517929")).toContain("fix: npm run agents -- add +61341517929 <retellAgentId> --local");
+    expect(fixAfter("✗ Retell rejected RETELL_API_KEY (HTTP 401).")).toContain("fix: copy a valid API key");
+    expect(fixAfter("✗ signed webhook for +61341517921 was rejected (403)")).toContain("fix: use the same TWILIO_AUTH_TOKEN");
+    expect(result.stdout).toMatch(/Doctor: \d+ ✓, 4 ✗/);
+    expect(result.stderr).toContain("Doctor: numbers: 0 done, 0 skipped, 2 failed (of 2)");
+  });
+
+  it("reports a Worker that is not running, and skips the webhook", async () => {
+    const port = await freePort();
+    const result = await runCli("doctor", ["--local", "--persist-to", dir, "--url", `http://127.0.0.1:${port}`], cleanEnv({ TWILIO_AUTH_TOKEN: TWILIO_TOKEN, RETELL_API_KEY: RETELL_KEY, RETELL_BASE_URL: retell.url }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`✗ GET http://127.0.0.1:${port}/health failed`);
+    expect(result.stdout).toContain("fix: start it with npm run dev, and check --url");
+    expect(result.stdout).toContain("– signed dry-run webhook not sent: the Worker is not answering");
+    expect(result.stdout).toContain("– not checked: Twilio credentials missing: TWILIO_ACCOUNT_SID is not set.");
+  });
+
+  it.each([
+    [["--local"], "needs --url"],
+    [["--url", "http://127.0.0.1:8787"], "needs --local or --remote"],
+    [["--local", "--url", "http://127.0.0.1:8787", "--number", "12"], '--number "12" is not an E.164 phone number'],
+    [["--local", "--url", "http://127.0.0.1:8787", "--fix"], "Unknown flag --fix"],
+  ])("rejects %j with exit 2", async (args, message) => {
+    const result = await runCli("doctor", args, cleanEnv());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+});
