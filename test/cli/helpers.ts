@@ -9,6 +9,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+/** The real wrangler entry point (test/cli/calls.test.ts runs it directly). */
+export const WRANGLER_JS = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 export const FAKE_WRANGLER = join(ROOT, "test/cli/fixtures/fake-wrangler.mjs");
 /** Node 22 (type stripping): this process's when it is one, else the project's `node` package. */
 export const NODE = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : join(ROOT, "node_modules/node/bin/node");
