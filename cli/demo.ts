@@ -11,7 +11,7 @@ import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
 import { parseFlags, expectPositionals } from "./lib/args.ts";
 import { AGENTS_BINDING, DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
 import { startDev, type DevServer } from "./lib/dev.ts";
-import { CliError, EXIT, runMain } from "./lib/errors.ts";
+import { CliError, EXIT, onInterrupt, runMain } from "./lib/errors.ts";
 import { out } from "./lib/output.ts";
 import { Settings } from "./lib/settings.ts";
 import { putMany, type Store } from "./lib/store.ts";
@@ -103,18 +103,14 @@ async function main(argv: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), "bridge-demo-"));
   let retell: RetellStandIn | undefined;
   let dev: DevServer | undefined;
+  let stopDev: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
   const cleanup = () => (stopping ??= (async () => {
-    await dev?.stop();
+    await stopDev?.();
     await retell?.close();
     rmSync(tmp, { recursive: true, force: true });
   })());
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\n${signal}: stopping the demo's processes…\n`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const unregister = onInterrupt(cleanup);
 
   try {
     out("Twilio → Retell bridge: offline demo");
@@ -149,6 +145,10 @@ async function main(argv: string[]): Promise<number> {
     const devStarting = startDev({
       configPath,
       persistTo: tmp,
+      onSpawn: (stop) => {
+        stopDev = stop;
+        if (stopping) void stop();
+      },
       vars: {
         TWILIO_AUTH_TOKEN: authToken,
         RETELL_API_KEY: retellKey,
@@ -221,8 +221,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   } finally {
     await cleanup();
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    unregister();
   }
 }
 

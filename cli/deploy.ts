@@ -31,7 +31,7 @@ Exit codes: 0 deployed, 1 failed (nothing deployed; resources already created st
 
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "the previous auth token, only during a rotation",
-  ADMIN_TOKEN: "bearer token for the admin API (/api/calls); without it the admin API is closed",
+  ADMIN_TOKEN: "bearer token for the admin API (/api/calls…); without it those routes answer 404",
 };
 
 /** Wrangler's own name for a resource it would auto-provision: `<worker>-<binding, lower-case, _ → ->`. */

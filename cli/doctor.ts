@@ -39,7 +39,7 @@ const DRY_RUN_CALL_ID = "dry_run";
 
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "only during an auth-token rotation",
-  ADMIN_TOKEN: "only for the admin API (call records)",
+  ADMIN_TOKEN: "only for the admin API (call records); without it those routes answer 404",
 };
 
 class Checklist {

@@ -32,7 +32,11 @@ export interface DevServer {
 
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
-export async function startDev(options: { configPath: string; persistTo: string; vars: Record<string, string>; readyTimeoutMs?: number }): Promise<DevServer> {
+/**
+ * Starts wrangler dev and resolves once GET /health answers. `onSpawn` receives stop() as soon as the process
+ * exists, so a caller interrupted during the start-up (Ctrl-C) can still end it.
+ */
+export async function startDev(options: { configPath: string; persistTo: string; vars: Record<string, string>; readyTimeoutMs?: number; onSpawn?: (stop: () => Promise<void>) => void }): Promise<DevServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
@@ -60,7 +64,9 @@ export async function startDev(options: { configPath: string; persistTo: string;
     resolve();
   }));
 
+  let stopped = false;
   const stop = async () => {
+    stopped = true;
     if (child.pid === undefined) return;
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
       if (exited) break;
@@ -97,9 +103,11 @@ export async function startDev(options: { configPath: string; persistTo: string;
       check();
     });
 
+  options.onSpawn?.(stop);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 45_000);
   while (true) {
+    if (stopped) throw new CliError("wrangler dev was stopped while starting.");
     if (exited) {
       await stop();
       throw new CliError("wrangler dev stopped before it was ready.", { details: lines.slice(-15) });

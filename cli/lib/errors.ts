@@ -31,8 +31,26 @@ export function usageError(message: string, fix?: string, details?: string[]): C
   return new CliError(message, { exitCode: EXIT.usage, ...(fix !== undefined && { fix }), ...(details && { details }) });
 }
 
-/** Runs a command's main function: prints a CliError as one clear message (no stack) and sets the exit code. */
+const interruptHooks = new Set<() => Promise<void> | void>();
+
+/** Runs `hook` when the command is interrupted (Ctrl-C, SIGTERM) before it exits; returns an unregister function. */
+export function onInterrupt(hook: () => Promise<void> | void): () => void {
+  interruptHooks.add(hook);
+  return () => interruptHooks.delete(hook);
+}
+
+function handleInterrupt(signal: NodeJS.Signals): void {
+  process.stderr.write(`\n${signal}: stopping what this command started…\n`);
+  void Promise.allSettled([...interruptHooks].map(async (hook) => hook())).finally(() => process.exit(130));
+}
+
+/**
+ * Runs a command's main function: prints a CliError as one clear message (no stack) and sets the exit code.
+ * On Ctrl-C or SIGTERM, every onInterrupt hook runs (child processes are stopped) and the exit code is 130.
+ */
 export async function runMain(main: () => Promise<number | void>): Promise<void> {
+  process.once("SIGINT", handleInterrupt);
+  process.once("SIGTERM", handleInterrupt);
   try {
     const code = await main();
     process.exitCode = code ?? EXIT.ok;

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { CliError } from "./errors.ts";
+import { CliError, onInterrupt } from "./errors.ts";
 
 export const WRANGLER_JS = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 
@@ -30,9 +30,38 @@ export function spawnWrangler(args: string[], options: SpawnOptions = {}): Child
   return spawn(file, [...lead, ...args], { env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], ...options });
 }
 
+/** wrangler commands still running: each in its own process group, so an interrupt can end it whole. */
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+onInterrupt(async () => {
+  const children = [...running];
+  for (const child of children) killGroup(child, "SIGTERM");
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => {
+      killGroup(child, "SIGKILL");
+      resolve();
+    }, 2_000);
+    child.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  })));
+});
+
 export function runWrangler(args: string[], options: { cwd?: string } = {}): Promise<WranglerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnWrangler(args, options.cwd ? { cwd: options.cwd } : {});
+    const child = spawnWrangler(args, { detached: true, ...(options.cwd ? { cwd: options.cwd } : {}) });
+    running.add(child);
+    child.once("close", () => running.delete(child));
     let stdout = "";
     let stderr = "";
     child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
