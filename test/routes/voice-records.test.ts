@@ -3,7 +3,10 @@
  * registering nothing new, the <Dial action>, and calls going through while D1 is down.
  */
 import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import entry from "../../src/index.ts";
+import type { Bindings } from "../../src/env.ts";
 import { clearAgentMemo } from "../../src/agents/lookup.ts";
 import { APOLOGY_MESSAGE } from "../../src/calls/outcome.ts";
 import { retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker } from "../helpers.ts";
@@ -78,6 +81,23 @@ describe("the call record", () => {
     const params = voiceParams({ To: to });
     await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
     expect(await recordOf(params.CallSid as string)).toMatchObject({ outcome: "fallback_dialed", outcome_reason: "retell_rejected", retell_call_id: null });
+  });
+
+  it("is written after the answer: a slow write does not hold the TwiML back", async () => {
+    const { to } = await mappedNumber();
+    const slowWrites = {
+      prepare(sql: string) {
+        const statement = env.DB.prepare(sql);
+        if (!sql.startsWith("INSERT")) return statement;
+        return { bind: (...values: unknown[]) => ({ run: () => new Promise((resolve) => setTimeout(resolve, 1_000)).then(() => statement.bind(...values).run()) }) };
+      },
+    } as unknown as D1Database;
+    const ctx = createExecutionContext();
+    const started = Date.now();
+    const res = await entry.fetch(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { ...(env as Bindings), DB: slowWrites }, ctx);
+    expect(sipUri(await res.text())).toMatch(/^sip:call_/);
+    expect(Date.now() - started).toBeLessThan(800);
+    await waitOnExecutionContext(ctx);
   });
 
   it("records nothing for a dry run", async () => {
