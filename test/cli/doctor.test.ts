@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDev, freePort, type DevServer } from "../../cli/lib/dev.ts";
 import { startRetellStandIn, type RetellStandIn } from "../../stand-ins/retell.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../../stand-ins/twilio.ts";
-import { RETELL_KEY, ROOT, TWILIO_SID, TWILIO_TOKEN, cleanEnv, openLocalKv, removeTempDirs, runCli, tempDir } from "./helpers.ts";
+import { RETELL_KEY, ROOT, TWILIO_SID, TWILIO_TOKEN, cleanEnv, fakeWrangler, openLocalKv, removeTempDirs, runCli, tempDir } from "./helpers.ts";
 import { join } from "node:path";
 
 const dir = tempDir("doctor");
@@ -91,3 +91,34 @@ describe("npm run doctor --local", () => {
     expect(result.stderr).toContain(message);
   });
 });
+
+describe("npm run doctor --remote (wrangler faked: Cloudflare cannot be reached here; the Worker is the local one)", () => {
+  const deployed = (secrets: string[]) => fakeWrangler({ deployed: true, secrets, kv: { "+61341517921": "agent_good1" } });
+
+  it("checks the deployed Worker's secrets and remote KV through wrangler --remote, and passes", async () => {
+    const twilio = await twilioWith(TWILIO_TOKEN, [["+61341517921", { voice_url: `${dev.url}/api/webhooks/twilio`, status_callback: `${dev.url}/api/webhooks/twilio/status` }]]);
+    const fake = deployed(["TWILIO_AUTH_TOKEN", "RETELL_API_KEY"]);
+    const result = await runCli("doctor", ["--remote", "--url", dev.url], { ...doctorEnv(twilio, TWILIO_TOKEN, RETELL_KEY), ...fake.env });
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain("✓ TWILIO_AUTH_TOKEN is set on the deployed Worker");
+    expect(result.stdout).toContain("✓ remote KV namespace on Cloudflare (binding AGENTS");
+    expect(fake.calls().filter((c) => c[0] === "kv").every((c) => c.includes("--remote"))).toBe(true);
+    expect(fake.calls().map((c) => c.slice(0, 2).join(" "))).toContain("secret list");
+  });
+
+  it("fails on a required secret missing from the deployed Worker, with the command that sets it", async () => {
+    const twilio = await twilioWith(TWILIO_TOKEN, [["+61341517921", { voice_url: `${dev.url}/api/webhooks/twilio`, status_callback: `${dev.url}/api/webhooks/twilio/status` }]]);
+    const fake = deployed(["TWILIO_AUTH_TOKEN"]);
+    const result = await runCli("doctor", ["--remote", "--url", dev.url], { ...doctorEnv(twilio, TWILIO_TOKEN, RETELL_KEY), ...fake.env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("✗ RETELL_API_KEY is not set on the deployed Worker\n      fix: npx wrangler secret put RETELL_API_KEY");
+  });
+
+  it("fails when Twilio credentials are missing, which --local only skips", async () => {
+    const fake = deployed(["TWILIO_AUTH_TOKEN", "RETELL_API_KEY"]);
+    const result = await runCli("doctor", ["--remote", "--url", dev.url], cleanEnv({ ...fake.env, TWILIO_AUTH_TOKEN: TWILIO_TOKEN }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("✗ Twilio credentials missing: TWILIO_ACCOUNT_SID is not set.");
+  });
+});
+
