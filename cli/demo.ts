@@ -121,12 +121,16 @@ async function main(argv: string[]): Promise<number> {
       retell = await startRetellStandIn({ apiKey: retellKey });
       retellBase = retell.url;
       out("");
-      out("  ┌──────────────────────────────────────────────────────────────────────────────┐");
-      out("  │  RETELL STAND-IN: a local imitation of Retell's API, NOT the real Retell.      │");
-      out(`  │  Listening on ${retell.url.padEnd(63)}│`);
-      out("  │  No call is registered with Retell; nothing leaves this machine.               │");
-      out("  │  Set RETELL_API_KEY (environment or .dev.vars) to demo against the real API.   │");
-      out("  └──────────────────────────────────────────────────────────────────────────────┘");
+      const box = [
+        "RETELL STAND-IN: a local imitation of Retell's API, NOT the real Retell.",
+        `Listening on ${retell.url}`,
+        "No call is registered with Retell; nothing leaves this machine.",
+        "Set RETELL_API_KEY (environment or .dev.vars) to demo against the real API.",
+      ];
+      const width = Math.max(...box.map((l) => l.length)) + 4;
+      out(`  ┌${"─".repeat(width)}┐`);
+      for (const line of box) out(`  │  ${line.padEnd(width - 2)}│`);
+      out(`  └${"─".repeat(width)}┘`);
     } else {
       out(`Retell: the real API at ${retellBase} with RETELL_API_KEY from ${realKey.source} (registrations are real).`);
     }

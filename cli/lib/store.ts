@@ -59,6 +59,17 @@ export function describeStore(store: Store): string {
   return `remote KV namespace on Cloudflare (binding ${AGENTS_BINDING}${id ? `, id ${id}` : ", no id in wrangler.toml yet: run `npm run deploy`"})`;
 }
 
+/** The fix line for a failed wrangler call on this store. */
+function storeFix(store: Store): string | undefined {
+  if (store.mode === "local") return undefined;
+  try {
+    if (!agentsNamespace(readWranglerConfig(store.configPath))?.fields.id) return "wrangler.toml has no id for the AGENTS namespace yet: run `npm run deploy` first (it creates the namespace and records its id)";
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
 function storeArgs(store: Store): string[] {
   const args = ["--binding", AGENTS_BINDING, "--config", store.configPath];
   if (store.mode === "remote") return [...args, "--remote"];
@@ -82,7 +93,7 @@ function parseJsonOutput(stdout: string, what: string): unknown {
 }
 
 export async function listKeys(store: Store): Promise<string[]> {
-  const { stdout } = await wrangler(["kv", "key", "list", ...storeArgs(store)], `Listing keys in the ${store.mode} KV store`);
+  const { stdout } = await wrangler(["kv", "key", "list", ...storeArgs(store)], `Listing keys in the ${store.mode} KV store`, { fix: storeFix(store) });
   const keys = parseJsonOutput(stdout, "kv key list") as { name: string }[];
   return keys.map((k) => k.name);
 }
@@ -94,7 +105,7 @@ export async function getValues(store: Store, keys: string[]): Promise<Map<strin
   for (let i = 0; i < keys.length; i += chunk) {
     const part = keys.slice(i, i + chunk);
     const { stdout } = await withTempFile("keys.json", JSON.stringify(part), (file) =>
-      wrangler(["kv", "bulk", "get", file, ...storeArgs(store)], `Reading the ${store.mode} KV store`),
+      wrangler(["kv", "bulk", "get", file, ...storeArgs(store)], `Reading the ${store.mode} KV store`, { fix: storeFix(store) }),
     );
     const result = parseJsonOutput(stdout, "kv bulk get") as Record<string, { value: string | null }>;
     for (const key of part) values.set(key, result[key]?.value ?? null);
@@ -115,15 +126,15 @@ export async function readAll(store: Store): Promise<Map<string, string>> {
 
 /** One write: `wrangler kv key put` (the value goes through a file, so no shell or argument parser can alter it). */
 export async function putValue(store: Store, key: string, value: string): Promise<void> {
-  await withTempFile("value", value, (file) => wrangler(["kv", "key", "put", key, "--path", file, ...storeArgs(store)], `Writing ${key} to the ${store.mode} KV store`));
+  await withTempFile("value", value, (file) => wrangler(["kv", "key", "put", key, "--path", file, ...storeArgs(store)], `Writing ${key} to the ${store.mode} KV store`, { fix: storeFix(store) }));
 }
 
 /** Many writes in one `wrangler kv bulk put` (which batches 10,000 pairs a request itself). */
 export async function putMany(store: Store, entries: { key: string; value: string }[]): Promise<void> {
   if (entries.length === 0) return;
-  await withTempFile("bulk.json", JSON.stringify(entries), (file) => wrangler(["kv", "bulk", "put", file, ...storeArgs(store)], `Writing ${entries.length} mapping(s) to the ${store.mode} KV store`));
+  await withTempFile("bulk.json", JSON.stringify(entries), (file) => wrangler(["kv", "bulk", "put", file, ...storeArgs(store)], `Writing ${entries.length} mapping(s) to the ${store.mode} KV store`, { fix: storeFix(store) }));
 }
 
 export async function deleteKey(store: Store, key: string): Promise<void> {
-  await wrangler(["kv", "key", "delete", key, ...storeArgs(store)], `Deleting ${key} from the ${store.mode} KV store`);
+  await wrangler(["kv", "key", "delete", key, ...storeArgs(store)], `Deleting ${key} from the ${store.mode} KV store`, { fix: storeFix(store) });
 }
