@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
+import { callSid, retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
 import { actionPath, adminRequest, recordOf, retellCall, retellRequest } from "./records.ts";
 import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./secrets.ts";
@@ -39,7 +39,8 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
     return res;
   };
 
-  const connected = voiceParams({ To: mapped, From: CALLER });
+  const sid = callSid();
+  const connected = voiceParams({ To: mapped, From: CALLER, CallSid: sid });
   const twiml = await (await send(twilioRequest("/api/webhooks/twilio", connected))).text();
   await send(twilioRequest("/api/webhooks/twilio", connected)); // a replay
   await (await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: down, From: CALLER })))).text();
@@ -48,8 +49,8 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   await send(twilioRequest(actionPath(twiml), { ...connected, DialCallStatus: "failed", DialSipResponseCode: "503" }));
   await send(twilioRequest("/api/webhooks/twilio/status", { ...connected, CallStatus: "completed", CallDuration: "42", SequenceNumber: "3" }));
   const retellCallId = sipUri(twiml)?.match(/^sip:([^@]+)@/)?.[1] ?? "";
-  await recordOf(connected.CallSid);
-  await send(await retellRequest({ event: "call_ended", call: retellCall({ call_id: retellCallId, from_number: CALLER, to_number: mapped, metadata: { twilio_call_sid: connected.CallSid } }) }));
+  await recordOf(sid);
+  await send(await retellRequest({ event: "call_ended", call: retellCall({ call_id: retellCallId, from_number: CALLER, to_number: mapped, metadata: { twilio_call_sid: sid } }) }));
   await send(await retellRequest({ event: "call_ended", call: retellCall({ call_id: retellCallId }) }, { signature: "v=1,d=00" }));
   await send(adminRequest("/api/calls?limit=5"));
   await send(adminRequest("/api/stats", "wrong_token"));
