@@ -3,8 +3,9 @@
  *
  * Every writer upserts by call_sid and owns its own columns, so Twilio's and Retell's callbacks may arrive in any
  * order, late or twice: identity columns are filled only where still empty, timestamps of steps are kept once
- * set, and statuses only move forward. D1 does not retry writes, which is why each one is safe to repeat
- * (https://developers.cloudflare.com/d1/best-practices/retry-queries/). Errors are thrown to the caller, who
+ * set, and statuses only move forward. D1 retries only read-only queries, never writes
+ * (https://developers.cloudflare.com/changelog/2025-09-11-d1-automatic-read-retries), so the senders' own
+ * retries are what repeat a write, and each one is safe to repeat. Errors are thrown to the caller, who
  * decides whether the call goes on without its record (voice, dial-complete) or the sender should retry.
  */
 import type { CallOutcome, CallListFilter, CallPage, CallRow } from "./list.ts";
