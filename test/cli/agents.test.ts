@@ -85,7 +85,7 @@ describe("agents against the real local store (wrangler, one temp folder, distin
   });
 });
 
-describe("agents command logic (fake wrangler store)", () => {
+describe.concurrent("agents command logic (fake wrangler store)", () => {
   it("stores a bare agent id when there is nothing else, as the README's raw wrangler recipe does", async () => {
     const store = fakeStore();
     expect((await runCli("agents", ["add", "+61341517921", "agent_abc123", "--local"], store.env)).code).toBe(0);
@@ -209,7 +209,7 @@ describe("agents --check asks Retell first", () => {
   });
 });
 
-describe("agents: bad input is a clear error and nothing is read or written", () => {
+describe.concurrent("agents: bad input is a clear error and nothing is read or written", () => {
   const dir = tempDir("bad");
   const file = (name: string, text: string) => {
     const path = join(dir, name);
