@@ -50,3 +50,11 @@ describe("wrangler.toml reader", () => {
     expect(parseWranglerToml(edited).kvNamespaces[0]?.fields.id).toBe("abc");
   });
 });
+
+describe(".dev.vars reader", () => {
+  it("reads NAME=value lines with quotes, export, comments and blank lines", async () => {
+    const { parseDevVars } = await import("../../cli/lib/settings.ts");
+    const vars = parseDevVars('# comment\nexport TWILIO_ACCOUNT_SID=AC123\nTWILIO_AUTH_TOKEN="tok # not a comment"\nRETELL_API_KEY=\'key\'\nEMPTY=\nTRAILING=value # comment\n\n');
+    expect(Object.fromEntries(vars)).toEqual({ TWILIO_ACCOUNT_SID: "AC123", TWILIO_AUTH_TOKEN: "tok # not a comment", RETELL_API_KEY: "key", EMPTY: "", TRAILING: "value" });
+  });
+});
