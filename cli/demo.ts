@@ -18,6 +18,8 @@ import { putMany, type Store } from "./lib/store.ts";
 import { hexId, inboundCallParams, numberTarget, sendWebhook, signedWebhook, sipTarget, spokenText, type WebhookAnswer } from "./lib/webhook.ts";
 import { wrangler } from "./lib/wrangler.ts";
 import { serializeAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+import { DEFAULT_RETELL_BASE_URL } from "../src/retell/register.ts";
+import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 
 const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
 
@@ -116,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
     out("Twilio → Retell bridge: offline demo");
     out(`Local state for this run: ${tmp} (deleted at the end)`);
     const retellKey = realKey?.value ?? `key_demo_${randomBytes(8).toString("hex")}`;
-    let retellBase = settings.value("RETELL_BASE_URL") ?? "https://api.retellai.com";
+    let retellBase = settings.value("RETELL_BASE_URL") ?? DEFAULT_RETELL_BASE_URL;
     if (!realKey) {
       retell = await startRetellStandIn({ apiKey: retellKey });
       retellBase = retell.url;
@@ -189,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
     printAnswer(first.answer);
     await printLog(dev, first.callSid);
     const sip = sipTarget(first.answer.text);
-    results.push({ title: "mapped number → SIP dial to Retell", ok: first.answer.status === 200 && sip !== null && !sip.startsWith("sip:dry_run"), detail: sip ?? first.answer.text.slice(0, 120) });
+    results.push({ title: "mapped number → SIP dial to Retell", ok: first.answer.status === 200 && sip !== null && !sip.startsWith(`sip:${DRY_RUN_CALL_ID}`), detail: sip ?? first.answer.text.slice(0, 120) });
     out(sip ? `\n   Twilio now dials ${sip}: Retell's agent ${DEMO.agent} answers the caller.` : "");
 
     rule(`2. A caller dials ${DEMO.unknown}, which has no agent`);

@@ -3,6 +3,7 @@
  * prints a checklist with a fix for every ✗. Exit 1 on any ✗.
  */
 import { parseAgentValue, type AgentConfig } from "../src/agents/schema.ts";
+import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { STATUS_PATH, VOICE_PATH, bridgeRoute, parseBaseUrl, routeKey, webhookBaseUrl } from "./lib/bridge.ts";
 import { DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
@@ -34,8 +35,6 @@ Credentials (environment or .dev.vars): TWILIO_AUTH_TOKEN (signs the webhook; mu
 TWILIO_ACCOUNT_SID (numbers; required with --remote), RETELL_API_KEY (agents; optional).
 Exit codes: 0 every check passed, 1 at least one ✗, 2 bad usage.`;
 
-/** src/calls/connect.ts DRY_RUN_CALL_ID: that module needs the Worker's types, so it cannot be imported here. */
-const DRY_RUN_CALL_ID = "dry_run";
 
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "only during an auth-token rotation",

@@ -2,8 +2,8 @@
  * Reads the Worker's vars with their defaults. Every name here is documented in README.md ("Configuration").
  */
 import type { Bindings } from "./env.ts";
+import { DEFAULT_RETELL_BASE_URL } from "./retell/register.ts";
 
-export const DEFAULT_RETELL_BASE_URL = "https://api.retellai.com";
 export const DEFAULT_RETELL_SIP_HOST = "sip.retellai.com";
 /** Twilio drops a voice webhook after 15 s (tw-co "hard upper timeout"); 8 s leaves room to dial the fallback. */
 export const DEFAULT_RETELL_TIMEOUT_MS = 8_000;

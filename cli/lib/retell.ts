@@ -2,10 +2,10 @@
  * Asks Retell whether agent ids exist: `GET /get-agent/{agent_id}` with the API key
  * (https://docs.retellai.com/api-references/get-agent). RETELL_BASE_URL overrides the origin (tests, stand-in).
  */
+import { DEFAULT_RETELL_BASE_URL } from "../../src/retell/register.ts";
 import { CliError } from "./errors.ts";
 
 /** Retell's API origin (src/config.ts has the same default; it cannot be imported here, it needs the Worker's types). */
-const DEFAULT_RETELL_BASE_URL = "https://api.retellai.com";
 
 export interface RetellApi {
   apiKey: string;

@@ -3,12 +3,9 @@
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
-import type { InboundCall } from "../twilio/params.ts";
+import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
 import { registerPhoneCall, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
 import { retellSipUri, type VoiceOutcome } from "./outcome.ts";
-
-/** The call id a dry run answers with: a SIP URI of the right shape that Retell will never accept. */
-export const DRY_RUN_CALL_ID = "dry_run";
 
 export interface ConnectResult {
   outcome: VoiceOutcome;

@@ -5,6 +5,8 @@
  */
 import type { CallRegisterPhoneCallParams, PhoneCallResponse } from "retell-sdk/resources/call";
 
+/** Retell's API origin (the default of retell-sdk's `baseURL`). */
+export const DEFAULT_RETELL_BASE_URL = "https://api.retellai.com";
 /** Attempts in all: the first plus two retries, all inside the caller's time budget. */
 const MAX_ATTEMPTS = 3;
 /** Backoff before retry n (ms): short, because a caller is waiting; jitter spreads bursts. */

@@ -34,6 +34,8 @@ export interface InboundCall {
 
 /** The signed form parameter that makes a voice webhook a dry run. */
 export const DRY_RUN_PARAM = "BridgeDryRun";
+/** The call id a dry run answers with: a SIP URI of the right shape that Retell will never accept. */
+export const DRY_RUN_CALL_ID = "dry_run";
 
 /** The fields every voice webhook must carry; `null` when one is missing. */
 export function readInboundCall(params: TwilioParams): InboundCall | null {
