@@ -29,14 +29,18 @@ app.notFound((c) => c.text("Not Found", 404));
 
 app.onError((error, c) => {
   if (error instanceof AppError) {
-    const { status, level, body } = failureResponse(error.failure);
-    log(level, "http.failure", { path: c.req.path, status, kind: error.failure.kind, ...("detail" in error.failure && { detail: error.failure.detail }) });
+    const { failure } = error;
+    const { status, level, body } = failureResponse(failure);
+    log(level, failure.event ?? "http.failure", {
+      path: c.req.path,
+      status,
+      kind: failure.kind,
+      ...("detail" in failure && failure.detail !== undefined && { detail: failure.detail }),
+      ...failure.log,
+    });
     return c.json(body, status);
   }
-  if (error instanceof HTTPException) {
-    if (error.status >= 500) log("error", "http.error", { path: c.req.path, status: error.status });
-    return error.getResponse();
-  }
+  if (error instanceof HTTPException) return error.getResponse();
   log("error", "http.unhandled", { path: c.req.path, error: error.name, detail: error.message });
   // A request that passed Twilio's signature check is a live caller: answer with TwiML, never a 500
   // (which Twilio turns into "an application error has occurred").

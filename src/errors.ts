@@ -5,19 +5,29 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { LogLevel } from "./log.ts";
 
-export type AppFailure =
+export type AppFailure = (
   /** The client's own input is wrong; `message` says what to fix and is safe to send back. */
   | { kind: "bad_request"; message: string; detail?: string }
   /** The body is larger than any the sender would send. */
   | { kind: "too_large" }
-  /** A signature or token was missing or wrong. */
+  /** The body is not in the format the route takes (Twilio's webhooks are form-encoded). */
+  | { kind: "unsupported_media_type"; expected: string }
+  /** A signature or token was missing or wrong (Retell's webhook, the admin API). */
   | { kind: "unauthorized"; detail: string }
+  /** A Twilio request whose X-Twilio-Signature is missing or wrong: 403, as Twilio's own middleware answers. */
+  | { kind: "forbidden"; detail: string }
   /** ADMIN_TOKEN is not configured, so the admin routes do not exist. */
   | { kind: "admin_disabled" }
   /** D1 failed; the sender should retry (Retell does, up to 3 times). */
   | { kind: "storage_unavailable"; detail: string }
-  /** A deployment mistake (a missing secret): the operator must fix it. */
-  | { kind: "misconfigured"; detail: string };
+  /** A deployment mistake (a missing secret, a malformed var): the operator must fix it. */
+  | { kind: "misconfigured"; detail: string }
+) & {
+  /** The log line's event name, where the failure has one operators search for; default `http.failure`. */
+  event?: string;
+  /** More fields for the log line (never a secret, never a full phone number). */
+  log?: Record<string, unknown>;
+};
 
 export class AppError extends Error {
   override name = "AppError";
@@ -45,8 +55,12 @@ export function failureResponse(failure: AppFailure): FailureResponse {
       return answer(400, "warn", failure.message);
     case "too_large":
       return answer(413, "warn", "Payload Too Large");
+    case "unsupported_media_type":
+      return answer(415, "warn", `Unsupported Media Type: expected ${failure.expected}`);
     case "unauthorized":
       return answer(401, "warn", "Unauthorized");
+    case "forbidden":
+      return answer(403, "warn", "Forbidden");
     case "admin_disabled":
       return answer(404, "info", "The admin routes are off: set the ADMIN_TOKEN secret to turn them on.");
     case "storage_unavailable":

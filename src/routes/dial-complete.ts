@@ -5,13 +5,13 @@
  * number taken from input would let anyone holding a signed request dial anywhere at our cost (toll fraud).
  */
 import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { classifyDial, dialActions, nextAfterDial, readDialReport, type DialNext } from "../calls/dial-complete.ts";
 import { APOLOGY_MESSAGE } from "../calls/outcome.ts";
 import { recordDialResult, writeOrLog, type DialRecord } from "../calls/records.ts";
 import { signedUrl } from "../config.ts";
+import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { dialNumber, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
@@ -22,7 +22,7 @@ export const dialComplete = new Hono<AppEnv>();
 dialComplete.use(twilioWebhook());
 dialComplete.post("/", async (c) => {
   const report = readDialReport(c.var.twilioParams, { agent: c.req.query("agent"), leg: c.req.query("leg") });
-  if (!report) throw new HTTPException(400, { message: "Missing CallSid" });
+  if (!report) throw new AppError({ kind: "bad_request", message: "Missing CallSid" });
   const result = classifyDial(report);
 
   let fallbackNumber: string | undefined;

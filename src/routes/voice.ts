@@ -16,12 +16,12 @@ import { outcomeTwiml, retellSipUri, type VoiceOutcome } from "../calls/outcome.
 import { recordVoiceOutcome, writeOrLog, type VoiceRecord } from "../calls/records.ts";
 import { priorRegistration } from "../calls/replay.ts";
 import { retellBaseUrl, retellSipHost, retellTimeoutMs, signedUrl } from "../config.ts";
+import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { readInboundCall, type InboundCall } from "../twilio/params.ts";
 import { RESPONSE_CLOSE, RESPONSE_OPEN, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
-import { HTTPException } from "hono/http-exception";
 
 /**
  * `Content-Encoding: identity` keeps workerd from gzip-compressing the answer for Twilio (which sends
@@ -86,7 +86,7 @@ function voiceRecord(entry: CallLog, outcome: VoiceOutcome, registration?: { ms:
 async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Promise<Response> {
   const started = Date.now();
   const call = readInboundCall(c.var.twilioParams);
-  if (!call) throw new HTTPException(400, { message: "Missing CallSid, From or To" });
+  if (!call) throw new AppError({ kind: "bad_request", message: "Missing CallSid, From or To" });
 
   const key = agentKey({ agentId, to: call.to });
   // Side by side, so the replay check adds no round trip to a first-time call. A dry run registers nothing anyway.

@@ -5,10 +5,9 @@
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
-import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env.ts";
-import { signedUrl } from "../config.ts";
-import { log } from "../log.ts";
+import { ConfigError, signedUrl } from "../config.ts";
+import { AppError } from "../errors.ts";
 import { parseForm } from "./params.ts";
 import { isValidTwilioSignature } from "./signature.ts";
 
@@ -16,37 +15,45 @@ import { isValidTwilioSignature } from "./signature.ts";
 export const MAX_BODY_BYTES = 64 * 1024;
 const FORM_TYPE = "application/x-www-form-urlencoded";
 
-const plain = (status: 400 | 403 | 413 | 415 | 500, message: string) =>
-  new HTTPException(status, { res: new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } }) });
-
 export function twilioWebhook() {
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
-      throw plain(413, "Payload Too Large");
+      throw new AppError({ kind: "too_large" });
     },
   });
 
   const verify = createMiddleware<AppEnv>(async function verifyTwilioSignature(c, next) {
     const type = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
-    if (type !== FORM_TYPE) throw plain(415, `Unsupported Media Type: expected ${FORM_TYPE}`);
+    if (type !== FORM_TYPE) throw new AppError({ kind: "unsupported_media_type", expected: FORM_TYPE });
 
     const primary = c.env.TWILIO_AUTH_TOKEN;
     if (!primary) {
-      log("error", "config.missing_secret", { secret: "TWILIO_AUTH_TOKEN", fix: "wrangler secret put TWILIO_AUTH_TOKEN" });
-      throw plain(500, "Server misconfigured");
+      // Fail closed: without the token no request can be trusted, so none is served.
+      throw new AppError({
+        kind: "misconfigured",
+        detail: "TWILIO_AUTH_TOKEN is not set",
+        event: "config.missing_secret",
+        log: { secret: "TWILIO_AUTH_TOKEN", fix: "wrangler secret put TWILIO_AUTH_TOKEN" },
+      });
     }
     const tokens = c.env.TWILIO_AUTH_TOKEN_SECONDARY ? [primary, c.env.TWILIO_AUTH_TOKEN_SECONDARY] : [primary];
-    const url = signedUrl(c.env, c.req.url);
+    let url: string;
+    try {
+      url = signedUrl(c.env, c.req.url);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new AppError({ kind: "misconfigured", detail: error.message, event: "config.invalid_var", log: { var: "WEBHOOK_BASE_URL" } });
+    }
     const params = parseForm(new TextDecoder().decode(await c.req.arrayBuffer()));
     const signature = c.req.header("X-Twilio-Signature");
     if (!(await isValidTwilioSignature(tokens, signature, url, params))) {
-      log("warn", "twilio.signature_rejected", {
-        path: new URL(c.req.url).pathname,
-        reason: signature ? "mismatch" : "missing",
-        signedUrlOrigin: new URL(url).origin,
+      throw new AppError({
+        kind: "forbidden",
+        detail: signature ? "X-Twilio-Signature does not match" : "X-Twilio-Signature is missing",
+        event: "twilio.signature_rejected",
+        log: { reason: signature ? "mismatch" : "missing", signedUrlOrigin: new URL(url).origin },
       });
-      throw plain(403, "Forbidden");
     }
     c.set("twilioParams", params);
     await next();
