@@ -10,6 +10,8 @@ import { TEST_ADMIN_TOKEN } from "./test/admin-token.ts";
  */
 export default defineConfig({
   test: {
+    // The Worker logs a JSON line per webhook; show them only for a test that fails.
+    silent: "passed-only",
     projects: [
       {
         plugins: [
