@@ -2,6 +2,7 @@
  * Finds the agent that serves a call: by the dialed number, or by the agent id in the URL.
  */
 import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, type AgentConfig, type AgentLookupFailure } from "./schema.ts";
+import { withDeadline } from "../deadline.ts";
 import { normalizeE164 } from "../phone.ts";
 
 /** KV's minimum cacheTtl (developers.cloudflare.com/kv/platform/limits): reads are served from the colo's cache. */
@@ -31,18 +32,10 @@ async function readKv(kv: KVNamespace, key: string, timeoutMs: number): Promise<
   const now = Date.now();
   const hit = memo.get(key);
   if (hit && hit.expires > now) return hit.value;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`KV read timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    const value = await Promise.race([kv.get(key, { cacheTtl: KV_CACHE_TTL_SECONDS }), timeout]);
-    if (memo.size >= MEMO_MAX_ENTRIES) memo.delete(memo.keys().next().value as string);
-    memo.set(key, { value, expires: now + MEMO_TTL_MS });
-    return value;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
+  const value = await withDeadline(kv.get(key, { cacheTtl: KV_CACHE_TTL_SECONDS }), timeoutMs, "KV read");
+  if (memo.size >= MEMO_MAX_ENTRIES) memo.delete(memo.keys().next().value as string);
+  memo.set(key, { value, expires: now + MEMO_TTL_MS });
+  return value;
 }
 
 export async function lookupAgent(

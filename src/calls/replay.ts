@@ -15,6 +15,7 @@
  * every first-time call; this bridge does not pay that for a rare retry. Likewise, while D1 is down or slow, a
  * retry registers again: the caller being answered matters more than a spare registration.
  */
+import { withDeadline } from "../deadline.ts";
 import { log } from "../log.ts";
 import { findRetellCallId } from "./records.ts";
 
@@ -26,16 +27,10 @@ export const REPLAY_LOOKUP_TIMEOUT_MS = 1_000;
 
 /** The Retell call id already registered for `callSid`, or null (also when D1 fails or is too slow: logged). */
 export async function priorRegistration(db: D1Database, callSid: string, timeoutMs = REPLAY_LOOKUP_TIMEOUT_MS): Promise<string | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    return await Promise.race([findRetellCallId(db, callSid), timeout]);
+    return await withDeadline(findRetellCallId(db, callSid), timeoutMs, "D1 replay lookup");
   } catch (error) {
     log("warn", "calls.replay_check_failed", { callSid, detail: error instanceof Error ? error.message : String(error) });
     return null;
-  } finally {
-    clearTimeout(timer);
   }
 }

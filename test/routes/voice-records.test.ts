@@ -194,7 +194,7 @@ describe("D1", () => {
     const warn = vi.spyOn(console, "warn");
     const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { DB: hanging });
     expect(sipUri(res.text)).toMatch(/^sip:call_/);
-    expect(logged(warn, "calls.replay_check_failed")[0]).toMatchObject({ detail: "no answer within 1000 ms" });
+    expect(logged(warn, "calls.replay_check_failed")[0]).toMatchObject({ detail: "D1 replay lookup timed out after 1000 ms" });
   });
 
   it("is asked for a prior registration while KV is asked for the agent, not after", async () => {
