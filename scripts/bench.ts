@@ -7,8 +7,9 @@
  * is a Twilio-signed voice webhook for a fresh CallSid. The same client, in the same run, also calls the
  * stand-in directly: the Worker's overhead is its latency minus that reference, so the client's own cost
  * and the machine's speed cancel out. A pass-through Worker that only forwards to the stand-in gives the floor
- * any Worker pays here (the hop into workerd, workerd's outbound fetch); the Worker's own work is its latency
- * minus that floor.
+ * any Worker pays here (the hop into workerd, workerd's outbound fetch); a second one that also reads and
+ * upserts one D1 row per call gives the floor of any Worker that keeps call records (local D1 runs on the same
+ * workerd thread, so its work shows up as the Worker's). The Worker's own work is its latency minus that floor.
  *
  * Targets: the Worker's own work p50 < 2 ms at one connection; bundle < 50 KiB gzip. Exit code 1 when one is missed.
  */
@@ -83,6 +84,7 @@ async function main() {
   const size = buildBundle();
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { delayMs: RETELL_DELAY_MS } });
   const passThrough = await servePassThrough(new URL("/v2/register-phone-call", retell.url).toString());
+  const recordsFloor = await servePassThrough(new URL("/v2/register-phone-call", retell.url).toString(), { records: true });
   const worker = await serveBundle({ RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: TOKEN, RETELL_API_KEY: API_KEY });
   try {
     const { url } = worker;
@@ -115,38 +117,45 @@ async function main() {
       return res.status === 201;
     };
 
-    const sendPassThrough = async () => {
+    const forwardTo = (target: URL) => async () => {
       const body = JSON.stringify({ agent_id: "agent_direct", from_number: "+14155550100", to_number: "+61390000000", direction: "inbound" });
-      const res = await post(passThrough.url, body, { "Content-Type": "application/json", Authorization: `Bearer ${API_KEY}` });
+      const res = await post(target, body, { "Content-Type": "application/json", Authorization: `Bearer ${API_KEY}` });
       return res.status === 201;
     };
+    const sendPassThrough = forwardTo(passThrough.url);
+    const sendRecordsFloor = forwardTo(recordsFloor.url);
 
     // Warm-up: isolates, the HMAC key cache, the agent memo, keep-alive connections.
     await run(100, 4, sendWebhook);
     await run(100, 4, sendDirect);
     await run(100, 4, sendPassThrough);
+    await run(100, 4, sendRecordsFloor);
 
     // Interleaved rounds, so a burst of load from elsewhere on the machine hits every target alike.
     const direct1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
     const pass1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
     const worker1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
+    const records1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
     const ROUNDS = 8;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [target, send] of [[direct1, sendDirect], [pass1, sendPassThrough], [worker1, sendWebhook]] as const) {
+      for (const [target, send] of [[direct1, sendDirect], [pass1, sendPassThrough], [records1, sendRecordsFloor], [worker1, sendWebhook]] as const) {
         const r = await run(Math.ceil(SEQUENTIAL_REQUESTS / ROUNDS), 1, send);
         target.latencies.push(...r.latencies);
         target.seconds += r.seconds;
         target.failures += r.failures;
       }
     }
-    for (const r of [direct1, pass1, worker1]) r.latencies.sort((a, b) => a - b);
+    for (const r of [direct1, pass1, records1, worker1]) r.latencies.sort((a, b) => a - b);
     const directN = await run(CONCURRENT_REQUESTS, CONCURRENCY, sendDirect);
     const passN = await run(CONCURRENT_REQUESTS, CONCURRENCY, sendPassThrough);
+    const recordsN = await run(CONCURRENT_REQUESTS, CONCURRENCY, sendRecordsFloor);
     const workerN = await run(CONCURRENT_REQUESTS, CONCURRENCY, sendWebhook);
 
     const p = (r: Run, q: number) => percentile(r.latencies, q);
-    const ownP50 = p(worker1, 50) - p(pass1, 50);
-    const ownP99 = p(worker1, 99) - p(pass1, 99);
+    const ownP50 = p(worker1, 50) - p(records1, 50);
+    const ownP99 = p(worker1, 99) - p(records1, 99);
+    const withD1P50 = p(worker1, 50) - p(pass1, 50);
+    const d1P50 = p(records1, 50) - p(pass1, 50);
     const overheadP50 = p(worker1, 50) - p(direct1, 50);
     const overheadP99 = p(worker1, 99) - p(direct1, 99);
     const row = (name: string, r: Run, conns: number) =>
@@ -157,16 +166,19 @@ async function main() {
     console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     console.log(row("Retell stand-in, direct (reference)", direct1, 1));
     console.log(row("pass-through Worker (floor)", pass1, 1));
+    console.log(row("pass-through Worker + D1 read and upsert (floor with records)", records1, 1));
     console.log(row("this Worker: signed webhook → SIP TwiML", worker1, 1));
     console.log(row("Retell stand-in, direct (reference)", directN, CONCURRENCY));
     console.log(row("pass-through Worker (floor)", passN, CONCURRENCY));
+    console.log(row("pass-through Worker + D1 read and upsert (floor with records)", recordsN, CONCURRENCY));
     console.log(row("this Worker: signed webhook → SIP TwiML", workerN, CONCURRENCY));
-    console.log(`\nThe Worker's own work (this Worker − pass-through Worker), 1 connection: p50 ${fmt(ownP50)} ms, p99 ${fmt(ownP99)} ms (target p50 < ${TARGET_OVERHEAD_P50_MS} ms).`);
+    console.log(`\nThe Worker's own work (this Worker − pass-through Worker with D1), 1 connection: p50 ${fmt(ownP50)} ms, p99 ${fmt(ownP99)} ms (target p50 < ${TARGET_OVERHEAD_P50_MS} ms).`);
+    console.log(`Local D1's share (pass-through with D1 − pass-through): p50 ${fmt(d1P50)} ms; the Worker over the plain pass-through: p50 ${fmt(withD1P50)} ms.`);
     console.log(`Everything local between caller and Retell (this Worker − direct reference), 1 connection: p50 ${fmt(overheadP50)} ms, p99 ${fmt(overheadP99)} ms.`);
     console.log(`Client CPU is shared with the server on this ${os.cpus().length}-core machine; load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}.`);
     console.log(`Bundle: ${size.files.join(", ")}: ${fmt(size.rawKiB)} KiB, ${fmt(size.gzipKiB)} KiB gzip -9 (target < ${TARGET_BUNDLE_GZIP_KIB} KiB); wrangler says "${size.wranglerLine}".`);
 
-    const failed = [direct1, pass1, worker1, directN, passN, workerN].reduce((n, r) => n + r.failures, 0);
+    const failed = [direct1, pass1, records1, worker1, directN, passN, recordsN, workerN].reduce((n, r) => n + r.failures, 0);
     const misses = [
       ownP50 >= TARGET_OVERHEAD_P50_MS && `own work p50 ${fmt(ownP50)} ms`,
       size.gzipKiB >= TARGET_BUNDLE_GZIP_KIB && `bundle ${fmt(size.gzipKiB)} KiB gzip`,
@@ -181,6 +193,7 @@ async function main() {
   } finally {
     await worker.dispose();
     await passThrough.dispose();
+    await recordsFloor.dispose();
     await retell.close();
     agent.destroy();
   }

@@ -52,6 +52,15 @@ interface D1Like {
   batch(statements: unknown[]): Promise<unknown>;
 }
 
+/** Applies migrations/*.sql in order, as `wrangler d1 migrations apply --local` would on a fresh database. */
+async function applyMigrations(db: D1Like): Promise<void> {
+  if (!existsSync("migrations")) return;
+  for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
+    const statements = unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8"));
+    await db.batch(statements.map((sql) => db.prepare(sql)));
+  }
+}
+
 export interface LocalWorker {
   url: URL;
   kv(binding: string): Promise<KvWriter>;
@@ -74,15 +83,9 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Loc
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = await mf.ready;
-  // Apply D1 migrations in order, as `wrangler d1 migrations apply --local` would on a fresh database.
   const d1 = (options.d1Databases ?? {}) as Record<string, unknown>;
   for (const binding of Array.isArray(d1) ? d1 : Object.keys(d1)) {
-    if (!existsSync("migrations")) break;
-    const db = (await mf.getD1Database(binding)) as unknown as D1Like;
-    for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
-      const statements = unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8"));
-      await db.batch(statements.map((sql) => db.prepare(sql)));
-    }
+    await applyMigrations((await mf.getD1Database(binding)) as unknown as D1Like);
   }
   return {
     url,
@@ -93,18 +96,40 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Loc
 
 /**
  * A Worker that only forwards each request's body to `target` and returns the answer: the floor that any
- * Worker calling Retell pays in this setup (the hop into workerd and workerd's outbound fetch).
+ * Worker calling Retell pays in this setup (the hop into workerd and workerd's outbound fetch). With `records`,
+ * it also does what any Worker keeping call records in D1 must: one read by key before the call (the replay
+ * check) and one upsert after the answer, against the same local D1 the real Worker uses.
  */
-export async function servePassThrough(target: string): Promise<LocalWorker> {
-  const script = `export default { async fetch(request, env) {
+export async function servePassThrough(target: string, options: { records?: boolean } = {}): Promise<LocalWorker> {
+  const script = options.records
+    ? `export default { async fetch(request, env, ctx) {
+    const callSid = "CA" + crypto.randomUUID().replaceAll("-", "");
+    const prior = await env.DB.prepare("SELECT retell_call_id FROM calls WHERE call_sid = ?").bind(callSid).first("retell_call_id");
+    const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: request.headers.get("Authorization") ?? "" }, body: await request.text() });
+    const text = await answer.text();
+    ctx.waitUntil((async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const now = Date.now();
+      await env.DB.prepare("INSERT INTO calls (call_sid, outcome, retell_call_id, created_at, updated_at) VALUES (?1, 'connected', ?2, ?3, ?3) ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at").bind(callSid, prior ?? callSid, now).run();
+    })());
+    return new Response(text, { status: answer.status, headers: { "Content-Type": "application/json" } });
+  } };`
+    : `export default { async fetch(request, env) {
     const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: request.headers.get("Authorization") ?? "" }, body: await request.text() });
     return new Response(await answer.text(), { status: answer.status, headers: { "Content-Type": "application/json" } });
   } };`;
   const mf = new Miniflare(
-    convertV4MiniflareOptions({ modules: true, script, compatibilityDate: "2026-11-01", bindings: { TARGET: target }, host: "127.0.0.1", port: 0 } as Parameters<
-      typeof convertV4MiniflareOptions
-    >[0]),
+    convertV4MiniflareOptions({
+      modules: true,
+      script,
+      compatibilityDate: "2026-11-01",
+      bindings: { TARGET: target },
+      ...(options.records && { d1Databases: ["DB"] }),
+      host: "127.0.0.1",
+      port: 0,
+    } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = await mf.ready;
+  if (options.records) await applyMigrations((await mf.getD1Database("DB")) as unknown as D1Like);
   return { url, kv: () => Promise.reject(new Error("no KV in the pass-through Worker")), dispose: () => mf.dispose() };
 }
