@@ -115,7 +115,8 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
   }
 
   const { agent } = lookup;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  // The Workers-native byte stream: no JS transform step between our writes and the response.
+  const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
   // Not awaited: the write completes when Twilio reads it, after this handler has returned the stream.
   void writer.write(encoder.encode(RESPONSE_OPEN)).catch(() => {});
