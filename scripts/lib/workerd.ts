@@ -63,12 +63,15 @@ async function applyMigrations(db: D1Like): Promise<void> {
 
 export interface LocalWorker {
   url: URL;
+  /** How many log lines the Worker has written. */
+  logLines(): number;
   kv(binding: string): Promise<KvWriter>;
   dispose(): Promise<void>;
 }
 
 /** Starts the built bundle on 127.0.0.1 with wrangler.toml's bindings, `bindings` overriding vars and adding secrets. */
 export async function serveBundle(bindings: Record<string, string>): Promise<LocalWorker> {
+  let logLines = 0;
   const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
   // modulesRules only matter when wrangler bundles; the bundle is already built.
   const { modulesRules: _rules, ...options } = workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
@@ -80,6 +83,9 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Loc
       bindings: { ...options.bindings, ...bindings },
       host: "127.0.0.1",
       port: 0,
+      // The Worker still writes its log lines; they are counted, not printed: printing thousands of lines from
+      // this process would slow the load client that shares it. In production, logs leave the request path.
+      handleStructuredLogs: () => void logLines++,
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = await mf.ready;
@@ -89,6 +95,7 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Loc
   }
   return {
     url,
+    logLines: () => logLines,
     kv: (binding) => mf.getKVNamespace(binding) as unknown as Promise<KvWriter>,
     dispose: () => mf.dispose(),
   };
@@ -131,5 +138,5 @@ export async function servePassThrough(target: string, options: { records?: bool
   );
   const url = await mf.ready;
   if (options.records) await applyMigrations((await mf.getD1Database("DB")) as unknown as D1Like);
-  return { url, kv: () => Promise.reject(new Error("no KV in the pass-through Worker")), dispose: () => mf.dispose() };
+  return { url, logLines: () => 0, kv: () => Promise.reject(new Error("no KV in the pass-through Worker")), dispose: () => mf.dispose() };
 }
