@@ -140,10 +140,15 @@ async function main() {
     // median over rounds: a drift in the machine's speed moves both sides of each difference alike.
     const ROUNDS = 16;
     const ownByRound: number[] = [];
+    // workerd CPU per target: each target runs in a workerd process of its own, so this is exact per target.
+    const cpu = new Map<Run, number>();
+    const processOf = new Map<Run, { cpuMs(): number }>([[pass1, passThrough], [records1, recordsFloor], [worker1, worker]]);
     for (let round = 0; round < ROUNDS; round++) {
       const p50s = new Map<Run, number>();
       for (const [target, send] of [[direct1, sendDirect], [pass1, sendPassThrough], [records1, sendRecordsFloor], [worker1, sendWebhook]] as const) {
+        const cpuBefore = processOf.get(target)?.cpuMs() ?? 0;
         const r = await run(Math.ceil(SEQUENTIAL_REQUESTS / ROUNDS), 1, send);
+        cpu.set(target, (cpu.get(target) ?? 0) + (processOf.get(target)?.cpuMs() ?? 0) - cpuBefore);
         target.latencies.push(...r.latencies);
         target.seconds += r.seconds;
         target.failures += r.failures;
@@ -162,6 +167,7 @@ async function main() {
     const ownP99 = p(worker1, 99) - p(records1, 99);
     const withD1P50 = p(worker1, 50) - p(pass1, 50);
     const d1P50 = p(records1, 50) - p(pass1, 50);
+    const cpuPerRequest = (r: Run) => (cpu.get(r) ?? 0) / r.latencies.length;
     const overheadP50 = p(worker1, 50) - p(direct1, 50);
     const overheadP99 = p(worker1, 99) - p(direct1, 99);
     const row = (name: string, r: Run, conns: number) =>
@@ -179,6 +185,9 @@ async function main() {
     console.log(row("pass-through Worker + D1 read and upsert (floor with records)", recordsN, CONCURRENCY));
     console.log(row("this Worker: signed webhook → SIP TwiML", workerN, CONCURRENCY));
     console.log(`\nThe Worker's own work (this Worker − pass-through Worker with D1), 1 connection: p50 ${fmt(ownP50)} ms (median of ${ROUNDS} rounds' p50 differences; per round ${ownByRound.map(fmt).join(" ")}), p99 ${fmt(ownP99)} ms (target p50 < ${TARGET_OVERHEAD_P50_MS} ms).`);
+    console.log(
+      `workerd CPU per request, 1 connection: pass-through ${fmt(cpuPerRequest(pass1))} ms, with D1 ${fmt(cpuPerRequest(records1))} ms, this Worker ${fmt(cpuPerRequest(worker1))} ms: the Worker's own CPU ${fmt(cpuPerRequest(worker1) - cpuPerRequest(records1))} ms per call.`,
+    );
     console.log(`Local D1's share (pass-through with D1 − pass-through): p50 ${fmt(d1P50)} ms; the Worker over the plain pass-through: p50 ${fmt(withD1P50)} ms.`);
     console.log(`Everything local between caller and Retell (this Worker − direct reference), 1 connection: p50 ${fmt(overheadP50)} ms, p99 ${fmt(overheadP99)} ms.`);
     console.log(`The Worker wrote ${worker.logLines()} log lines (one per webhook), counted rather than printed.`);

@@ -61,8 +61,66 @@ async function applyMigrations(db: D1Like): Promise<void> {
   }
 }
 
+/** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream kernel). */
+const TICKS_PER_SECOND = 100;
+
+/** The workerd processes running under this one (Miniflare starts one per instance). */
+function workerdPids(): Set<number> {
+  const pids = new Set<number>();
+  if (!existsSync("/proc/self/stat")) return pids;
+  const parentOf = new Map<number, number>();
+  const names = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      names.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
+      parentOf.set(Number(entry), Number(stat.slice(close + 2).split(" ")[1]));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  for (const [pid, name] of names) {
+    if (!name.startsWith("workerd")) continue;
+    for (let p = parentOf.get(pid); p !== undefined && p > 1; p = parentOf.get(p)) {
+      if (p === process.pid) {
+        pids.add(pid);
+        break;
+      }
+    }
+  }
+  return pids;
+}
+
+/** CPU milliseconds (user + system) the processes have used so far; 0 where /proc is not available. */
+function cpuMsOf(pids: Iterable<number>): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone.
+    }
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/** Starts a Miniflare instance and notes which workerd processes are its own, for CPU accounting. */
+async function startMiniflare(options: Parameters<typeof convertV4MiniflareOptions>[0]) {
+  const before = workerdPids();
+  const mf = new Miniflare(convertV4MiniflareOptions(options));
+  const url = await mf.ready;
+  const own = [...workerdPids()].filter((pid) => !before.has(pid));
+  return { mf, url, cpuMs: () => cpuMsOf(own) };
+}
+
 export interface LocalWorker {
   url: URL;
+  /** CPU milliseconds its workerd process has used so far (Linux; 0 elsewhere). */
+  cpuMs(): number;
   /** How many log lines the Worker has written. */
   logLines(): number;
   kv(binding: string): Promise<KvWriter>;
@@ -75,26 +133,24 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Loc
   const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
   // modulesRules only matter when wrangler bundles; the bundle is already built.
   const { modulesRules: _rules, ...options } = workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      ...options,
-      modules: true,
-      scriptPath: join(BUNDLE_DIR, "index.js"),
-      bindings: { ...options.bindings, ...bindings },
-      host: "127.0.0.1",
-      port: 0,
-      // The Worker still writes its log lines; they are counted, not printed: printing thousands of lines from
-      // this process would slow the load client that shares it. In production, logs leave the request path.
-      handleStructuredLogs: () => void logLines++,
-    } as Parameters<typeof convertV4MiniflareOptions>[0]),
-  );
-  const url = await mf.ready;
+  const { mf, url, cpuMs } = await startMiniflare({
+    ...options,
+    modules: true,
+    scriptPath: join(BUNDLE_DIR, "index.js"),
+    bindings: { ...options.bindings, ...bindings },
+    host: "127.0.0.1",
+    port: 0,
+    // The Worker still writes its log lines; they are counted, not printed: printing thousands of lines from
+    // this process would slow the load client that shares it. In production, logs leave the request path.
+    handleStructuredLogs: () => void logLines++,
+  } as Parameters<typeof convertV4MiniflareOptions>[0]);
   const d1 = (options.d1Databases ?? {}) as Record<string, unknown>;
   for (const binding of Array.isArray(d1) ? d1 : Object.keys(d1)) {
     await applyMigrations((await mf.getD1Database(binding)) as unknown as D1Like);
   }
   return {
     url,
+    cpuMs,
     logLines: () => logLines,
     kv: (binding) => mf.getKVNamespace(binding) as unknown as Promise<KvWriter>,
     dispose: () => mf.dispose(),
@@ -125,18 +181,15 @@ export async function servePassThrough(target: string, options: { records?: bool
     const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: request.headers.get("Authorization") ?? "" }, body: await request.text() });
     return new Response(await answer.text(), { status: answer.status, headers: { "Content-Type": "application/json" } });
   } };`;
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      script,
-      compatibilityDate: "2026-11-01",
-      bindings: { TARGET: target },
-      ...(options.records && { d1Databases: ["DB"] }),
-      host: "127.0.0.1",
-      port: 0,
-    } as Parameters<typeof convertV4MiniflareOptions>[0]),
-  );
-  const url = await mf.ready;
+  const { mf, url, cpuMs } = await startMiniflare({
+    modules: true,
+    script,
+    compatibilityDate: "2026-11-01",
+    bindings: { TARGET: target },
+    ...(options.records && { d1Databases: ["DB"] }),
+    host: "127.0.0.1",
+    port: 0,
+  } as Parameters<typeof convertV4MiniflareOptions>[0]);
   if (options.records) await applyMigrations((await mf.getD1Database("DB")) as unknown as D1Like);
-  return { url, logLines: () => 0, kv: () => Promise.reject(new Error("no KV in the pass-through Worker")), dispose: () => mf.dispose() };
+  return { url, cpuMs, logLines: () => 0, kv: () => Promise.reject(new Error("no KV in the pass-through Worker")), dispose: () => mf.dispose() };
 }
