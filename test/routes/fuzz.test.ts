@@ -1,7 +1,8 @@
 /**
  * Fuzzing every route with hostile and broken requests: random methods, bodies, content types, encodings
  * (invalid percent-escapes, invalid UTF-8, NUL bytes), headers and sizes. Whatever arrives, the Worker
- * never answers 5xx, never calls Retell without a valid signature, and always answers within Twilio's budget.
+ * never answers 5xx, never calls Retell or stores a record without a valid signature, and always answers within
+ * Twilio's budget.
  */
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
@@ -80,7 +81,7 @@ function safeHeaders(pairs: [string, string][]): Headers {
 }
 
 describe("hostile and broken requests", () => {
-  it("never get a 5xx, never reach Retell, and are answered within Twilio's budget", async () => {
+  it("never get a 5xx, never reach Retell or the call records, and are answered within Twilio's budget", async () => {
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const headers = safeHeaders(r.headers);
@@ -102,6 +103,8 @@ describe("hostile and broken requests", () => {
       { numRuns: RUNS },
     );
     expect(await retellRequests(fuzzAgent)).toHaveLength(0);
+    // Storage is per test file and this test runs first in it: no unsigned request left a record behind.
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM calls").first("n")).toBe(0);
   });
 
   it("a validly signed voice webhook with random parameters gets TwiML or a 400, never a 5xx", async () => {
