@@ -14,6 +14,8 @@ export type Bindings = Env & {
 export type Variables = {
   /** The webhook's form parameters, set once the Twilio signature has been verified. */
   twilioParams: TwilioParams;
+  /** The URL Twilio signed (WEBHOOK_BASE_URL's origin, or the request's own), for URLs Twilio is given back. */
+  twilioUrl: string;
 };
 
 /** The one Hono environment type shared by the app, its middleware and its sub-apps. */

@@ -10,7 +10,6 @@ import { lookupAgent } from "../agents/lookup.ts";
 import { classifyDial, dialActions, nextAfterDial, readDialReport, type DialNext } from "../calls/dial-complete.ts";
 import { APOLOGY_MESSAGE } from "../calls/outcome.ts";
 import { recordDialResult, writeOrLog, type DialRecord } from "../calls/records.ts";
-import { signedUrl } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
@@ -55,7 +54,7 @@ dialComplete.post("/", async (c) => {
   let body = "";
   if (next.kind === "fallback") {
     // The fallback leg gets its own action: its result is recorded, and a failure there ends in an apology, never another dial.
-    const actions = report.agentKey === null ? undefined : dialActions(signedUrl(c.env, c.req.url), report.agentKey);
+    const actions = report.agentKey === null ? undefined : dialActions(c.var.twilioUrl, report.agentKey);
     body = dialNumber(next.number, actions && { action: actions.fallback });
   } else if (next.kind === "apology") {
     body = sayAndHangUp(APOLOGY_MESSAGE);

@@ -15,7 +15,7 @@ import { dialActions } from "../calls/dial-complete.ts";
 import { outcomeTwiml, retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
 import { recordVoiceOutcome, writeOrLog, type VoiceRecord } from "../calls/records.ts";
 import { priorRegistration } from "../calls/replay.ts";
-import { retellBaseUrl, retellSipHost, retellTimeoutMs, signedUrl } from "../config.ts";
+import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
@@ -94,7 +94,7 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
     lookupAgent(c.env.AGENTS, key),
     call.dryRun ? null : priorRegistration(c.env.DB, call.callSid),
   ]);
-  const actions = key === null ? undefined : dialActions(signedUrl(c.env, c.req.url), key);
+  const actions = key === null ? undefined : dialActions(c.var.twilioUrl, key);
   // Dry runs (npm run doctor) are not calls: nothing is recorded for them.
   const save = async (record: VoiceRecord) => {
     if (!call.dryRun) await writeOrLog("voice", call.callSid, () => recordVoiceOutcome(c.env.DB, record));

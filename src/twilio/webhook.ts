@@ -56,6 +56,7 @@ export function twilioWebhook() {
       });
     }
     c.set("twilioParams", params);
+    c.set("twilioUrl", url);
     await next();
   });
 
