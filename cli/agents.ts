@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parseAgentValue, type AgentConfig } from "../src/agents/schema.ts";
-import { expectPositionals, parseFlags } from "./lib/args.ts";
+import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { KEY_HELP, checkRow, exportCsv, exportObject, mappingKey, parseStored, readMappingFile, storedValue, type Problem, type Row } from "./lib/mappings.ts";
@@ -40,14 +40,9 @@ Exit codes: 0 done, 1 failed, 2 bad usage or input (nothing written).`;
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { add, remove, list, show, import: importFile, export: exportFile };
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    out(USAGE);
-    return command === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const run = SUBCOMMANDS[command];
-  if (!run) throw usageError(`Unknown command "${command}" for \`npm run agents\`.`, `one of: ${Object.keys(SUBCOMMANDS).join(", ")} (npm run agents -- --help)`);
-  return run(rest);
+  const picked = subcommand(argv, Object.keys(SUBCOMMANDS), "npm run agents", USAGE);
+  if (typeof picked === "number") return picked;
+  return (SUBCOMMANDS[picked.command] as (argv: string[]) => Promise<number>)(picked.rest);
 }
 
 function parse<S extends Parameters<typeof parseFlags>[1]>(argv: string[], command: string, spec: S) {

@@ -9,7 +9,7 @@ import { listCallsQuery, parseListQuery, MAX_LIST_LIMIT, type CallRecord, type C
 import { inlineParams, type SqlQuery } from "../src/calls/sql.ts";
 import { statsQuery, toAgentStats, WHOLE_WINDOW, type AgentStats, type Figures, type StatsRow } from "../src/calls/stats.ts";
 import { DEFAULT_STATS_DAYS, INSTANT_HELP, parseWindow } from "../src/calls/window.ts";
-import { parseFlags, type Flags as FlagValues } from "./lib/args.ts";
+import { parseFlags, subcommand, type Flags as FlagValues } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { note, out, table } from "./lib/output.ts";
@@ -222,13 +222,10 @@ function stats(flags: Flags): Run {
 const COMMANDS: Record<string, (flags: Flags) => Run> = { list, stats };
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    out(USAGE);
-    return command === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const run = COMMANDS[command];
-  if (!run) throw usageError(`Unknown command "${command}" for \`npm run calls\`.`, "one of: list, stats (npm run calls -- --help)");
+  const picked = subcommand(argv, Object.keys(COMMANDS), "npm run calls", USAGE);
+  if (typeof picked === "number") return picked;
+  const { command, rest } = picked;
+  const run = COMMANDS[command] as (flags: Flags) => Run;
   const name = `npm run calls -- ${command}`;
   const { flags, positionals, help } = parseFlags(rest, FLAGS, name);
   if (help) {

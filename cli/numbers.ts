@@ -3,7 +3,7 @@
  */
 import { parseAgentValue } from "../src/agents/schema.ts";
 import { normalizeE164 } from "../src/phone.ts";
-import { expectPositionals, parseFlags } from "./lib/args.ts";
+import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { STATUS_PATH, VOICE_PATH, bridgeRoute, parseBaseUrl, routeKey, webhookBaseUrl } from "./lib/bridge.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
@@ -48,12 +48,9 @@ interface Context {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    out(USAGE);
-    return command === undefined ? EXIT.usage : EXIT.ok;
-  }
-  if (command !== "list" && command !== "connect") throw usageError(`Unknown command "${command}" for \`npm run numbers\`.`, "one of: list, connect (npm run numbers -- --help)");
+  const picked = subcommand(argv, ["list", "connect"] as const, "npm run numbers", USAGE);
+  if (typeof picked === "number") return picked;
+  const { command, rest } = picked;
   const parsed = parseFlags(rest, FLAGS, `npm run numbers -- ${command}`);
   if (parsed.help) {
     out(USAGE);

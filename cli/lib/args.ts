@@ -3,7 +3,8 @@
  * argument is a usage error (exit 2) that names it, never silently ignored.
  */
 import { parseArgs } from "node:util";
-import { usageError } from "./errors.ts";
+import { EXIT, usageError } from "./errors.ts";
+import { out } from "./output.ts";
 
 export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
 
@@ -51,4 +52,20 @@ export function expectPositionals(positionals: string[], names: string[], comman
     throw usageError(`Unexpected argument "${positionals[names.length]}" for \`${command}\`.`, `usage: ${command} ${names.map((n, i) => (i >= min ? `[${n}]` : `<${n}>`)).join(" ")}`);
   }
   return positionals;
+}
+
+/**
+ * The subcommand named first in `argv`, one of `names`. With none, `--help`, `-h` or `help`, prints `usage` and
+ * returns the exit code instead (2 when nothing was given, 0 when help was asked for); an unknown one is a usage error.
+ */
+export function subcommand<T extends string>(argv: string[], names: readonly T[], program: string, usage: string): { command: T; rest: string[] } | number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    out(usage);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (!(names as readonly string[]).includes(command)) {
+    throw usageError(`Unknown command "${command}" for \`${program}\`.`, `one of: ${names.join(", ")} (${program} -- --help)`);
+  }
+  return { command: command as T, rest };
 }
