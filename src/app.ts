@@ -12,8 +12,8 @@ import { dialComplete } from "./routes/dial-complete.ts";
 import { health } from "./routes/health.ts";
 import { retellWebhook } from "./routes/retell-webhook.ts";
 import { status } from "./routes/status.ts";
-import { TWIML_HEADERS, voice } from "./routes/voice.ts";
-import { sayAndHangUp, twimlDocument } from "./twilio/twiml.ts";
+import { voice } from "./routes/voice.ts";
+import { sayAndHangUp, TWIML_HEADERS, twimlDocument } from "./twilio/twiml.ts";
 
 export const app = new Hono<AppEnv>();
 

@@ -12,6 +12,11 @@ export function normalizeE164(input: string): string | null {
   return E164.test(compact) ? compact : null;
 }
 
+/** For logs: an agent's KV key, masked when it is a phone number (`agent:<id>` keys are kept as they are). */
+export function maskKey(key: string | null | undefined): string | null | undefined {
+  return key?.startsWith("+") ? maskPhone(key) : key;
+}
+
 /** For logs: every digit but the last four masked (`+61341517921` → `+*******7921`). */
 export function maskPhone(value: string | undefined | null): string | undefined {
   if (value == null || value === "") return undefined;

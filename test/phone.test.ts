@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maskPhone, normalizeE164 } from "../src/phone.ts";
+import { maskKey, maskPhone, normalizeE164 } from "../src/phone.ts";
 
 describe("normalizeE164", () => {
   it.each([
@@ -32,5 +32,15 @@ describe("maskPhone", () => {
 
   it("keeps nothing but the last four digits", () => {
     expect(maskPhone("+61341517921")).not.toMatch(/6134151/);
+  });
+});
+
+describe("maskKey", () => {
+  it.each([
+    ["+61341517921", "+*******7921"],
+    ["agent:front-desk", "agent:front-desk"],
+    [null, null],
+  ])("logs the KV key %s as %s", (key, expected) => {
+    expect(maskKey(key)).toBe(expected);
   });
 });

@@ -12,10 +12,9 @@ import { APOLOGY_MESSAGE } from "../calls/outcome.ts";
 import { recordDialResult, writeOrLog, type DialRecord } from "../calls/records.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
-import { maskPhone } from "../phone.ts";
-import { dialNumber, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
+import { maskKey } from "../phone.ts";
+import { dialNumber, sayAndHangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
-import { TWIML_HEADERS } from "./voice.ts";
 
 export const dialComplete = new Hono<AppEnv>();
 dialComplete.use(twilioWebhook());
@@ -42,7 +41,7 @@ dialComplete.post("/", async (c) => {
   log(result.failed ? "warn" : "info", "twilio.dial_complete", {
     callSid: report.callSid,
     leg: report.leg,
-    agentKey: report.agentKey?.startsWith("+") ? maskPhone(report.agentKey) : report.agentKey,
+    agentKey: maskKey(report.agentKey),
     dialStatus: report.status,
     sipCode: report.sipCode,
     durationS: report.durationS,

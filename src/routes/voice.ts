@@ -18,20 +18,11 @@ import { priorRegistration } from "../calls/replay.ts";
 import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
-import { maskPhone } from "../phone.ts";
+import { maskKey, maskPhone } from "../phone.ts";
 import { readInboundCall, type InboundCall } from "../twilio/params.ts";
-import { RESPONSE_CLOSE, RESPONSE_OPEN, twimlDocument } from "../twilio/twiml.ts";
+import { RESPONSE_CLOSE, RESPONSE_OPEN, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
 
-/**
- * `Content-Encoding: identity` keeps workerd from gzip-compressing the answer for Twilio (which sends
- * Accept-Encoding: gzip): its compressor would hold back the streamed `<Response>` until the end.
- */
-export const TWIML_HEADERS = {
-  "Content-Type": "text/xml; charset=utf-8",
-  "Content-Encoding": "identity",
-  "Cache-Control": "no-store",
-} as const;
 
 const encoder = new TextEncoder();
 
@@ -53,7 +44,7 @@ function logOutcome(entry: CallLog, outcome: VoiceOutcome, extra: Record<string,
     callSid: entry.call.callSid,
     from: maskPhone(entry.call.from),
     to: maskPhone(entry.call.to),
-    agentKey: entry.key?.startsWith("+") ? maskPhone(entry.key) : entry.key,
+    agentKey: maskKey(entry.key),
     retellAgentId: entry.retellAgentId,
     outcome: outcome.kind,
     ...("reason" in outcome && { reason: outcome.reason }),

@@ -7,6 +7,16 @@
 export const RESPONSE_OPEN = '<?xml version="1.0" encoding="UTF-8"?><Response>';
 export const RESPONSE_CLOSE = "</Response>";
 
+/**
+ * `Content-Encoding: identity` keeps workerd from gzip-compressing the answer for Twilio (which sends
+ * Accept-Encoding: gzip): its compressor would hold back the streamed `<Response>` until the end.
+ */
+export const TWIML_HEADERS = {
+  "Content-Type": "text/xml; charset=utf-8",
+  "Content-Encoding": "identity",
+  "Cache-Control": "no-store",
+} as const;
+
 /** Characters XML 1.0 cannot carry at all, not even as references (XML 1.0 §2.2 Char). */
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 /**
