@@ -53,7 +53,6 @@ function post(url: URL, body: string, headers: Record<string, string>): Promise<
 interface Run {
   latencies: number[];
   seconds: number;
-  cpuMs: number;
   failures: number;
 }
 
@@ -61,7 +60,6 @@ async function run(count: number, concurrency: number, send: (i: number) => Prom
   const latencies: number[] = [];
   let next = 0;
   let failures = 0;
-  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -74,8 +72,7 @@ async function run(count: number, concurrency: number, send: (i: number) => Prom
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  return { latencies: latencies.sort((a, b) => a - b), seconds, cpuMs: (used.user + used.system) / 1000, failures };
+  return { latencies: latencies.sort((a, b) => a - b), seconds, failures };
 }
 
 const fmt = (n: number) => n.toFixed(2);
@@ -132,10 +129,10 @@ async function main() {
     await run(100, 4, sendRecordsFloor);
 
     // Interleaved rounds, so a burst of load from elsewhere on the machine hits every target alike.
-    const direct1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
-    const pass1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
-    const worker1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
-    const records1: Run = { latencies: [], seconds: 0, cpuMs: 0, failures: 0 };
+    const direct1: Run = { latencies: [], seconds: 0, failures: 0 };
+    const pass1: Run = { latencies: [], seconds: 0, failures: 0 };
+    const worker1: Run = { latencies: [], seconds: 0, failures: 0 };
+    const records1: Run = { latencies: [], seconds: 0, failures: 0 };
     // The Worker's own work is taken round by round (its p50 minus the floor's p50 in the same round), then the
     // median over rounds: a drift in the machine's speed moves both sides of each difference alike.
     const ROUNDS = 16;

@@ -45,7 +45,6 @@ export interface RetellStandIn {
   url: string;
   requests: RecordedRequest[];
   setBehaviour(agentId: string, behaviour: Behaviour): void;
-  setDefault(behaviour: Behaviour): void;
   close(): Promise<void>;
 }
 
@@ -99,9 +98,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function startRetellStandIn(options: { apiKey: string; port?: number; defaults?: Behaviour; quiet?: boolean }): Promise<RetellStandIn> {
+export async function startRetellStandIn(options: { apiKey: string; port?: number; defaults?: Behaviour }): Promise<RetellStandIn> {
   const behaviours = new Map<string, Behaviour & { seen: number }>();
-  let defaults: Behaviour = options.defaults ?? {};
+  const defaults: Behaviour = options.defaults ?? {};
   const requests: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
 
@@ -223,9 +222,6 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     url: `http://127.0.0.1:${port}`,
     requests,
     setBehaviour: (agentId, behaviour) => behaviours.set(agentId, { ...behaviour, seen: 0 }),
-    setDefault: (behaviour) => {
-      defaults = behaviour;
-    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();
