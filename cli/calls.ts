@@ -1,14 +1,14 @@
 /**
  * `npm run calls -- list|stats`: call records and statistics from the Worker's D1 database, as tables, through
- * `wrangler d1 execute --json`. The queries and figures are the Worker's own (src/calls/list.ts, stats.ts), so the
+ * `wrangler d1 execute --json`. The queries and figures are the Worker's own (src/records/list.ts, stats.ts), so the
  * numbers match GET /api/calls and /api/stats. wrangler's --command takes no bound parameters, so the values are
- * inlined as SQL literals (src/calls/sql.ts).
+ * inlined as SQL literals (src/records/sql.ts).
  */
 import { resolve } from "node:path";
-import { listCallsQuery, parseListQuery, MAX_LIST_LIMIT, type CallRecord, type CallRow, toCallRecord } from "../src/calls/list.ts";
-import { inlineParams, type SqlQuery } from "../src/calls/sql.ts";
-import { statsQuery, toAgentStats, WHOLE_WINDOW, type AgentStats, type Figures, type StatsRow } from "../src/calls/stats.ts";
-import { DEFAULT_STATS_DAYS, INSTANT_HELP, parseWindow } from "../src/calls/window.ts";
+import { listCallsQuery, parseListQuery, MAX_LIST_LIMIT, type CallRecord, type CallRow, toCallRecord } from "../src/records/list.ts";
+import { inlineParams, type SqlQuery } from "../src/records/sql.ts";
+import { statsQuery, toAgentStats, WHOLE_WINDOW, type AgentStats, type Figures, type StatsRow } from "../src/records/stats.ts";
+import { DEFAULT_STATS_DAYS, INSTANT_HELP, parseWindow } from "../src/records/window.ts";
 import { parseFlags, subcommand, type Flags as FlagValues } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";

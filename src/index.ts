@@ -1,7 +1,9 @@
-/** The Worker entry point: HTTP requests, and the daily retention cron (wrangler.toml [triggers]). */
+/** The Worker entry point: HTTP requests, the daily retention cron (wrangler.toml [triggers]), and the line objects. */
 import { app } from "./app.ts";
-import { purgeExpiredCalls } from "./calls/retention.ts";
+import { purgeExpiredCalls } from "./records/retention.ts";
 import type { Bindings } from "./env.ts";
+
+export { PhoneLine } from "./line/object.ts";
 
 export default {
   fetch: app.fetch,

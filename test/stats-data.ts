@@ -1,9 +1,9 @@
 /**
  * A known data set of call records and the statistics it must give, worked out by hand from the definitions in
- * src/calls/stats.ts (nearest-rank percentiles). Plain TypeScript: used by the worker tests (D1 binding) and the
+ * src/records/stats.ts (nearest-rank percentiles). Plain TypeScript: used by the worker tests (D1 binding) and the
  * CLI test (wrangler d1 execute).
  */
-import type { Figures } from "../src/calls/stats.ts";
+import type { Figures } from "../src/records/stats.ts";
 
 const DAY1 = Date.parse("2026-11-18T10:00:00Z");
 const DAY2 = Date.parse("2026-11-19T15:30:00Z");

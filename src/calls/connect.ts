@@ -4,7 +4,7 @@
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
 import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
-import { registerPhoneCall, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
+import { registerPhoneCall, type RegisterFailure, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
 import { retellSipUri, type VoiceOutcome } from "./outcome.ts";
 
 export interface ConnectResult {
@@ -12,8 +12,11 @@ export interface ConnectResult {
   registration: RegisterResult;
 }
 
-/** The registration request: the agent's settings plus what Twilio told us about the call. */
-export function registrationParams(call: InboundCall, agent: AgentConfig): CallRegisterPhoneCallParams {
+/**
+ * The registration request: the agent's settings plus what Twilio told us about the call. The metadata names the
+ * call's line and CallSid, so Retell's events find their way back to the line's object (routes/retell-webhook.ts).
+ */
+export function registrationParams(call: InboundCall, agent: AgentConfig, line: string): CallRegisterPhoneCallParams {
   return {
     agent_id: agent.retellAgentId,
     ...(agent.retellAgentVersion !== undefined && { agent_version: agent.retellAgentVersion }),
@@ -21,8 +24,20 @@ export function registrationParams(call: InboundCall, agent: AgentConfig): CallR
     to_number: call.to,
     direction: "inbound",
     retell_llm_dynamic_variables: { ...agent.dynamicVariables, caller_number: call.from, called_number: call.to },
-    metadata: { ...agent.metadata, twilio_call_sid: call.callSid, ...(call.accountSid && { twilio_account_sid: call.accountSid }) },
+    metadata: {
+      ...agent.metadata,
+      twilio_call_sid: call.callSid,
+      twilio_line: line,
+      ...(call.accountSid && { twilio_account_sid: call.accountSid }),
+    },
   };
+}
+
+/** What the caller gets when Retell cannot take the call: the agent's fallback number, else an apology. */
+export function failedOutcome(agent: AgentConfig, reason: RegisterFailure): VoiceOutcome {
+  return agent.fallbackNumber
+    ? { kind: "fallback_dialed", reason, fallbackNumber: agent.fallbackNumber }
+    : { kind: "retell_failed", reason };
 }
 
 export async function connectCall(
@@ -30,16 +45,14 @@ export async function connectCall(
   sipHost: string,
   call: InboundCall,
   agent: AgentConfig,
+  line: string,
   signal?: AbortSignal,
 ): Promise<ConnectResult> {
   const registration: RegisterResult = call.dryRun
     ? { ok: true, callId: DRY_RUN_CALL_ID, attempts: 0, ms: 0 }
-    : await registerPhoneCall(retell, registrationParams(call, agent), signal);
+    : await registerPhoneCall(retell, registrationParams(call, agent, line), signal);
   if (registration.ok) {
     return { registration, outcome: { kind: "connected", retellCallId: registration.callId, sipUri: retellSipUri(registration.callId, sipHost) } };
   }
-  const outcome: VoiceOutcome = agent.fallbackNumber
-    ? { kind: "fallback_dialed", reason: registration.reason, fallbackNumber: agent.fallbackNumber }
-    : { kind: "retell_failed", reason: registration.reason };
-  return { registration, outcome };
+  return { registration, outcome: failedOutcome(agent, registration.reason) };
 }

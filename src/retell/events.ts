@@ -27,6 +27,8 @@ export interface RetellCallUpdate {
   callId: string;
   /** The CallSid the voice webhook put in the registration's metadata (calls/connect.ts). */
   twilioCallSid?: string;
+  /** The call's line (its object's name), from the same metadata. */
+  line?: string;
   retellAgentId?: string;
   from?: string;
   to?: string;
@@ -87,6 +89,8 @@ export function readRetellEvent(payload: unknown): RetellEventRead {
   const telephony = record(call.telephony_identifier);
   const callSid = id(metadata?.twilio_call_sid) ?? id(telephony?.twilio_call_sid);
   if (callSid) update.twilioCallSid = callSid;
+  const line = text(metadata?.twilio_line, 64);
+  if (line) update.line = line;
   const agentId = id(call.agent_id);
   if (agentId) update.retellAgentId = agentId;
   const from = text(call.from_number, 64);

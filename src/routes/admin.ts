@@ -7,9 +7,9 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
-import { parseListQuery } from "../calls/list.ts";
-import { callStats, listCalls } from "../calls/records.ts";
-import { DEFAULT_STATS_DAYS, parseWindow } from "../calls/window.ts";
+import { parseListQuery } from "../records/list.ts";
+import { callStats, listCalls } from "../records/store.ts";
+import { DEFAULT_STATS_DAYS, parseWindow } from "../records/window.ts";
 import { AppError, failureResponse, fromStorage } from "../errors.ts";
 
 /** Every refusal looks the same (401, same body), whether the header is missing, malformed or wrong. */

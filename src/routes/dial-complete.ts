@@ -1,6 +1,6 @@
 /**
  * POST /api/webhooks/twilio/dial-complete?agent=<KV key>&leg=retell|fallback: the `<Dial action>` callback.
- * Answers with TwiML at once; the outcome is recorded afterwards, in waitUntil. The fallback number comes only
+ * The dial's result is stored in the call's line object, then the TwiML answer goes. The fallback number comes only
  * from the agent's KV config, found by the signed `agent` query, never from the request's form fields: a
  * number taken from input would let anyone holding a signed request dial anywhere at our cost (toll fraud).
  */
@@ -9,10 +9,12 @@ import type { AppEnv } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { classifyDial, dialActions, nextAfterDial, readDialReport, type DialNext } from "../calls/dial-complete.ts";
 import { APOLOGY_MESSAGE } from "../calls/outcome.ts";
-import { recordDialResult, writeOrLog, type DialRecord } from "../calls/records.ts";
+import { askLine, lineOfTwilioCall, lineStub } from "../line/address.ts";
+import type { DialRecord } from "../line/transitions.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskKey } from "../phone.ts";
+import { param } from "../twilio/params.ts";
 import { dialNumber, sayAndHangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
 
@@ -36,7 +38,15 @@ dialComplete.post("/", async (c) => {
   if (result.failed && report.leg === "retell") {
     record.failure = { outcome: next.kind === "fallback" ? "fallback_dialed" : "sip_failed", reason: result.reason };
   }
-  c.executionCtx.waitUntil(writeOrLog("dial-complete", report.callSid, () => recordDialResult(c.env.DB, record)));
+  // A live caller waits on this answer: a line that fails is logged and the call goes on without the record.
+  const line = lineOfTwilioCall({ direction: param(c.var.twilioParams, "Direction"), from: report.from, to: report.to });
+  let recorded: string;
+  try {
+    recorded = line ? await askLine(lineStub(c.env, line).recordDial(record), "line dial") : "unknown_call";
+  } catch (error) {
+    recorded = "line_unavailable";
+    log("error", "line.unavailable", { callSid: report.callSid, step: "dial", detail: error instanceof Error ? error.message : String(error) });
+  }
 
   log(result.failed ? "warn" : "info", "twilio.dial_complete", {
     callSid: report.callSid,
@@ -46,6 +56,7 @@ dialComplete.post("/", async (c) => {
     sipCode: report.sipCode,
     durationS: report.durationS,
     next: next.kind,
+    recorded,
     ...(result.failed && { reason: result.reason }),
     ...(lookupDetail && { detail: lookupDetail }),
   });

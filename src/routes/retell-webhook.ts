@@ -1,13 +1,16 @@
 /**
  * POST /api/webhooks/retell: Retell's call webhooks. The signature is checked over the raw body before anything
  * else; a missing or bad one is refused with 401. Answers 204 (Retell expects a 2xx and no body) as soon as the
- * event is stored: Retell waits 10 s and retries up to 3 times (https://docs.retellai.com/features/webhook), so a
- * D1 failure answers 503 to have it sent again, and every write is safe to repeat.
+ * event is stored in the call's line object, found through the line and CallSid the voice webhook put in the
+ * call's metadata (calls/connect.ts). Retell waits 10 s and retries up to 3 times
+ * (https://docs.retellai.com/features/webhook), so an object failing answers 503 to have it sent again, and every
+ * write is safe to repeat. An event for a call no line knows (the account's webhook sees every call) is
+ * acknowledged and logged, and nothing is stored.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.ts";
-import { recordRetellEvent } from "../calls/records.ts";
+import { askLine, lineStub } from "../line/address.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { log } from "../log.ts";
 import { isValidRetellSignature, readRetellEvent, RETELL_SIGNATURE_HEADER } from "../retell/events.ts";
@@ -49,9 +52,13 @@ retellWebhook.post(
       return c.body(null, 204);
     }
     const { update } = read;
-    const result = await fromStorage(() => recordRetellEvent(c.env.DB, update, Date.now()));
-    // "unmatched": not a call this bridge answered (the account's webhook sees every call), or another registration of it.
-    log("info", "retell.event", { event: update.event, retellCallId: update.callId, callSid: update.twilioCallSid, result });
+    const { line, twilioCallSid } = update;
+    const result =
+      line && twilioCallSid
+        ? await fromStorage(() => askLine(lineStub(c.env, line).recordRetellEvent(twilioCallSid, update, Date.now()), "line retell event"))
+        : "unknown_call";
+    // "unknown_call": not a call this bridge answered; "other_registration": a registration of it that was never dialed.
+    log("info", "retell.event", { event: update.event, retellCallId: update.callId, callSid: twilioCallSid, result });
     return c.body(null, 204);
   },
 );

@@ -1,111 +1,38 @@
 /**
- * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Finds the agent, then streams the TwiML answer:
- * the headers and `<Response>` leave at once, and the document is finished when Retell has answered. The call's
- * record is written after the answer, in waitUntil. A CallSid already registered is answered with the same SIP
- * TwiML and nothing new is registered (calls/replay.ts).
+ * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Streams the TwiML answer: the headers and
+ * `<Response>` leave at once, and the document is finished once the call's answer is decided and stored in its
+ * line's object (calls/answer.ts). Every copy of a webhook for one CallSid answers with the same registration.
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
  * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys.
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env.ts";
-import { agentKey, lookupAgent } from "../agents/lookup.ts";
-import { connectCall } from "../calls/connect.ts";
+import { agentKey } from "../agents/lookup.ts";
+import { answerCall } from "../calls/answer.ts";
 import { dialActions } from "../calls/dial-complete.ts";
-import { outcomeTwiml, retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
-import { recordVoiceOutcome, writeOrLog, type VoiceRecord } from "../calls/records.ts";
-import { priorRegistration } from "../calls/replay.ts";
-import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
+import { outcomeTwiml } from "../calls/outcome.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
-import { readInboundCall, type InboundCall } from "../twilio/params.ts";
-import { RESPONSE_CLOSE, RESPONSE_OPEN, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
+import { readInboundCall } from "../twilio/params.ts";
+import { RESPONSE_CLOSE, RESPONSE_OPEN, TWIML_HEADERS } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
-
 
 const encoder = new TextEncoder();
 
 export const voice = new Hono<AppEnv>();
 voice.use(twilioWebhook());
-voice.post("/", (c) => answerCall(c, undefined));
-voice.post("/:agentId", (c) => answerCall(c, c.req.param("agentId")));
+voice.post("/", (c) => streamAnswer(c, undefined));
+voice.post("/:agentId", (c) => streamAnswer(c, c.req.param("agentId")));
 
-interface CallLog {
-  started: number;
-  call: InboundCall;
-  key: string | null;
-  retellAgentId?: string;
-}
-
-function logOutcome(entry: CallLog, outcome: VoiceOutcome, extra: Record<string, unknown> = {}): void {
-  const failed = outcome.kind !== "connected";
-  log(failed ? "warn" : "info", "twilio.voice", {
-    callSid: entry.call.callSid,
-    from: maskPhone(entry.call.from),
-    to: maskPhone(entry.call.to),
-    agentKey: maskKey(entry.key),
-    retellAgentId: entry.retellAgentId,
-    outcome: outcome.kind,
-    ...("reason" in outcome && { reason: outcome.reason }),
-    ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
-    ...extra,
-    ...(entry.call.dryRun && { dryRun: true }),
-    totalMs: Date.now() - entry.started,
-  });
-}
-
-/** The record's fields for an outcome; the write itself runs in waitUntil, after the answer. */
-function voiceRecord(entry: CallLog, outcome: VoiceOutcome, registration?: { ms: number; attempts: number }): VoiceRecord {
-  return {
-    callSid: entry.call.callSid,
-    accountSid: entry.call.accountSid,
-    agentKey: entry.key,
-    retellAgentId: entry.retellAgentId,
-    from: entry.call.from,
-    to: entry.call.to,
-    outcome: outcome.kind,
-    outcomeReason: "reason" in outcome ? outcome.reason : undefined,
-    retellCallId: outcome.kind === "connected" ? outcome.retellCallId : undefined,
-    registerMs: registration?.ms,
-    registerAttempts: registration?.attempts,
-    receivedAt: entry.started,
-    answeredAt: Date.now(),
-  };
-}
-
-async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Promise<Response> {
+function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response {
   const started = Date.now();
   const call = readInboundCall(c.var.twilioParams);
   if (!call) throw new AppError({ kind: "bad_request", message: "Missing CallSid, From or To" });
-
   const key = agentKey({ agentId, to: call.to });
-  // Side by side, so the replay check adds no round trip to a first-time call. A dry run registers nothing anyway.
-  const [lookup, priorCallId] = await Promise.all([
-    lookupAgent(c.env.AGENTS, key),
-    call.dryRun ? null : priorRegistration(c.env.DB, call.callSid),
-  ]);
   const actions = key === null ? undefined : dialActions(c.var.twilioUrl, key);
-  // Dry runs (npm run doctor) are not calls: nothing is recorded for them.
-  const save = async (record: VoiceRecord) => {
-    if (!call.dryRun) await writeOrLog("voice", call.callSid, () => recordVoiceOutcome(c.env.DB, record));
-  };
 
-  if (priorCallId !== null) {
-    const outcome: VoiceOutcome = { kind: "connected", retellCallId: priorCallId, sipUri: retellSipUri(priorCallId, retellSipHost(c.env)) };
-    logOutcome({ started, call, key, retellAgentId: lookup.ok ? lookup.agent.retellAgentId : undefined }, outcome, { replay: true });
-    return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
-  }
-
-  if (!lookup.ok) {
-    const outcome: VoiceOutcome = { kind: lookup.reason };
-    const entry: CallLog = { started, call, key };
-    logOutcome(entry, outcome, { detail: lookup.detail });
-    c.executionCtx.waitUntil(save(voiceRecord(entry, outcome)));
-    return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
-  }
-
-  const { agent } = lookup;
   // The Workers-native byte stream: no JS transform step between our writes and the response.
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
@@ -113,38 +40,31 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
   void writer.write(encoder.encode(RESPONSE_OPEN)).catch(() => {});
 
   const finish = (async () => {
-    const entry: CallLog = { started, call, key, retellAgentId: agent.retellAgentId };
-    let outcome: VoiceOutcome;
-    let registration: { ms: number; attempts: number } | undefined;
-    let extra: Record<string, unknown> = {};
-    try {
-      const retell = { baseUrl: retellBaseUrl(c.env), apiKey: c.env.RETELL_API_KEY, timeoutMs: retellTimeoutMs(c.env) };
-      if (!retell.apiKey) {
-        log("error", "config.missing_secret", { secret: "RETELL_API_KEY", fix: "wrangler secret put RETELL_API_KEY" });
-      }
-      const result = await connectCall(retell, retellSipHost(c.env), call, agent);
-      outcome = result.outcome;
-      registration = result.registration;
-      extra = {
-        retellMs: result.registration.ms,
-        retellAttempts: result.registration.attempts,
-        ...(!result.registration.ok && { retellStatus: result.registration.status, detail: result.registration.detail }),
-      };
-    } catch (error) {
-      outcome = { kind: "internal_error" };
-      extra = { detail: error instanceof Error ? error.message : String(error) };
-    }
-    logOutcome(entry, outcome, extra);
+    const answer = await answerCall(c.env, call, key, started).catch((error: unknown) => ({
+      outcome: { kind: "internal_error" as const },
+      agent: undefined,
+      log: { detail: error instanceof Error ? error.message : String(error) },
+    }));
+    const { outcome } = answer;
+    log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
+      callSid: call.callSid,
+      from: maskPhone(call.from),
+      to: maskPhone(call.to),
+      agentKey: maskKey(key),
+      retellAgentId: answer.agent?.retellAgentId,
+      outcome: outcome.kind,
+      ...("reason" in outcome && { reason: outcome.reason }),
+      ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
+      ...answer.log,
+      ...(call.dryRun && { dryRun: true }),
+      totalMs: Date.now() - started,
+    });
     try {
       await writer.write(encoder.encode(outcomeTwiml(outcome, actions) + RESPONSE_CLOSE));
       await writer.close();
     } catch {
       log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
     }
-    // After the answer is complete, so the record never holds it up. The yield lets the runtime flush the
-    // document's last bytes first: measured locally, starting the D1 write at once delayed them by ~2.5 ms.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    await save(voiceRecord(entry, outcome, registration));
   })();
   c.executionCtx.waitUntil(finish);
   return new Response(readable, { status: 200, headers: TWIML_HEADERS });

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sqlLiteral, type SqlValue } from "../../src/calls/sql.ts";
+import { sqlLiteral, type SqlValue } from "../../src/records/sql.ts";
 import { EXPECTED_STATS, STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
 import { NODE, ROOT, WRANGLER_JS, cleanEnv, removeTempDirs, runCli, tempDir } from "./helpers.ts";
 

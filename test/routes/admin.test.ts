@@ -1,6 +1,6 @@
 /** GET /api/calls and GET /api/stats: bearer-token protected, off without ADMIN_TOKEN. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { MAX_LIST_LIMIT, type CallPage, type CallRecord } from "../../src/calls/list.ts";
+import { MAX_LIST_LIMIT, type CallPage, type CallRecord } from "../../src/records/list.ts";
 import { worker } from "../helpers.ts";
 import { TEST_ADMIN_TOKEN } from "../admin-token.ts";
 import { adminRequest, insertCall, withBindings } from "../records.ts";

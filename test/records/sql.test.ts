@@ -1,7 +1,7 @@
-/** src/calls/sql.ts: the literals the CLI writes into SQL for `wrangler d1 execute --command`. */
+/** src/records/sql.ts: the literals the CLI writes into SQL for `wrangler d1 execute --command`. */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inlineParams, sqlLiteral, type SqlValue } from "../../src/calls/sql.ts";
+import { inlineParams, sqlLiteral, type SqlValue } from "../../src/records/sql.ts";
 
 describe("sqlLiteral", () => {
   it.each([

@@ -4,7 +4,7 @@
  */
 import { normalizeE164 } from "../phone.ts";
 import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
-import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "./status.ts";
+import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../calls/status.ts";
 import { parseWindow } from "./window.ts";
 
 export const DEFAULT_LIST_LIMIT = 50;
@@ -66,7 +66,7 @@ export interface CallRecord {
 }
 
 /** Field → column; typed so that a field added to CallRecord without a column fails to compile. */
-const COLUMNS: { [K in keyof CallRecord]: string } = {
+export const CALL_COLUMNS: { [K in keyof CallRecord]: string } = {
   callSid: "call_sid",
   accountSid: "account_sid",
   agentKey: "agent_key",
@@ -105,7 +105,7 @@ const COLUMNS: { [K in keyof CallRecord]: string } = {
   updatedAt: "updated_at",
 };
 
-const SELECT_RECORD = Object.entries(COLUMNS)
+const SELECT_RECORD = Object.entries(CALL_COLUMNS)
   .map(([field, column]) => `${column} AS "${field}"`)
   .join(", ");
 

@@ -1,9 +1,9 @@
-/** src/calls/stats.ts through D1: the figures of a known data set, worked out by hand (test/stats-data.ts). */
+/** src/records/stats.ts through D1: the figures of a known data set, worked out by hand (test/stats-data.ts). */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { callStats } from "../../src/calls/records.ts";
-import { statsQuery } from "../../src/calls/stats.ts";
-import { parseWindow } from "../../src/calls/window.ts";
+import { callStats } from "../../src/records/store.ts";
+import { statsQuery } from "../../src/records/stats.ts";
+import { parseWindow } from "../../src/records/window.ts";
 import { insertCall } from "../records.ts";
 import { EXPECTED_STATS, STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
 

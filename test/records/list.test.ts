@@ -1,6 +1,6 @@
-/** src/calls/list.ts: GET /api/calls's query, cursors and pages, without Hono. */
+/** src/records/list.ts: GET /api/calls's query, cursors and pages, without Hono. */
 import { describe, expect, it } from "vitest";
-import { callPage, decodeCursor, DEFAULT_LIST_LIMIT, encodeCursor, listCallsQuery, parseListQuery, type CallRow } from "../../src/calls/list.ts";
+import { callPage, decodeCursor, DEFAULT_LIST_LIMIT, encodeCursor, listCallsQuery, parseListQuery, type CallRow } from "../../src/records/list.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 

@@ -1,6 +1,6 @@
-/** src/calls/window.ts: since/until as the API and CLI read them. */
+/** src/records/window.ts: since/until as the API and CLI read them. */
 import { describe, expect, it } from "vitest";
-import { parseInstant, parseWindow } from "../../src/calls/window.ts";
+import { parseInstant, parseWindow } from "../../src/records/window.ts";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 

@@ -4,7 +4,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { afterEach, describe, expect, it, vi } from "vitest";
 import entry from "../../src/index.ts";
 import type { Bindings } from "../../src/env.ts";
-import { DEFAULT_RETENTION_DAYS, retentionDays } from "../../src/calls/retention.ts";
+import { DEFAULT_RETENTION_DAYS, retentionDays } from "../../src/records/retention.ts";
 import { insertCall, readCall } from "../records.ts";
 
 const DAY = 86_400_000;

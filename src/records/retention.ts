@@ -3,7 +3,7 @@
  */
 import type { Bindings } from "../env.ts";
 import { log } from "../log.ts";
-import { deleteCallsBefore } from "./records.ts";
+import { deleteCallsBefore } from "./store.ts";
 
 /** How long records are kept when RETENTION_DAYS is unset or invalid: a quarter, for month-on-month comparisons. */
 export const DEFAULT_RETENTION_DAYS = 90;

@@ -1,0 +1,331 @@
+/**
+ * PhoneLine: one SQLite-backed Durable Object per phone line (the Twilio number a call belongs to, line/address.ts),
+ * the single writer of the live state of every call on that line. Twilio's and Retell's webhooks store their event
+ * here before they are answered; the object copies changed calls to D1 from its alarm, retrying while D1 fails,
+ * and forgets a call once it is over and copied.
+ *
+ * Storage (this object's own SQLite database), documented like an API:
+ *
+ *   calls(call_sid TEXT PRIMARY KEY,
+ *         record TEXT NOT NULL,        -- JSON CallRecord (records/list.ts): exactly the row copied to D1
+ *         claim_token TEXT,            -- set while one voice webhook registers the call; NULL once it has answered
+ *         claimed_at INTEGER,          -- when that claim was taken (ms)
+ *         version INTEGER NOT NULL,    -- bumped by every change to `record`
+ *         copied_version INTEGER NOT NULL,  -- the version last copied to D1 (or given up on)
+ *         copy_failing_since INTEGER,  -- first failed copy of a version not yet copied
+ *         finished_at INTEGER,         -- when Twilio reported the call over
+ *         updated_at INTEGER NOT NULL)
+ *
+ * Gates (https://developers.cloudflare.com/durable-objects/best-practices/rules-of-durable-objects/): every method
+ * reads and writes storage synchronously (SQLite) with no await in between, so each change is atomic; only the
+ * D1 copy and the wait for another webhook's registration await, and both re-read what they depend on.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Bindings } from "../env.ts";
+import { retellSipHost } from "../config.ts";
+import { retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
+import { withDeadline } from "../deadline.ts";
+import { log } from "../log.ts";
+import type { CallRecord } from "../records/list.ts";
+import { upsertCalls } from "../records/store.ts";
+import type { StatusUpdate } from "../calls/status.ts";
+import type { RetellCallUpdate } from "../retell/events.ts";
+import {
+  answerVoice,
+  applyDial,
+  applyRetellEvent,
+  applyStatus,
+  isFinished,
+  newRecord,
+  receiveVoice,
+  type DialRecord,
+  type VoiceAnswer,
+} from "./transitions.ts";
+
+/**
+ * A claim older than this belongs to a webhook that can no longer be answering: Twilio gives up on a webhook
+ * after 15 s (its "hard upper timeout"), so a later webhook for the call may register it anew.
+ */
+export const CLAIM_TTL_MS = 15_000;
+/** Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one batch. */
+export const COPY_DELAY_MS = 1_000;
+/** Calls per D1 batch: each upsert binds 36 values, and one batch is one D1 transaction. */
+const COPY_BATCH = 50;
+/** A copy slower than this counts as failed (D1 calls take no AbortSignal), so a hanging D1 is retried, not waited on. */
+const COPY_TIMEOUT_MS = 10_000;
+/** Retry delays while D1 fails: quick at first, then every 30 s, the most a record waits once D1 is back. */
+const COPY_BACKOFF_MS = [2_000, 4_000, 8_000, 16_000, 30_000];
+/** How long a call that D1 keeps refusing is retried before it is logged and given up on. */
+export const COPY_RETRY_WINDOW_MS = 24 * 60 * 60 * 1_000;
+/** A finished call is kept this long after Twilio's final status, for late callbacks (Retell's call_analyzed comes minutes later). */
+export const FINISHED_GRACE_MS = 60 * 60 * 1_000;
+/** A call with no final status (no status callback configured) is forgotten this long after its last event: Twilio ends calls after 4 h by default. */
+export const STALE_CALL_MS = 6 * 60 * 60 * 1_000;
+
+export type VoiceClaim =
+  /** This webhook answers the call: it registers with Retell, then calls completeVoice with the token. */
+  | { kind: "claimed"; token: string }
+  /** Another webhook for the call has answered (or answered while this one waited): answer the same. */
+  | { kind: "answered"; outcome: VoiceOutcome }
+  /** Another webhook is still registering the call and did not finish within this one's wait. */
+  | { kind: "still_registering" };
+
+export type EventResult = "recorded" | "stale" | "unknown_call" | "other_registration";
+
+type CallRow = {
+  call_sid: string;
+  record: string;
+  claim_token: string | null;
+  claimed_at: number | null;
+  version: number;
+  copied_version: number;
+  copy_failing_since: number | null;
+  finished_at: number | null;
+  updated_at: number;
+};
+
+export interface CopyResult {
+  copied: number;
+  failed: boolean;
+  /** Calls still waiting for a copy after this one (more than one batch, or changes made meanwhile). */
+  pending: number;
+}
+
+export class PhoneLine extends DurableObject<Bindings> {
+  /** Voice webhooks waiting for another webhook's registration of the same call, by CallSid (in memory only). */
+  private readonly waiters = new Map<string, Set<(outcome: VoiceOutcome) => void>>();
+  /** Consecutive failed copies, for the retry delay; forgotten on eviction, which only makes the next retry sooner. */
+  private copyFailures = 0;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS calls (
+      call_sid TEXT PRIMARY KEY NOT NULL,
+      record TEXT NOT NULL,
+      claim_token TEXT,
+      claimed_at INTEGER,
+      version INTEGER NOT NULL,
+      copied_version INTEGER NOT NULL DEFAULT 0,
+      copy_failing_since INTEGER,
+      finished_at INTEGER,
+      updated_at INTEGER NOT NULL
+    )`);
+  }
+
+  /**
+   * The first voice webhook for a call claims it and registers it; every other one, concurrent or later, answers
+   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). A
+   * registration that failed may be made again by a webhook arriving after it failed (Twilio's retry), never by
+   * one that was waiting for it; a claim older than CLAIM_TTL_MS is dead and taken over.
+   */
+  async claimVoice(callSid: string, call: { accountSid?: string; from: string; to: string; receivedAt: number }, waitMs: number): Promise<VoiceClaim> {
+    const now = Date.now();
+    const row = this.row(callSid);
+    if (row?.claim_token && row.claimed_at !== null && now - row.claimed_at < CLAIM_TTL_MS) {
+      const outcome = await this.waitForAnswer(callSid, Math.min(waitMs, row.claimed_at + CLAIM_TTL_MS - now));
+      return outcome ? { kind: "answered", outcome } : { kind: "still_registering" };
+    }
+    if (row && !row.claim_token) {
+      const record = JSON.parse(row.record) as CallRecord;
+      if (record.voiceAnsweredAt !== null && record.retellCallId !== null) {
+        const retellCallId = record.retellCallId;
+        return { kind: "answered", outcome: { kind: "connected", retellCallId, sipUri: retellSipUri(retellCallId, retellSipHost(this.env)) } };
+      }
+    }
+    const token = crypto.randomUUID();
+    const record = receiveVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, call.receivedAt), call, call.receivedAt);
+    this.write(callSid, record, row, { claim_token: token, claimed_at: now });
+    await this.scheduleCopy(now);
+    return { kind: "claimed", token };
+  }
+
+  /**
+   * Stores the answer of the webhook holding the claim and hands its outcome (the same TwiML) to the webhooks
+   * waiting for it. Returns false
+   * when the claim was taken over meanwhile (this webhook outlived CLAIM_TTL_MS): the newer one's answer stands.
+   */
+  async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome): Promise<boolean> {
+    const row = this.row(callSid);
+    if (row?.claim_token && row.claim_token !== token) return false;
+    const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
+    this.write(callSid, record, row, { claim_token: null, claimed_at: null });
+    const waiting = this.waiters.get(callSid);
+    this.waiters.delete(callSid);
+    for (const wake of waiting ?? []) wake(outcome);
+    await this.scheduleCopy(Date.now());
+    return true;
+  }
+
+  /** A Twilio status callback, ordered against the stored status (line/transitions.ts). */
+  async recordStatus(update: StatusUpdate, receivedAt: number): Promise<EventResult> {
+    const row = this.row(update.callSid);
+    if (!row) return "unknown_call";
+    const { record, applied } = applyStatus(JSON.parse(row.record) as CallRecord, update, receivedAt);
+    this.write(update.callSid, record, row);
+    await this.scheduleCopy(receivedAt);
+    return applied ? "recorded" : "stale";
+  }
+
+  /** How a `<Dial>` ended (dial-complete). */
+  async recordDial(dial: DialRecord): Promise<EventResult> {
+    const row = this.row(dial.report.callSid);
+    if (!row) return "unknown_call";
+    this.write(dial.report.callSid, applyDial(JSON.parse(row.record) as CallRecord, dial), row);
+    await this.scheduleCopy(dial.endedAt);
+    return "recorded";
+  }
+
+  /** A Retell call event, for a call this line answered. */
+  async recordRetellEvent(callSid: string, event: RetellCallUpdate, receivedAt: number): Promise<EventResult> {
+    const row = this.row(callSid);
+    if (!row) return "unknown_call";
+    const result = applyRetellEvent(JSON.parse(row.record) as CallRecord, event, receivedAt);
+    if (result.kind === "other_registration") return "other_registration";
+    this.write(callSid, result.record, row);
+    await this.scheduleCopy(receivedAt);
+    return "recorded";
+  }
+
+  /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */
+  async call(callSid: string): Promise<CallRecord | null> {
+    const row = this.row(callSid);
+    return row ? (JSON.parse(row.record) as CallRecord) : null;
+  }
+
+  /** Copies what changed to D1, forgets finished calls, and sets the next alarm. Never throws: retries are its own. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const copy = await this.copyToD1(this.env.DB, now);
+    this.forgetFinished(Date.now());
+    let next: number | null;
+    if (copy.failed) {
+      next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
+    } else if (copy.pending > 0) {
+      next = now;
+    } else {
+      next = this.nextForgetAt();
+    }
+    if (next !== null) await this.setAlarmNoLaterThan(next);
+  }
+
+  /**
+   * Copies up to COPY_BATCH changed calls to `db` in one batch. On failure the calls stay pending; one that has
+   * failed for COPY_RETRY_WINDOW_MS is logged with its CallSid and given up on.
+   */
+  async copyToD1(db: D1Database, now: number): Promise<CopyResult> {
+    const rows = this.ctx.storage.sql
+      .exec<Pick<CallRow, "call_sid" | "record" | "version" | "copy_failing_since">>(
+        "SELECT call_sid, record, version, copy_failing_since FROM calls WHERE version > copied_version ORDER BY updated_at LIMIT ?",
+        COPY_BATCH,
+      )
+      .toArray();
+    if (rows.length === 0) return { copied: 0, failed: false, pending: 0 };
+    try {
+      await withDeadline(upsertCalls(db, rows.map((row) => JSON.parse(row.record) as CallRecord)), COPY_TIMEOUT_MS, "D1 copy");
+    } catch (error) {
+      this.copyFailures++;
+      this.failedCopy(rows, now, error instanceof Error ? error.message : String(error));
+      return { copied: 0, failed: true, pending: this.pendingCount() };
+    }
+    this.copyFailures = 0;
+    for (const row of rows) {
+      this.ctx.storage.sql.exec(
+        "UPDATE calls SET copied_version = ?, copy_failing_since = NULL WHERE call_sid = ? AND copied_version < ?",
+        row.version,
+        row.call_sid,
+        row.version,
+      );
+    }
+    return { copied: rows.length, failed: false, pending: this.pendingCount() };
+  }
+
+  /** Forgets calls copied to D1 that are over (past FINISHED_GRACE_MS) or silent for STALE_CALL_MS; returns how many. */
+  forgetFinished(now: number): number {
+    return this.ctx.storage.sql.exec(
+      `DELETE FROM calls WHERE version <= copied_version AND claim_token IS NULL
+         AND ((finished_at IS NOT NULL AND finished_at <= ?) OR updated_at <= ?)`,
+      now - FINISHED_GRACE_MS,
+      now - STALE_CALL_MS,
+    ).rowsWritten;
+  }
+
+  private failedCopy(rows: Pick<CallRow, "call_sid" | "record" | "version" | "copy_failing_since">[], now: number, detail: string): void {
+    log("warn", "records.copy_failed", { calls: rows.length, detail });
+    for (const row of rows) {
+      const since = row.copy_failing_since ?? now;
+      if (now - since >= COPY_RETRY_WINDOW_MS) {
+        const record = JSON.parse(row.record) as CallRecord;
+        log("error", "records.copy_abandoned", { callSid: row.call_sid, failingSince: new Date(since).toISOString(), outcome: record.outcome, detail });
+        this.ctx.storage.sql.exec("UPDATE calls SET copied_version = version, copy_failing_since = NULL WHERE call_sid = ?", row.call_sid);
+      } else if (row.copy_failing_since === null) {
+        this.ctx.storage.sql.exec("UPDATE calls SET copy_failing_since = ? WHERE call_sid = ?", now, row.call_sid);
+      }
+    }
+  }
+
+  private pendingCount(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM calls WHERE version > copied_version").one().n;
+  }
+
+  /** When the next call may be forgotten, or null when the line holds none. */
+  private nextForgetAt(): number | null {
+    const { due } = this.ctx.storage.sql
+      .exec<{ due: number | null }>(
+        "SELECT MIN(MIN(COALESCE(finished_at + ?, updated_at + ?), updated_at + ?)) AS due FROM calls",
+        FINISHED_GRACE_MS,
+        STALE_CALL_MS,
+        STALE_CALL_MS,
+      )
+      .one();
+    return due;
+  }
+
+  private row(callSid: string): CallRow | null {
+    return this.ctx.storage.sql.exec<CallRow>("SELECT * FROM calls WHERE call_sid = ?", callSid).toArray()[0] ?? null;
+  }
+
+  /** Writes a changed record (bumping its version, so the next copy takes it), and the claim when given. */
+  private write(callSid: string, record: CallRecord, row: CallRow | null, claim?: { claim_token: string | null; claimed_at: number | null }): void {
+    const claimToken = claim ? claim.claim_token : (row?.claim_token ?? null);
+    const claimedAt = claim ? claim.claimed_at : (row?.claimed_at ?? null);
+    const finishedAt = row?.finished_at ?? (isFinished(record) ? record.updatedAt : null);
+    this.ctx.storage.sql.exec(
+      `INSERT INTO calls (call_sid, record, claim_token, claimed_at, version, copied_version, finished_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, 1, 0, ?5, ?6)
+       ON CONFLICT (call_sid) DO UPDATE SET record = ?2, claim_token = ?3, claimed_at = ?4, version = version + 1,
+         finished_at = ?5, updated_at = ?6`,
+      callSid,
+      JSON.stringify(record),
+      claimToken,
+      claimedAt,
+      finishedAt,
+      record.updatedAt,
+    );
+  }
+
+  private waitForAnswer(callSid: string, ms: number): Promise<VoiceOutcome | null> {
+    return new Promise((resolve) => {
+      let waiting = this.waiters.get(callSid);
+      if (!waiting) this.waiters.set(callSid, (waiting = new Set()));
+      const wake = (outcome: VoiceOutcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(wake);
+        resolve(null);
+      }, Math.max(0, ms));
+      waiting.add(wake);
+    });
+  }
+
+  private async scheduleCopy(now: number): Promise<void> {
+    await this.setAlarmNoLaterThan(now + COPY_DELAY_MS);
+  }
+
+  /** One alarm per object: moves it earlier, never later, so a pending copy is never pushed back. */
+  private async setAlarmNoLaterThan(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * How each event changes a call's record: plain functions from (record, event) to the next record, used by the
+ * line's object (line/object.ts), the single writer of every call on its line. The record is the `calls` row
+ * (records/list.ts CallRecord), so what the object holds is exactly what it later copies to D1.
+ *
+ * Twilio's and Retell's callbacks arrive late, twice or out of order, so every transition is safe to repeat:
+ * identity fields are filled only where still empty, a step's time is kept once set, and statuses only move
+ * forward.
+ */
+import type { CallOutcome, CallRecord } from "../records/list.ts";
+import { isFinalStatus, statusKey, TWILIO_STATUS_RANK, type StatusUpdate } from "../calls/status.ts";
+import type { DialFailureReason, DialReport } from "../calls/dial-complete.ts";
+import { RETELL_STATUS_RANK, type RetellCallUpdate } from "../retell/events.ts";
+
+/** What the voice webhook learnt and decided for a call: written once it has its answer. */
+export interface VoiceAnswer {
+  accountSid?: string;
+  agentKey: string | null;
+  retellAgentId?: string;
+  from: string;
+  to: string;
+  outcome: CallOutcome;
+  outcomeReason?: string;
+  retellCallId?: string;
+  registerMs?: number;
+  registerAttempts?: number;
+  receivedAt: number;
+  answeredAt: number;
+}
+
+export interface DialRecord {
+  report: DialReport;
+  endedAt: number;
+  /** Set when the SIP leg to Retell failed: what the caller got instead. */
+  failure?: { outcome: Extract<CallOutcome, "fallback_dialed" | "sip_failed">; reason: DialFailureReason };
+}
+
+/** A record with nothing known yet but the CallSid, first seen at `now`. */
+export function newRecord(callSid: string, now: number): CallRecord {
+  return {
+    callSid,
+    accountSid: null,
+    agentKey: null,
+    retellAgentId: null,
+    from: null,
+    to: null,
+    outcome: null,
+    outcomeReason: null,
+    retellCallId: null,
+    retellRegisterMs: null,
+    retellRegisterAttempts: null,
+    voiceReceivedAt: null,
+    voiceAnsweredAt: null,
+    dialStatus: null,
+    dialSipCode: null,
+    dialDurationS: null,
+    dialEndedAt: null,
+    fallbackStatus: null,
+    fallbackEndedAt: null,
+    twilioStatus: null,
+    twilioSequence: null,
+    twilioStatusAt: null,
+    twilioAnsweredAt: null,
+    twilioEndedAt: null,
+    durationS: null,
+    retellStatus: null,
+    retellStartedAt: null,
+    retellEndedAt: null,
+    retellDurationMs: null,
+    disconnectionReason: null,
+    callSummary: null,
+    userSentiment: null,
+    callSuccessful: null,
+    retellEventAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The record when the first voice webhook for the call arrives, before it has an answer. */
+export function receiveVoice(record: CallRecord, call: { accountSid?: string; from: string; to: string }, receivedAt: number): CallRecord {
+  return {
+    ...record,
+    accountSid: record.accountSid ?? call.accountSid ?? null,
+    from: record.from ?? call.from,
+    to: record.to ?? call.to,
+    voiceReceivedAt: record.voiceReceivedAt ?? receivedAt,
+    createdAt: Math.min(record.createdAt, receivedAt),
+    updatedAt: receivedAt,
+  };
+}
+
+/**
+ * The voice webhook's answer. A later answer for the same CallSid (a Twilio retry after a failed registration)
+ * replaces an earlier one, except the outcome once dial-complete has reported on the dial.
+ */
+export function answerVoice(record: CallRecord, a: VoiceAnswer): CallRecord {
+  const dialed = record.dialStatus !== null;
+  return {
+    ...record,
+    accountSid: a.accountSid ?? record.accountSid,
+    agentKey: a.agentKey,
+    retellAgentId: a.retellAgentId ?? record.retellAgentId,
+    from: a.from,
+    to: a.to,
+    outcome: dialed ? record.outcome : a.outcome,
+    outcomeReason: dialed ? record.outcomeReason : (a.outcomeReason ?? null),
+    retellCallId: a.retellCallId ?? record.retellCallId,
+    retellRegisterMs: a.registerMs ?? null,
+    retellRegisterAttempts: a.registerAttempts ?? null,
+    voiceReceivedAt: record.voiceReceivedAt ?? a.receivedAt,
+    voiceAnsweredAt: a.answeredAt,
+    createdAt: Math.min(record.createdAt, a.receivedAt),
+    updatedAt: a.answeredAt,
+  };
+}
+
+/**
+ * Whether a status callback is newer than the stored status. With a Timestamp, by (rank, SequenceNumber,
+ * Timestamp), a tie applying (a repeat changes nothing). Without one, only a further status or a strictly
+ * greater SequenceNumber counts: the arrival time of a replayed callback is no evidence that it is newer.
+ */
+function isNewerStatus(record: CallRecord, update: StatusUpdate, receivedAt: number): boolean {
+  if (record.twilioStatus === null) return true;
+  const key = statusKey(update, receivedAt);
+  const storedRank = TWILIO_STATUS_RANK[record.twilioStatus];
+  const storedSequence = record.twilioSequence ?? -1;
+  if (key.rank !== storedRank) return key.rank > storedRank;
+  if (update.timestamp === undefined) return key.sequence > storedSequence;
+  if (key.sequence !== storedSequence) return key.sequence > storedSequence;
+  return key.at >= (record.twilioStatusAt ?? 0);
+}
+
+/** Applies a Twilio status callback; `applied` is false for one older than the stored status (kept out, not an error). */
+export function applyStatus(record: CallRecord, update: StatusUpdate, receivedAt: number): { record: CallRecord; applied: boolean } {
+  const at = statusKey(update, receivedAt).at;
+  const filled: CallRecord = {
+    ...record,
+    accountSid: record.accountSid ?? update.accountSid ?? null,
+    from: record.from ?? update.from ?? null,
+    to: record.to ?? update.to ?? null,
+    twilioAnsweredAt: record.twilioAnsweredAt ?? (update.status === "in-progress" ? at : null),
+    updatedAt: receivedAt,
+  };
+  if (!isNewerStatus(record, update, receivedAt)) return { record: filled, applied: false };
+  const final = isFinalStatus(update.status);
+  return {
+    applied: true,
+    record: {
+      ...filled,
+      twilioStatus: update.status,
+      twilioSequence: update.sequence ?? null,
+      // A repeat of the stored status keeps the time it was first reported.
+      twilioStatusAt: record.twilioStatus === update.status ? (record.twilioStatusAt ?? at) : at,
+      durationS: update.durationS ?? record.durationS,
+      twilioEndedAt: final ? (record.twilioEndedAt ?? at) : record.twilioEndedAt,
+    },
+  };
+}
+
+/** Records how a dial ended: the Retell leg's status (and the outcome when it failed), or the fallback leg's status. */
+export function applyDial(record: CallRecord, { report, endedAt, failure }: DialRecord): CallRecord {
+  const filled: CallRecord = {
+    ...record,
+    accountSid: record.accountSid ?? report.accountSid ?? null,
+    from: record.from ?? report.from ?? null,
+    to: record.to ?? report.to ?? null,
+    agentKey: record.agentKey ?? report.agentKey,
+    updatedAt: endedAt,
+  };
+  if (report.leg === "fallback") return { ...filled, fallbackStatus: report.status ?? null, fallbackEndedAt: endedAt };
+  return {
+    ...filled,
+    dialStatus: report.status ?? null,
+    dialSipCode: report.sipCode ?? null,
+    dialDurationS: report.durationS ?? null,
+    dialEndedAt: endedAt,
+    outcome: failure?.outcome ?? record.outcome,
+    outcomeReason: failure ? failure.reason : record.outcomeReason,
+  };
+}
+
+export type RetellEventResult = { kind: "recorded"; record: CallRecord } | { kind: "other_registration" };
+
+function forward(stored: string | null, next: string | undefined): string | null {
+  if (next === undefined) return stored;
+  if (stored === null) return next;
+  const rank = (status: string) => (Object.hasOwn(RETELL_STATUS_RANK, status) ? RETELL_STATUS_RANK[status as keyof typeof RETELL_STATUS_RANK] : -1);
+  return rank(next) >= rank(stored) ? next : stored;
+}
+
+/**
+ * Applies a Retell event. An event for another Retell call than the one on record (a registration that was never
+ * dialed) is left out. Retell retries and repeats events (https://docs.retellai.com/features/webhook), so values
+ * already known are kept unless the event has one.
+ */
+export function applyRetellEvent(record: CallRecord, e: RetellCallUpdate, receivedAt: number): RetellEventResult {
+  if (record.retellCallId !== null && record.retellCallId !== e.callId) return { kind: "other_registration" };
+  return {
+    kind: "recorded",
+    record: {
+      ...record,
+      retellCallId: e.callId,
+      retellAgentId: record.retellAgentId ?? e.retellAgentId ?? null,
+      from: record.from ?? e.from ?? null,
+      to: record.to ?? e.to ?? null,
+      retellStatus: forward(record.retellStatus, e.status),
+      retellStartedAt: e.startedAt ?? record.retellStartedAt,
+      retellEndedAt: e.endedAt ?? record.retellEndedAt,
+      retellDurationMs: e.durationMs ?? record.retellDurationMs,
+      disconnectionReason: e.disconnectionReason ?? record.disconnectionReason,
+      callSummary: e.summary ?? record.callSummary,
+      userSentiment: e.sentiment ?? record.userSentiment,
+      callSuccessful: e.successful ?? record.callSuccessful,
+      retellEventAt: receivedAt,
+      updatedAt: receivedAt,
+    },
+  };
+}
+
+/** Whether Twilio has reported the call over: the object may forget it once copied and past the grace period. */
+export function isFinished(record: CallRecord): boolean {
+  return record.twilioStatus !== null && isFinalStatus(record.twilioStatus);
+}

@@ -1,0 +1,69 @@
+/**
+ * The `calls` table in D1 (migrations/0001_calls.sql, docs/storage.md): the copy of every call that the admin
+ * API, `npm run calls`, stats and retention read.
+ *
+ * D1 is fed only by the line objects (line/object.ts), each the single writer of its own calls, so a copy is a
+ * plain upsert of the whole record: the object has already ordered Twilio's and Retell's callbacks. D1 retries
+ * only read-only queries, never writes (https://developers.cloudflare.com/changelog/2025-09-11-d1-automatic-read-retries);
+ * the object retries a failed copy from its alarm, and each copy is safe to repeat.
+ */
+import { CALL_COLUMNS, callPage, listCallsQuery, type CallListFilter, type CallPage, type CallRecord, type CallRow } from "./list.ts";
+import type { SqlQuery } from "./sql.ts";
+import { statsQuery, toAgentStats, type AgentStats, type StatsFilter, type StatsRow } from "./stats.ts";
+
+/** Rows deleted per retention statement: small enough for one D1 statement, large enough to finish in few. */
+const PURGE_BATCH = 5_000;
+/** Retention statements per run, so a first purge of a huge table cannot run past a cron invocation's limits. */
+const PURGE_MAX_BATCHES = 200;
+
+function prepare(db: D1Database, query: SqlQuery): D1PreparedStatement {
+  return db.prepare(query.sql).bind(...query.params);
+}
+
+const FIELDS = Object.keys(CALL_COLUMNS) as (keyof CallRecord)[];
+const UPSERT_SQL = (() => {
+  const columns = FIELDS.map((field) => CALL_COLUMNS[field]);
+  const updates = columns.filter((column) => column !== "call_sid").map((column) => `${column} = excluded.${column}`);
+  return `INSERT INTO calls (${columns.join(", ")}) VALUES (${columns.map((_, i) => `?${i + 1}`).join(", ")})
+    ON CONFLICT (call_sid) DO UPDATE SET ${updates.join(", ")}`;
+})();
+
+/** Writes whole records, in one batch (D1 runs a batch as one transaction). */
+export async function upsertCalls(db: D1Database, records: readonly CallRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const statement = db.prepare(UPSERT_SQL);
+  await db.batch(
+    records.map((record) =>
+      statement.bind(
+        ...FIELDS.map((field) => {
+          const value = record[field];
+          return typeof value === "boolean" ? (value ? 1 : 0) : value;
+        }),
+      ),
+    ),
+  );
+}
+
+export async function listCalls(db: D1Database, filter: CallListFilter): Promise<CallPage> {
+  const { results } = await prepare(db, listCallsQuery(filter)).all<CallRow>();
+  return callPage(results, filter.limit);
+}
+
+export async function callStats(db: D1Database, filter: StatsFilter): Promise<AgentStats[]> {
+  const { results } = await prepare(db, statsQuery(filter)).all<StatsRow>();
+  return toAgentStats(results);
+}
+
+/** Deletes records created before `cutoff` (ms), in batches; returns how many. */
+export async function deleteCallsBefore(db: D1Database, cutoff: number): Promise<number> {
+  let deleted = 0;
+  for (let batch = 0; batch < PURGE_MAX_BATCHES; batch++) {
+    const { meta } = await db
+      .prepare("DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE created_at < ? LIMIT ?)")
+      .bind(cutoff, PURGE_BATCH)
+      .run();
+    deleted += meta.changes;
+    if (meta.changes < PURGE_BATCH) break;
+  }
+  return deleted;
+}
