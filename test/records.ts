@@ -9,11 +9,19 @@ import { sign } from "retell-sdk/lib/webhook_auth";
 import entry from "../src/index.ts";
 import type { Bindings } from "../src/env.ts";
 import { ORIGIN } from "./helpers.ts";
+import { lineName, lineStub } from "../src/line/address.ts";
+import type { CallRecord } from "../src/records/list.ts";
 import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
 import { TEST_RETELL_API_KEY } from "./secrets.ts";
 
 export type Row = Record<string, unknown>;
 
+/** The call's live record in its line's object (`line`: the number, as Twilio sends it), or null. */
+export function lineRecord(line: string, callSid: string): Promise<CallRecord | null> {
+  return lineStub(env, lineName(line)).call(callSid);
+}
+
+/** The call's D1 row as it is now (the line's object copies it about a second after each change). */
 export function readCall(callSid: string): Promise<Row | null> {
   return env.DB.prepare("SELECT * FROM calls WHERE call_sid = ?").bind(callSid).first<Row>();
 }
@@ -29,7 +37,7 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
   }
 }
 
-/** The call's record once it exists and `done` holds for it. */
+/** The call's D1 row once it exists and `done` holds for it. */
 export function recordOf(callSid: string, done: (row: Row) => boolean = () => true): Promise<Row> {
   return eventually(() => readCall(callSid), (row) => row !== null && done(row)) as Promise<Row>;
 }
@@ -107,3 +115,15 @@ export const failingDb = {
     return Promise.reject(new Error("D1_ERROR: simulated outage"));
   },
 } as unknown as D1Database;
+
+/** A D1 binding whose every call hangs, as D1 does when its primary is unreachable; counts what it was asked. */
+export function hangingDb(): { db: D1Database; calls: string[] } {
+  const calls: string[] = [];
+  const db = new Proxy({} as D1Database, {
+    get(_, property) {
+      calls.push(String(property));
+      return () => new Promise(() => {});
+    },
+  });
+  return { db, calls };
+}
