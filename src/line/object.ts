@@ -52,9 +52,9 @@ export const COPY_DELAY_MS = 1_000;
 /** Calls per D1 batch: each upsert binds 36 values, and one batch is one D1 transaction. */
 const COPY_BATCH = 50;
 /** A copy slower than this counts as failed (D1 calls take no AbortSignal), so a hanging D1 is retried, not waited on. */
-const COPY_TIMEOUT_MS = 10_000;
+export const COPY_TIMEOUT_MS = 10_000;
 /** Retry delays while D1 fails: quick at first, then every 30 s, the most a record waits once D1 is back. */
-const COPY_BACKOFF_MS = [2_000, 4_000, 8_000, 16_000, 30_000];
+export const COPY_BACKOFF_MS = [2_000, 4_000, 8_000, 16_000, 30_000];
 /** How long a call that D1 keeps refusing is retried before it is logged and given up on. */
 export const COPY_RETRY_WINDOW_MS = 24 * 60 * 60 * 1_000;
 /** A finished call is kept this long after Twilio's final status, for late callbacks (Retell's call_analyzed comes minutes later). */
@@ -83,6 +83,8 @@ type CallRow = {
   finished_at: number | null;
   updated_at: number;
 };
+
+type CopyRow = Pick<CallRow, "call_sid" | "record" | "version" | "copy_failing_since">;
 
 export interface CopyResult {
   copied: number;
@@ -212,23 +214,37 @@ export class PhoneLine extends DurableObject<Bindings> {
    * Copies up to COPY_BATCH changed calls to `db` in one batch. On failure the calls stay pending; one that has
    * failed for COPY_RETRY_WINDOW_MS is logged with its CallSid and given up on.
    */
-  async copyToD1(db: D1Database, now: number): Promise<CopyResult> {
+  async copyToD1(db: D1Database, now: number, timeoutMs = COPY_TIMEOUT_MS): Promise<CopyResult> {
     const rows = this.ctx.storage.sql
-      .exec<Pick<CallRow, "call_sid" | "record" | "version" | "copy_failing_since">>(
+      .exec<CopyRow>(
         "SELECT call_sid, record, version, copy_failing_since FROM calls WHERE version > copied_version ORDER BY updated_at LIMIT ?",
         COPY_BATCH,
       )
       .toArray();
     if (rows.length === 0) return { copied: 0, failed: false, pending: 0 };
+    const copy = (batch: CopyRow[]) => withDeadline(upsertCalls(db, batch.map((row) => JSON.parse(row.record) as CallRecord)), timeoutMs, "D1 copy");
+    let failed: CopyRow[] = [];
+    let detail = "";
     try {
-      await withDeadline(upsertCalls(db, rows.map((row) => JSON.parse(row.record) as CallRecord)), COPY_TIMEOUT_MS, "D1 copy");
+      await copy(rows);
     } catch (error) {
-      this.copyFailures++;
-      this.failedCopy(rows, now, error instanceof Error ? error.message : String(error));
-      return { copied: 0, failed: true, pending: this.pendingCount() };
+      detail = error instanceof Error ? error.message : String(error);
+      failed = rows;
+      // D1 answered but refused the batch: one call it refuses (a constraint) must not hold back the others,
+      // so each is tried alone. A timeout says D1 is unreachable, and trying each would only wait longer.
+      if (rows.length > 1 && !detail.includes("timed out")) {
+        failed = [];
+        for (const row of rows) {
+          try {
+            await copy([row]);
+          } catch {
+            failed.push(row);
+          }
+        }
+      }
     }
-    this.copyFailures = 0;
     for (const row of rows) {
+      if (failed.includes(row)) continue;
       this.ctx.storage.sql.exec(
         "UPDATE calls SET copied_version = ?, copy_failing_since = NULL WHERE call_sid = ? AND copied_version < ?",
         row.version,
@@ -236,7 +252,13 @@ export class PhoneLine extends DurableObject<Bindings> {
         row.version,
       );
     }
-    return { copied: rows.length, failed: false, pending: this.pendingCount() };
+    if (failed.length > 0) {
+      this.copyFailures++;
+      this.failedCopy(failed, now, detail);
+    } else {
+      this.copyFailures = 0;
+    }
+    return { copied: rows.length - failed.length, failed: failed.length > 0, pending: this.pendingCount() };
   }
 
   /** Forgets calls copied to D1 that are over (past FINISHED_GRACE_MS) or silent for STALE_CALL_MS; returns how many. */
@@ -249,7 +271,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     ).rowsWritten;
   }
 
-  private failedCopy(rows: Pick<CallRow, "call_sid" | "record" | "version" | "copy_failing_since">[], now: number, detail: string): void {
+  private failedCopy(rows: CopyRow[], now: number, detail: string): void {
     log("warn", "records.copy_failed", { calls: rows.length, detail });
     for (const row of rows) {
       const since = row.copy_failing_since ?? now;
