@@ -1,16 +1,17 @@
 /**
- * The voice webhook's call records and idempotency: what lands in D1 after the answer, a replayed webhook
- * registering nothing new, the <Dial action>, and calls going through while D1 is down.
+ * The voice webhook's call records and idempotency: what its line's object holds and copies to D1, copies of one
+ * webhook registering once, the <Dial action>, and calls going through with D1 hanging.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, evictDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import entry from "../../src/index.ts";
 import type { Bindings } from "../../src/env.ts";
 import { clearAgentMemo } from "../../src/agents/lookup.ts";
 import { APOLOGY_MESSAGE } from "../../src/calls/outcome.ts";
 import { retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker } from "../helpers.ts";
-import { actionPath, failingDb, readCall, recordOf, withBindings } from "../records.ts";
+import { lineStub } from "../../src/line/address.ts";
+import { actionPath, failingDb, hangingDb, lineRecord, readCall, recordOf, withBindings } from "../records.ts";
 
 async function mappedNumber(config: Record<string, unknown> = {}): Promise<{ to: string; agentId: string }> {
   const to = uniqueNumber();
@@ -83,27 +84,11 @@ describe("the call record", () => {
     expect(await recordOf(params.CallSid as string)).toMatchObject({ outcome: "fallback_dialed", outcome_reason: "retell_rejected", retell_call_id: null });
   });
 
-  it("is written after the answer: a slow write does not hold the TwiML back", async () => {
-    const { to } = await mappedNumber();
-    const slowWrites = {
-      prepare(sql: string) {
-        const statement = env.DB.prepare(sql);
-        if (!sql.startsWith("INSERT")) return statement;
-        return { bind: (...values: unknown[]) => ({ run: () => new Promise((resolve) => setTimeout(resolve, 1_000)).then(() => statement.bind(...values).run()) }) };
-      },
-    } as unknown as D1Database;
-    const ctx = createExecutionContext();
-    const started = Date.now();
-    const res = await entry.fetch(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { ...(env as Bindings), DB: slowWrites }, ctx);
-    expect(sipUri(await res.text())).toMatch(/^sip:call_/);
-    expect(Date.now() - started).toBeLessThan(800);
-    await waitOnExecutionContext(ctx);
-  });
-
   it("records nothing for a dry run", async () => {
     const { to } = await mappedNumber();
     const params = voiceParams({ To: to, BridgeDryRun: "1" });
     await withBindings(twilioRequest("/api/webhooks/twilio", params), {});
+    expect(await lineRecord(to, params.CallSid as string)).toBeNull();
     expect(await readCall(params.CallSid as string)).toBeNull();
   });
 });
@@ -146,9 +131,9 @@ describe("a replayed voice webhook", () => {
     const { to } = await mappedNumber();
     const params = voiceParams({ To: to });
     await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
-    const before = await recordOf(params.CallSid as string, (row) => row.retell_call_id !== null);
+    const before = await lineRecord(to, params.CallSid as string);
     await withBindings(twilioRequest("/api/webhooks/twilio", params), {});
-    expect(await readCall(params.CallSid as string)).toEqual(before);
+    expect(await lineRecord(to, params.CallSid as string)).toEqual(before);
   });
 
   it("registers again for a CallSid whose first webhook got no Retell call", async () => {
@@ -156,81 +141,117 @@ describe("a replayed voice webhook", () => {
     await setRetellBehaviour(agentId, { status: 500, times: 3 });
     const params = voiceParams({ To: to });
     await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
-    await recordOf(params.CallSid as string, (row) => row.outcome === "retell_failed");
+    expect((await lineRecord(to, params.CallSid as string))?.outcome).toBe("retell_failed");
     const retry = await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
     expect(sipUri(retry)).toMatch(/^sip:call_/);
     expect(await recordOf(params.CallSid as string, (row) => row.outcome === "connected")).toMatchObject({ outcome: "connected" });
   });
 });
 
-describe("D1", () => {
-  it("failing: the call still gets its SIP TwiML, and the failures are logged", async () => {
+describe("copies of one webhook", () => {
+  const send = (params: Record<string, string>) => worker(twilioRequest("/api/webhooks/twilio", params)).then((res) => res.text());
+
+  it("10 at the same instant while Retell takes 1.5 s: one registration, the same SIP TwiML for all", async () => {
     const { to, agentId } = await mappedNumber();
-    const warn = vi.spyOn(console, "warn");
-    const error = vi.spyOn(console, "error");
-    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { DB: failingDb });
-    expect(res.status).toBe(200);
-    expect(sipUri(res.text)).toMatch(/^sip:call_/);
+    await setRetellBehaviour(agentId, { delayMs: 1_500 });
+    const params = voiceParams({ To: to });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send(params)));
+    expect(sipUri(answers[0] as string)).toMatch(/^sip:call_/);
+    expect(new Set(answers).size).toBe(1);
     expect(await retellRequests(agentId)).toHaveLength(1);
-    expect(logged(warn, "calls.replay_check_failed")).toHaveLength(1);
-    expect(logged(error, "calls.record_failed")[0]).toMatchObject({ step: "voice", detail: expect.stringContaining("simulated outage") });
   });
 
-  it("failing: an unmapped number still hears that it is not in service", async () => {
-    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: uniqueNumber() })), { DB: failingDb });
-    expect(res.status).toBe(200);
-    expect(res.text).toContain("<Say>");
-    expect(res.text).not.toContain(APOLOGY_MESSAGE);
+  it("in flight when the registration fails: the same answer, and no second registration", async () => {
+    const { to, agentId } = await mappedNumber();
+    await setRetellBehaviour(agentId, { status: 422, delayMs: 500 });
+    const params = voiceParams({ To: to });
+    const answers = await Promise.all([send(params), send(params)]);
+    expect(answers[0]).toContain(APOLOGY_MESSAGE);
+    expect(answers[1]).toBe(answers[0]);
+    expect(await retellRequests(agentId)).toHaveLength(1);
   });
 
-  it("not answering: the call goes ahead as a first-time call after the lookup's time limit", async () => {
+  it("after the line's object was evicted mid-registration: decided from the stored claim, registered once", async () => {
+    const { to, agentId } = await mappedNumber();
+    await setRetellBehaviour(agentId, { delayMs: 1_500 });
+    const params = voiceParams({ To: to });
+    const first = send(params);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await evictDurableObject(lineStub(env, to));
+    const copy = await send(params);
+    expect(copy).toBe(await first);
+    expect(sipUri(copy)).toMatch(/^sip:call_/);
+    expect(await retellRequests(agentId)).toHaveLength(1);
+  });
+});
+
+describe("D1, out of the call's path", () => {
+  it("hanging on every call: calls connect, stream their first byte and finish without it, and D1 is never asked", async () => {
     const { to } = await mappedNumber();
-    const hanging = {
-      prepare(sql: string) {
-        if (sql.startsWith("SELECT retell_call_id")) return { bind: () => ({ first: () => new Promise(() => {}) }) };
-        return env.DB.prepare(sql);
-      },
-    } as unknown as D1Database;
-    const warn = vi.spyOn(console, "warn");
-    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { DB: hanging });
-    expect(sipUri(res.text)).toMatch(/^sip:call_/);
-    expect(logged(warn, "calls.replay_check_failed")[0]).toMatchObject({ detail: "D1 replay lookup timed out after 1000 ms" });
+    const { db, calls } = hangingDb();
+    const ctx = createExecutionContext();
+    const started = Date.now();
+    const res = await entry.fetch(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { ...(env as Bindings), DB: db }, ctx);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const firstChunk = await reader.read();
+    expect(new TextDecoder().decode(firstChunk.value)).toContain("<Response>");
+    let text = new TextDecoder().decode(firstChunk.value);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+    expect(sipUri(text)).toMatch(/^sip:call_/);
+    await waitOnExecutionContext(ctx);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(calls).toEqual([]);
   });
 
-  it("is asked for a prior registration while KV is asked for the agent, not after", async () => {
+  it("failing: the call connects, and its line copies the record to D1 once D1 answers", async () => {
+    const { to } = await mappedNumber();
+    const params = voiceParams({ To: to });
+    const res = await withBindings(twilioRequest("/api/webhooks/twilio", params), { DB: failingDb });
+    expect(sipUri(res.text)).toMatch(/^sip:call_/);
+    expect(await recordOf(params.CallSid as string)).toMatchObject({ outcome: "connected" });
+  });
+
+  it("asks KV for the agent and the line's object for the claim side by side, not one after the other", async () => {
     const { to } = await mappedNumber();
     clearAgentMemo();
-    // Each lookup waits until the other has started: run one after the other, they would wait for ever.
+    // Each waits until the other has started: asked one after the other, they would wait for ever.
     let kvStarted!: () => void;
-    let dbStarted!: () => void;
+    let lineStarted!: () => void;
     const kvAsked = new Promise<void>((resolve) => (kvStarted = resolve));
-    const dbAsked = new Promise<void>((resolve) => (dbStarted = resolve));
+    const lineAsked = new Promise<void>((resolve) => (lineStarted = resolve));
     const kv = {
       async get(key: string) {
         kvStarted();
-        await dbAsked;
+        await lineAsked;
         return env.AGENTS.get(key);
       },
     } as unknown as KVNamespace;
-    const db = {
-      prepare(sql: string) {
-        const statement = env.DB.prepare(sql);
-        if (!sql.startsWith("SELECT retell_call_id")) return statement;
+    const lines = {
+      idFromName: (name: string) => env.LINES.idFromName(name),
+      get(id: DurableObjectId) {
+        const stub = env.LINES.get(id);
         return {
-          bind: (...values: unknown[]) => ({
-            async first(column: string) {
-              dbStarted();
-              await kvAsked;
-              return statement.bind(...values).first(column);
-            },
-          }),
+          async claimVoice(...args: Parameters<typeof stub.claimVoice>) {
+            lineStarted();
+            await kvAsked;
+            return stub.claimVoice(...args);
+          },
+          completeVoice: (...args: Parameters<typeof stub.completeVoice>) => stub.completeVoice(...args),
         };
       },
-    } as unknown as D1Database;
-    const warn = vi.spyOn(console, "warn");
-    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { AGENTS: kv, DB: db });
+    } as unknown as Bindings["LINES"];
+    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { AGENTS: kv, LINES: lines });
     expect(sipUri(res.text)).toMatch(/^sip:call_/);
-    expect(logged(warn, "calls.replay_check_failed")).toHaveLength(0);
+  });
+
+  it("a line object failing: the call still connects, and the log names the step", async () => {
+    const { to, agentId } = await mappedNumber();
+    const broken = { idFromName: (name: string) => env.LINES.idFromName(name), get: () => ({ claimVoice: () => Promise.reject(new Error("object reset")) }) } as unknown as Bindings["LINES"];
+    const error = vi.spyOn(console, "error");
+    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { LINES: broken });
+    expect(sipUri(res.text)).toMatch(/^sip:call_/);
+    expect(await retellRequests(agentId)).toHaveLength(1);
+    expect(logged(error, "line.unavailable")[0]).toMatchObject({ step: "claim", detail: "object reset" });
   });
 });
 

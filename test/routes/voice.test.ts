@@ -74,7 +74,7 @@ describe("a call to a mapped number", () => {
       to_number: to,
       direction: "inbound",
       retell_llm_dynamic_variables: { caller_number: "+14155550199", called_number: to },
-      metadata: { twilio_call_sid: params.CallSid, twilio_account_sid: params.AccountSid },
+      metadata: { twilio_call_sid: params.CallSid, twilio_line: to, twilio_account_sid: params.AccountSid },
     });
   });
 
