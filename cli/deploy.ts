@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { VOICE_PATH } from "./lib/bridge.ts";
-import { DEFAULT_CONFIG, readWranglerConfig, setEntryField, type TableEntry } from "./lib/config.ts";
+import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig, setEntryField, type TableEntry } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { note, out } from "./lib/output.ts";
 import { parseDevVars } from "./lib/settings.ts";
@@ -126,6 +126,9 @@ async function main(argv: string[]): Promise<number> {
   out(`Deploying Worker ${worker} (${configPath})`);
 
   out("\nResources");
+  const lines = lineObjectProblem(config);
+  if (lines) throw new CliError(`Not deployed: wrangler.toml has ${lines.problem}.`, { fix: lines.fix });
+  out(`  ✓ Durable Object ${LINES_BINDING} (${LINES_CLASS}, SQLite-backed): created or kept by wrangler deploy from its migration`);
   const cache = {};
   for (const entry of config.kvNamespaces) if (entry.fields.binding) await ensureKv(configPath, worker, entry, cache);
   for (const entry of config.d1Databases) if (entry.fields.binding) await ensureD1(configPath, worker, entry, cache);

@@ -6,7 +6,7 @@ import { parseAgentValue, type AgentConfig } from "../src/agents/schema.ts";
 import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { STATUS_PATH, VOICE_PATH, bridgeRoute, parseBaseUrl, routeKey, webhookBaseUrl } from "./lib/bridge.ts";
-import { DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
+import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { mappingKey } from "./lib/mappings.ts";
 import { Progress, note, out } from "./lib/output.ts";
@@ -123,6 +123,12 @@ async function main(argv: string[]): Promise<number> {
       else list.fail(`${name} is not set for the local Worker`, `add ${name}=… to ${settings.devVarsFile} (start from .dev.vars.example), then restart npm run dev`);
     }
   }
+
+  // ── Line objects ───────────────────────────────────────────────────────────
+  list.section("Phone lines (Durable Object)");
+  const lines = lineObjectProblem(config);
+  if (lines) list.fail(`wrangler.toml: ${lines.problem}`, lines.fix);
+  else list.pass(`${LINES_BINDING} is bound to ${LINES_CLASS}, a SQLite-backed Durable Object (created by its migration at deploy)`);
 
   // ── KV ─────────────────────────────────────────────────────────────────────
   list.section("KV mappings");

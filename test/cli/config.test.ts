@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseWranglerToml, setEntryField } from "../../cli/lib/config.ts";
+import { lineObjectProblem, parseWranglerToml, setEntryField } from "../../cli/lib/config.ts";
 import { ROOT } from "./helpers.ts";
 
 const SAMPLE = `name = "bridge"
@@ -48,6 +48,24 @@ describe("wrangler.toml reader", () => {
     expect(lines[lines.indexOf('migrations_dir = "migrations"') + 1]).toBe('database_id = "uuid-1"');
     expect(lines.filter((l) => !/^(id|database_id) = /.test(l))).toEqual(SAMPLE.split("\n"));
     expect(parseWranglerToml(edited).kvNamespaces[0]?.fields.id).toBe("abc");
+  });
+});
+
+describe("the phone lines' Durable Object in wrangler.toml", () => {
+  const binding = '[[durable_objects.bindings]]\nname = "LINES"\nclass_name = "PhoneLine"\n';
+  const sqlite = '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["PhoneLine"]\n';
+
+  it("is right in the project's own wrangler.toml", () => {
+    expect(lineObjectProblem(parseWranglerToml(readFileSync(join(ROOT, "wrangler.toml"), "utf8")))).toBeNull();
+  });
+
+  it.each([
+    ["no binding", sqlite, "no Durable Object binding LINES"],
+    ["another class", binding.replace("PhoneLine", "CallObject") + sqlite, "bound to class CallObject"],
+    ["no migration", binding, "no migration creates PhoneLine"],
+    ["a key-value-backed migration", binding + '[[migrations]]\ntag = "v1"\nnew_classes = ["PhoneLine"]\n', "key-value-backed"],
+  ])("names the problem: %s", (_case, toml, problem) => {
+    expect(lineObjectProblem(parseWranglerToml(SAMPLE + toml))?.problem).toContain(problem);
   });
 });
 

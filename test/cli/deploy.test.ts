@@ -104,6 +104,16 @@ describe("npm run deploy", () => {
     expect(readFileSync(config, "utf8")).toBe(before);
   });
 
+  it("stops before creating anything when the phone lines' Durable Object is created key-value-backed", async () => {
+    const { config, secrets } = project();
+    writeFileSync(config, readFileSync(config, "utf8").replace("new_sqlite_classes", "new_classes"));
+    const fake = fakeWrangler();
+    const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fake.env));
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("PhoneLine is created key-value-backed");
+    expect(fake.calls()).toEqual([]);
+  });
+
   it("rejects an unknown flag before touching anything", async () => {
     const fake = fakeWrangler();
     const result = await runCli("deploy", ["--env", "production"], cleanEnv(fake.env));

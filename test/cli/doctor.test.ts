@@ -48,6 +48,7 @@ describe("npm run doctor --local", () => {
     expect(result.stdout).toContain("✓ +61341517921 → agent_good1: Voice URL, POST and status callback are right");
     expect(result.stdout).toContain("✓ agent_good1 exists in Retell");
     expect(result.stdout).toContain("✓ signed dry-run webhook for +61341517921 answered SIP TwiML (sip:dry_run@sip.retellai.com;transport=tcp)");
+    expect(result.stdout).toContain("✓ LINES is bound to PhoneLine, a SQLite-backed Durable Object");
     expect(result.stdout).toMatch(/Doctor: \d+ ✓, 0 ✗/);
     expect(result.stdout).not.toMatch(/^  ✗/m);
     expect(retell.requests.filter((r) => r.at >= since && r.path === "/v2/register-phone-call")).toEqual([]);

@@ -62,7 +62,7 @@ function sql(stub: DurableObjectStub<PhoneLine>, query: string, ...params: SqlSt
   });
 }
 
-function logged(spy: ReturnType<typeof vi.spyOn>, event: string): Record<string, unknown>[] {
+function logged(spy: { mock: { calls: unknown[][] } }, event: string): Record<string, unknown>[] {
   return spy.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>).filter((line) => line.event === event);
 }
 
