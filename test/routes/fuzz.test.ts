@@ -5,6 +5,7 @@
  * Twilio's budget.
  */
 import { env } from "cloudflare:workers";
+import { listDurableObjectIds } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { retellRequests, twilioRequest, uniqueAgentId, uniqueNumber, ORIGIN, worker } from "../helpers.ts";
@@ -103,7 +104,9 @@ describe("hostile and broken requests", () => {
       { numRuns: RUNS },
     );
     expect(await retellRequests(fuzzAgent)).toHaveLength(0);
-    // Storage is per test file and this test runs first in it: no unsigned request left a record behind.
+    // Storage is per test file and this test runs first in it: no unsigned request reached a line's object
+    // (where every record starts) or left a record behind.
+    expect(await listDurableObjectIds(env.LINES)).toEqual([]);
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM calls").first("n")).toBe(0);
   });
 
