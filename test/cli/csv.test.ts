@@ -47,6 +47,7 @@ describe("formatCsv: cells a spreadsheet would run as formulas", () => {
     ["@", "@SUM(A1:A9)", "'@SUM(A1:A9)"],
     ["a tab", "\t=1+1", "'\t=1+1"],
     ["a carriage return", "\r=1+1", `"'\r=1+1"`],
+    ["NUL", "\u0000=1+1", "'\u0000=1+1"],
     ["+ and not a number", "+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"],
     ["- and not a number", "-2+3", "'-2+3"],
     ["a ' before =", "'=1+1", "''=1+1"],
