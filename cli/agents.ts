@@ -272,9 +272,8 @@ async function exportFile(argv: string[]): Promise<number> {
     const withMetadata = mappings.filter((m) => m.agent.metadata);
     if (withMetadata.length > 0) throw usageError(`CSV cannot hold metadata (set on ${withMetadata.map((m) => m.key).join(", ")}); nothing was exported.`, "export to a .json file instead");
   }
-  const text = format === ".csv" ? exportCsv(mappings) : jsonText(mappings.map(exportObject)) + "\n";
   if (file) {
-    writeFileSync(file, text);
+    writeFileSync(file, format === ".csv" ? exportCsv(mappings) : jsonText(mappings.map(exportObject)) + "\n");
     note(`✓ Exported ${mappings.length} mapping(s) to ${file}.`);
   } else {
     outJson(mappings.map(exportObject));

@@ -72,7 +72,7 @@ type RawConfig = Record<string, unknown> & {
  * The project's config as wrangler reads it, with its relative paths made absolute, and every given variable
  * declared: when `secrets.required` is set, wrangler dev loads only those names (and [vars]) from .dev.vars.
  */
-export function devConfig(raw: RawConfig, configDir: string, names: string[]): RawConfig {
+function devConfig(raw: RawConfig, configDir: string, names: string[]): RawConfig {
   const config: RawConfig = { ...raw };
   for (const field of PATH_FIELDS) if (typeof raw[field] === "string") config[field] = resolve(configDir, raw[field]);
   if (raw.assets?.directory) config.assets = { ...raw.assets, directory: resolve(configDir, raw.assets.directory) };
