@@ -9,7 +9,7 @@ import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { KEY_HELP, checkRow, exportCsv, exportObject, mappingKey, parseStored, readMappingFile, storedValue, type Problem, type Row } from "./lib/mappings.ts";
-import { Progress, note, out, table } from "./lib/output.ts";
+import { Progress, jsonText, note, out, outJson, table } from "./lib/output.ts";
 import { checkAgents, retellApi, type RetellApi } from "./lib/retell.ts";
 import { Settings } from "./lib/settings.ts";
 import { STORE_FLAGS, describeStore, deleteKey, getValues, putMany, putValue, readAll, storeFromFlags, type Store } from "./lib/store.ts";
@@ -168,7 +168,7 @@ async function list(argv: string[]): Promise<number> {
   const { store } = openStore(parsed.flags, "list");
   const { mappings, invalid } = parseStored(await readAll(store));
   if (parsed.flags.json) {
-    out(JSON.stringify({ mappings: mappings.map(exportObject), invalid }, null, 2));
+    outJson({ mappings: mappings.map(exportObject), invalid });
   } else if (mappings.length + invalid.length === 0) {
     out("No mappings.");
   } else {
@@ -272,12 +272,11 @@ async function exportFile(argv: string[]): Promise<number> {
     const withMetadata = mappings.filter((m) => m.agent.metadata);
     if (withMetadata.length > 0) throw usageError(`CSV cannot hold metadata (set on ${withMetadata.map((m) => m.key).join(", ")}); nothing was exported.`, "export to a .json file instead");
   }
-  const text = format === ".csv" ? exportCsv(mappings) : JSON.stringify(mappings.map(exportObject), null, 2) + "\n";
   if (file) {
-    writeFileSync(file, text);
+    writeFileSync(file, format === ".csv" ? exportCsv(mappings) : jsonText(mappings.map(exportObject)) + "\n");
     note(`✓ Exported ${mappings.length} mapping(s) to ${file}.`);
   } else {
-    process.stdout.write(text);
+    outJson(mappings.map(exportObject));
   }
   return invalid.length > 0 ? EXIT.failed : EXIT.ok;
 }

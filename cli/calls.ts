@@ -12,7 +12,7 @@ import { DEFAULT_STATS_DAYS, INSTANT_HELP, parseWindow } from "../src/records/wi
 import { parseFlags, subcommand, type Flags as FlagValues } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
-import { note, out, table } from "./lib/output.ts";
+import { note, out, outJson, table } from "./lib/output.ts";
 import { runWrangler, wranglerFailure } from "./lib/wrangler.ts";
 
 /** The D1 binding in wrangler.toml. */
@@ -188,7 +188,7 @@ function list(flags: Flags): Run {
     query: listCallsQuery(filter),
     print(rows) {
       const calls = rows.slice(0, filter.limit).map(toCallRecord);
-      if (flags.json) return out(JSON.stringify(calls, null, 2));
+      if (flags.json) return outJson(calls);
       if (calls.length === 0) return note("No calls match.");
       for (const line of callsTable(calls)) out(line);
       if (rows.length > filter.limit) note(`(the newest ${filter.limit}; more with --limit up to ${MAX_LIST_LIMIT} or an earlier --until)`);
@@ -207,7 +207,7 @@ function stats(flags: Flags): Run {
     query: statsQuery({ since, until, ...(flags.agent && { agent: flags.agent }) }),
     print(rows) {
       const agents = toAgentStats(rows);
-      if (flags.json) return out(JSON.stringify({ since: new Date(since).toISOString(), until: new Date(until).toISOString(), agents }, null, 2));
+      if (flags.json) return outJson({ since: new Date(since).toISOString(), until: new Date(until).toISOString(), agents });
       note(`Calls from ${time(since)} to ${time(until)} UTC`);
       if (agents.length === 0) return note("No calls in this window.");
       for (const agent of agents) {

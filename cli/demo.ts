@@ -160,8 +160,6 @@ async function main(argv: string[]): Promise<number> {
         RETELL_API_KEY: retellKey,
         RETELL_BASE_URL: retellBase,
         RETELL_TIMEOUT_MS: "3000",
-        TWILIO_AUTH_TOKEN_SECONDARY: "",
-        ADMIN_TOKEN: "",
       },
     });
     devStarting.catch(() => {});

@@ -7,7 +7,7 @@ import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { STATUS_PATH, VOICE_PATH, bridgeRoute, parseBaseUrl, routeKey, webhookBaseUrl } from "./lib/bridge.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
-import { Progress, note, out, table } from "./lib/output.ts";
+import { Progress, note, out, outJson, table } from "./lib/output.ts";
 import { Settings } from "./lib/settings.ts";
 import { STORE_FLAGS, describeStore, readAll, storeFromFlags, type Store } from "./lib/store.ts";
 import { TwilioClient, twilioCredentials, type IncomingNumber, type NumberUpdate } from "./lib/twilio.ts";
@@ -105,10 +105,10 @@ async function list(context: Context, flagBase: string | undefined, json: boolea
     return { number: n, worker, agent };
   });
   if (json) {
-    out(JSON.stringify(rows.map(({ number: n, worker, agent }) => ({
+    outJson(rows.map(({ number: n, worker, agent }) => ({
       phoneNumber: n.phone_number, sid: n.sid, voiceUrl: n.voice_url, voiceMethod: n.voice_method, statusCallback: n.status_callback,
       statusCallbackMethod: n.status_callback_method, pointsAtWorker: worker.startsWith("✓"), agent: values ? (agent.ok ? agent.text.slice(2) : null) : undefined,
-    })), null, 2));
+    })));
   } else if (numbers.length === 0) {
     out(`No incoming numbers on account ${context.client.credentials.accountSid}.`);
   } else {

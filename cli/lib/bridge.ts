@@ -46,7 +46,13 @@ export function bridgeRoute(voiceUrl: string | null | undefined): BridgeRoute | 
   const path = url.pathname.replace(/\/+$/, "");
   if (path === VOICE_PATH) return { origin: url.origin };
   if (!path.startsWith(VOICE_PATH + "/")) return null;
-  const agentId = decodeURIComponent(path.slice(VOICE_PATH.length + 1));
+  let agentId: string;
+  try {
+    agentId = decodeURIComponent(path.slice(VOICE_PATH.length + 1));
+  } catch {
+    // A malformed escape (…/%E0%A4%A) names no route id, so no agent of the Worker answers there.
+    return null;
+  }
   return ROUTE_AGENT_ID.test(agentId) && !RESERVED.has(agentId) ? { origin: url.origin, agentId } : null;
 }
 

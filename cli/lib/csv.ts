@@ -1,7 +1,37 @@
 /**
  * CSV as RFC 4180 writes it: comma-separated, fields in double quotes may hold commas, quotes ("") and
  * line breaks; CRLF or LF line ends; a UTF-8 byte-order mark is ignored. Every row keeps its line number.
+ *
+ * Spreadsheets run a cell that starts with =, +, -, @, a tab, CR or NUL as a formula (OWASP "CSV Injection",
+ * ASVS 1.2.10), so a `=HYPERLINK(…)` stored as a name would run on the operator's machine. formatCsv writes
+ * such a cell with one leading ' (a spreadsheet shows it as text), except a signed number such as the E.164
+ * key +61341517921; parseCsv strips that one ' again, so an exported file imports as the values it came from.
  */
+
+/** The first characters that make a spreadsheet read a cell as a formula. */
+const FORMULA_START = /^[=+\-@\t\r\0]/;
+/** A signed number is shown as a number, never run: an E.164 number stays as it is. */
+const SIGNED_NUMBER = /^[+-]\d+(\.\d+)?$/;
+
+/**
+ * Whether formatCsv prefixes a ': the value, after any ' it already starts with, would run as a formula. Counting
+ * those ' too gives a value that really starts with '= one more, so parseCsv's strip of one ' is exact.
+ */
+function guarded(value: string): boolean {
+  const text = value.replace(/^'+/, "");
+  return FORMULA_START.test(text) && !SIGNED_NUMBER.test(text);
+}
+
+/** The cell formatCsv writes for `value` (before RFC 4180 quoting). */
+function neutralizeCell(value: string): string {
+  return guarded(value) ? `'${value}` : value;
+}
+
+/** The value a cell written by neutralizeCell holds. */
+function restoreCell(cell: string): string {
+  return cell.startsWith("'") && guarded(cell.slice(1)) ? cell.slice(1) : cell;
+}
+
 export interface CsvRow {
   /** 1-based line on which the row starts. */
   line: number;
@@ -28,7 +58,7 @@ export function parseCsv(input: string): CsvRow[] {
   let quoteLine = 0;
   let afterQuote = false;
   const endRow = () => {
-    fields.push(field);
+    fields.push(restoreCell(field));
     if (!(fields.length === 1 && fields[0] === "")) rows.push({ line: rowLine, fields });
     fields = [];
     field = "";
@@ -52,7 +82,7 @@ export function parseCsv(input: string): CsvRow[] {
       continue;
     }
     if (ch === ",") {
-      fields.push(field);
+      fields.push(restoreCell(field));
       field = "";
       afterQuote = false;
     } else if (ch === "\n" || ch === "\r") {
@@ -75,7 +105,8 @@ export function parseCsv(input: string): CsvRow[] {
 }
 
 function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const cell = neutralizeCell(value);
+  return /[",\r\n]/.test(cell) || /^\s|\s$/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
 
 export function formatCsv(rows: string[][]): string {

@@ -2,11 +2,25 @@
  * `wrangler dev` as a child process for the demo and the tests: loopback only, a port of its own, local
  * state in a folder of its own, its output kept so a Worker log line can be found, and a stop() that ends the
  * whole process group (wrangler, workerd, esbuild) and waits for it.
+ *
+ * The variables it is given (secrets among them) never go on a command line, where `ps` and /proc show them
+ * to every local user: they are written to a `.dev.vars` beside a generated copy of the Wrangler config, in a
+ * folder only this user can open, which stop() deletes (also when the start fails or is interrupted).
  */
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { CliError } from "./errors.ts";
 import { spawnWrangler } from "./wrangler.ts";
+
+/** The file wrangler dev reads secrets from, beside its config (Cloudflare: local-development/environment-variables). */
+const DEV_VARS = ".dev.vars";
+/** JSON is a Wrangler config format of its own, so wrangler's parsed TOML can be written back as is. */
+const GENERATED_CONFIG = "wrangler.json";
+/** Values written between these quotes reach the Worker as they are: dotenv strips the pair and nothing else. */
+const QUOTES = ["'", "`"] as const;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,23 +40,87 @@ export interface DevServer {
   pid: number;
   /** Every line wrangler dev printed so far (stdout and stderr). */
   lines: string[];
+  /** The .dev.vars file holding the variables while the server runs; stop() deletes it. */
+  varsFile: string;
   waitForLine(match: (line: string) => boolean, timeoutMs: number): Promise<string | null>;
   stop(): Promise<void>;
 }
 
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
+/** One `NAME='value'` line of a .dev.vars file; a value dotenv cannot carry unchanged is refused, never altered. */
+export function devVarsLine(name: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CliError(`Cannot pass ${JSON.stringify(name)} to wrangler dev: not a variable name.`);
+  const quote = QUOTES.find((q) => !value.includes(q));
+  if (quote === undefined || /[\r\n]/.test(value)) {
+    throw new CliError(`Cannot pass ${name} to wrangler dev: its value holds a line break or both ' and \`, which a .dev.vars file cannot carry unchanged.`);
+  }
+  return `${name}=${quote}${value}${quote}`;
+}
+
+/** Top-level paths wrangler resolves against the config's folder; the generated copy lives elsewhere, so they are made absolute. */
+const PATH_FIELDS = ["main", "base_dir", "tsconfig"] as const;
+
+type RawConfig = Record<string, unknown> & {
+  vars?: Record<string, unknown>;
+  secrets?: { required?: string[] };
+  assets?: { directory?: string };
+  d1_databases?: { migrations_dir?: string }[];
+};
+
+/**
+ * The project's config as wrangler reads it, with its relative paths made absolute, and every given variable
+ * declared: when `secrets.required` is set, wrangler dev loads only those names (and [vars]) from .dev.vars.
+ */
+function devConfig(raw: RawConfig, configDir: string, names: string[]): RawConfig {
+  const config: RawConfig = { ...raw };
+  for (const field of PATH_FIELDS) if (typeof raw[field] === "string") config[field] = resolve(configDir, raw[field]);
+  if (raw.assets?.directory) config.assets = { ...raw.assets, directory: resolve(configDir, raw.assets.directory) };
+  if (raw.d1_databases) config.d1_databases = raw.d1_databases.map((d) => (d.migrations_dir ? { ...d, migrations_dir: resolve(configDir, d.migrations_dir) } : d));
+  if (raw.secrets?.required) {
+    const undeclared = names.filter((n) => !(n in (raw.vars ?? {})) && !raw.secrets?.required?.includes(n));
+    config.secrets = { ...raw.secrets, required: [...raw.secrets.required, ...undeclared] };
+  }
+  return config;
+}
+
+/** A folder only this user can open (mkdtemp makes it 0700), holding the generated config and its .dev.vars (0600). */
+async function writePrivateConfig(configPath: string, vars: Record<string, string>): Promise<{ dir: string; configPath: string; devVarsPath: string }> {
+  const lines = Object.entries(vars).map(([name, value]) => devVarsLine(name, value));
+  const { experimental_readRawConfig } = await import("wrangler");
+  let raw: RawConfig;
+  try {
+    raw = experimental_readRawConfig({ config: configPath }).rawConfig as RawConfig;
+  } catch (error) {
+    throw new CliError(`Cannot read the Wrangler configuration ${configPath}: ${(error as Error).message}`);
+  }
+  const config = JSON.stringify(devConfig(raw, dirname(resolve(configPath)), Object.keys(vars)), null, 2);
+  const dir = mkdtempSync(join(tmpdir(), "bridge-dev-"));
+  const paths = { dir, configPath: join(dir, GENERATED_CONFIG), devVarsPath: join(dir, DEV_VARS) };
+  try {
+    writeFileSync(paths.devVarsPath, lines.join("\n") + "\n", { mode: 0o600, flag: "wx" });
+    writeFileSync(paths.configPath, config, { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return paths;
+}
+
 /**
  * Starts wrangler dev and resolves once GET /health answers. `onSpawn` receives stop() as soon as the process
  * exists, so a caller interrupted during the start-up (Ctrl-C) can still end it.
  */
-export async function startDev(options: { configPath: string; persistTo: string; vars: Record<string, string>; readyTimeoutMs?: number; onSpawn?: (stop: () => Promise<void>) => void }): Promise<DevServer> {
+export async function startDev(options: { configPath: string; persistTo: string; vars: Record<string, string>; readyTimeoutMs?: number; onSpawn?: (stop: () => Promise<void>, varsFile: string) => void }): Promise<DevServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
+  const secrets = await writePrivateConfig(options.configPath, options.vars);
+  const removeSecrets = () => rmSync(secrets.dir, { recursive: true, force: true });
+  // A command that exits without stop() (an uncaught error) still deletes them.
+  process.once("exit", removeSecrets);
   const args = [
-    "dev", "--config", options.configPath, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-    "--persist-to", options.persistTo, "--show-interactive-dev-session=false", "--log-level", "log",
-    ...Object.entries(options.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    "dev", "--config", secrets.configPath, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    "--persist-to", resolve(options.persistTo), "--show-interactive-dev-session=false", "--log-level", "log",
   ];
   const child: ChildProcess = spawnWrangler(args, { detached: true });
   const lines: string[] = [];
@@ -58,15 +136,28 @@ export async function startDev(options: { configPath: string; persistTo: string;
   child.stdout?.setEncoding("utf8").on("data", onData);
   child.stderr?.setEncoding("utf8").on("data", onData);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.on("exit", () => {
-    exited = true;
-    for (const wake of waiters) wake();
-    resolve();
-  }));
+  const exit = new Promise<void>((done) => {
+    const ended = () => {
+      exited = true;
+      for (const wake of waiters) wake();
+      done();
+    };
+    child.on("exit", ended);
+    // wrangler could not be started at all: there is no process to wait for.
+    child.on("error", ended);
+  });
 
   let stopped = false;
   const stop = async () => {
     stopped = true;
+    try {
+      await endGroup();
+    } finally {
+      removeSecrets();
+      process.off("exit", removeSecrets);
+    }
+  };
+  const endGroup = async () => {
     if (child.pid === undefined) return;
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
       if (exited) break;
@@ -103,7 +194,7 @@ export async function startDev(options: { configPath: string; persistTo: string;
       check();
     });
 
-  options.onSpawn?.(stop);
+  options.onSpawn?.(stop, secrets.devVarsPath);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 45_000);
   while (true) {
@@ -124,5 +215,5 @@ export async function startDev(options: { configPath: string; persistTo: string;
     }
     await new Promise((r) => setTimeout(r, 150));
   }
-  return { url, pid: child.pid as number, lines, waitForLine, stop };
+  return { url, pid: child.pid as number, lines, varsFile: secrets.devVarsPath, waitForLine, stop };
 }

@@ -1,6 +1,7 @@
 /**
  * Errors the operator can act on, and the process exit codes every command uses (docs/operations.md "Exit codes").
  */
+import { note } from "./output.ts";
 
 /** 0: done. 1: a check or an operation failed (Twilio, Retell, wrangler, doctor ✗). 2: bad usage or bad input; nothing was written. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -40,7 +41,7 @@ export function onInterrupt(hook: () => Promise<void> | void): () => void {
 }
 
 function handleInterrupt(signal: NodeJS.Signals): void {
-  process.stderr.write(`\n${signal}: stopping what this command started…\n`);
+  note(`\n${signal}: stopping what this command started…`);
   void Promise.allSettled([...interruptHooks].map(async (hook) => hook())).finally(() => process.exit(130));
 }
 
@@ -56,15 +57,15 @@ export async function runMain(main: () => Promise<number | void>): Promise<void>
     process.exitCode = code ?? EXIT.ok;
   } catch (error) {
     if (error instanceof CliError) {
-      process.stderr.write(`✗ ${error.message}\n`);
-      for (const line of error.details) process.stderr.write(`  ${line}\n`);
-      if (error.fix) process.stderr.write(`  fix: ${error.fix}\n`);
+      note(`✗ ${error.message}`);
+      for (const line of error.details) note(`  ${line}`);
+      if (error.fix) note(`  fix: ${error.fix}`);
       process.exitCode = error.exitCode;
     } else {
       const err = error instanceof Error ? error : new Error(String(error));
-      process.stderr.write(`✗ Unexpected error: ${err.message}\n`);
-      if (process.env.BRIDGE_DEBUG) process.stderr.write(`${err.stack ?? ""}\n`);
-      else process.stderr.write("  (set BRIDGE_DEBUG=1 for the stack trace)\n");
+      note(`✗ Unexpected error: ${err.message}`);
+      if (process.env.BRIDGE_DEBUG) note(err.stack ?? "");
+      else note("  (set BRIDGE_DEBUG=1 for the stack trace)");
       process.exitCode = EXIT.failed;
     }
   }

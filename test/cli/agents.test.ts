@@ -171,6 +171,17 @@ describe.concurrent("agents command logic (fake wrangler store)", () => {
     expect((await runCli("agents", ["export", file, "--local"], store.env)).code).toBe(0);
     expect(readFileSync(file, "utf8")).toBe('number,retellAgentId,name,fallbackNumber,retellAgentVersion,var.clinic\n+61341517921,agent_a1,"Desk, North",,,N\n');
   });
+
+  it("export to CSV writes a cell a spreadsheet would run as a formula as text, and import reads it back unchanged", async () => {
+    const value = '{"retellAgentId":"agent_a1","name":"=HYPERLINK(\\"https://evil.example\\",\\"Desk\\")","dynamicVariables":{"promo":"@SUM(A1)"}}';
+    const file = join(tempDir("csv-formula"), "out.csv");
+    expect((await runCli("agents", ["export", file, "--local"], fakeStore({ "+61341517921": value }).env)).code).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(`number,retellAgentId,name,fallbackNumber,retellAgentVersion,var.promo\n+61341517921,agent_a1,"'=HYPERLINK(""https://evil.example"",""Desk"")",,,'@SUM(A1)\n`);
+    const restored = fakeStore();
+    const result = await runCli("agents", ["import", file, "--local"], restored.env);
+    expect(result.code, result.output).toBe(0);
+    expect(restored.kv()).toEqual({ "+61341517921": value });
+  });
 });
 
 describe("agents --check asks Retell first", () => {

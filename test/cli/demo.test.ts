@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NODE, ROOT, cleanEnv, runCli } from "./helpers.ts";
 
@@ -68,5 +68,28 @@ describe("npm run demo", () => {
     expect(await exited).toBe(130);
     expect(processesMentioning(state as string)).toEqual([]);
     expect(existsSync(state as string)).toBe(false);
+  }, 120_000);
+
+  it("passes its secrets to wrangler dev in a file no command line shows, and deletes it when interrupted with Ctrl-C", async () => {
+    const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    let config: string | undefined;
+    while (Date.now() < deadline && !config) {
+      const state = /Local state for this run: (\S+)/.exec(stdout)?.[1];
+      const wrangler = state ? processesMentioning(state).find((p) => p.includes(" dev ")) : undefined;
+      config = wrangler ? /--config (\S+)/.exec(wrangler)?.[1] : undefined;
+      if (!config) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(config).toBeTruthy();
+    const varsFile = join(dirname(config as string), ".dev.vars");
+    const secrets = readFileSync(varsFile, "utf8").split("\n").filter((l) => /^(TWILIO_AUTH_TOKEN|RETELL_API_KEY)=/.test(l)).map((l) => l.slice(l.indexOf("=") + 2, -1));
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) expect(processesMentioning(secret)).toEqual([]);
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(existsSync(varsFile)).toBe(false);
   }, 120_000);
 });

@@ -71,6 +71,17 @@ describe("npm run doctor --local", () => {
     expect(result.stderr).toContain("Doctor: numbers: 0 done, 0 skipped, 2 failed (of 2)");
   });
 
+  it("counts a number whose Voice URL has a malformed escape as not pointing at the Worker, and checks the rest", async () => {
+    const twilio = await twilioWith(TWILIO_TOKEN, [
+      ["+61341517925", { voice_url: `${dev.url}/api/webhooks/twilio/%E0%A4%A` }],
+      ["+61341517921", { voice_url: `${dev.url}/api/webhooks/twilio`, status_callback: `${dev.url}/api/webhooks/twilio/status` }],
+    ]);
+    const result = await runCli("doctor", ["--local", "--persist-to", dir, "--url", dev.url], doctorEnv(twilio, TWILIO_TOKEN, RETELL_KEY));
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain(`✓ 2 number(s) on account ${TWILIO_SID}; 1 point at a bridge Voice URL`);
+    expect(result.stdout).toContain("✓ +61341517921 → agent_good1: Voice URL, POST and status callback are right");
+  });
+
   it("reports a Worker that is not running, and skips the webhook", async () => {
     const port = await freePort();
     const result = await runCli("doctor", ["--local", "--persist-to", dir, "--url", `http://127.0.0.1:${port}`], cleanEnv({ TWILIO_AUTH_TOKEN: TWILIO_TOKEN, RETELL_API_KEY: RETELL_KEY, RETELL_BASE_URL: retell.url }));

@@ -1,42 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CsvError, formatCsv, parseCsv } from "../../cli/lib/csv.ts";
 import { duplicateProblems, exportCsv, mappingKey, parseCsvMappings, parseJsonMappings } from "../../cli/lib/mappings.ts";
-
-describe("parseCsv", () => {
-  it("reads quoted fields holding commas, doubled quotes and line breaks, with the line each row starts on", () => {
-    const rows = parseCsv('a,b\r\n"x, y","say ""hi"""\n"two\nlines",z\n');
-    expect(rows).toEqual([
-      { line: 1, fields: ["a", "b"] },
-      { line: 2, fields: ["x, y", 'say "hi"'] },
-      { line: 3, fields: ["two\nlines", "z"] },
-    ]);
-  });
-
-  it("ignores a byte-order mark and blank lines", () => {
-    expect(parseCsv("\uFEFFa\n\nb").map((r) => r.fields)).toEqual([["a"], ["b"]]);
-  });
-
-  it.each([
-    ['a,"open\nb', 1, "never closed"],
-    ['a,b"c', 1, "inside an unquoted field"],
-    ['a\n"q"x', 2, "after a closing double quote"],
-  ])("rejects %j on line %i", (text, line, message) => {
-    let error: unknown;
-    try {
-      parseCsv(text);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(CsvError);
-    expect((error as CsvError).line).toBe(line);
-    expect((error as CsvError).message).toContain(message);
-  });
-
-  it("writes what it reads", () => {
-    const rows = [["n", "x, y"], ['q"q', " pad"]];
-    expect(parseCsv(formatCsv(rows)).map((r) => r.fields)).toEqual(rows);
-  });
-});
 
 describe("mappingKey", () => {
   it.each([

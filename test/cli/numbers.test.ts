@@ -42,6 +42,15 @@ describe("numbers list", () => {
     expect(result.stdout).toMatch(/\+61341517923 .*✗ none/);
   });
 
+  it("shows a number whose Voice URL has a malformed escape as not pointing at the Worker, and lists the others", async () => {
+    twilio.addNumber("+61341517921", { voice_url: `${BASE}/api/webhooks/twilio/%E0%A4%A` });
+    twilio.addNumber("+61341517922", { voice_url: `${BASE}/api/webhooks/twilio` });
+    const result = await runCli("numbers", ["list", "--url", BASE], env());
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toMatch(/\+61341517921\s+https:\/\/bridge\.example\.com\/api\/webhooks\/twilio\/%E0%A4%A\s+POST\s+\(none\)\s+–/);
+    expect(result.stdout).toMatch(/\+61341517922\s+.*✓/);
+  });
+
   it("authenticates with an API key and secret when they are set", async () => {
     twilio.addNumber("+61341517921");
     const result = await runCli("numbers", ["list"], env({ TWILIO_AUTH_TOKEN: "", TWILIO_API_KEY: "SK" + "1".repeat(32), TWILIO_API_SECRET: "api_secret_1" }));
@@ -72,6 +81,17 @@ describe("numbers connect", () => {
     twilio.addNumber("+61341517921", { voice_url: "https://old.example.com/api/webhooks/twilio/front_desk" });
     expect((await runCli("numbers", ["connect", "+61341517921", "--url", BASE], env())).code).toBe(0);
     expect(posts()[0]?.form.VoiceUrl).toEqual([`${BASE}/api/webhooks/twilio/front_desk`]);
+  });
+
+  it("--all connects a number whose Voice URL has a malformed escape to the Worker's route, and goes on to the next", async () => {
+    twilio.addNumber("+61341517921", { voice_url: `${BASE}/api/webhooks/twilio/%E0%A4%A` });
+    twilio.addNumber("+61341517922");
+    const fake = fakeWrangler({ kv: { "+61341517921": "agent_a1", "+61341517922": "agent_b2" } });
+    const result = await runCli("numbers", ["connect", "--all", "--url", BASE, "--remote"], env(fake.env));
+    expect(result.code, result.output).toBe(0);
+    expect(result.stderr).toContain("Connect: 2 done, 0 skipped, 0 failed (of 2)");
+    expect(twilio.byNumber("+61341517921")?.voice_url).toBe(`${BASE}/api/webhooks/twilio`);
+    expect(twilio.byNumber("+61341517922")?.voice_url).toBe(`${BASE}/api/webhooks/twilio`);
   });
 
   it("removes a TwiML app that would make Twilio ignore the Voice URL", async () => {
