@@ -334,14 +334,10 @@ describe("applyRetellEvent", () => {
 describe("isFinished", () => {
   it.each([
     [null, false],
-    ["ringing", false],
     ["in-progress", false],
     ["completed", true],
-    ["busy", true],
     ["no-answer", true],
-    ["canceled", true],
-    ["failed", true],
-  ] as const)("twilioStatus %s → %s", (twilioStatus, expected) => {
+  ] as const)("is over when Twilio's status is %s: %s", (twilioStatus, expected) => {
     expect(isFinished(record({ twilioStatus }))).toBe(expected);
   });
 });
