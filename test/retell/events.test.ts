@@ -73,25 +73,19 @@ describe("readRetellEvent", () => {
   });
 
   it.each([
-    ["missing", {}],
-    ["empty", { twilio_line: "" }],
-    ["not a string", { twilio_line: 61341517921 }],
-  ])("reads no line when metadata.twilio_line is %s", (_name, metadata) => {
-    const read = readRetellEvent({ event: "call_ended", call: { call_id: "call_abc", metadata: { twilio_call_sid: "CAfeed", ...metadata } } });
-    expect(read).toEqual({ kind: "call", update: { event: "call_ended", callId: "call_abc", twilioCallSid: "CAfeed", status: "ended" } });
+    ["no twilio_line", { twilio_call_sid: "CAfeed" }, { twilioCallSid: "CAfeed" }],
+    ["an empty twilio_line", { twilio_call_sid: "CAfeed", twilio_line: "" }, { twilioCallSid: "CAfeed" }],
+    ["a twilio_line that is not a string", { twilio_call_sid: "CAfeed", twilio_line: 61341517921 }, { twilioCallSid: "CAfeed" }],
+    ["a CallSid with spaces", { twilio_call_sid: "CA feed", twilio_line: "+61341517921" }, { line: "+61341517921" }],
+    ["a CallSid that is a number", { twilio_call_sid: 42, twilio_line: "+61341517921" }, { line: "+61341517921" }],
+  ])("reads only the well-formed part of metadata with %s", (_name, metadata, expected) => {
+    const read = readRetellEvent({ event: "call_ended", call: { call_id: "call_abc", metadata } });
+    expect(read).toEqual({ kind: "call", update: { event: "call_ended", callId: "call_abc", status: "ended", ...expected } });
   });
 
   it("bounds the line read from metadata to 64 characters", () => {
     const read = readRetellEvent({ event: "call_ended", call: { call_id: "call_abc", metadata: { twilio_line: "+6".padEnd(100, "1") } } });
     expect(read).toMatchObject({ kind: "call", update: { line: "+6".padEnd(64, "1") } });
-  });
-
-  it.each([
-    ["a CallSid with spaces", { twilio_call_sid: "CA feed" }],
-    ["a CallSid that is a number", { twilio_call_sid: 42 }],
-  ])("reads no CallSid from metadata holding %s", (_name, metadata) => {
-    const read = readRetellEvent({ event: "call_ended", call: { call_id: "call_abc", metadata: { twilio_line: "+61341517921", ...metadata } } });
-    expect(read).toEqual({ kind: "call", update: { event: "call_ended", callId: "call_abc", line: "+61341517921", status: "ended" } });
   });
 
   it("falls back to the CallSid in telephony_identifier", () => {
