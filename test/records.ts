@@ -6,9 +6,10 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { sign } from "retell-sdk/lib/webhook_auth";
+import { vi } from "vitest";
 import entry from "../src/index.ts";
 import type { Bindings } from "../src/env.ts";
-import { ORIGIN } from "./helpers.ts";
+import { ORIGIN, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker } from "./helpers.ts";
 import { lineName, lineStub } from "../src/line/address.ts";
 import type { CallRecord } from "../src/records/list.ts";
 import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
@@ -126,4 +127,46 @@ export function hangingDb(): { db: D1Database; calls: string[] } {
     },
   });
   return { db, calls };
+}
+
+export interface AnsweredCall {
+  /** The voice webhook's parameters (CallSid, From, To, ...). */
+  params: Record<string, string>;
+  sid: string;
+  /** The dialed number: the call's line. */
+  line: string;
+  agentId: string;
+  twiml: string;
+}
+
+/**
+ * A call answered by the voice webhook, for an agent stored (with `config`) under a fresh number. Once its TwiML
+ * is read, the answer is in the call's line (the webhook stores it before finishing the document).
+ */
+export async function answeredCall(config: Record<string, unknown> = {}): Promise<AnsweredCall> {
+  const line = uniqueNumber();
+  const agentId = uniqueAgentId();
+  await env.AGENTS.put(line, JSON.stringify({ retellAgentId: agentId, ...config }));
+  const params = voiceParams({ To: line });
+  const twiml = await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
+  return { params, sid: params.CallSid ?? "", line, agentId, twiml };
+}
+
+/** A LINES binding whose every object fails each call, as when the line's object is unreachable. */
+export const failingLines = {
+  idFromName: (name: string) => ({ name }),
+  get: () => new Proxy({}, { get: () => () => Promise.reject(new Error("line object: simulated failure")) }),
+} as unknown as Bindings["LINES"];
+
+/** Captures the Worker's JSON log lines from now on; read them with the returned function (vi.restoreAllMocks ends it). */
+export function captureLogs(): () => Row[] {
+  const spies = (["log", "warn", "error"] as const).map((level) => vi.spyOn(console, level));
+  return () =>
+    spies.flatMap((spy) => spy.mock.calls).flatMap((args) => {
+      try {
+        return [JSON.parse(String(args[0])) as Row];
+      } catch {
+        return [];
+      }
+    });
 }

@@ -48,7 +48,7 @@ retellWebhook.post(
     const read = readRetellEvent(payload);
     if (read.kind === "invalid") throw new AppError({ kind: "bad_request", message: "Not a Retell call event", detail: read.detail });
     if (read.kind === "ignored") {
-      log("info", "retell.event_ignored", { event: read.event });
+      log("info", "retell.event_ignored", { retellEvent: read.event });
       return c.body(null, 204);
     }
     const { update } = read;
@@ -58,7 +58,7 @@ retellWebhook.post(
         ? await fromStorage(() => askLine(lineStub(c.env, line).recordRetellEvent(twilioCallSid, update, Date.now()), "line retell event"))
         : "unknown_call";
     // "unknown_call": not a call this bridge answered; "other_registration": a registration of it that was never dialed.
-    log("info", "retell.event", { event: update.event, retellCallId: update.callId, callSid: twilioCallSid, result });
+    log("info", "retell.event", { retellEvent: update.event, retellCallId: update.callId, callSid: twilioCallSid, result });
     return c.body(null, 204);
   },
 );

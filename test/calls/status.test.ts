@@ -1,6 +1,6 @@
 /** src/calls/status.ts: reading Twilio's status callbacks and ordering them, without Hono. */
 import { describe, expect, it } from "vitest";
-import { readStatusCallback, statusKey, TWILIO_STATUS_RANK } from "../../src/calls/status.ts";
+import { isFinalStatus, isTwilioCallStatus, readStatusCallback, statusKey, TWILIO_CALL_STATUSES, TWILIO_STATUS_RANK } from "../../src/calls/status.ts";
 import { parseForm } from "../../src/twilio/params.ts";
 
 const read = (body: Record<string, string>) => readStatusCallback(parseForm(new URLSearchParams(body).toString()));
@@ -12,6 +12,13 @@ describe("readStatusCallback", () => {
     ).toEqual({
       ok: true,
       update: { callSid: "CA1", status: "completed", sequence: 3, timestamp: Date.parse("2026-11-20T09:01:05Z"), durationS: 65, from: "+14155550100" },
+    });
+  });
+
+  it("reads AccountSid, From and To, which name the call's line", () => {
+    expect(read({ CallSid: "CA1", CallStatus: "ringing", AccountSid: "AC1", From: "+14155550100", To: "+61341517921" })).toEqual({
+      ok: true,
+      update: { callSid: "CA1", status: "ringing", accountSid: "AC1", from: "+14155550100", to: "+61341517921" },
     });
   });
 
@@ -38,5 +45,30 @@ describe("statusKey", () => {
 
   it("sorts a missing SequenceNumber lowest and uses the receipt time without a Timestamp", () => {
     expect(statusKey({ callSid: "CA1", status: "completed" }, 123)).toEqual({ rank: 3, sequence: -1, at: 123 });
+  });
+
+  it("takes the SequenceNumber and Timestamp when the callback has them", () => {
+    expect(statusKey({ callSid: "CA1", status: "ringing", sequence: 0, timestamp: 1_000 }, 123)).toEqual({ rank: 1, sequence: 0, at: 1_000 });
+  });
+});
+
+describe("isFinalStatus", () => {
+  it.each([
+    ["queued", false],
+    ["initiated", false],
+    ["ringing", false],
+    ["in-progress", false],
+    ["completed", true],
+    ["busy", true],
+    ["failed", true],
+    ["no-answer", true],
+    ["canceled", true],
+  ] as const)("%s → %s", (status, expected) => {
+    expect(isFinalStatus(status)).toBe(expected);
+  });
+
+  it("knows every Twilio call status, and nothing else", () => {
+    expect(TWILIO_CALL_STATUSES.every(isTwilioCallStatus)).toBe(true);
+    expect(["Completed", "answered", "toString", ""].some(isTwilioCallStatus)).toBe(false);
   });
 });

@@ -45,7 +45,7 @@ describe("readRetellEvent", () => {
     end_timestamp: 5_000,
     duration_ms: 4_000,
     disconnection_reason: "agent_hangup",
-    metadata: { twilio_call_sid: "CA0123456789abcdef0123456789abcdef", team: "front" },
+    metadata: { twilio_call_sid: "CA0123456789abcdef0123456789abcdef", twilio_line: "+61341517921", team: "front" },
     call_analysis: { call_summary: "Booked.", user_sentiment: "Neutral", call_successful: false },
   };
 
@@ -56,6 +56,7 @@ describe("readRetellEvent", () => {
         event: "call_analyzed",
         callId: "call_abc",
         twilioCallSid: "CA0123456789abcdef0123456789abcdef",
+        line: "+61341517921",
         retellAgentId: "agent_x",
         from: "+14155550100",
         to: "+61341517921",
@@ -69,6 +70,22 @@ describe("readRetellEvent", () => {
         successful: false,
       },
     });
+  });
+
+  it.each([
+    ["no twilio_line", { twilio_call_sid: "CAfeed" }, { twilioCallSid: "CAfeed" }],
+    ["an empty twilio_line", { twilio_call_sid: "CAfeed", twilio_line: "" }, { twilioCallSid: "CAfeed" }],
+    ["a twilio_line that is not a string", { twilio_call_sid: "CAfeed", twilio_line: 61341517921 }, { twilioCallSid: "CAfeed" }],
+    ["a CallSid with spaces", { twilio_call_sid: "CA feed", twilio_line: "+61341517921" }, { line: "+61341517921" }],
+    ["a CallSid that is a number", { twilio_call_sid: 42, twilio_line: "+61341517921" }, { line: "+61341517921" }],
+  ])("reads only the well-formed part of metadata with %s", (_name, metadata, expected) => {
+    const read = readRetellEvent({ event: "call_ended", call: { call_id: "call_abc", metadata } });
+    expect(read).toEqual({ kind: "call", update: { event: "call_ended", callId: "call_abc", status: "ended", ...expected } });
+  });
+
+  it("bounds the line read from metadata to 64 characters", () => {
+    const read = readRetellEvent({ event: "call_ended", call: { call_id: "call_abc", metadata: { twilio_line: "+6".padEnd(100, "1") } } });
+    expect(read).toMatchObject({ kind: "call", update: { line: "+6".padEnd(64, "1") } });
   });
 
   it("falls back to the CallSid in telephony_identifier", () => {
