@@ -82,7 +82,7 @@ export function registerBodyProblem(body: unknown): string | null {
   if (b.agent_version !== undefined && !(Number.isInteger(b.agent_version) && (b.agent_version as number) >= 0)) return "agent_version must be an integer";
   if (b.direction !== undefined && b.direction !== "inbound" && b.direction !== "outbound") return "direction must be inbound or outbound";
   for (const field of ["from_number", "to_number"] as const) {
-    if (b[field] !== undefined && typeof b[field] !== "string") return `${field} must be a string`;
+    if (b[field] !== undefined && (typeof b[field] !== "string" || !E164.test(b[field]))) return `${field} must be an E.164 number`;
   }
   const vars = b.retell_llm_dynamic_variables;
   if (vars !== undefined) {

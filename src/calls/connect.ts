@@ -3,6 +3,7 @@
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
+import { normalizeE164 } from "../phone.ts";
 import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
 import { registerPhoneCall, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
 import { retellSipUri, type VoiceOutcome } from "./outcome.ts";
@@ -12,13 +13,19 @@ export interface ConnectResult {
   registration: RegisterResult;
 }
 
-/** The registration request: the agent's settings plus what Twilio told us about the call. */
+/**
+ * The registration request: the agent's settings plus what Twilio told us about the call. Retell documents
+ * `from_number` and `to_number` as E.164, so a `From` that is not a number (a withheld caller id such as
+ * `anonymous`, `client:…`, `sip:…`) is left out there; the dynamic variables carry Twilio's values as they came.
+ */
 export function registrationParams(call: InboundCall, agent: AgentConfig): CallRegisterPhoneCallParams {
+  const from = normalizeE164(call.from);
+  const to = normalizeE164(call.to);
   return {
     agent_id: agent.retellAgentId,
     ...(agent.retellAgentVersion !== undefined && { agent_version: agent.retellAgentVersion }),
-    from_number: call.from,
-    to_number: call.to,
+    ...(from !== null && { from_number: from }),
+    ...(to !== null && { to_number: to }),
     direction: "inbound",
     retell_llm_dynamic_variables: { ...agent.dynamicVariables, caller_number: call.from, called_number: call.to },
     metadata: { ...agent.metadata, twilio_call_sid: call.callSid, ...(call.accountSid && { twilio_account_sid: call.accountSid }) },
