@@ -23,6 +23,8 @@ export interface Behaviour {
   mode?: "drop" | "hang" | "no_call_id" | "not_json";
   /** Retry-After header (seconds) sent with an error status. */
   retryAfter?: string;
+  /** The body sent with an error status instead of Retell's `{ "status": "error", "message": … }`: a string as it is, else as JSON. */
+  errorBody?: unknown;
   /**
    * Misbehave at random, per request, for load tests: drop the connection (`dropRate`), answer 503
    * (`failRate`) or answer after `slowMs` (`slowRate`); otherwise register the call normally.
@@ -174,7 +176,15 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       return;
     }
     if (misbehave && behaviour.status) {
-      record.status = error(res, behaviour.status, `Stand-in error ${behaviour.status}`, behaviour.retryAfter ? { "Retry-After": behaviour.retryAfter } : {});
+      const headers = behaviour.retryAfter ? { "Retry-After": behaviour.retryAfter } : {};
+      if (typeof behaviour.errorBody === "string") {
+        res.writeHead(behaviour.status, { "Content-Type": "text/plain", ...headers }).end(behaviour.errorBody);
+        record.status = behaviour.status;
+      } else {
+        record.status = behaviour.errorBody === undefined
+          ? error(res, behaviour.status, `Stand-in error ${behaviour.status}`, headers)
+          : send(res, behaviour.status, behaviour.errorBody, headers);
+      }
       return;
     }
     if (misbehave && behaviour.mode === "not_json") {

@@ -45,13 +45,13 @@ retellWebhook.post(
     const read = readRetellEvent(payload);
     if (read.kind === "invalid") throw new AppError({ kind: "bad_request", message: "Not a Retell call event", detail: read.detail });
     if (read.kind === "ignored") {
-      log("info", "retell.event_ignored", { event: read.event });
+      log("info", "retell.event_ignored", { retellEvent: read.event });
       return c.body(null, 204);
     }
     const { update } = read;
     const result = await fromStorage(() => recordRetellEvent(c.env.DB, update, Date.now()));
     // "unmatched": not a call this bridge answered (the account's webhook sees every call), or another registration of it.
-    log("info", "retell.event", { event: update.event, retellCallId: update.callId, callSid: update.twilioCallSid, result });
+    log("info", "retell.event", { retellEvent: update.event, retellCallId: update.callId, callSid: update.twilioCallSid, result });
     return c.body(null, 204);
   },
 );
