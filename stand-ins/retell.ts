@@ -176,7 +176,7 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       return;
     }
     if (misbehave && behaviour.status) {
-      const headers = behaviour.retryAfter ? { "Retry-After": behaviour.retryAfter } : {};
+      const headers: Record<string, string> = behaviour.retryAfter ? { "Retry-After": behaviour.retryAfter } : {};
       if (typeof behaviour.errorBody === "string") {
         res.writeHead(behaviour.status, { "Content-Type": "text/plain", ...headers }).end(behaviour.errorBody);
         record.status = behaviour.status;
