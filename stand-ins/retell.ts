@@ -23,6 +23,8 @@ export interface Behaviour {
   mode?: "drop" | "hang" | "no_call_id" | "not_json";
   /** Retry-After header (seconds) sent with an error status. */
   retryAfter?: string;
+  /** `x-should-retry` header sent with an error status: Retell's own say on whether to retry (retell-sdk obeys it). */
+  shouldRetry?: boolean;
   /** The body sent with an error status instead of Retell's `{ "status": "error", "message": … }`: a string as it is, else as JSON. */
   errorBody?: unknown;
   /**
@@ -176,7 +178,10 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       return;
     }
     if (misbehave && behaviour.status) {
-      const headers: Record<string, string> = behaviour.retryAfter ? { "Retry-After": behaviour.retryAfter } : {};
+      const headers: Record<string, string> = {
+        ...(behaviour.retryAfter && { "Retry-After": behaviour.retryAfter }),
+        ...(behaviour.shouldRetry !== undefined && { "x-should-retry": String(behaviour.shouldRetry) }),
+      };
       if (typeof behaviour.errorBody === "string") {
         res.writeHead(behaviour.status, { "Content-Type": "text/plain", ...headers }).end(behaviour.errorBody);
         record.status = behaviour.status;

@@ -29,8 +29,8 @@ export interface RetellClientConfig {
 }
 
 export type RegisterFailure =
-  | "retell_rejected" // 4xx other than 429: retrying cannot help (bad key, unknown agent, no payment)
-  | "retell_unavailable" // 429 or 5xx, still failing after retries
+  | "retell_rejected" // an answer retell-sdk would not retry (bad key, unknown agent, no payment)
+  | "retell_unavailable" // an answer retell-sdk would retry (408, 409, 429, 5xx), still failing after retries
   | "retell_unreachable" // network error, still failing after retries
   | "retell_timeout" // the budget ran out
   | "retell_bad_response" // 2xx without a usable call_id
@@ -67,6 +67,18 @@ export function errorSummary(status: number, body: string): string {
   const message = (typeof fields.message === "string" ? fields.message : body).replace(LONG_DIGIT_RUN, (digits) => maskPhone(digits) ?? "");
   const bounded = message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…` : message;
   return bounded.trim() ? `HTTP ${status}: ${bounded}` : `HTTP ${status}`;
+}
+
+/**
+ * Whether a failed answer is worth another attempt, decided exactly as retell-sdk 5.66.1 does (`shouldRetry` in
+ * node_modules/retell-sdk/src/client.ts): Retell's `x-should-retry` header when it sends `true` or `false`, else
+ * 408 (request timeout), 409 (lock timeout), 429 (rate limit) and every 5xx.
+ */
+function shouldRetry(response: Response): boolean {
+  const header = response.headers.get("x-should-retry");
+  if (header === "true") return true;
+  if (header === "false") return false;
+  return response.status === 408 || response.status === 409 || response.status === 429 || response.status >= 500;
 }
 
 /** Retry-After in ms (seconds or an HTTP date), when Retell sends one. */
@@ -133,7 +145,7 @@ export async function registerPhoneCall(
 
     // Drain the body so the connection can be reused; only a masked summary of it is kept for the log.
     const text = await response.text().catch(() => "");
-    const retryable = response.status === 429 || response.status >= 500;
+    const retryable = shouldRetry(response);
     last = {
       ok: false,
       reason: retryable ? "retell_unavailable" : "retell_rejected",

@@ -31,11 +31,27 @@ describe("registerPhoneCall", () => {
     expect(request?.body).toEqual(params(agentId));
   });
 
-  it("does not retry a 4xx: Retell has refused the request", async () => {
-    const agentId = uniqueAgentId("r422");
-    await setRetellBehaviour(agentId, { status: 422 });
+  it.each([400, 401, 402, 404, 422])("does not retry a %i: Retell has refused the request", async (status) => {
+    const agentId = uniqueAgentId(`r${status}`);
+    await setRetellBehaviour(agentId, { status });
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status: 422, attempts: 1 });
+    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status, attempts: 1 });
+    expect(await retellRequests(agentId)).toHaveLength(1);
+  });
+
+  it.each([400, 422])("retries a %i sent with x-should-retry: true, as retell-sdk does", async (status) => {
+    const agentId = uniqueAgentId(`sr${status}`);
+    await setRetellBehaviour(agentId, { status, shouldRetry: true, times: 1 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: true, attempts: 2 });
+    expect(await retellRequests(agentId)).toHaveLength(2);
+  });
+
+  it.each([408, 409, 429, 500, 503])("never retries a %i sent with x-should-retry: false", async (status) => {
+    const agentId = uniqueAgentId(`nr${status}`);
+    await setRetellBehaviour(agentId, { status, shouldRetry: false, times: 1 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status, attempts: 1 });
     expect(await retellRequests(agentId)).toHaveLength(1);
   });
 
@@ -60,7 +76,7 @@ describe("registerPhoneCall", () => {
     expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status: 401 });
   });
 
-  it.each([500, 502, 503, 429])("retries a %i and succeeds when Retell recovers", async (status) => {
+  it.each([408, 409, 429, 500, 502, 503])("retries a %i and succeeds when Retell recovers", async (status) => {
     const agentId = uniqueAgentId(`r${status}`);
     await setRetellBehaviour(agentId, { status, times: 2 });
     const result = await registerPhoneCall(config(), params(agentId));
