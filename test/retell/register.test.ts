@@ -84,11 +84,14 @@ describe("registerPhoneCall", () => {
     expect(await retellRequests(agentId)).toHaveLength(3);
   });
 
-  it("gives up after three attempts when Retell keeps failing", async () => {
-    const agentId = uniqueAgentId("r503x");
-    await setRetellBehaviour(agentId, { status: 503 });
+  it.each([
+    ["a 503", { status: 503 }],
+    ["a 400 with x-should-retry: true", { status: 400, shouldRetry: true }],
+  ])("gives up after three attempts when Retell keeps answering %s, as retell_unavailable", async (_name, behaviour) => {
+    const agentId = uniqueAgentId(`x${behaviour.status}`);
+    await setRetellBehaviour(agentId, behaviour);
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 503, attempts: 3 });
+    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: behaviour.status, attempts: 3 });
   });
 
   it("does not wait for a Retry-After longer than the budget", async () => {
