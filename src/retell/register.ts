@@ -54,7 +54,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * (Retell answers `{"status":"error","message":…}`, https://docs.retellai.com/api-references/register-phone-call)
  * or the raw body, cut to MAX_ERROR_MESSAGE_CHARS, with every run of 7 or more digits masked like a phone number.
  */
-export function errorSummary(status: number, body: string): string {
+function errorSummary(status: number, body: string): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
