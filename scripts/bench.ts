@@ -94,7 +94,7 @@ async function main() {
     const sendWebhook = async (i: number) => {
       const params = {
         AccountSid: "AC00000000000000000000000000000000",
-        CallSid: `CA${process.pid.toString(16)}${(sequence++).toString(16).padStart(24, "0")}`.slice(0, 34),
+        CallSid: `CA${process.pid.toString(16).padStart(8, "0")}${(sequence++).toString(16).padStart(24, "0")}`,
         CallStatus: "ringing",
         Direction: "inbound",
         From: "+14155550100",

@@ -23,6 +23,10 @@ export interface Behaviour {
   mode?: "drop" | "hang" | "no_call_id" | "not_json";
   /** Retry-After header (seconds) sent with an error status. */
   retryAfter?: string;
+  /** `x-should-retry` header sent with an error status: Retell's own say on whether to retry (retell-sdk obeys it). */
+  shouldRetry?: boolean;
+  /** The body sent with an error status instead of Retell's `{ "status": "error", "message": … }`: a string as it is, else as JSON. */
+  errorBody?: unknown;
   /**
    * Misbehave at random, per request, for load tests: drop the connection (`dropRate`), answer 503
    * (`failRate`) or answer after `slowMs` (`slowRate`); otherwise register the call normally.
@@ -82,7 +86,7 @@ export function registerBodyProblem(body: unknown): string | null {
   if (b.agent_version !== undefined && !(Number.isInteger(b.agent_version) && (b.agent_version as number) >= 0)) return "agent_version must be an integer";
   if (b.direction !== undefined && b.direction !== "inbound" && b.direction !== "outbound") return "direction must be inbound or outbound";
   for (const field of ["from_number", "to_number"] as const) {
-    if (b[field] !== undefined && typeof b[field] !== "string") return `${field} must be a string`;
+    if (b[field] !== undefined && (typeof b[field] !== "string" || !E164.test(b[field]))) return `${field} must be an E.164 number`;
   }
   const vars = b.retell_llm_dynamic_variables;
   if (vars !== undefined) {
@@ -174,7 +178,18 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       return;
     }
     if (misbehave && behaviour.status) {
-      record.status = error(res, behaviour.status, `Stand-in error ${behaviour.status}`, behaviour.retryAfter ? { "Retry-After": behaviour.retryAfter } : {});
+      const headers: Record<string, string> = {
+        ...(behaviour.retryAfter && { "Retry-After": behaviour.retryAfter }),
+        ...(behaviour.shouldRetry !== undefined && { "x-should-retry": String(behaviour.shouldRetry) }),
+      };
+      if (typeof behaviour.errorBody === "string") {
+        res.writeHead(behaviour.status, { "Content-Type": "text/plain", ...headers }).end(behaviour.errorBody);
+        record.status = behaviour.status;
+      } else {
+        record.status = behaviour.errorBody === undefined
+          ? error(res, behaviour.status, `Stand-in error ${behaviour.status}`, headers)
+          : send(res, behaviour.status, behaviour.errorBody, headers);
+      }
       return;
     }
     if (misbehave && behaviour.mode === "not_json") {

@@ -31,7 +31,8 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   const downAgent = uniqueAgentId("secdown");
   await env.AGENTS.put(mapped, agent);
   await env.AGENTS.put(down, JSON.stringify({ retellAgentId: downAgent, fallbackNumber: FALLBACK }));
-  await setRetellBehaviour(downAgent, { status: 500 });
+  // Retell's error answer echoes the caller's number, as an error body may.
+  await setRetellBehaviour(downAgent, { status: 500, errorBody: { status: "error", message: `call from ${CALLER} to ${down} failed` } });
   const responses: Response[] = [];
   const send = async (request: Request) => {
     const res = await worker(request);

@@ -25,16 +25,31 @@ export type AgentLookupFailure = AgentConfigError["reason"] | "agent_not_found" 
 
 export type AgentParseResult = { ok: true; agent: AgentConfig } | ({ ok: false } & AgentConfigError);
 
-/** Retell agent ids look like `agent_` followed by letters and digits. */
-export const RETELL_AGENT_ID = /^agent_[A-Za-z0-9]+$/;
 /** KV keys for the per-agent route (`/api/webhooks/twilio/:agentId`) are `agent:<agentId>`. */
 export const AGENT_KEY_PREFIX = "agent:";
-/** Route agent ids: what can safely sit in a URL path segment and a KV key. */
+/**
+ * Agent ids, the route's and Retell's: what can safely sit in a URL path segment and a KV key. Retell's fit it:
+ * `agent_…`, or for older agents 32 letters and digits with no prefix (its API reference's example is
+ * `oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD`); Retell's schema itself promises only a non-empty string.
+ */
 export const ROUTE_AGENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** Digits and what people write around them (`+61 3 4151-7921`, `0412.345.678`): a phone number pasted by mistake. */
+const PHONE_LIKE = /^[\d\s\-.()+\u00a0]*\d[\d\s\-.()+\u00a0]*$/;
+/** Retell's ids have letters (`agent_…`, or 32 random letters and digits); a value without any is not one. */
+const HAS_LETTER = /[A-Za-z]/;
 
 const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata"]);
 
 const invalid = (detail: string): AgentParseResult => ({ ok: false, reason: "agent_config_invalid", detail });
+
+/** Why `id` cannot be a Retell agent id (a phrase to follow the field's name), or null when it can be. */
+function agentIdProblem(id: string): string | null {
+  if (PHONE_LIKE.test(id)) return "looks like a phone number, not a Retell agent id";
+  if (id.length > 128) return "is longer than the 128 characters of a Retell agent id";
+  if (!ROUTE_AGENT_ID.test(id)) return "has characters a Retell agent id never has: it is letters, digits, _ and - only";
+  if (!HAS_LETTER.test(id)) return "has no letter, which every Retell agent id has";
+  return null;
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -44,9 +59,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function parseAgentValue(raw: string): AgentParseResult {
   const text = raw.trim();
   if (!text.startsWith("{")) {
-    return RETELL_AGENT_ID.test(text)
+    const problem = agentIdProblem(text);
+    return problem === null
       ? { ok: true, agent: { retellAgentId: text } }
-      : invalid("value is neither a Retell agent id (agent_...) nor a JSON object");
+      : invalid(`value is not a JSON object, and as a bare retellAgentId it ${problem}`);
   }
   let value: unknown;
   try {
@@ -67,9 +83,9 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
   if (retellAgentId === undefined || retellAgentId === null || retellAgentId === "") {
     return { ok: false, reason: "agent_missing_retell_id", detail: "retellAgentId is missing" };
   }
-  if (typeof retellAgentId !== "string" || !RETELL_AGENT_ID.test(retellAgentId)) {
-    return invalid("retellAgentId is not a Retell agent id (agent_...)");
-  }
+  if (typeof retellAgentId !== "string") return invalid("retellAgentId is not a string");
+  const problem = agentIdProblem(retellAgentId);
+  if (problem !== null) return invalid(`retellAgentId ${problem}`);
   const agent: AgentConfig = { retellAgentId };
   if (retellAgentVersion !== undefined) {
     if (typeof retellAgentVersion !== "number" || !Number.isSafeInteger(retellAgentVersion) || retellAgentVersion < 0) {

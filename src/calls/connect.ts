@@ -3,6 +3,7 @@
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
+import { normalizeE164 } from "../phone.ts";
 import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
 import { registerPhoneCall, type RegisterFailure, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
 import { retellSipUri, type VoiceOutcome } from "./outcome.ts";
@@ -13,15 +14,20 @@ export interface ConnectResult {
 }
 
 /**
- * The registration request: the agent's settings plus what Twilio told us about the call. The metadata names the
- * call's line and CallSid, so Retell's events find their way back to the line's object (routes/retell-webhook.ts).
+ * The registration request: the agent's settings plus what Twilio told us about the call. Retell documents
+ * `from_number` and `to_number` as E.164, so a `From` that is not a number (a withheld caller id such as
+ * `anonymous`, `client:…`, `sip:…`) is left out there; the dynamic variables carry Twilio's values as they came.
+ * The metadata names the call's line and CallSid, so Retell's events find their way back to the line's object
+ * (routes/retell-webhook.ts).
  */
 export function registrationParams(call: InboundCall, agent: AgentConfig, line: string): CallRegisterPhoneCallParams {
+  const from = normalizeE164(call.from);
+  const to = normalizeE164(call.to);
   return {
     agent_id: agent.retellAgentId,
     ...(agent.retellAgentVersion !== undefined && { agent_version: agent.retellAgentVersion }),
-    from_number: call.from,
-    to_number: call.to,
+    ...(from !== null && { from_number: from }),
+    ...(to !== null && { to_number: to }),
     direction: "inbound",
     retell_llm_dynamic_variables: { ...agent.dynamicVariables, caller_number: call.from, called_number: call.to },
     metadata: {

@@ -4,6 +4,7 @@
  * types, so the SDK's runtime stays out of the bundle.
  */
 import type { CallRegisterPhoneCallParams, PhoneCallResponse } from "retell-sdk/resources/call";
+import { maskPhone } from "../phone.ts";
 
 /** Retell's API origin (the default of retell-sdk's `baseURL`). */
 export const DEFAULT_RETELL_BASE_URL = "https://api.retellai.com";
@@ -13,6 +14,12 @@ const MAX_ATTEMPTS = 3;
 const BACKOFF_MS = [150, 400];
 /** Retell call ids go into a SIP URI's user part: letters, digits, `_` and `-` only, so nothing can redirect the dial. */
 const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** The most of Retell's error message that is logged: enough to read the reason, never a whole echoed request. */
+const MAX_ERROR_MESSAGE_CHARS = 160;
+/** Digit runs this long can be phone numbers (E.164 has 7 to 15 digits), which Retell may echo back. */
+const LONG_DIGIT_RUN = /\d{7,}/g;
+/** An error code as APIs write them: a short token, which carries no caller data. */
+const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface RetellClientConfig {
   baseUrl: string;
@@ -22,8 +29,8 @@ export interface RetellClientConfig {
 }
 
 export type RegisterFailure =
-  | "retell_rejected" // 4xx other than 429: retrying cannot help (bad key, unknown agent, no payment)
-  | "retell_unavailable" // 429 or 5xx, still failing after retries
+  | "retell_rejected" // an answer retell-sdk would not retry (bad key, unknown agent, no payment)
+  | "retell_unavailable" // an answer retell-sdk would retry (408, 409, 429, 5xx), still failing after retries
   | "retell_unreachable" // network error, still failing after retries
   | "retell_timeout" // the budget ran out
   | "retell_bad_response" // 2xx without a usable call_id
@@ -41,6 +48,38 @@ const sleep = (ms: number, signal: AbortSignal) =>
       reject(signal.reason);
     }, { once: true });
   });
+
+/**
+ * What of a Retell error answer is logged: the status, then Retell's error code when it sends one, else its message
+ * (Retell answers `{"status":"error","message":…}`, https://docs.retellai.com/api-references/register-phone-call)
+ * or the raw body, cut to MAX_ERROR_MESSAGE_CHARS, with every run of 7 or more digits masked like a phone number.
+ */
+function errorSummary(status: number, body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const fields = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const code = typeof fields.code === "string" && ERROR_CODE.test(fields.code) ? fields.code : undefined;
+  if (code) return `HTTP ${status} ${code}`;
+  const message = (typeof fields.message === "string" ? fields.message : body).replace(LONG_DIGIT_RUN, (digits) => maskPhone(digits) ?? "");
+  const bounded = message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…` : message;
+  return bounded.trim() ? `HTTP ${status}: ${bounded}` : `HTTP ${status}`;
+}
+
+/**
+ * Whether a failed answer is worth another attempt, decided exactly as retell-sdk 5.66.1 does (`shouldRetry` in
+ * node_modules/retell-sdk/src/client.ts): Retell's `x-should-retry` header when it sends `true` or `false`, else
+ * 408 (request timeout), 409 (lock timeout), 429 (rate limit) and every 5xx.
+ */
+function shouldRetry(response: Response): boolean {
+  const header = response.headers.get("x-should-retry");
+  if (header === "true") return true;
+  if (header === "false") return false;
+  return response.status === 408 || response.status === 409 || response.status === 429 || response.status >= 500;
+}
 
 /** Retry-After in ms (seconds or an HTTP date), when Retell sends one. */
 function retryAfterMs(response: Response): number | undefined {
@@ -104,14 +143,14 @@ export async function registerPhoneCall(
       return done({ ok: true, callId });
     }
 
-    // Drain the body so the connection can be reused; its text is Retell's reason, safe to log.
-    const text = (await response.text().catch(() => "")).slice(0, 200);
-    const retryable = response.status === 429 || response.status >= 500;
+    // Drain the body so the connection can be reused; only a masked summary of it is kept for the log.
+    const text = await response.text().catch(() => "");
+    const retryable = shouldRetry(response);
     last = {
       ok: false,
       reason: retryable ? "retell_unavailable" : "retell_rejected",
       status: response.status,
-      detail: text || `HTTP ${response.status}`,
+      detail: errorSummary(response.status, text),
     };
     if (!retryable || !(await backoff(attempts, retryAfterMs(response)))) return done(last);
   }

@@ -14,6 +14,18 @@ export function parseForm(body: string): TwilioParams {
   return params;
 }
 
+/**
+ * The parameters as Twilio's signature covers them: each name and value, sorted by name (UTF-16 code unit order),
+ * joined with nothing; a repeated name contributes each distinct value, sorted (signature.ts puts the URL first).
+ */
+export function joinedParams(params: TwilioParams): string {
+  let data = "";
+  for (const name of [...params.keys()].sort()) {
+    for (const value of [...new Set(params.get(name))].sort()) data += name + value;
+  }
+  return data;
+}
+
 /** The first value of a parameter, or undefined when absent or empty. */
 export function param(params: TwilioParams, name: string): string | undefined {
   const value = params.get(name)?.[0];
@@ -36,6 +48,48 @@ export interface InboundCall {
 export const DRY_RUN_PARAM = "BridgeDryRun";
 /** The call id a dry run answers with: a SIP URI of the right shape that Retell will never accept. */
 export const DRY_RUN_CALL_ID = "dry_run";
+
+/** Twilio's SIDs are two letters naming the kind and 32 hex digits (twilio-node's docs: `^AC[0-9a-fA-F]{32}$`). */
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+/** The version of Twilio's API every current webhook comes from (twilio-retell-protocols.md §2.1). */
+const API_VERSION = "2010-04-01";
+/** The dry-run flag as it reads in the string Twilio signs: name and value joined. */
+const DRY_RUN_TEXT = `${DRY_RUN_PARAM}1`;
+
+/**
+ * Twilio's signature joins names and values with no separator, so a captured request can be re-split into
+ * other parameters with the same signature (`CallSid=CA…` + `CallStatus=ringing` → one longer CallSid;
+ * `ApiVersion=2010-04-01` + `BridgeDryRun=1` → `ApiVersion=2010-04-01BridgeDryRun1`, no longer a dry run).
+ * A re-split moves characters between names and values: exact shapes for these parameters refuse every one that
+ * touches them, and one that leaves them whole keeps the CallSid, which the voice webhook's replay check covers.
+ * Each rule: the parameter, whether it must be there, the values it may have, and what to say otherwise.
+ */
+const IDENTIFIERS: { name: string; required: boolean; valid: (value: string) => boolean; expected: string }[] = [
+  { name: "CallSid", required: true, valid: (v) => CALL_SID.test(v), expected: "Twilio's call SID, CA and 32 hex digits" },
+  { name: "AccountSid", required: false, valid: (v) => ACCOUNT_SID.test(v), expected: "Twilio's account SID, AC and 32 hex digits" },
+  { name: "ApiVersion", required: false, valid: (v) => v === API_VERSION, expected: API_VERSION },
+  { name: DRY_RUN_PARAM, required: false, valid: (v) => v === "1", expected: "1" },
+];
+
+/** What is wrong with Twilio's identifiers in a signed request, safe to answer with; null when they are right. */
+export function identifierProblem(params: TwilioParams): { param: string; message: string } | null {
+  for (const { name, required, valid, expected } of IDENTIFIERS) {
+    const values = params.get(name);
+    // One value (Twilio sends each once; a repeat of the same value changes nothing, the signature dedupes it).
+    if (values === undefined ? required : new Set(values).size !== 1 || !valid(values[0] as string)) {
+      return { param: name, message: `${name} must be ${expected}` };
+    }
+  }
+  // A re-split can also move the flag's own cut (`BridgeDryRu=n1`, `BridgeDryRun1=`) or hide the flag in another
+  // parameter (`ApiVersion2010-04-01=BridgeDryRun1`), but the string Twilio signed keeps its text whole: wherever
+  // that text is, the request must carry the flag itself. (Twilio never sends the text; a caller who puts it in
+  // their own caller name only stops their own call.)
+  if (!params.has(DRY_RUN_PARAM) && joinedParams(params).includes(DRY_RUN_TEXT)) {
+    return { param: DRY_RUN_PARAM, message: `${DRY_RUN_PARAM} must be a parameter of its own, ${DRY_RUN_PARAM}=1` };
+  }
+  return null;
+}
 
 /** The fields every voice webhook must carry; `null` when one is missing. */
 export function readInboundCall(params: TwilioParams): InboundCall | null {

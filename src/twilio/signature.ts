@@ -4,7 +4,7 @@
  * sorted by name, `name + value` with no delimiters; repeated names contribute each distinct value
  * in sorted order. See https://www.twilio.com/docs/usage/security#validating-requests.
  */
-import type { TwilioParams } from "./params.ts";
+import { joinedParams, type TwilioParams } from "./params.ts";
 
 const encoder = new TextEncoder();
 /** Imported HMAC keys, one per auth token: importKey is the costliest step and tokens rarely change. */
@@ -22,11 +22,7 @@ function hmacKey(token: string): Promise<CryptoKey> {
 
 /** The string Twilio signs: the URL, then each parameter name and value, sorted by name (UTF-16 code unit order). */
 export function signedPayload(url: string, params: TwilioParams): string {
-  let data = url;
-  for (const name of [...params.keys()].sort()) {
-    for (const value of [...new Set(params.get(name))].sort()) data += name + value;
-  }
-  return data;
+  return url + joinedParams(params);
 }
 
 export async function computeSignature(token: string, url: string, params: TwilioParams): Promise<string> {

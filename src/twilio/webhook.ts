@@ -1,6 +1,7 @@
 /**
- * Middleware for every Twilio webhook route: body limits, content type, and the signature check.
- * Only a request that passes all three reaches the handler, with its parameters in `c.var.twilioParams`.
+ * Middleware for every Twilio webhook route: body limits, content type, the signature check, and Twilio's
+ * identifiers (CallSid, AccountSid, ApiVersion, the dry-run flag). Only a request that passes them all reaches
+ * the handler, with its parameters in `c.var.twilioParams`.
  */
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
@@ -8,7 +9,7 @@ import { every } from "hono/combine";
 import type { AppEnv } from "../env.ts";
 import { ConfigError, signedUrl } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { parseForm } from "./params.ts";
+import { identifierProblem, parseForm } from "./params.ts";
 import { isValidTwilioSignature } from "./signature.ts";
 
 /** Twilio's voice webhook bodies are a few KiB; anything near this is not Twilio. */
@@ -54,6 +55,12 @@ export function twilioWebhook() {
         event: "twilio.signature_rejected",
         log: { reason: signature ? "mismatch" : "missing", signedUrlOrigin: new URL(url).origin },
       });
+    }
+    // After the signature, so a forged request is a 403 whatever it carries; before any handler, so every Twilio
+    // route refuses a re-split of a captured request (params.ts) before it reads, registers or stores anything.
+    const problem = identifierProblem(params);
+    if (problem) {
+      throw new AppError({ kind: "bad_request", message: problem.message, event: "twilio.params_rejected", log: { param: problem.param } });
     }
     c.set("twilioParams", params);
     c.set("twilioUrl", url);

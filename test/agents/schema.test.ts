@@ -6,26 +6,47 @@ describe("parseAgentValue", () => {
     expect(parseAgentValue("agent_abc123")).toEqual({ ok: true, agent: { retellAgentId: "agent_abc123" } });
   });
 
-  it("reads the full JSON form", () => {
-    const value = JSON.stringify({
-      retellAgentId: "agent_abc123",
-      retellAgentVersion: 3,
-      name: "Front desk",
-      fallbackNumber: "+61 3 9000 0000",
-      dynamicVariables: { office: "Melbourne" },
-      metadata: { team: "support", priority: 1 },
-    });
-    expect(parseAgentValue(value)).toEqual({
-      ok: true,
-      agent: {
-        retellAgentId: "agent_abc123",
-        retellAgentVersion: 3,
-        name: "Front desk",
-        fallbackNumber: "+61390000000",
-        dynamicVariables: { office: "Melbourne" },
-        metadata: { team: "support", priority: 1 },
-      },
-    });
+  /** Retell's current shape, its older 32-character one (its API reference's example), and any id in the alphabet. */
+  const RETELL_IDS = [
+    "agent_abc123",
+    "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD",
+    "agent_front_desk_2",
+    "agent-front-desk",
+    "x",
+    "A".repeat(128),
+  ];
+
+  it.each(RETELL_IDS)("accepts %s as a bare value", (id) => {
+    expect(parseAgentValue(id)).toEqual({ ok: true, agent: { retellAgentId: id } });
+  });
+
+  it.each(RETELL_IDS)("accepts %s as retellAgentId", (id) => {
+    expect(parseAgentValue(JSON.stringify({ retellAgentId: id }))).toEqual({ ok: true, agent: { retellAgentId: id } });
+  });
+
+  const CHARACTERS = "has characters a Retell agent id never has: it is letters, digits, _ and - only";
+  const PHONE = "looks like a phone number, not a Retell agent id";
+  /** Values that cannot be Retell ids, and what the message says about each after the field's name. */
+  const NOT_IDS: [string, string][] = [
+    ["agent abc", CHARACTERS],
+    ["agent_a+b", CHARACTERS],
+    ["agent:front", CHARACTERS],
+    ["agents/agent_a", CHARACTERS],
+    ["A".repeat(129), "is longer than the 128 characters of a Retell agent id"],
+    ["+61341517921", PHONE],
+    ["+61 3 4151-7921", PHONE],
+    ["61341517921", PHONE],
+    ["0412-345-678", PHONE],
+    ["(03) 4151.7921", PHONE],
+    ["___", "has no letter, which every Retell agent id has"],
+  ];
+
+  it.each(NOT_IDS)("refuses %j as a bare value, naming retellAgentId", (value, problem) => {
+    expect(parseAgentValue(value)).toEqual({ ok: false, reason: "agent_config_invalid", detail: `value is not a JSON object, and as a bare retellAgentId it ${problem}` });
+  });
+
+  it.each(NOT_IDS)("refuses %j as retellAgentId, naming the field", (value, problem) => {
+    expect(parseAgentValue(JSON.stringify({ retellAgentId: value }))).toEqual({ ok: false, reason: "agent_config_invalid", detail: `retellAgentId ${problem}` });
   });
 
   it.each([
@@ -38,9 +59,9 @@ describe("parseAgentValue", () => {
 
   it.each([
     ["not JSON", "{retellAgentId: agent_x}"],
-    ["not an agent id", "hello"],
+    ["not an agent id", "hello there"],
     ["a JSON array", "[1,2]"],
-    ["an id of the wrong format", '{"retellAgentId":"abc"}'],
+    ["an id that is not a string", '{"retellAgentId":42}'],
     ["a non-integer version", '{"retellAgentId":"agent_a","retellAgentVersion":1.5}'],
     ["a fallback that is not a number", '{"retellAgentId":"agent_a","fallbackNumber":"reception"}'],
     ["a non-string dynamic variable", '{"retellAgentId":"agent_a","dynamicVariables":{"n":1}}'],

@@ -135,12 +135,12 @@ describe.concurrent("agents command logic (fake wrangler store)", () => {
   });
 
   it("lists every mapping and flags a value the Worker would reject", async () => {
-    const store = fakeStore({ "+61341517921": "agent_abc123", "+61341517922": '{"retellAgentId":"agent_b2","dynamicVariables":{"tier":"gold"}}', "+61341517923": "not-an-agent" });
+    const store = fakeStore({ "+61341517921": "agent_abc123", "+61341517922": '{"retellAgentId":"agent_b2","dynamicVariables":{"tier":"gold"}}', "+61341517923": "not an agent" });
     const result = await runCli("agents", ["list", "--local"], store.env);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toMatch(/\+61341517921\s+agent_abc123/);
     expect(result.stdout).toMatch(/\+61341517922\s+agent_b2.*tier=gold/);
-    expect(result.stdout).toMatch(/\+61341517923\s+✗ invalid: value is neither a Retell agent id/);
+    expect(result.stdout).toMatch(/\+61341517923\s+✗ invalid: value is not a JSON object, and as a bare retellAgentId it has characters/);
     expect(result.stderr).toContain("2 mapping(s), 1 invalid");
   });
 
@@ -229,7 +229,7 @@ describe.concurrent("agents: bad input is a clear error and nothing is read or w
   };
   const cases: [string, string[], string][] = [
     ["an invalid number", ["add", "0341517921", "agent_a1", "--local"], '<number>: "0341517921" is not an E.164 phone number'],
-    ["an agent id not in Retell's format", ["add", "+61341517921", "agent-a1", "--local"], "<retellAgentId>: is not a Retell agent id"],
+    ["an agent id not in Retell's format", ["add", "+61341517921", "agent a1", "--local"], "<retellAgentId>: has characters a Retell agent id never has"],
     ["a fallback that is not a number", ["add", "+61341517921", "agent_a1", "--fallback", "reception", "--local"], "--fallback: is not an E.164 phone number"],
     ["a version that is not a whole number", ["add", "+61341517921", "agent_a1", "--version", "latest", "--local"], "--version: is not a whole number"],
     ["a --var without =", ["add", "+61341517921", "agent_a1", "--var", "clinic", "--local"], '--var: "clinic" is not key=value'],

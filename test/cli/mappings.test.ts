@@ -25,7 +25,7 @@ describe("parseCsvMappings", () => {
 
   it.each([
     ["an invalid number", "0341517921,agent_a1,,,,", 2, "number"],
-    ["an agent id not in Retell's format", "+61341517921,agent-a1,,,,", 2, "retellAgentId"],
+    ["an agent id not in Retell's format", "+61341517921,agent a1,,,,", 2, "retellAgentId"],
     ["a fallback that is not a number", "+61341517921,agent_a1,,call me,,", 2, "fallbackNumber"],
     ["a version that is not a whole number", "+61341517921,agent_a1,,,v2,", 2, "retellAgentVersion"],
     ["a missing agent id", "+61341517921,,,,,", 2, "retellAgentId"],
@@ -36,7 +36,7 @@ describe("parseCsvMappings", () => {
   });
 
   it("reports every bad field of a row, not only the first", () => {
-    const { problems } = parseCsvMappings(`${header}\n+61341517921,agent-x,,nope,1.5,\n`);
+    const { problems } = parseCsvMappings(`${header}\n+61341517921,agent x,,nope,1.5,\n`);
     expect(problems.map((p) => p.field).sort()).toEqual(["fallbackNumber", "retellAgentId", "retellAgentVersion"]);
   });
 

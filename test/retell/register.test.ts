@@ -31,12 +31,43 @@ describe("registerPhoneCall", () => {
     expect(request?.body).toEqual(params(agentId));
   });
 
-  it("does not retry a 4xx: Retell has refused the request", async () => {
-    const agentId = uniqueAgentId("r422");
-    await setRetellBehaviour(agentId, { status: 422 });
+  it.each([400, 401, 402, 404, 422])("does not retry a %i: Retell has refused the request", async (status) => {
+    const agentId = uniqueAgentId(`r${status}`);
+    await setRetellBehaviour(agentId, { status });
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status: 422, attempts: 1 });
+    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status, attempts: 1 });
     expect(await retellRequests(agentId)).toHaveLength(1);
+  });
+
+  it.each([400, 422])("retries a %i sent with x-should-retry: true, as retell-sdk does", async (status) => {
+    const agentId = uniqueAgentId(`sr${status}`);
+    await setRetellBehaviour(agentId, { status, shouldRetry: true, times: 1 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: true, attempts: 2 });
+    expect(await retellRequests(agentId)).toHaveLength(2);
+  });
+
+  it.each([408, 409, 429, 500, 503])("never retries a %i sent with x-should-retry: false", async (status) => {
+    const agentId = uniqueAgentId(`nr${status}`);
+    await setRetellBehaviour(agentId, { status, shouldRetry: false, times: 1 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status, attempts: 1 });
+    expect(await retellRequests(agentId)).toHaveLength(1);
+  });
+
+  it.each([
+    ["a phone number in the message, masked", { status: "error", message: "Number +14155550123 is not valid" }, "HTTP 400: Number +*******0123 is not valid"],
+    ["every run of 7 or more digits, masked", { message: "ids 1234567 and 123456 of 61341517921" }, "HTTP 400: ids ***4567 and 123456 of *******7921"],
+    ["a long message, cut", { message: `Bad request: ${"x".repeat(500)}` }, `HTTP 400: Bad request: ${"x".repeat(147)}…`],
+    ["Retell's error code rather than its message", { code: "invalid_number", message: "+14155550123 is not valid" }, "HTTP 400 invalid_number"],
+    ["a body without a message, as sent but masked", { error: "+14155550123" }, 'HTTP 400: {"error":"+*******0123"}'],
+    ["a body that is not JSON, masked", "<html>Caller 14155550123 refused</html>", "HTTP 400: <html>Caller *******0123 refused</html>"],
+    ["an empty body", "", "HTTP 400"],
+  ])("keeps of Retell's error answer only a bounded summary: %s", async (_name, errorBody, detail) => {
+    const agentId = uniqueAgentId("body");
+    await setRetellBehaviour(agentId, { status: 400, errorBody });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status: 400, detail });
   });
 
   it("reports a wrong API key as retell_rejected with status 401", async () => {
@@ -45,7 +76,7 @@ describe("registerPhoneCall", () => {
     expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status: 401 });
   });
 
-  it.each([500, 502, 503, 429])("retries a %i and succeeds when Retell recovers", async (status) => {
+  it.each([408, 409, 429, 500, 502, 503])("retries a %i and succeeds when Retell recovers", async (status) => {
     const agentId = uniqueAgentId(`r${status}`);
     await setRetellBehaviour(agentId, { status, times: 2 });
     const result = await registerPhoneCall(config(), params(agentId));
@@ -53,11 +84,14 @@ describe("registerPhoneCall", () => {
     expect(await retellRequests(agentId)).toHaveLength(3);
   });
 
-  it("gives up after three attempts when Retell keeps failing", async () => {
-    const agentId = uniqueAgentId("r503x");
-    await setRetellBehaviour(agentId, { status: 503 });
+  it.each([
+    ["a 503", { status: 503 }],
+    ["a 400 with x-should-retry: true", { status: 400, shouldRetry: true }],
+  ])("gives up after three attempts when Retell keeps answering %s, as retell_unavailable", async (_name, behaviour) => {
+    const agentId = uniqueAgentId(`x${behaviour.status}`);
+    await setRetellBehaviour(agentId, behaviour);
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 503, attempts: 3 });
+    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: behaviour.status, attempts: 3 });
   });
 
   it("does not wait for a Retry-After longer than the budget", async () => {

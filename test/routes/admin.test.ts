@@ -42,6 +42,7 @@ describe("with ADMIN_TOKEN configured", () => {
     ["no Authorization header", null],
     ["the wrong token", "not-the-admin-token"],
     ["the token with a character more", `${TEST_ADMIN_TOKEN}x`],
+    ["the token with a character less", TEST_ADMIN_TOKEN.slice(0, -1)],
     ["an empty token", ""],
   ])("refuses %s with 401", async (_name, token) => {
     const res = await worker(adminRequest("/api/calls", token));
@@ -51,14 +52,40 @@ describe("with ADMIN_TOKEN configured", () => {
 
   it.each([
     ["Basic credentials", `Basic ${btoa("admin:" + TEST_ADMIN_TOKEN)}`],
+    ["the token without a scheme", TEST_ADMIN_TOKEN],
+    ["the token with no space after the scheme", `Bearer${TEST_ADMIN_TOKEN}`],
+    ["another scheme", `Token ${TEST_ADMIN_TOKEN}`],
     ["a token with characters no bearer token has", "Bearer a b c"],
-  ])("refuses %s with 401", async (_name, header) => {
+    ["the scheme alone", "Bearer"],
+  ])("refuses %s with the same 401 and challenge", async (_name, header) => {
     const res = await worker(new Request("https://bridge.example.com/api/stats", { headers: { Authorization: header } }));
     expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="admin"');
+    expect(await res.json()).toEqual({ error: "unauthorized", message: "Unauthorized" });
   });
 
   it("answers with the token", async () => {
     expect((await worker(adminRequest("/api/calls"))).status).toBe(200);
+  });
+
+  it.each(["bearer", "BEARER", "BeArEr"])("answers with the token after the scheme written %s", async (scheme) => {
+    const res = await worker(new Request("https://bridge.example.com/api/stats", { headers: { Authorization: `${scheme} ${TEST_ADMIN_TOKEN}` } }));
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("with an ADMIN_TOKEN outside the bearer-token alphabet", () => {
+  /** Tokens an operator may well set: `!`, `#`, a space, and all of them with other punctuation. */
+  const TOKENS = ["admin!token", "admin#token", "admin token", 'p@ss w#rd!"(),;<>?[]{}'];
+  const request = (token: string) => new Request("https://bridge.example.com/api/stats", { headers: { Authorization: `Bearer ${token}` } });
+
+  it.each(TOKENS)("answers with the token %j", async (token) => {
+    expect((await withBindings(request(token), { ADMIN_TOKEN: token })).status).toBe(200);
+  });
+
+  it.each(TOKENS)("refuses another token when the token is %j", async (token) => {
+    expect((await withBindings(request(`${token}x`), { ADMIN_TOKEN: token })).status).toBe(401);
+    expect((await withBindings(request(token.replace(/[!# ]/, "_")), { ADMIN_TOKEN: token })).status).toBe(401);
   });
 });
 
