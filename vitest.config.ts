@@ -1,12 +1,12 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
-import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./test/secrets.ts";
+import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./test/secrets.ts";
 import { TEST_ADMIN_TOKEN } from "./test/admin-token.ts";
 
 /**
  * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
- * the local Retell stand-in; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler.
+ * the local Retell and Twilio stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler.
  */
 export default defineConfig({
   test: {
@@ -22,6 +22,8 @@ export default defineConfig({
               bindings: {
                 RETELL_BASE_URL: inject("retellBaseUrl"),
                 RETELL_TIMEOUT_MS: "2000",
+                TWILIO_API_BASE_URL: inject("twilioApiBaseUrl"),
+                TWILIO_ACCOUNT_SID: TEST_TWILIO_ACCOUNT_SID,
                 TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
                 TWILIO_AUTH_TOKEN_SECONDARY: TEST_TWILIO_AUTH_TOKEN_SECONDARY,
                 RETELL_API_KEY: TEST_RETELL_API_KEY,

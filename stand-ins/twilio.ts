@@ -1,6 +1,6 @@
 /**
- * A local stand-in for Twilio's REST API (2010-04-01) IncomingPhoneNumbers resource, on 127.0.0.1, for the
- * CLI's tests. It is strict where Twilio is: HTTP Basic auth (account SID + auth token, or an API key and
+ * A local stand-in for Twilio's REST API (2010-04-01) on 127.0.0.1, for the CLI's and the Worker's tests
+ * (the latter through its control API under /__stand-in/). It is strict where Twilio is: HTTP Basic auth (account SID + auth token, or an API key and
  * secret), the account in the path, methods, `application/x-www-form-urlencoded` bodies and the exact
  * PascalCase field names an update accepts (an unknown one is a 400, as Twilio answers). Errors have Twilio's
  * shape `{ code, message, more_info, status }`. Numbers live in memory; lists are paged with next_page_uri.
@@ -72,6 +72,8 @@ const FIELD_TO_PROPERTY: Record<string, keyof StandInNumber> = {
   VoiceApplicationSid: "voice_application_sid", TrunkSid: "trunk_sid", SmsUrl: "sms_url", SmsMethod: "sms_method",
 };
 const MAX_PAGE_SIZE = 1000;
+/** Paths under this prefix control the stand-in (tests); they are not Twilio's. */
+export const CONTROL_PREFIX = "/__stand-in/";
 
 function twilioError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): number {
   res.writeHead(status, { "Content-Type": "application/json", ...headers });
@@ -105,6 +107,7 @@ export async function startTwilioStandIn(options: {
   const numbers = new Map<string, StandInNumber>();
   const requests: TwilioRequest[] = [];
   let failure: (Failure & { left?: number }) | null = null;
+  const scopedFailures = new Map<string, Failure & { left?: number }>();
   const maxPageSize = Math.min(options.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
   const base = `/2010-04-01/Accounts/${accountSid}`;
 
@@ -122,6 +125,11 @@ export async function startTwilioStandIn(options: {
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const text = await readBody(req);
+    // The control API for tests running in the Workers runtime, which cannot reach this object directly.
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      control(res, url, text);
+      return;
+    }
     const form: Record<string, string[]> = {};
     for (const [k, v] of new URLSearchParams(text)) (form[k] ??= []).push(v);
     const record: TwilioRequest = { method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, form, status: 0 };
@@ -129,13 +137,37 @@ export async function startTwilioStandIn(options: {
     record.status = handle(req, res, url, text, form);
   });
 
+  /** GET /__stand-in/requests[?path=<prefix>]: what was received; PUT /__stand-in/fail: the next failure (JSON Failure or null). */
+  function control(res: ServerResponse, url: URL, text: string): void {
+    const what = url.pathname.slice(CONTROL_PREFIX.length);
+    if (what === "requests") {
+      const prefix = url.searchParams.get("path") ?? "";
+      json(res, 200, requests.filter((r) => r.path.startsWith(prefix)).map(({ headers, ...r }) => ({ ...r, authorization: headers.authorization ?? null })));
+      return;
+    }
+    if (what === "fail") {
+      // Scoped to requests whose path contains ?path=…, so tests running side by side do not disturb each other.
+      const scope = url.searchParams.get("path") ?? "";
+      const next = text ? (JSON.parse(text) as Failure | null) : null;
+      if (next) scopedFailures.set(scope, { ...next, ...(next.times !== undefined && { left: next.times }) });
+      else scopedFailures.delete(scope);
+      res.writeHead(204).end();
+      return;
+    }
+    json(res, 404, { message: "unknown control" });
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse, url: URL, text: string, form: Record<string, string[]>): number {
     if (!authorized(req.headers.authorization)) {
       return twilioError(res, 401, 20003, "Authentication Error - invalid username", { "WWW-Authenticate": 'Basic realm="Twilio API"' });
     }
-    if (failure) {
-      const f = failure;
-      if (f.left !== undefined && --f.left <= 0) failure = null;
+    const scope = [...scopedFailures.keys()].find((key) => url.pathname.includes(key));
+    if (failure || scope !== undefined) {
+      const f = (scope !== undefined ? scopedFailures.get(scope) : failure) as Failure & { left?: number };
+      if (f.left !== undefined && --f.left <= 0) {
+        if (scope !== undefined) scopedFailures.delete(scope);
+        else failure = null;
+      }
       if (f.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", f.retryAfter ? { "Retry-After": f.retryAfter } : {});
       if (f.status === 401) return twilioError(res, 401, 20003, "Authentication Error - invalid username");
       if (f.status === 404) return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);

@@ -6,6 +6,7 @@ import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
 import type { Behaviour, RecordedRequest } from "../stand-ins/retell.ts";
+import type { Failure, TwilioRequest } from "../stand-ins/twilio.ts";
 import { TEST_TWILIO_AUTH_TOKEN } from "./secrets.ts";
 
 export const ORIGIN = "https://bridge.example.com";
@@ -87,6 +88,20 @@ export async function setRetellBehaviour(agentId: string, behaviour: Behaviour):
 export async function retellRequests(agentId: string): Promise<RecordedRequest[]> {
   const res = await fetch(`${retellUrl()}/__stand-in/requests?agent_id=${encodeURIComponent(agentId)}`);
   return (await res.json()) as RecordedRequest[];
+}
+
+const twilioUrl = () => inject("twilioApiBaseUrl");
+
+/** What the Twilio stand-in received on paths starting with `pathPrefix` (headers reduced to `authorization`). */
+export async function twilioRequests(pathPrefix: string): Promise<(Omit<TwilioRequest, "headers"> & { authorization: string | null })[]> {
+  const res = await fetch(`${twilioUrl()}/__stand-in/requests?path=${encodeURIComponent(pathPrefix)}`);
+  return (await res.json()) as (Omit<TwilioRequest, "headers"> & { authorization: string | null })[];
+}
+
+/** Makes the Twilio stand-in fail requests whose path contains `pathPart` (null: stop failing them). */
+export async function failTwilio(pathPart: string, failure: Failure | null): Promise<void> {
+  const res = await fetch(`${twilioUrl()}/__stand-in/fail?path=${encodeURIComponent(pathPart)}`, { method: "PUT", body: JSON.stringify(failure) });
+  if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
 }
 
 /** Reads the TwiML answer's SIP URI, or null. */
