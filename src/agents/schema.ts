@@ -3,6 +3,8 @@
  * A value is either a bare Retell agent id (`agent_abc123`) or a JSON object; see docs/storage.md.
  */
 import { normalizeE164 } from "../phone.ts";
+import { validateCallerPatterns } from "../rules/callers.ts";
+import { validateSchedule, type Schedule } from "../rules/schedule.ts";
 
 export interface AgentConfig {
   retellAgentId: string;
@@ -12,6 +14,12 @@ export interface AgentConfig {
   fallbackNumber?: string;
   dynamicVariables?: Record<string, string>;
   metadata?: Record<string, unknown>;
+  /** Opening hours and where calls go outside them (rules/schedule.ts). */
+  schedule?: Schedule;
+  /** Caller patterns turned away with `<Reject>` (rules/callers.ts). */
+  blockedCallers?: string[];
+  /** When set, only these callers reach the agent; the others go where after-hours calls go. */
+  allowedCallers?: string[];
 }
 
 export type AgentConfigError = {
@@ -32,7 +40,7 @@ export const AGENT_KEY_PREFIX = "agent:";
 /** Route agent ids: what can safely sit in a URL path segment and a KV key. */
 export const ROUTE_AGENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata"]);
+const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers"]);
 
 const invalid = (detail: string): AgentParseResult => ({ ok: false, reason: "agent_config_invalid", detail });
 
@@ -63,7 +71,7 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
   for (const field of Object.keys(value)) {
     if (!KNOWN_FIELDS.has(field)) return invalid(`unknown field "${field}"`);
   }
-  const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata } = value;
+  const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata, schedule, blockedCallers, allowedCallers } = value;
   if (retellAgentId === undefined || retellAgentId === null || retellAgentId === "") {
     return { ok: false, reason: "agent_missing_retell_id", detail: "retellAgentId is missing" };
   }
@@ -96,6 +104,22 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) return invalid("metadata is not an object");
     agent.metadata = metadata;
+  }
+  if (schedule !== undefined) {
+    const checked = validateSchedule(schedule, (id) => ROUTE_AGENT_ID.test(id));
+    if (!checked.ok) return invalid(checked.detail);
+    agent.schedule = checked.schedule;
+  }
+  if (blockedCallers !== undefined) {
+    const checked = validateCallerPatterns(blockedCallers, "blockedCallers");
+    if (!checked.ok) return invalid(checked.detail);
+    agent.blockedCallers = checked.patterns;
+  }
+  if (allowedCallers !== undefined) {
+    const checked = validateCallerPatterns(allowedCallers, "allowedCallers");
+    if (!checked.ok) return invalid(checked.detail);
+    if (checked.patterns.length === 0) return invalid("allowedCallers is empty, which would let nobody through: leave it out to allow every caller");
+    agent.allowedCallers = checked.patterns;
   }
   return { ok: true, agent };
 }

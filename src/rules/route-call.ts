@@ -1,0 +1,51 @@
+/**
+ * Everything the voice webhook needs before it may call Retell, as one step it runs beside the replay check: the
+ * agent's KV value and the global blocklist (read side by side, both cached), the rate limits, and the rules'
+ * decision. The only extra KV read is the after-hours agent's, and only for a call that goes to one.
+ */
+import { lookupAgent, type AgentLookup } from "../agents/lookup.ts";
+import { AGENT_KEY_PREFIX, type AgentConfig } from "../agents/schema.ts";
+import { ruleOutcome, type VoiceOutcome } from "../calls/outcome.ts";
+import type { InboundCall } from "../twilio/params.ts";
+import { readBlocklist } from "./blocklist.ts";
+import { blockReason, decide, type ClosedReason, type RuleVariables } from "./decide.ts";
+import { countCall, UNCOUNTED, type Limiters } from "./limits.ts";
+
+export interface RouteBindings extends Limiters {
+  AGENTS: KVNamespace;
+}
+
+type FoundAgent = Extract<AgentLookup, { ok: true }>;
+
+export type Routing =
+  /** No agent serves the number: the lookup's failure is the call's outcome. */
+  | { kind: "unrouted"; lookup: Extract<AgentLookup, { ok: false }> }
+  /** A rule answers the call itself (reject, rate limit, after-hours message or number, or a broken after-hours agent). */
+  | { kind: "answer"; lookup: FoundAgent; outcome: VoiceOutcome; detail?: string }
+  /**
+   * Register with Retell for `agent` (the number's own, or the after-hours one stored under `key`), whose
+   * dynamic variables already carry the rules' (`after_hours`).
+   */
+  | { kind: "connect"; lookup: FoundAgent; key: string; agent: AgentConfig; reason?: ClosedReason };
+
+function withVariables(agent: AgentConfig, variables: RuleVariables): AgentConfig {
+  return Object.keys(variables).length === 0 ? agent : { ...agent, dynamicVariables: { ...agent.dynamicVariables, ...variables } };
+}
+
+export async function routeCall(env: RouteBindings, key: string | null, call: InboundCall, now: number): Promise<Routing> {
+  const [lookup, blocklist] = await Promise.all([lookupAgent(env.AGENTS, key), readBlocklist(env.AGENTS)]);
+  if (!lookup.ok) return { kind: "unrouted", lookup };
+  const { agent } = lookup;
+  // A dry run (npm run doctor) is no call, and a blocked caller is turned away for nothing: neither is counted.
+  const limits = call.dryRun || blockReason(agent, blocklist, call.from) ? UNCOUNTED : await countCall(env, call.from, call.to);
+  const decision = decide({ agent, blocklist, from: call.from, to: call.to, now, limits });
+  if (decision.kind !== "connect") {
+    return { kind: "answer", lookup, outcome: ruleOutcome(decision), ...("detail" in decision && decision.detail && { detail: decision.detail }) };
+  }
+  if (decision.agentId === undefined) return { kind: "connect", lookup, key: lookup.key, agent: withVariables(agent, decision.variables) };
+  // The after-hours agent takes the call as it is: its own rules are not applied again, so two agents can never loop.
+  const afterHoursKey = AGENT_KEY_PREFIX + decision.agentId;
+  const other = await lookupAgent(env.AGENTS, afterHoursKey);
+  if (!other.ok) return { kind: "answer", lookup, outcome: { kind: other.reason }, detail: `after-hours agent ${afterHoursKey}: ${other.detail}` };
+  return { kind: "connect", lookup, key: afterHoursKey, agent: withVariables(other.agent, decision.variables), ...(decision.reason && { reason: decision.reason }) };
+}
