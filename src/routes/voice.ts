@@ -9,7 +9,7 @@
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env.ts";
-import { agentKey, lookupAgent } from "../agents/lookup.ts";
+import { agentKey } from "../agents/lookup.ts";
 import { connectCall } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
 import { outcomeTwiml, retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
@@ -19,6 +19,7 @@ import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
+import { routeCall } from "../rules/route-call.ts";
 import { readInboundCall, type InboundCall } from "../twilio/params.ts";
 import { RESPONSE_CLOSE, RESPONSE_OPEN, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
@@ -81,11 +82,15 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
 
   const key = agentKey({ agentId, to: call.to });
   // Side by side, so the replay check adds no round trip to a first-time call. A dry run registers nothing anyway.
-  const [lookup, priorCallId] = await Promise.all([
-    lookupAgent(c.env.AGENTS, key),
+  // routeCall also applies the routing rules (rules/decide.ts): blocked callers, rate limits, opening hours.
+  const [routing, priorCallId] = await Promise.all([
+    routeCall(c.env, key, call, started),
     call.dryRun ? null : priorRegistration(c.env.DB, call.callSid),
   ]);
-  const actions = key === null ? undefined : dialActions(c.var.twilioUrl, key);
+  const { lookup } = routing;
+  // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number.
+  const actionKey = routing.kind === "connect" ? routing.key : key;
+  const actions = actionKey === null ? undefined : dialActions(c.var.twilioUrl, actionKey);
   // Dry runs (npm run doctor) are not calls: nothing is recorded for them.
   const save = async (record: VoiceRecord) => {
     if (!call.dryRun) await writeOrLog("voice", call.callSid, () => recordVoiceOutcome(c.env.DB, record));
@@ -97,15 +102,22 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
     return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
   }
 
-  if (!lookup.ok) {
-    const outcome: VoiceOutcome = { kind: lookup.reason };
+  if (routing.kind === "unrouted") {
+    const outcome: VoiceOutcome = { kind: routing.lookup.reason };
     const entry: CallLog = { started, call, key };
-    logOutcome(entry, outcome, { detail: lookup.detail });
+    logOutcome(entry, outcome, { detail: routing.lookup.detail });
     c.executionCtx.waitUntil(save(voiceRecord(entry, outcome)));
     return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
   }
 
-  const { agent } = lookup;
+  if (routing.kind === "answer") {
+    const entry: CallLog = { started, call, key, retellAgentId: routing.lookup.agent.retellAgentId };
+    logOutcome(entry, routing.outcome, routing.detail === undefined ? {} : { detail: routing.detail });
+    c.executionCtx.waitUntil(save(voiceRecord(entry, routing.outcome)));
+    return c.body(twimlDocument(outcomeTwiml(routing.outcome, actions)), 200, TWIML_HEADERS);
+  }
+
+  const { agent } = routing;
   // The Workers-native byte stream: no JS transform step between our writes and the response.
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
@@ -123,7 +135,8 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
         log("error", "config.missing_secret", { secret: "RETELL_API_KEY", fix: "wrangler secret put RETELL_API_KEY" });
       }
       const result = await connectCall(retell, retellSipHost(c.env), call, agent);
-      outcome = result.outcome;
+      // A call the after-hours agent took is connected for that reason (stats count it as after hours).
+      outcome = result.outcome.kind === "connected" && routing.reason ? { ...result.outcome, reason: routing.reason } : result.outcome;
       registration = result.registration;
       extra = {
         retellMs: result.registration.ms,
