@@ -2,12 +2,18 @@
  * Everything the voice webhook needs before it may call Retell, as one step it runs beside the replay check: the
  * agent's KV value and the global blocklist (read side by side, both cached), the rate limits, and the rules'
  * decision. The only extra KV read is the after-hours agent's, and only for a call that goes to one.
+ *
+ * The blocklist fails open: a malformed value, or KV failing to give it, is logged and the call goes on as if
+ * nothing were blocked. It only ever takes calls away, and one global key written wrongly by hand must not
+ * silence every number at once; `npm run rules` validates before it writes, so only a hand-made value can be bad.
  */
-import { lookupAgent, type AgentLookup } from "../agents/lookup.ts";
+import { lookupAgent, readKv, type AgentLookup } from "../agents/lookup.ts";
 import { AGENT_KEY_PREFIX, type AgentConfig } from "../agents/schema.ts";
 import { ruleOutcome, type VoiceOutcome } from "../calls/outcome.ts";
 import type { InboundCall } from "../twilio/params.ts";
-import { readBlocklist } from "./blocklist.ts";
+import { log } from "../log.ts";
+import { BLOCKLIST_KEY, parseBlocklist } from "./blocklist.ts";
+import type { PatternsResult } from "./callers.ts";
 import { blockReason, decide, type ClosedReason, type RuleVariables } from "./decide.ts";
 import { countCall, UNCOUNTED, type Limiters } from "./limits.ts";
 
@@ -27,6 +33,27 @@ export type Routing =
    * dynamic variables already carry the rules' (`after_hours`).
    */
   | { kind: "connect"; lookup: FoundAgent; key: string; agent: AgentConfig; reason?: ClosedReason };
+
+/** Beside the agent lookup: a blocklist read slower than this gives up, so it never holds a call up for long. */
+export const BLOCKLIST_TIMEOUT_MS = 1_000;
+
+/** The last blocklist value parsed, so a memoised one is not parsed again on every call. */
+let parsed: { raw: string | null; result: PatternsResult } | undefined;
+
+/** The global blocklist's patterns; an empty list when it is missing, malformed or unreadable (logged). */
+export async function readBlocklist(kv: KVNamespace, timeoutMs = BLOCKLIST_TIMEOUT_MS): Promise<string[]> {
+  let raw: string | null;
+  try {
+    raw = await readKv(kv, BLOCKLIST_KEY, timeoutMs);
+  } catch (error) {
+    log("warn", "rules.blocklist_unreadable", { detail: error instanceof Error ? error.message : String(error) });
+    return [];
+  }
+  if (parsed?.raw !== raw) parsed = { raw, result: parseBlocklist(raw) };
+  if (parsed.result.ok) return parsed.result.patterns;
+  log("error", "rules.blocklist_invalid", { detail: parsed.result.detail, fix: "npm run rules -- list names the problem" });
+  return [];
+}
 
 function withVariables(agent: AgentConfig, variables: RuleVariables): AgentConfig {
   return Object.keys(variables).length === 0 ? agent : { ...agent, dynamicVariables: { ...agent.dynamicVariables, ...variables } };
