@@ -8,8 +8,9 @@
  * stand-in directly: the Worker's overhead is its latency minus that reference, so the client's own cost
  * and the machine's speed cancel out. A pass-through Worker that only forwards to the stand-in gives the floor
  * any Worker pays here (the hop into workerd, workerd's outbound fetch); a second one that also reads and
- * upserts one D1 row per call gives the floor of any Worker that keeps call records (local D1 runs on the same
- * workerd thread, so its work shows up as the Worker's). The Worker's own work is its latency minus that floor.
+ * upserts one D1 row per call and counts it against the two rate-limit bindings gives the floor of any Worker
+ * that keeps call records and rate limits (local D1 and Miniflare's limiter, a Durable Object, run on the same
+ * workerd thread, so their work shows up as the Worker's). The Worker's own work is its latency minus that floor.
  *
  * Targets: the Worker's own work p50 < 2 ms at one connection; bundle < 50 KiB gzip. Exit code 1 when one is missed.
  */
@@ -190,11 +191,11 @@ async function main() {
     console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     console.log(row("Retell stand-in, direct (reference)", direct1, 1));
     console.log(row("pass-through Worker (floor)", pass1, 1));
-    console.log(row("pass-through Worker + D1 read and upsert (floor with records)", records1, 1));
+    console.log(row("pass-through Worker + D1 read and upsert + 2 rate-limit counts (floor with records and limits)", records1, 1));
     console.log(row("this Worker: signed webhook → SIP TwiML", worker1, 1));
     console.log(row("Retell stand-in, direct (reference)", directN, CONCURRENCY));
     console.log(row("pass-through Worker (floor)", passN, CONCURRENCY));
-    console.log(row("pass-through Worker + D1 read and upsert (floor with records)", recordsN, CONCURRENCY));
+    console.log(row("pass-through Worker + D1 read and upsert + 2 rate-limit counts (floor with records and limits)", recordsN, CONCURRENCY));
     console.log(row("this Worker: signed webhook → SIP TwiML", workerN, CONCURRENCY));
     console.log(`\nThe Worker's own work (this Worker − pass-through Worker with D1), 1 connection: p50 ${fmt(ownP50)} ms (median of ${ROUNDS} rounds' p50 differences; per round ${ownByRound.map(fmt).join(" ")}), p99 ${fmt(ownP99)} ms (target p50 < ${TARGET_OVERHEAD_P50_MS} ms).`);
     console.log(
