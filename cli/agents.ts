@@ -4,11 +4,12 @@
  */
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parseAgentValue, type AgentConfig } from "../src/agents/schema.ts";
+import { ROUTE_AGENT_ID, parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+import { WEEK_ORDER, describeWallTime, isOpen, nextChange, validateSchedule, type AfterHoursTarget, type Schedule } from "../src/rules/schedule.ts";
 import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
-import { KEY_HELP, checkRow, exportCsv, exportObject, mappingKey, parseStored, readMappingFile, storedValue, type Problem, type Row } from "./lib/mappings.ts";
+import { JSON_ONLY_FIELDS, KEY_HELP, checkRow, exportCsv, exportObject, mappingKey, parseStored, readMapping, readMappingFile, storedValue, type Problem, type Row } from "./lib/mappings.ts";
 import { Progress, jsonText, note, out, outJson, table } from "./lib/output.ts";
 import { checkAgents, retellApi, type RetellApi } from "./lib/retell.ts";
 import { Settings } from "./lib/settings.ts";
@@ -22,7 +23,10 @@ Commands:
   add <number> <retellAgentId> [--name N] [--fallback <number>] [--version V] [--var key=value ...] [--check]
   remove <number>
   list [--json]
-  show <number>
+  show <number>                 (says whether the number is open now, and when that changes)
+  hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date> ...] [--open <date>=<ranges> ...]
+        [--after-hours agent:<id>|number:<e164>|say:<text>]
+  hours <number> --clear
   import <file.json|file.csv> [--check] [--dry-run]
   export [file.json|file.csv]
 
@@ -34,10 +38,15 @@ Store (every command needs one):
 
   --check               ask Retell (RETELL_API_KEY) that each agent exists before writing
 
+Opening hours (hours): days not given are closed; a day takes ranges HH:MM-HH:MM (repeat the flag or separate
+them with commas; 22:00-02:00 runs past midnight); --closed YYYY-MM-DD closes a date; --open
+YYYY-MM-DD=09:00-12:00 gives a date its own hours; --after-hours says where calls go when closed (default: a
+short closed message). hours replaces the number's whole schedule; --clear removes it (open at all hours).
+
 <number> is ${KEY_HELP}.
 Exit codes: 0 done, 1 failed, 2 bad usage or input (nothing written).`;
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { add, remove, list, show, import: importFile, export: exportFile };
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { add, remove, list, show, hours, import: importFile, export: exportFile };
 
 async function main(argv: string[]): Promise<number> {
   const picked = subcommand(argv, Object.keys(SUBCOMMANDS), "npm run agents", USAGE);
@@ -65,6 +74,15 @@ function retellForCheck(settings: Settings): RetellApi {
   const key = settings.value("RETELL_API_KEY");
   if (!key) throw usageError("--check needs RETELL_API_KEY; nothing was written.", `set RETELL_API_KEY in the environment or in ${settings.devVarsFile}, or leave out --check`);
   return retellApi(key, settings.value("RETELL_BASE_URL"));
+}
+
+/** The agent fields the routing-rule commands own. */
+const RULE_FIELDS = ["schedule", "blockedCallers", "allowedCallers"] as const;
+
+function pick<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (value[key] !== undefined) picked[key] = value[key];
+  return picked;
 }
 
 function describeAgent(agent: AgentConfig): string {
@@ -135,14 +153,19 @@ async function add(argv: string[]): Promise<number> {
     if (status && !status.ok) throw new CliError(`--check: ${status.detail}; nothing was written.`, { exitCode: status.reason === "missing" ? EXIT.usage : EXIT.failed });
     note(`✓ Retell has agent ${result.agent.retellAgentId}${status?.ok && status.name ? ` ("${status.name}")` : ""}`);
   }
-  const value = storedValue(result.agent);
   const previous = (await getValues(store, [result.key])).get(result.key) ?? null;
+  // The routing rules are set by `hours` and `npm run rules`: an update of the agent keeps them.
+  const kept = previous === null ? undefined : parseAgentValue(previous);
+  const stored: AgentConfig = { ...result.agent, ...(kept?.ok && pick(kept.agent, RULE_FIELDS)) };
+  const value = storedValue(stored);
   if (previous === value) {
     out(`– ${result.key} already maps to ${describeAgent(result.agent)} in the ${describeStore(store)}; nothing to write.`);
     return EXIT.ok;
   }
   await putValue(store, result.key, value);
   out(`✓ ${previous === null ? "Added" : "Updated"} ${result.key} → ${describeAgent(result.agent)}${previous === null ? "" : ` (was ${describeStored(previous)})`} in the ${describeStore(store)}.`);
+  const keptFields = RULE_FIELDS.filter((f) => stored[f] !== undefined);
+  if (keptFields.length > 0) note(`  Kept its ${keptFields.join(", ")} (change them with npm run agents -- hours and npm run rules).`);
   if (store.mode === "remote") note("  Deployed Workers may serve the previous mapping for up to 60 s (KV caching).");
   return EXIT.ok;
 }
@@ -205,6 +228,120 @@ async function show(argv: string[]): Promise<number> {
   out(`  fallback:      ${agent.fallbackNumber ?? "(none: callers hear an apology when Retell cannot take the call)"}`);
   for (const [k, v] of Object.entries(agent.dynamicVariables ?? {})) out(`  var ${k}: ${v}`);
   if (agent.metadata) out(`  metadata:      ${JSON.stringify(agent.metadata)}`);
+  if (agent.blockedCallers) out(`  blocked:       ${agent.blockedCallers.join(", ")}`);
+  if (agent.allowedCallers) out(`  allowed only:  ${agent.allowedCallers.join(", ")}`);
+  if (!agent.schedule) {
+    out("  hours:         none: open at all hours");
+    return EXIT.ok;
+  }
+  for (const line of describeSchedule(agent.schedule)) out(`  ${line}`);
+  out(`  now:           ${openNow(agent.schedule, Date.now())}`);
+  return EXIT.ok;
+}
+
+function describeTarget(target: AfterHoursTarget | undefined): string {
+  if (!target) return "the closed message, then hang up";
+  if ("agent" in target) return `the agent stored under agent:${target.agent}`;
+  if ("number" in target) return `dial ${target.number}`;
+  return `say "${target.say}", then hang up`;
+}
+
+function describeSchedule(schedule: Schedule): string[] {
+  const lines = [`hours:         ${schedule.timeZone}`];
+  for (const day of WEEK_ORDER) lines.push(`  ${day}:         ${schedule.hours[day]?.join(", ") || "closed"}`);
+  if (schedule.closed?.length) lines.push(`closed:        ${schedule.closed.join(", ")}`);
+  for (const [date, ranges] of Object.entries(schedule.open ?? {})) lines.push(`open:          ${date} ${ranges.join(", ")}`);
+  lines.push(`after hours:   ${describeTarget(schedule.afterHours)}`);
+  return lines;
+}
+
+/** `open (Fri 2026-11-20 10:42 in Australia/Melbourne) until Fri 2026-11-20 17:00`, or when it opens. */
+function openNow(schedule: Schedule, now: number): string {
+  const open = isOpen(schedule, now);
+  const change = nextChange(schedule, now);
+  const state = `${open ? "open" : "closed"} (${describeWallTime(schedule.timeZone, now)} in ${schedule.timeZone})`;
+  if (!change) return `${state}, ${open ? "at all hours" : "with no opening in the next two years"}`;
+  return `${state}; ${open ? "closes" : "opens"} ${describeWallTime(schedule.timeZone, change.at)}`;
+}
+
+const DAY_FLAGS = Object.fromEntries(WEEK_ORDER.map((day) => [day, { type: "string", multiple: true }])) as Record<(typeof WEEK_ORDER)[number], { type: "string"; multiple: true }>;
+
+/** `agent:night_desk`, `number:+61390000000`, `say:We open at nine.` → the schedule's afterHours target. */
+function parseTarget(text: string): AfterHoursTarget | null {
+  const colon = text.indexOf(":");
+  const [kind, value] = [text.slice(0, colon), text.slice(colon + 1)];
+  if (colon === -1) return null;
+  if (kind === "agent") return { agent: value };
+  if (kind === "number") return { number: value };
+  if (kind === "say") return { say: value };
+  return null;
+}
+
+/** The flag an operator wrote for the schedule field a validation detail names. */
+function flagOf(detail: string): string {
+  const field = /^schedule\.(timeZone|hours\.(\w+)|closed|open|afterHours)/.exec(detail);
+  if (!field) return "hours";
+  if (field[2]) return `--${field[2]}`;
+  return { timeZone: "--tz", closed: "--closed", open: "--open", afterHours: "--after-hours" }[field[1] as string] ?? "hours";
+}
+
+async function hours(argv: string[]): Promise<number> {
+  const parsed = parse(argv, "hours", { tz: { type: "string" }, ...DAY_FLAGS, closed: { type: "string", multiple: true }, open: { type: "string", multiple: true }, "after-hours": { type: "string" }, clear: { type: "boolean" } });
+  if (!parsed) return EXIT.ok;
+  const { flags } = parsed;
+  const [input] = expectPositionals(parsed.positionals, ["number"], "npm run agents -- hours") as [string];
+  const key = keyArgument(input);
+  const usage = "npm run agents -- hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date>] [--open <date>=<ranges>] [--after-hours agent:<id>|number:<e164>|say:<text>], or --clear";
+  const given = ["tz", ...WEEK_ORDER, "closed", "open", "after-hours"].filter((f) => flags[f as keyof typeof flags] !== undefined);
+  let schedule: Schedule | undefined;
+  if (flags.clear) {
+    if (given.length > 0) throw usageError(`--clear takes no other schedule flag (got --${given.join(", --")}); nothing was written.`, usage);
+  } else {
+    const problems: string[] = [];
+    if (flags.tz === undefined) problems.push("--tz: is missing (an IANA time zone such as Australia/Melbourne)");
+    const split = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+    const days: Record<string, string[]> = {};
+    for (const day of WEEK_ORDER) if (flags[day] !== undefined) days[day] = split(flags[day]);
+    const open: Record<string, string[]> = {};
+    for (const entry of flags.open ?? []) {
+      const eq = entry.indexOf("=");
+      if (eq === -1) problems.push(`--open: ${JSON.stringify(entry)} is not <date>=<ranges> (2026-12-24=09:00-12:00)`);
+      else open[entry.slice(0, eq).trim()] = split([entry.slice(eq + 1)]);
+    }
+    const target = flags["after-hours"] === undefined ? undefined : parseTarget(flags["after-hours"]);
+    if (target === null) problems.push(`--after-hours: ${JSON.stringify(flags["after-hours"])} is not agent:<id>, number:<e164> or say:<text>`);
+    if (target && "number" in target && mappingKey(target.number) === key) problems.push(`--after-hours: ${target.number} is this number itself: calls would loop`);
+    if (problems.length === 0) {
+      const candidate = { timeZone: flags.tz, hours: days, ...(flags.closed && { closed: split(flags.closed) }), ...(flags.open && { open }), ...(target && { afterHours: target }) };
+      const checked = validateSchedule(candidate, (id) => ROUTE_AGENT_ID.test(id));
+      if (checked.ok) schedule = checked.schedule;
+      else problems.push(`${flagOf(checked.detail)}: ${checked.detail}`);
+    }
+    if (problems.length > 0) throw usageError("Invalid opening hours; nothing was written.", usage, problems);
+  }
+  const { store } = openStore(flags, "hours");
+  const { raw, agent } = await readMapping(store, key);
+  const { schedule: _previous, ...rest } = agent;
+  const updated = validateAgentConfig({ ...rest, ...(schedule && { schedule }) });
+  if (!updated.ok) throw new CliError(`${key}: ${updated.detail}; nothing was written.`);
+  const value = storedValue(updated.agent);
+  if (value === raw) {
+    out(`– ${key} already has ${schedule ? "these opening hours" : "no opening hours"} in the ${describeStore(store)}; nothing to write.`);
+    return EXIT.ok;
+  }
+  await putValue(store, key, value);
+  if (!schedule) {
+    out(`✓ Removed the opening hours of ${key} in the ${describeStore(store)}: it is open at all hours.`);
+  } else {
+    out(`✓ Set the opening hours of ${key} in the ${describeStore(store)}:`);
+    for (const line of describeSchedule(schedule)) out(`  ${line}`);
+    out(`  now:           ${openNow(schedule, Date.now())}`);
+    const target = schedule.afterHours;
+    if (target && "agent" in target && (await getValues(store, [`agent:${target.agent}`])).get(`agent:${target.agent}`) == null) {
+      note(`  ! agent:${target.agent} has no mapping yet: after-hours callers hear "not in service" until you add it (npm run agents -- add agent:${target.agent} <retellAgentId> --${store.mode}).`);
+    }
+  }
+  if (store.mode === "remote") note("  Deployed Workers may serve the previous hours for up to 60 s (KV caching).");
   return EXIT.ok;
 }
 
@@ -269,8 +406,8 @@ async function exportFile(argv: string[]): Promise<number> {
   const { mappings, invalid } = parseStored(await readAll(store));
   for (const { key, detail } of invalid) note(`✗ ${key} left out: its stored value is invalid (${detail})`);
   if (format === ".csv") {
-    const withMetadata = mappings.filter((m) => m.agent.metadata);
-    if (withMetadata.length > 0) throw usageError(`CSV cannot hold metadata (set on ${withMetadata.map((m) => m.key).join(", ")}); nothing was exported.`, "export to a .json file instead");
+    const jsonOnly = mappings.filter((m) => JSON_ONLY_FIELDS.some((f) => m.agent[f] !== undefined));
+    if (jsonOnly.length > 0) throw usageError(`CSV cannot hold ${JSON_ONLY_FIELDS.join(", ")} (set on ${jsonOnly.map((m) => m.key).join(", ")}); nothing was exported.`, "export to a .json file instead");
   }
   if (file) {
     writeFileSync(file, format === ".csv" ? exportCsv(mappings) : jsonText(mappings.map(exportObject)) + "\n");

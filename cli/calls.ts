@@ -149,12 +149,15 @@ function failures(figures: Figures): string {
 }
 
 function statsTable(agent: AgentStats): string[] {
-  const header = ["Day", "Calls", "Connected", "Fallbacks", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Failures"];
+  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Failures"];
   const row = (day: string, f: Figures) => [
     day,
     String(f.calls),
     String(f.connected),
     String(f.fallbacks),
+    String(f.blocked),
+    String(f.rateLimited),
+    String(f.afterHours),
     percent(f.answerRate),
     `${duration(f.durationS.p50) || "-"} / ${duration(f.durationS.p95) || "-"} / ${duration(f.durationS.total)}`,
     `${f.retellRegisterMs.p50 ?? "-"} / ${f.retellRegisterMs.p95 ?? "-"}`,

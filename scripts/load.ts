@@ -87,6 +87,7 @@ export interface LoadReport {
 
 interface Sent {
   callSid: string;
+  from: string;
   to: string;
   repeat: boolean;
   status: number;
@@ -176,24 +177,32 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const webhookUrl = `${dev.url}/api/webhooks/twilio`;
     const sent: Sent[] = [];
     const firsts: Sent[] = [];
+    // First calls not repeated yet: each CallSid is repeated at most once, so a caller never goes past the
+    // per-caller rate limit (wrangler.toml, 3 a minute) that the load runs with, as deployed.
+    const unrepeated: Sent[] = [];
     let next = 0;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: options.concurrency }, async () => {
         while (next < options.requests && Date.now() < deadline) {
           const i = next++;
-          const repeatOf = firsts.length > 0 && Math.random() < options.repeatRate ? firsts[Math.floor(Math.random() * firsts.length)] : undefined;
+          const repeatOf = unrepeated.length > 0 && Math.random() < options.repeatRate ? unrepeated.splice(Math.floor(Math.random() * unrepeated.length), 1)[0] : undefined;
           const to = repeatOf?.to ?? (numbers[i % numbers.length] as string);
-          const params = inboundCallParams({ from: "+14155550100", to, accountSid: ACCOUNT_SID });
+          // A caller of its own per call, as on a real line: the load is many people calling, not one caller.
+          const from = repeatOf?.from ?? `+1415${String(i).padStart(7, "0")}`;
+          const params = inboundCallParams({ from, to, accountSid: ACCOUNT_SID });
           if (repeatOf) params.CallSid = repeatOf.callSid;
           const webhook = signedWebhook({ url: webhookUrl, authToken: AUTH_TOKEN, params });
           const t = performance.now();
           // Twilio waits 15 s at most for a voice webhook.
           const res = await post(webhook.url, webhook.body, webhook.headers, 15_000);
           const ms = performance.now() - t;
-          const entry: Sent = { callSid: params.CallSid as string, to, repeat: repeatOf !== undefined, status: res.status, ms, ...classify(res.text) };
+          const entry: Sent = { callSid: params.CallSid as string, from, to, repeat: repeatOf !== undefined, status: res.status, ms, ...classify(res.text) };
           sent.push(entry);
-          if (!repeatOf) firsts.push(entry);
+          if (!repeatOf) {
+            firsts.push(entry);
+            unrepeated.push(entry);
+          }
           if (sent.length % 250 === 0) say(`  ${sent.length}/${options.requests} answered`);
         }
       }),

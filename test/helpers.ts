@@ -27,16 +27,23 @@ export function uniqueAgentId(label = "t"): string {
   return `agent_${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
 }
 
+/** A fresh caller per test call (US +1 415 555 01xx-style), so no test runs into the caller rate limit (3 a minute). */
+export function uniqueCaller(): string {
+  return `+1415${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
+}
+
+/** A voice webhook's parameters; without `From`, a caller of its own, as every real call has. */
 export function voiceParams(overrides: Record<string, string> = {}): Record<string, string> {
+  const from = overrides.From ?? uniqueCaller();
   return {
     AccountSid: "AC00000000000000000000000000000000",
     ApiVersion: "2010-04-01",
     CallSid: callSid(),
     CallStatus: "ringing",
     Called: overrides.To ?? "+61341517921",
-    Caller: overrides.From ?? "+14155550100",
+    Caller: from,
     Direction: "inbound",
-    From: "+14155550100",
+    From: from,
     To: "+61341517921",
     ...overrides,
   };

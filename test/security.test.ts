@@ -4,13 +4,12 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { callSid, retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
+import { callSid, retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueCaller, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
 import { actionPath, adminRequest, recordOf, retellCall, retellRequest } from "./records.ts";
 import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./secrets.ts";
 
 const SECRETS = [TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_RETELL_API_KEY, TEST_ADMIN_TOKEN];
-const CALLER = "+14155550177";
 const FALLBACK = "+61390001234";
 
 let output: string[] = [];
@@ -27,12 +26,17 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   const mapped = uniqueNumber();
   const down = uniqueNumber();
   const unmapped = uniqueNumber();
+  const closed = uniqueNumber();
+  // Callers of this run's own: the rate limit (3 a minute per caller) must not carry over from another run.
+  const CALLER = uniqueCaller();
+  const blockedCaller = uniqueCaller();
   const agent = uniqueAgentId("sec");
   const downAgent = uniqueAgentId("secdown");
   await env.AGENTS.put(mapped, agent);
   await env.AGENTS.put(down, JSON.stringify({ retellAgentId: downAgent, fallbackNumber: FALLBACK }));
   // Retell's error answer echoes the caller's number, as an error body may.
   await setRetellBehaviour(downAgent, { status: 500, errorBody: { status: "error", message: `call from ${CALLER} to ${down} failed` } });
+  await env.AGENTS.put(closed, JSON.stringify({ retellAgentId: uniqueAgentId("secshut"), blockedCallers: [blockedCaller], schedule: { timeZone: "UTC", hours: {}, afterHours: { number: FALLBACK } } }));
   const responses: Response[] = [];
   const send = async (request: Request) => {
     const res = await worker(request);
@@ -46,6 +50,9 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   await send(twilioRequest("/api/webhooks/twilio", connected)); // a replay
   await (await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: down, From: CALLER })))).text();
   await (await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: unmapped, From: CALLER })))).text();
+  // The routing rules' outcomes: after hours (dialing a number), blocked, and over the caller's rate limit.
+  await (await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: closed, From: blockedCaller })))).text();
+  for (let i = 0; i < 4; i++) await (await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: closed, From: CALLER })))).text();
   await send(twilioRequest("/api/webhooks/twilio", voiceParams({ To: mapped, From: CALLER }), { token: "forged_token" }));
   await send(twilioRequest(actionPath(twiml), { ...connected, DialCallStatus: "failed", DialSipResponseCode: "503" }));
   await send(twilioRequest("/api/webhooks/twilio/status", { ...connected, CallStatus: "completed", CallDuration: "42", SequenceNumber: "3" }));
@@ -58,7 +65,7 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   await send(new Request(`${ORIGIN}/health`));
   await send(new Request(`${ORIGIN}/api/webhooks/twilio`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } }));
   expect(await retellRequests(agent)).toHaveLength(1);
-  return { numbers: [mapped, down, unmapped, CALLER, FALLBACK], responses };
+  return { numbers: [mapped, down, unmapped, closed, CALLER, blockedCaller, FALLBACK], responses };
 }
 
 describe("logs", () => {

@@ -14,6 +14,7 @@ type Row = Record<string, string | number | null> & { call_sid: string; created_
 
 const sid = (n: number) => `CA${String(n).padStart(32, "0")}`;
 const alpha = { agent_key: "+61341510001", retell_agent_id: "agent_alpha" };
+const rules = { agent_key: "+61341510002", retell_agent_id: "agent_rules" };
 
 export const STATS_ROWS: Row[] = [
   // agent_alpha, 2026-11-18
@@ -29,6 +30,12 @@ export const STATS_ROWS: Row[] = [
   { call_sid: sid(8), created_at: DAY2 + 3, twilio_status: "completed", duration_s: 7 },
   // A number with no agent.
   { call_sid: sid(9), created_at: DAY2 + 4, agent_key: "+61399990000", outcome: "agent_not_found", duration_s: 4 },
+  // agent_rules, 2026-11-19: what the routing rules record (src/rules/decide.ts).
+  { call_sid: sid(20), created_at: DAY2 + 10, ...rules, outcome: "blocked", outcome_reason: "global_blocklist" },
+  { call_sid: sid(21), created_at: DAY2 + 11, ...rules, outcome: "rate_limited", outcome_reason: "caller_rate_limit" },
+  { call_sid: sid(22), created_at: DAY2 + 12, ...rules, outcome: "after_hours", outcome_reason: "after_hours" },
+  { call_sid: sid(23), created_at: DAY2 + 13, ...rules, outcome: "after_hours", outcome_reason: "caller_not_allowed" },
+  { call_sid: sid(24), created_at: DAY2 + 14, ...rules, outcome: "connected", outcome_reason: "after_hours", retell_register_ms: 100 },
   // Outside the window.
   { call_sid: sid(10), created_at: Date.parse("2026-11-10T12:00:00Z"), ...alpha, outcome: "connected", duration_s: 999, retell_register_ms: 999 },
   // agent_twenty: registration latencies 10, 20, ..., 200 ms: p50 is the 10th (100), p95 the 19th (190).
@@ -46,6 +53,9 @@ const none = { positive: 0, neutral: 0, negative: 0, unknown: 0 };
 const figures = (f: Partial<Figures> & Pick<Figures, "calls">): Figures => ({
   connected: 0,
   fallbacks: 0,
+  blocked: 0,
+  rateLimited: 0,
+  afterHours: 0,
   failures: {},
   answered: 0,
   answerRate: 0,
@@ -80,6 +90,17 @@ const alphaDay2 = figures({
   success: { successful: 2, unsuccessful: 0 },
 });
 
+/** Blocked, rate limited, after hours twice (a message, and the after-hours agent), a caller not allowed. */
+const rulesDay = figures({
+  calls: 5,
+  connected: 1,
+  blocked: 1,
+  rateLimited: 1,
+  afterHours: 2,
+  failures: { after_hours: 1, caller_not_allowed: 1, caller_rate_limit: 1, global_blocklist: 1 },
+  retellRegisterMs: { p50: 100, p95: 100 },
+});
+
 /** What GET /api/stats?since=2026-11-18&until=2026-11-19 returns in `agents` (ordered by agent). */
 export const EXPECTED_STATS = [
   { agent: "+61399990000", total: figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }), days: [{ day: "2026-11-19", ...figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }) }] },
@@ -102,6 +123,11 @@ export const EXPECTED_STATS = [
       { day: "2026-11-18", ...alphaDay1 },
       { day: "2026-11-19", ...alphaDay2 },
     ],
+  },
+  {
+    agent: "agent_rules",
+    total: rulesDay,
+    days: [{ day: "2026-11-19", ...rulesDay }],
   },
   {
     agent: "agent_twenty",

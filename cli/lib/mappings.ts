@@ -7,7 +7,8 @@ import { extname } from "node:path";
 import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../../src/agents/schema.ts";
 import { normalizeE164 } from "../../src/phone.ts";
 import { CsvError, formatCsv, parseCsv } from "./csv.ts";
-import { usageError } from "./errors.ts";
+import { CliError, usageError } from "./errors.ts";
+import { describeStore, getValues, type Store } from "./store.ts";
 
 export interface Mapping {
   /** The KV key: an E.164 number, or `agent:<id>` for the per-agent route. */
@@ -39,7 +40,7 @@ export const KEY_HELP = "an E.164 phone number such as +61341517921 (spaces, das
 
 /** The field the Worker's validator complained about, read from its detail message. */
 function fieldOf(detail: string): string {
-  return /^(retellAgentId|retellAgentVersion|name|fallbackNumber|dynamicVariables|metadata)\b/.exec(detail)?.[1]
+  return /^(retellAgentId|retellAgentVersion|name|fallbackNumber|dynamicVariables|metadata|schedule|blockedCallers|allowedCallers)\b/.exec(detail)?.[1]
     ?? /unknown field "([^"]+)"/.exec(detail)?.[1]
     ?? "retellAgentId";
 }
@@ -117,7 +118,9 @@ function jsonErrorLine(text: string, message: string): number {
   return pos ? text.slice(0, Number(pos[1])).split("\n").length : 1;
 }
 
-const AGENT_FIELDS = ["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata"];
+const AGENT_FIELDS = ["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers"];
+/** Fields a CSV row has no column for: a mapping with any of them exports to JSON only. */
+export const JSON_ONLY_FIELDS = ["metadata", "schedule", "blockedCallers", "allowedCallers"] as const;
 
 /**
  * JSON import: an array of `{ "number": "+61…", "retellAgentId": "agent_…", …AgentConfig }` (what `export` writes),
@@ -277,4 +280,16 @@ export function parseStored(values: Map<string, string>): { mappings: Mapping[];
     else invalid.push({ key, detail: parsed.detail });
   }
   return { mappings, invalid };
+}
+
+/**
+ * The valid mapping stored under `key`, for a command that changes part of it (`agents hours`, `rules … --agent`).
+ * None, or one the Worker would reject, is an error (exit 1): nothing is written over a value nobody can read.
+ */
+export async function readMapping(store: Store, key: string): Promise<{ raw: string; agent: AgentConfig }> {
+  const raw = (await getValues(store, [key])).get(key) ?? null;
+  if (raw === null) throw new CliError(`${key} has no mapping in the ${describeStore(store)}; nothing was written.`, { fix: `npm run agents -- add ${key} <retellAgentId> --${store.mode}` });
+  const parsed = parseAgentValue(raw);
+  if (!parsed.ok) throw new CliError(`${key}: the stored value is invalid (${parsed.detail}); nothing was written.`, { fix: `rewrite it with npm run agents -- add ${key} … --${store.mode}` });
+  return { raw, agent: parsed.agent };
 }

@@ -113,8 +113,12 @@ export async function getValues(store: Store, keys: string[]): Promise<Map<strin
   return values;
 }
 
+/** KV keys of the routing rules (`rules:blocked`), stored beside the mappings but not mappings themselves. */
+export const RULES_KEY_PREFIX = "rules:";
+
+/** Every number → agent mapping in the store (the rules' own keys left out). */
 export async function readAll(store: Store): Promise<Map<string, string>> {
-  const keys = await listKeys(store);
+  const keys = (await listKeys(store)).filter((key) => !key.startsWith(RULES_KEY_PREFIX));
   const values = await getValues(store, keys);
   const all = new Map<string, string>();
   for (const key of keys) {

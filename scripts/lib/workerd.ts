@@ -160,14 +160,22 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Loc
 /**
  * A Worker that only forwards each request's body to `target` and returns the answer: the floor that any
  * Worker calling Retell pays in this setup (the hop into workerd and workerd's outbound fetch). With `records`,
- * it also does what any Worker keeping call records in D1 must: one read by key before the call (the replay
- * check) and one upsert after the answer, against the same local D1 the real Worker uses.
+ * it also does what any Worker keeping call records in D1 and counting calls against rate limits must: one read
+ * by key before the call (the replay check) beside two counts against wrangler.toml's rate-limit bindings, one
+ * after the other as the Worker makes them, and one upsert after the answer. Locally both D1 and the limiters
+ * (a Durable Object in Miniflare) run on the Worker's workerd thread; deployed, D1 is a network round trip and
+ * the limiters count in the Cloudflare location, adding no meaningful latency
+ * (developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit).
  */
 export async function servePassThrough(target: string, options: { records?: boolean } = {}): Promise<LocalWorker> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
   const script = options.records
     ? `export default { async fetch(request, env, ctx) {
     const callSid = "CA" + crypto.randomUUID().replaceAll("-", "");
-    const prior = await env.DB.prepare("SELECT retell_call_id FROM calls WHERE call_sid = ?").bind(callSid).first("retell_call_id");
+    const [prior] = await Promise.all([
+      env.DB.prepare("SELECT retell_call_id FROM calls WHERE call_sid = ?").bind(callSid).first("retell_call_id"),
+      env.CALLER_RATE_LIMITER.limit({ key: callSid }).then(() => env.NUMBER_RATE_LIMITER.limit({ key: callSid })),
+    ]);
     const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: request.headers.get("Authorization") ?? "" }, body: await request.text() });
     const text = await answer.text();
     ctx.waitUntil((async () => {
@@ -186,7 +194,7 @@ export async function servePassThrough(target: string, options: { records?: bool
     script,
     compatibilityDate: "2026-11-01",
     bindings: { TARGET: target },
-    ...(options.records && { d1Databases: ["DB"] }),
+    ...(options.records && { d1Databases: ["DB"], ratelimits: (workerOptions as { ratelimits?: unknown }).ratelimits }),
     host: "127.0.0.1",
     port: 0,
   } as Parameters<typeof convertV4MiniflareOptions>[0]);

@@ -28,7 +28,8 @@ export function agentKey(route: { agentId?: string; to: string }): string | null
   return normalizeE164(route.to);
 }
 
-async function readKv(kv: KVNamespace, key: string, timeoutMs: number): Promise<string | null> {
+/** A KV read through the colo cache and the in-isolate memo; also for other keys read beside the agent's (rules/blocklist.ts). */
+export async function readKv(kv: KVNamespace, key: string, timeoutMs: number): Promise<string | null> {
   const now = Date.now();
   const hit = memo.get(key);
   if (hit && hit.expires > now) return hit.value;

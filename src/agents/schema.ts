@@ -3,6 +3,8 @@
  * A value is either a bare Retell agent id (`agent_abc123`) or a JSON object; see docs/storage.md.
  */
 import { normalizeE164 } from "../phone.ts";
+import { validateCallerPatterns } from "../rules/callers.ts";
+import { validateSchedule, type Schedule } from "../rules/schedule.ts";
 
 export interface AgentConfig {
   retellAgentId: string;
@@ -12,6 +14,12 @@ export interface AgentConfig {
   fallbackNumber?: string;
   dynamicVariables?: Record<string, string>;
   metadata?: Record<string, unknown>;
+  /** Opening hours and where calls go outside them (rules/schedule.ts). */
+  schedule?: Schedule;
+  /** Caller patterns turned away with `<Reject>` (rules/callers.ts). */
+  blockedCallers?: string[];
+  /** When set, only these callers reach the agent; the others go where after-hours calls go. */
+  allowedCallers?: string[];
 }
 
 export type AgentConfigError = {
@@ -38,7 +46,7 @@ const PHONE_LIKE = /^[\d\s\-.()+\u00a0]*\d[\d\s\-.()+\u00a0]*$/;
 /** Retell's ids have letters (`agent_…`, or 32 random letters and digits); a value without any is not one. */
 const HAS_LETTER = /[A-Za-z]/;
 
-const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata"]);
+const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers"]);
 
 const invalid = (detail: string): AgentParseResult => ({ ok: false, reason: "agent_config_invalid", detail });
 
@@ -79,7 +87,7 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
   for (const field of Object.keys(value)) {
     if (!KNOWN_FIELDS.has(field)) return invalid(`unknown field "${field}"`);
   }
-  const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata } = value;
+  const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata, schedule, blockedCallers, allowedCallers } = value;
   if (retellAgentId === undefined || retellAgentId === null || retellAgentId === "") {
     return { ok: false, reason: "agent_missing_retell_id", detail: "retellAgentId is missing" };
   }
@@ -112,6 +120,22 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) return invalid("metadata is not an object");
     agent.metadata = metadata;
+  }
+  if (schedule !== undefined) {
+    const checked = validateSchedule(schedule, (id) => ROUTE_AGENT_ID.test(id));
+    if (!checked.ok) return invalid(checked.detail);
+    agent.schedule = checked.schedule;
+  }
+  if (blockedCallers !== undefined) {
+    const checked = validateCallerPatterns(blockedCallers, "blockedCallers");
+    if (!checked.ok) return invalid(checked.detail);
+    agent.blockedCallers = checked.patterns;
+  }
+  if (allowedCallers !== undefined) {
+    const checked = validateCallerPatterns(allowedCallers, "allowedCallers");
+    if (!checked.ok) return invalid(checked.detail);
+    if (checked.patterns.length === 0) return invalid("allowedCallers is empty, which would let nobody through: leave it out to allow every caller");
+    agent.allowedCallers = checked.patterns;
   }
   return { ok: true, agent };
 }

@@ -1,22 +1,26 @@
 /**
- * Deciding a voice webhook's answer: the agent from KV and the call's claim on its line's object side by side,
- * then (for the one webhook holding the claim) the Retell registration, stored in the line before it is answered.
- * Touches no D1: the line's object copies the call to D1 later (line/object.ts).
+ * Deciding a voice webhook's answer: the agent (and the global blocklist) from KV and the call's claim on its
+ * line's object side by side, then the routing rules (rules/), then, for the one webhook holding the claim, the
+ * Retell registration, stored in the line before it is answered. Touches no D1: the line's object copies the
+ * call to D1 later (line/object.ts).
  */
 import type { Bindings } from "../env.ts";
-import { lookupAgent, type AgentLookup } from "../agents/lookup.ts";
 import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
 import type { VoiceClaim } from "../line/object.ts";
 import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
+import { applyRules, readRouting, type Routing } from "../rules/route-call.ts";
 import type { InboundCall } from "../twilio/params.ts";
 import { connectCall, failedOutcome } from "./connect.ts";
 import type { VoiceOutcome } from "./outcome.ts";
 
 export interface CallAnswer {
   outcome: VoiceOutcome;
-  agent?: { key: string; retellAgentId: string };
+  /** The Retell agent that serves (or would serve) the call. */
+  retellAgentId?: string;
+  /** The KV key whose agent takes the call (an after-hours agent's, or the number's), for the `<Dial action>`s. */
+  actionKey: string | null;
   /** For the webhook's log line. */
   log: Record<string, unknown>;
 }
@@ -38,31 +42,42 @@ async function claimCall(env: Bindings, call: InboundCall, line: string, receive
 }
 
 /** The answer for a call whose claim is held by another webhook that has not answered within this one's wait. */
-function stillRegistering(lookup: AgentLookup): VoiceOutcome {
-  return lookup.ok ? failedOutcome(lookup.agent, "retell_timeout") : { kind: lookup.reason };
+function stillRegistering(routing: Routing): VoiceOutcome {
+  if (routing.kind === "unrouted") return { kind: routing.lookup.reason };
+  if (routing.kind === "answer") return routing.outcome;
+  return failedOutcome(routing.agent, "retell_timeout");
 }
 
 export async function answerCall(env: Bindings, call: InboundCall, key: string | null, receivedAt: number): Promise<CallAnswer> {
   const line = lineName(call.to);
   const budget = retellTimeoutMs(env);
-  const [lookup, claim] = await Promise.all([lookupAgent(env.AGENTS, key), claimCall(env, call, line, receivedAt, budget)]);
-  const agent = lookup.ok ? { key: lookup.key, retellAgentId: lookup.agent.retellAgentId } : undefined;
+  const [read, claim] = await Promise.all([readRouting(env, key), claimCall(env, call, line, receivedAt, budget)]);
+  // Only the webhook answering the call counts it against the rate limits: a copy of a webhook is no new call.
+  const counts = !call.dryRun && (claim.kind === "claimed" || claim.kind === "unclaimed");
+  const routing = await applyRules(env, read, call, receivedAt, counts);
+  const actionKey = routing.kind === "connect" ? routing.key : key;
+  const retellAgentId = routing.kind === "connect" ? routing.agent.retellAgentId : routing.kind === "answer" ? routing.lookup.agent.retellAgentId : undefined;
+  const answered = (outcome: VoiceOutcome, log: Record<string, unknown>): CallAnswer => ({ outcome, actionKey, log, ...(retellAgentId && { retellAgentId }) });
 
-  if (claim.kind === "answered") return { outcome: claim.outcome, agent, log: { replay: true } };
-  if (claim.kind === "still_registering") return { outcome: stillRegistering(lookup), agent, log: { replay: true, detail: "another webhook is still registering this call" } };
+  if (claim.kind === "answered") return answered(claim.outcome, { replay: true });
+  if (claim.kind === "still_registering") return answered(stillRegistering(routing), { replay: true, detail: "another webhook is still registering this call" });
 
   let outcome: VoiceOutcome;
   let logFields: Record<string, unknown> = {};
   let registration: { ms: number; attempts: number } | undefined;
-  if (!lookup.ok) {
-    outcome = { kind: lookup.reason };
-    logFields = { detail: lookup.detail };
+  if (routing.kind === "unrouted") {
+    outcome = { kind: routing.lookup.reason };
+    logFields = { detail: routing.lookup.detail };
+  } else if (routing.kind === "answer") {
+    outcome = routing.outcome;
+    if (routing.detail !== undefined) logFields = { detail: routing.detail };
   } else {
     const retell = { baseUrl: retellBaseUrl(env), apiKey: env.RETELL_API_KEY, timeoutMs: budget };
     if (!retell.apiKey) log("error", "config.missing_secret", { secret: "RETELL_API_KEY", fix: "wrangler secret put RETELL_API_KEY" });
     try {
-      const result = await connectCall(retell, retellSipHost(env), call, lookup.agent, line);
-      outcome = result.outcome;
+      const result = await connectCall(retell, retellSipHost(env), call, routing.agent, line);
+      // A call the after-hours agent took is connected for that reason (stats count it as after hours).
+      outcome = result.outcome.kind === "connected" && routing.reason ? { ...result.outcome, reason: routing.reason } : result.outcome;
       registration = result.registration;
       logFields = {
         retellMs: result.registration.ms,
@@ -84,8 +99,8 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
       receivedAt,
       answeredAt: Date.now(),
       ...(call.accountSid && { accountSid: call.accountSid }),
-      ...(agent && { retellAgentId: agent.retellAgentId }),
-      ...("reason" in outcome && { outcomeReason: outcome.reason }),
+      ...(retellAgentId && { retellAgentId }),
+      ...("reason" in outcome && outcome.reason !== undefined && { outcomeReason: outcome.reason }),
       ...(outcome.kind === "connected" && { retellCallId: outcome.retellCallId }),
       ...(registration && { registerMs: registration.ms, registerAttempts: registration.attempts }),
     };
@@ -95,5 +110,5 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
       log("error", "line.unavailable", { callSid: call.callSid, step: "answer", detail: error instanceof Error ? error.message : String(error) });
     }
   }
-  return { outcome, agent, log: logFields };
+  return answered(outcome, logFields);
 }

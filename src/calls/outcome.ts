@@ -3,23 +3,47 @@
  */
 import type { AgentLookupFailure } from "../agents/schema.ts";
 import type { RegisterFailure } from "../retell/register.ts";
-import { dialNumber, dialSip, sayAndHangUp } from "../twilio/twiml.ts";
+import type { BlockReason, ClosedReason, LimitReason, RuleDecision } from "../rules/decide.ts";
+import { dialNumber, dialSip, reject, sayAndHangUp } from "../twilio/twiml.ts";
 
 export const NOT_IN_SERVICE_MESSAGE = "Sorry, the number you have called is not in service. Goodbye.";
 export const APOLOGY_MESSAGE = "Sorry, we cannot take your call right now. Please try again later. Goodbye.";
+/** Closed, or a caller not on the allowed list, when the schedule names no after-hours target. */
+export const CLOSED_MESSAGE = "Sorry, we are closed right now. Please call again during our opening hours. Goodbye.";
+export const RATE_LIMITED_MESSAGE = "Sorry, this line is too busy to take your call. Please try again in a few minutes. Goodbye.";
 
 export type VoiceOutcome =
-  | { kind: "connected"; retellCallId: string; sipUri: string }
+  /** `reason`: the after-hours agent took the call instead of the number's own (rules/decide.ts). */
+  | { kind: "connected"; retellCallId: string; sipUri: string; reason?: ClosedReason }
   | { kind: AgentLookupFailure }
   | { kind: "fallback_dialed"; reason: RegisterFailure; fallbackNumber: string }
   | { kind: "retell_failed"; reason: RegisterFailure }
-  | { kind: "internal_error" };
+  | { kind: "internal_error" }
+  | { kind: "blocked"; reason: BlockReason }
+  | { kind: "rate_limited"; reason: LimitReason }
+  /** The schedule's after-hours number was dialed, or its sentence (or the closed message) spoken. */
+  | { kind: "after_hours"; reason: ClosedReason; number: string }
+  | { kind: "after_hours"; reason: ClosedReason; message: string };
+
+/** The outcome of a rule that answers the call itself (every decision but `connect`). */
+export function ruleOutcome(decision: Exclude<RuleDecision, { kind: "connect" }>): VoiceOutcome {
+  switch (decision.kind) {
+    case "reject":
+      return { kind: "blocked", reason: decision.reason };
+    case "rate_limited":
+      return { kind: "rate_limited", reason: decision.reason };
+    case "dial":
+      return { kind: "after_hours", reason: decision.reason, number: decision.number };
+    case "say":
+      return { kind: "after_hours", reason: decision.reason, message: decision.message };
+  }
+}
 
 /** Where Twilio reports how each kind of `<Dial>` ended (see calls/dial-complete.ts). */
 export interface DialActions {
   /** For the SIP leg to Retell: a failure there sends the caller to the fallback number. */
   retell: string;
-  /** For the fallback number's leg: a failure there ends in an apology. */
+  /** For a number dialed instead (the fallback, or the after-hours number): a failure there ends in an apology. */
   fallback: string;
 }
 
@@ -38,6 +62,13 @@ export function outcomeTwiml(outcome: VoiceOutcome, actions?: DialActions): stri
     case "retell_failed":
     case "internal_error":
       return sayAndHangUp(APOLOGY_MESSAGE);
+    case "blocked":
+      return reject();
+    case "rate_limited":
+      return sayAndHangUp(RATE_LIMITED_MESSAGE);
+    case "after_hours":
+      // Dialed as a fallback is: its own action, and a failure there ends in an apology, never another dial.
+      return "number" in outcome ? dialNumber(outcome.number, actions && { action: actions.fallback }) : sayAndHangUp(outcome.message);
   }
 }
 

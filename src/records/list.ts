@@ -22,6 +22,9 @@ export const CALL_OUTCOMES = [
   "agent_config_invalid",
   "agent_lookup_failed",
   "internal_error",
+  "blocked",
+  "rate_limited",
+  "after_hours",
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 

@@ -8,6 +8,9 @@
  * - day: the UTC day of `created_at` (when the call was first heard of); `all` is the whole window.
  * - connected: outcome `connected` (registered with Retell and the SIP leg did not fail).
  * - fallbacks: outcome `fallback_dialed` (Retell could not take the call and the fallback number was dialed).
+ * - blocked, rateLimited: outcome `blocked` / `rate_limited` (routing rules: the caller was turned away).
+ * - afterHours: calls the schedule sent elsewhere because the line was closed (`outcome_reason` `after_hours`):
+ *   to the after-hours agent (counted under that agent, which took them), number or message.
  * - failures: every call whose outcome is not `connected`, counted by reason: `outcome_reason` when there is
  *   one (`retell_timeout`, `dial_busy`, ...), else the outcome (`agent_not_found`, ...), else `outcome_unknown`
  *   (known only from a status callback or a Retell event). So `calls = connected + sum(failures)`, and the
@@ -37,6 +40,9 @@ export interface Figures {
   calls: number;
   connected: number;
   fallbacks: number;
+  blocked: number;
+  rateLimited: number;
+  afterHours: number;
   failures: Record<string, number>;
   answered: number;
   answerRate: number | null;
@@ -61,6 +67,9 @@ export interface StatsRow {
   calls: number;
   connected: number;
   fallbacks: number;
+  blocked: number;
+  rate_limited: number;
+  after_hours: number;
   answered: number;
   duration_total_s: number;
   duration_p50_s: number | null;
@@ -123,6 +132,9 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
       COUNT(*) AS calls,
       COUNT(CASE WHEN outcome = 'connected' THEN 1 END) AS connected,
       COUNT(CASE WHEN outcome = 'fallback_dialed' THEN 1 END) AS fallbacks,
+      COUNT(CASE WHEN outcome = 'blocked' THEN 1 END) AS blocked,
+      COUNT(CASE WHEN outcome = 'rate_limited' THEN 1 END) AS rate_limited,
+      COUNT(CASE WHEN outcome_reason = 'after_hours' THEN 1 END) AS after_hours,
       COUNT(CASE WHEN answered THEN 1 END) AS answered,
       COALESCE(SUM(seconds), 0) AS duration_total_s,
       ${sentiment},
@@ -136,7 +148,7 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
   ), failures AS (
     SELECT agent, bucket, json_group_object(reason, count) AS failures FROM reasons GROUP BY agent, bucket
   )
-  SELECT t.agent, t.bucket AS day, t.calls, t.connected, t.fallbacks, t.answered, t.duration_total_s,
+  SELECT t.agent, t.bucket AS day, t.calls, t.connected, t.fallbacks, t.blocked, t.rate_limited, t.after_hours, t.answered, t.duration_total_s,
     d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms,
     t.sentiment_positive, t.sentiment_neutral, t.sentiment_negative, t.sentiment_unknown,
     t.successful, t.unsuccessful, f.failures
@@ -167,6 +179,9 @@ export function toFigures(row: StatsRow): Figures {
     calls: row.calls,
     connected: row.connected,
     fallbacks: row.fallbacks,
+    blocked: row.blocked,
+    rateLimited: row.rate_limited,
+    afterHours: row.after_hours,
     failures: parseFailures(row.failures),
     answered: row.answered,
     answerRate: ratio(row.answered, row.calls),

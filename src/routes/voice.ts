@@ -9,7 +9,7 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env.ts";
 import { agentKey } from "../agents/lookup.ts";
-import { answerCall } from "../calls/answer.ts";
+import { answerCall, type CallAnswer } from "../calls/answer.ts";
 import { dialActions } from "../calls/dial-complete.ts";
 import { outcomeTwiml } from "../calls/outcome.ts";
 import { AppError } from "../errors.ts";
@@ -31,7 +31,6 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
   const call = readInboundCall(c.var.twilioParams);
   if (!call) throw new AppError({ kind: "bad_request", message: "Missing CallSid, From or To" });
   const key = agentKey({ agentId, to: call.to });
-  const actions = key === null ? undefined : dialActions(c.var.twilioUrl, key);
 
   // The Workers-native byte stream: no JS transform step between our writes and the response.
   const { readable, writable } = new IdentityTransformStream();
@@ -40,18 +39,20 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
   void writer.write(encoder.encode(RESPONSE_OPEN)).catch(() => {});
 
   const finish = (async () => {
-    const answer = await answerCall(c.env, call, key, started).catch((error: unknown) => ({
-      outcome: { kind: "internal_error" as const },
-      agent: undefined,
+    const answer: CallAnswer = await answerCall(c.env, call, key, started).catch((error: unknown) => ({
+      outcome: { kind: "internal_error" },
+      actionKey: key,
       log: { detail: error instanceof Error ? error.message : String(error) },
     }));
     const { outcome } = answer;
+    // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number.
+    const actions = answer.actionKey === null ? undefined : dialActions(c.var.twilioUrl, answer.actionKey);
     log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
       callSid: call.callSid,
       from: maskPhone(call.from),
       to: maskPhone(call.to),
       agentKey: maskKey(key),
-      retellAgentId: answer.agent?.retellAgentId,
+      retellAgentId: answer.retellAgentId,
       outcome: outcome.kind,
       ...("reason" in outcome && { reason: outcome.reason }),
       ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),

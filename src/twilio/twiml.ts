@@ -72,6 +72,14 @@ export function sayAndHangUp(message: string): string {
   return element("Say", {}, escapeXml(message)) + element("Hangup", {}, null);
 }
 
+/**
+ * Turns the call away unanswered: `rejected` plays the not-in-service message. As the first verb it leaves the
+ * call unanswered and unbilled (https://www.twilio.com/docs/voice/twiml/reject).
+ */
+export function reject(): string {
+  return element("Reject", { reason: "rejected" }, null);
+}
+
 export function twimlDocument(body: string): string {
   return RESPONSE_OPEN + body + RESPONSE_CLOSE;
 }

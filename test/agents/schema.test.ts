@@ -72,6 +72,37 @@ describe("parseAgentValue", () => {
   });
 });
 
+describe("parseAgentValue with routing rules", () => {
+  it("reads a schedule and caller lists, normalised", () => {
+    const value = JSON.stringify({
+      retellAgentId: "agent_a",
+      schedule: { timeZone: "Australia/Melbourne", hours: { mon: ["09:00-17:00"] }, afterHours: { agent: "night_desk" } },
+      blockedCallers: ["+1 900*", "Anonymous"],
+      allowedCallers: ["+61 412 345 678"],
+    });
+    expect(parseAgentValue(value)).toEqual({
+      ok: true,
+      agent: {
+        retellAgentId: "agent_a",
+        schedule: { timeZone: "Australia/Melbourne", hours: { mon: ["09:00-17:00"] }, afterHours: { agent: "night_desk" } },
+        blockedCallers: ["+1900*", "anonymous"],
+        allowedCallers: ["+61412345678"],
+      },
+    });
+  });
+
+  it.each([
+    ["an unknown time zone", { schedule: { timeZone: "Mars/Base", hours: {} } }, 'schedule.timeZone "Mars/Base" is not an IANA time zone'],
+    ["a bad range", { schedule: { timeZone: "UTC", hours: { mon: ["9-5"] } } }, 'schedule.hours.mon[0] "9-5" is not a range'],
+    ["a bad date", { schedule: { timeZone: "UTC", hours: {}, closed: ["2026-13-01"] } }, 'schedule.closed[0] "2026-13-01" is not a date'],
+    ["an after-hours agent id that cannot be a route id", { schedule: { timeZone: "UTC", hours: {}, afterHours: { agent: "night/desk" } } }, "schedule.afterHours.agent"],
+    ["a blocked caller that is no pattern", { blockedCallers: ["+1900"] }, "blockedCallers[0] \"+1900\" is not"],
+    ["an empty allowed list", { allowedCallers: [] }, "allowedCallers is empty"],
+  ])("reports %s as agent_config_invalid, naming the field", (_name, fields, detail) => {
+    expect(parseAgentValue(JSON.stringify({ retellAgentId: "agent_a", ...fields }))).toEqual({ ok: false, reason: "agent_config_invalid", detail: expect.stringContaining(detail) });
+  });
+});
+
 describe("serializeAgentConfig", () => {
   it("stores an agent with only an id as the bare id", () => {
     expect(serializeAgentConfig({ retellAgentId: "agent_a" })).toBe("agent_a");

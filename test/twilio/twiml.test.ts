@@ -1,6 +1,6 @@
 import { DOMParser } from "@xmldom/xmldom";
 import { describe, expect, it } from "vitest";
-import { dialNumber, dialSip, escapeXml, sayAndHangUp, twimlDocument } from "../../src/twilio/twiml.ts";
+import { dialNumber, dialSip, escapeXml, reject, sayAndHangUp, twimlDocument } from "../../src/twilio/twiml.ts";
 
 const parse = (xml: string) => new DOMParser({ onError: (_l, message) => { throw new Error(message); } }).parseFromString(xml, "text/xml");
 
@@ -38,5 +38,10 @@ describe("TwiML documents", () => {
     const doc = parse(xml);
     expect(doc.getElementsByTagName("Dial")).toHaveLength(0);
     expect(doc.getElementsByTagName("Say")[0]?.textContent).toBe("</Say><Dial>+19005550000</Dial><Say>");
+  });
+
+  it("rejects a call unanswered with reason rejected, the not-in-service message", () => {
+    const reason = parse(twimlDocument(reject())).getElementsByTagName("Reject")[0]?.getAttribute("reason");
+    expect(reason).toBe("rejected");
   });
 });
