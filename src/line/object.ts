@@ -264,8 +264,9 @@ export class PhoneLine extends DurableObject<Bindings> {
   /** Forgets calls copied to D1 that are over (past FINISHED_GRACE_MS) or silent for STALE_CALL_MS; returns how many. */
   forgetFinished(now: number): number {
     return this.ctx.storage.sql.exec(
-      `DELETE FROM calls WHERE version <= copied_version AND claim_token IS NULL
+      `DELETE FROM calls WHERE version <= copied_version AND (claim_token IS NULL OR claimed_at <= ?)
          AND ((finished_at IS NOT NULL AND finished_at <= ?) OR updated_at <= ?)`,
+      now - CLAIM_TTL_MS,
       now - FINISHED_GRACE_MS,
       now - STALE_CALL_MS,
     ).rowsWritten;

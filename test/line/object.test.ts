@@ -249,6 +249,14 @@ describe("forgetting calls", () => {
     expect(await forget(Date.now() + STALE_CALL_MS + 1_000)).toBe(1);
   });
 
+  it("forgets a call whose claimer never answered, once the claim is dead and the call silent for STALE_CALL_MS", async () => {
+    const { line, stub } = newLine();
+    const sid = callSid();
+    claimed(await stub.claimVoice(sid, details(line), 5_000));
+    await runDurableObjectAlarm(stub);
+    expect(await runInDurableObject(stub, (l) => l.forgetFinished(Date.now() + STALE_CALL_MS + 1_000))).toBe(1);
+  });
+
   it("holds nothing once every call is forgotten: the storage does not grow with the calls ever made", async () => {
     const { stub } = await finishedCall();
     await runDurableObjectAlarm(stub);
