@@ -85,7 +85,7 @@ function devConfig(raw: RawConfig, configDir: string, names: string[]): RawConfi
 }
 
 /** A folder only this user can open (mkdtemp makes it 0700), holding the generated config and its .dev.vars (0600). */
-async function writePrivateConfig(configPath: string, vars: Record<string, string>): Promise<{ dir: string; configPath: string; devVarsPath: string }> {
+export async function writePrivateConfig(configPath: string, vars: Record<string, string>): Promise<{ dir: string; configPath: string; devVarsPath: string }> {
   const lines = Object.entries(vars).map(([name, value]) => devVarsLine(name, value));
   const { experimental_readRawConfig } = await import("wrangler");
   let raw: RawConfig;
