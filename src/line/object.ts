@@ -217,7 +217,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   async copyToD1(db: D1Database, now: number, timeoutMs = COPY_TIMEOUT_MS): Promise<CopyResult> {
     const rows = this.ctx.storage.sql
       .exec<CopyRow>(
-        "SELECT call_sid, record, version, copy_failing_since FROM calls WHERE version > copied_version ORDER BY updated_at LIMIT ?",
+        "SELECT call_sid, record, version, copy_failing_since FROM calls WHERE version > copied_version ORDER BY copy_failing_since IS NOT NULL, updated_at LIMIT ?",
         COPY_BATCH,
       )
       .toArray();
@@ -231,12 +231,19 @@ export class PhoneLine extends DurableObject<Bindings> {
       detail = error instanceof Error ? error.message : String(error);
       failed = rows;
       // D1 answered but refused the batch: one call it refuses (a constraint) must not hold back the others,
-      // so each is tried alone. A timeout says D1 is unreachable, and trying each would only wait longer.
+      // so each is tried alone, calls that never failed first. Two refusals before any success mean D1 itself
+      // is down, and the rest wait for the next round; a timeout says so at once.
       if (rows.length > 1 && !detail.includes("timed out")) {
         failed = [];
-        for (const row of rows) {
+        let copiedAlone = 0;
+        for (const [i, row] of rows.entries()) {
+          if (copiedAlone === 0 && failed.length >= 2) {
+            failed.push(...rows.slice(i));
+            break;
+          }
           try {
             await copy([row]);
+            copiedAlone++;
           } catch {
             failed.push(row);
           }

@@ -267,6 +267,27 @@ describe("forgetting calls", () => {
 });
 
 describe("a call D1 refuses", () => {
+  it("costs at most three D1 calls per round while D1 refuses everything", async () => {
+    const { line, stub } = newLine();
+    for (let i = 0; i < 5; i++) {
+      const sid = callSid();
+      const outcome = connected();
+      const token = claimed(await stub.claimVoice(sid, details(line), 5_000));
+      await stub.completeVoice(sid, token, answer(line, outcome), outcome);
+    }
+    let asked = 0;
+    const refusing = {
+      prepare: () => ({ bind: () => ({}) }),
+      batch: () => {
+        asked++;
+        return Promise.reject(new Error("D1_ERROR: no such table: calls"));
+      },
+    } as unknown as D1Database;
+    const result = await runInDurableObject(stub, (l) => l.copyToD1(refusing, Date.now()));
+    expect(result).toEqual({ copied: 0, failed: true, pending: 5 });
+    expect(asked).toBe(3);
+  });
+
   it("does not hold back the other calls of its batch", async () => {
     const first = await finishedCall();
     const retellCallId = (await first.stub.call(first.sid))?.retellCallId as string;
