@@ -113,11 +113,13 @@ describe("the rate limits", () => {
     expect(sipUri((await call(to, { From: "+61400000777" })).text)).toMatch(/^sip:call_/);
   });
 
-  it("does not count dry runs (npm run doctor)", async () => {
+  it("does not count dry runs (npm run doctor), which get the rules' answer all the same", async () => {
     await awayFromWindowEdge();
     const { to } = await mappedNumber();
     const from = uniqueCaller();
     for (let i = 0; i < 4; i++) expect(sipUri((await call(to, { From: from, [DRY_RUN_PARAM]: "1" })).text)).toMatch(/^sip:dry_run@/);
+    const closed = await mappedNumber({ schedule: ALWAYS_CLOSED });
+    expect((await call(closed.to, { From: from, [DRY_RUN_PARAM]: "1" })).text).toContain(`<Say>${CLOSED_MESSAGE}</Say>`);
   });
 
   it("lets the call through when a rate-limit binding fails, and logs it", async () => {
