@@ -102,19 +102,12 @@ async function answerCall(c: Context<AppEnv>, agentId: string | undefined): Prom
     return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
   }
 
-  if (routing.kind === "unrouted") {
-    const outcome: VoiceOutcome = { kind: routing.lookup.reason };
-    const entry: CallLog = { started, call, key };
-    logOutcome(entry, outcome, { detail: routing.lookup.detail });
+  if (routing.kind === "answer") {
+    const { outcome, detail } = routing;
+    const entry: CallLog = { started, call, key, ...(lookup.ok && { retellAgentId: lookup.agent.retellAgentId }) };
+    logOutcome(entry, outcome, detail === undefined ? {} : { detail });
     c.executionCtx.waitUntil(save(voiceRecord(entry, outcome)));
     return c.body(twimlDocument(outcomeTwiml(outcome, actions)), 200, TWIML_HEADERS);
-  }
-
-  if (routing.kind === "answer") {
-    const entry: CallLog = { started, call, key, retellAgentId: routing.lookup.agent.retellAgentId };
-    logOutcome(entry, routing.outcome, routing.detail === undefined ? {} : { detail: routing.detail });
-    c.executionCtx.waitUntil(save(voiceRecord(entry, routing.outcome)));
-    return c.body(twimlDocument(outcomeTwiml(routing.outcome, actions)), 200, TWIML_HEADERS);
   }
 
   const { agent } = routing;
