@@ -337,7 +337,7 @@ async function hours(argv: string[]): Promise<number> {
     for (const line of describeSchedule(schedule)) out(`  ${line}`);
     out(`  now:           ${openNow(schedule, Date.now())}`);
     const target = schedule.afterHours;
-    if (target && "agent" in target && (await getValues(store, [`agent:${target.agent}`])).get(`agent:${target.agent}`) == null) {
+    if (target && "agent" in target && ((await getValues(store, [`agent:${target.agent}`])).get(`agent:${target.agent}`) ?? null) === null) {
       note(`  ! agent:${target.agent} has no mapping yet: after-hours callers hear "not in service" until you add it (npm run agents -- add agent:${target.agent} <retellAgentId> --${store.mode}).`);
     }
   }

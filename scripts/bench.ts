@@ -26,11 +26,12 @@ const RETELL_DELAY_MS = 20;
 const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 800);
 const CONCURRENT_REQUESTS = Number(process.env.BENCH_CONCURRENT ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const NUMBERS = 20;
 /**
- * Dialed numbers the calls are spread over: enough that the 2 000 concurrent calls stay under each number's rate
- * limit (wrangler.toml NUMBER_RATE_LIMITER, 60 a minute), which the bench leaves as deployed.
+ * The bench calls each number far more often than NUMBER_RATE_LIMITER allows (60 a minute): its Worker runs with
+ * that limit raised. Each call is still counted, at the same cost; only the verdict changes.
  */
-const NUMBERS = 200;
+const BENCH_NUMBER_LIMIT = 1_000_000;
 /**
  * Every number's agent has routing rules, so their cost is in the figures: a schedule (open at every hour, in a
  * zone with DST), blocked callers and a global blocklist (rules/decide.ts). Each call comes from a caller of its
@@ -95,7 +96,10 @@ async function main() {
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { delayMs: RETELL_DELAY_MS } });
   const passThrough = await servePassThrough(new URL("/v2/register-phone-call", retell.url).toString());
   const recordsFloor = await servePassThrough(new URL("/v2/register-phone-call", retell.url).toString(), { records: true });
-  const worker = await serveBundle({ RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: TOKEN, RETELL_API_KEY: API_KEY });
+  const worker = await serveBundle(
+    { RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: TOKEN, RETELL_API_KEY: API_KEY },
+    { NUMBER_RATE_LIMITER: BENCH_NUMBER_LIMIT },
+  );
   try {
     const { url } = worker;
     const kv = await worker.kv("AGENTS");
@@ -138,8 +142,8 @@ async function main() {
     const sendPassThrough = forwardTo(passThrough.url);
     const sendRecordsFloor = forwardTo(recordsFloor.url);
 
-    // Warm-up: isolates, the HMAC key cache, the agent memo (every number once), keep-alive connections.
-    await run(Math.max(100, NUMBERS), 4, sendWebhook);
+    // Warm-up: isolates, the HMAC key cache, the agent memo, keep-alive connections.
+    await run(100, 4, sendWebhook);
     await run(100, 4, sendDirect);
     await run(100, 4, sendPassThrough);
     await run(100, 4, sendRecordsFloor);

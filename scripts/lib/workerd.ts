@@ -127,14 +127,29 @@ export interface LocalWorker {
   dispose(): Promise<void>;
 }
 
-/** Starts the built bundle on 127.0.0.1 with wrangler.toml's bindings, `bindings` overriding vars and adding secrets. */
-export async function serveBundle(bindings: Record<string, string>): Promise<LocalWorker> {
+type RateLimitOptions = Record<string, { simple: { limit: number; period: number } } & Record<string, unknown>>;
+
+/** wrangler.toml's `[[ratelimits]]` bindings as Miniflare takes them, with some `limit`s replaced. */
+export function rateLimits(limits: Record<string, number> = {}): RateLimitOptions {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
+  const bindings = (workerOptions as { ratelimits?: RateLimitOptions }).ratelimits ?? {};
+  return Object.fromEntries(
+    Object.entries(bindings).map(([name, binding]) => [name, { ...binding, simple: { ...binding.simple, limit: limits[name] ?? binding.simple.limit } }]),
+  );
+}
+
+/**
+ * Starts the built bundle on 127.0.0.1 with wrangler.toml's bindings, `bindings` overriding vars and adding
+ * secrets, and `limits` replacing rate-limit bindings' limits (a limit's size does not change what a check costs).
+ */
+export async function serveBundle(bindings: Record<string, string>, limits: Record<string, number> = {}): Promise<LocalWorker> {
   let logLines = 0;
   const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
   // modulesRules only matter when wrangler bundles; the bundle is already built.
   const { modulesRules: _rules, ...options } = workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
   const { mf, url, cpuMs } = await startMiniflare({
     ...options,
+    ratelimits: rateLimits(limits) as Record<string, unknown>,
     modules: true,
     scriptPath: join(BUNDLE_DIR, "index.js"),
     bindings: { ...options.bindings, ...bindings },
@@ -168,7 +183,6 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Loc
  * (developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit).
  */
 export async function servePassThrough(target: string, options: { records?: boolean } = {}): Promise<LocalWorker> {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
   const script = options.records
     ? `export default { async fetch(request, env, ctx) {
     const callSid = "CA" + crypto.randomUUID().replaceAll("-", "");
@@ -194,7 +208,7 @@ export async function servePassThrough(target: string, options: { records?: bool
     script,
     compatibilityDate: "2026-11-01",
     bindings: { TARGET: target },
-    ...(options.records && { d1Databases: ["DB"], ratelimits: (workerOptions as { ratelimits?: unknown }).ratelimits }),
+    ...(options.records && { d1Databases: ["DB"], ratelimits: rateLimits() }),
     host: "127.0.0.1",
     port: 0,
   } as Parameters<typeof convertV4MiniflareOptions>[0]);

@@ -43,7 +43,6 @@ async function claimCall(env: Bindings, call: InboundCall, line: string, receive
 
 /** The answer for a call whose claim is held by another webhook that has not answered within this one's wait. */
 function stillRegistering(routing: Routing): VoiceOutcome {
-  if (routing.kind === "unrouted") return { kind: routing.lookup.reason };
   if (routing.kind === "answer") return routing.outcome;
   return failedOutcome(routing.agent, "retell_timeout");
 }
@@ -56,7 +55,7 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   const counts = !call.dryRun && (claim.kind === "claimed" || claim.kind === "unclaimed");
   const routing = await applyRules(env, read, call, receivedAt, counts);
   const actionKey = routing.kind === "connect" ? routing.key : key;
-  const retellAgentId = routing.kind === "connect" ? routing.agent.retellAgentId : routing.kind === "answer" ? routing.lookup.agent.retellAgentId : undefined;
+  const retellAgentId = routing.kind === "connect" ? routing.agent.retellAgentId : routing.lookup.ok ? routing.lookup.agent.retellAgentId : undefined;
   const answered = (outcome: VoiceOutcome, log: Record<string, unknown>): CallAnswer => ({ outcome, actionKey, log, ...(retellAgentId && { retellAgentId }) });
 
   if (claim.kind === "answered") return answered(claim.outcome, { replay: true });
@@ -65,10 +64,7 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   let outcome: VoiceOutcome;
   let logFields: Record<string, unknown> = {};
   let registration: { ms: number; attempts: number } | undefined;
-  if (routing.kind === "unrouted") {
-    outcome = { kind: routing.lookup.reason };
-    logFields = { detail: routing.lookup.detail };
-  } else if (routing.kind === "answer") {
+  if (routing.kind === "answer") {
     outcome = routing.outcome;
     if (routing.detail !== undefined) logFields = { detail: routing.detail };
   } else {

@@ -24,10 +24,11 @@ export interface RouteBindings extends Limiters {
 type FoundAgent = Extract<AgentLookup, { ok: true }>;
 
 export type Routing =
-  /** No agent serves the number: the lookup's failure is the call's outcome. */
-  | { kind: "unrouted"; lookup: Extract<AgentLookup, { ok: false }> }
-  /** A rule answers the call itself (reject, rate limit, after-hours message or number, or a broken after-hours agent). */
-  | { kind: "answer"; lookup: FoundAgent; outcome: VoiceOutcome; detail?: string }
+  /**
+   * Answered without Retell: no agent serves the number (the lookup's failure is the outcome), or a rule
+   * answers (reject, rate limit, after-hours message or number, a broken after-hours agent). `detail` is for the log.
+   */
+  | { kind: "answer"; lookup: AgentLookup; outcome: VoiceOutcome; detail?: string }
   /**
    * Register with Retell for `agent` (the number's own, or the after-hours one stored under `key`), whose
    * dynamic variables already carry the rules' (`after_hours`).
@@ -76,7 +77,7 @@ export async function readRouting(env: Pick<RouteBindings, "AGENTS">, key: strin
  */
 export async function applyRules(env: RouteBindings, read: RoutingRead, call: InboundCall, now: number, count: boolean): Promise<Routing> {
   const { lookup, blocklist } = read;
-  if (!lookup.ok) return { kind: "unrouted", lookup };
+  if (!lookup.ok) return { kind: "answer", lookup, outcome: { kind: lookup.reason }, detail: lookup.detail };
   const { agent } = lookup;
   // A blocked caller is turned away for nothing: not counted either.
   const limits = !count || blockReason(agent, blocklist, call.from) ? UNCOUNTED : await countCall(env, call.from, call.to);

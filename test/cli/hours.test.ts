@@ -103,6 +103,17 @@ describe.concurrent("hours command logic (fake wrangler store)", () => {
     expect(JSON.parse(store.kv()[MAPPED] as string)).toEqual({ retellAgentId: "agent_new2", schedule: { timeZone: "UTC", hours: {} }, blockedCallers: ["anonymous"] });
   });
 
+  it("export to JSON and import carry opening hours and caller lists unchanged", async () => {
+    const value = '{"retellAgentId":"agent_front","schedule":{"timeZone":"UTC","hours":{"mon":["09:00-17:00"]},"afterHours":{"agent":"night"}},"blockedCallers":["+1900*"],"allowedCallers":["anonymous"]}';
+    const source = fakeStore({ [MAPPED]: value });
+    const file = `${tempDir("json")}/backup.json`;
+    expect((await runCli("agents", ["export", file, "--local"], source.env)).code).toBe(0);
+    const target = fakeStore();
+    const imported = await runCli("agents", ["import", file, "--local"], target.env);
+    expect(imported.code, imported.output).toBe(0);
+    expect(target.kv()[MAPPED]).toBe(value);
+  });
+
   it("export to CSV refuses a mapping with opening hours, which only JSON can hold", async () => {
     const store = fakeStore({ [MAPPED]: '{"retellAgentId":"agent_front","schedule":{"timeZone":"UTC","hours":{}}}' });
     const result = await runCli("agents", ["export", `${tempDir("csv")}/out.csv`, "--local"], store.env);

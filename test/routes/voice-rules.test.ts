@@ -113,11 +113,13 @@ describe("the rate limits", () => {
     expect(sipUri((await call(to, { From: "+61400000777" })).text)).toMatch(/^sip:call_/);
   });
 
-  it("does not count dry runs (npm run doctor)", async () => {
+  it("does not count dry runs (npm run doctor), which get the rules' answer all the same", async () => {
     await awayFromWindowEdge();
     const { to } = await mappedNumber();
     const from = uniqueCaller();
     for (let i = 0; i < 4; i++) expect(sipUri((await call(to, { From: from, [DRY_RUN_PARAM]: "1" })).text)).toMatch(/^sip:dry_run@/);
+    const closed = await mappedNumber({ schedule: ALWAYS_CLOSED });
+    expect((await call(closed.to, { From: from, [DRY_RUN_PARAM]: "1" })).text).toContain(`<Say>${CLOSED_MESSAGE}</Say>`);
   });
 
   it("lets the call through when a rate-limit binding fails, and logs it", async () => {
@@ -131,8 +133,8 @@ describe("the rate limits", () => {
 });
 
 describe("opening hours", () => {
-  it("connects during opening hours and tells Retell after_hours is false", async () => {
-    const { to, agentId } = await mappedNumber({ schedule: ALWAYS_OPEN, dynamicVariables: { office: "North" } });
+  it("connects during opening hours and tells Retell after_hours is false, over the agent's own variable", async () => {
+    const { to, agentId } = await mappedNumber({ schedule: ALWAYS_OPEN, dynamicVariables: { office: "North", after_hours: "maybe" } });
     expect(sipUri((await call(to)).text)).toMatch(/^sip:call_/);
     const [registration] = await retellRequests(agentId);
     expect(registration?.body).toMatchObject({ retell_llm_dynamic_variables: { office: "North", after_hours: "false" } });
@@ -150,6 +152,15 @@ describe("opening hours", () => {
     expect(registration?.body).toMatchObject({ agent_id: nightAgent, retell_llm_dynamic_variables: { after_hours: "true" } });
     expect(await retellRequests(agentId)).toHaveLength(0);
     expect(await recordOf(callSid)).toMatchObject({ outcome: "connected", outcome_reason: "after_hours", agent_key: to, retell_agent_id: nightAgent });
+  });
+
+  it("lets the after-hours agent take the call without applying its own rules again", async () => {
+    const nightAgent = uniqueAgentId("night");
+    const routeId = `night-${nightAgent.slice(-6)}`;
+    await env.AGENTS.put(`agent:${routeId}`, JSON.stringify({ retellAgentId: nightAgent, schedule: { ...ALWAYS_CLOSED, afterHours: { say: "Closed too." } } }));
+    const { to } = await mappedNumber({ schedule: { ...ALWAYS_CLOSED, afterHours: { agent: routeId } } });
+    expect(sipUri((await call(to)).text)).toMatch(/^sip:call_/);
+    expect(await retellRequests(nightAgent)).toHaveLength(1);
   });
 
   it("dials the after-hours number with a <Dial action> as for fallbacks, registering nothing", async () => {
