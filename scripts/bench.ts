@@ -169,7 +169,8 @@ function webhookSender(worker: LocalWorker, numbers: string[]): Send {
     const n = sequence++;
     const params = {
       AccountSid: "AC00000000000000000000000000000000",
-      CallSid: `CA${process.pid.toString(16)}${n.toString(16).padStart(24, "0")}`.slice(0, 34),
+      // Twilio's shape exactly: CA and 32 hex digits.
+      CallSid: `CA${process.pid.toString(16).padStart(8, "0")}${n.toString(16).padStart(24, "0")}`,
       CallStatus: "ringing",
       Direction: "inbound",
       From: `+1415${String(n % 1e7).padStart(7, "0")}`,
