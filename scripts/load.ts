@@ -9,8 +9,8 @@
  * for every call that matches its answer.
  *
  * Bounded in count and time: `--requests` (default 2000), `--concurrency` (default 32), `--numbers` (default 100),
- * `--max-seconds` (default 300). `runLoad()` is also what the short load test in `npm test` runs
- * (test/scripts/load.test.ts).
+ * `--max-seconds` (default 300) for the sending, then at most a minute's wait for the records. `runLoad()` is
+ * also what the short load test in `npm test` runs (test/scripts/load.test.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
