@@ -165,7 +165,7 @@ function workerConfig(): WorkerConfig {
 
 /**
  * Where local storage lives: in memory-backed files (tmpfs) where the machine has them, so the bench measures the
- * Worker rather than this machine's disk flushes (a shared disk made each line-object write wait ~3 ms here).
+ * Worker rather than this machine's disk flushes (on a shared disk, flushes added several ms to every line-object write).
  * Production storage does not share that cost; the latency model adds production's round trips instead.
  */
 const MEMORY_FILES = "/dev/shm";
