@@ -1,12 +1,16 @@
 /**
- * npm run load: many concurrent Twilio-signed calls from many numbers against the Worker under `wrangler dev`
- * (loopback only), while the local Retell stand-in fails a share of registrations, answers slowly or drops
- * connections. Some CallSids are sent twice, as Twilio's retries and replayed requests are. It reports
- * throughput and latency, and a tally that must hold: every call answered with SIP TwiML or the documented
- * fallback, no 5xx, a call record for every call that matches its answer, and no CallSid registered twice.
+ * npm run load: many concurrent Twilio-signed calls, each from a caller of its own, to many numbers, against the
+ * Worker under `wrangler dev` (loopback only), while the local Retell stand-in fails a share of registrations,
+ * answers slowly or drops connections. Some calls' first webhook arrives as several copies at once, and some
+ * CallSids come again later, as Twilio's retries and replayed requests do. In the middle, D1 goes away (its
+ * `calls` table is renamed under the running wrangler dev) and comes back. It reports throughput and latency,
+ * and a tally that must hold: every call answered with SIP TwiML or the documented fallback, no 5xx, no CallSid
+ * registered twice, copies of one webhook answered alike, and once D1 is back (within a minute) a call record
+ * for every call that matches its answer.
  *
- * Bounded in count and time: `--requests` (default 2000), `--concurrency` (default 32), `--max-seconds` (default 300).
- * `runLoad()` is also what the short load test in `npm test` runs (test/scripts/load.test.ts).
+ * Bounded in count and time: `--requests` (default 2000), `--concurrency` (default 32), `--numbers` (default 100),
+ * `--max-seconds` (default 300) for the sending, then at most a minute's wait for the records. `runLoad()` is
+ * also what the short load test in `npm test` runs (test/scripts/load.test.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -17,7 +21,7 @@ import { serializeAgentConfig } from "../src/agents/schema.ts";
 import { APOLOGY_MESSAGE } from "../src/calls/outcome.ts";
 import { startDev } from "../cli/lib/dev.ts";
 import { putMany } from "../cli/lib/store.ts";
-import { inboundCallParams, signedWebhook } from "../cli/lib/webhook.ts";
+import { inboundCallParams, signedWebhook, type SignedWebhook } from "../cli/lib/webhook.ts";
 import { wrangler } from "../cli/lib/wrangler.ts";
 import { startRetellStandIn, type RecordedRequest } from "../stand-ins/retell.ts";
 
@@ -26,14 +30,27 @@ const API_KEY = "key_load_test";
 const ADMIN_TOKEN = "load_admin_token";
 const ACCOUNT_SID = "AC" + "0".repeat(32);
 const FALLBACK = "+61390000000";
+/** The Worker's log line for a copy to D1 that failed (line/object.ts): proof that the outage was real. */
+const COPY_FAILED = '"records.copy_failed"';
+/** How long after D1 is back every record must be there: the issue's promise ("within a minute"). */
+const RECORDS_WITHIN_MS = 60_000;
+/** Between two looks at the records while waiting for them. */
+const RECORDS_POLL_MS = 2_000;
 
 export interface LoadOptions {
   requests: number;
   concurrency: number;
-  /** Distinct dialed numbers; every other one has a fallback number. */
+  /** Distinct dialed numbers (one line each); every other one has a fallback number. */
   numbers: number;
   /** Share of requests that repeat an earlier CallSid after its first answer. */
   repeatRate: number;
+  /** Share of calls whose first webhook arrives as `min`–`max` identical copies at the same instant. */
+  copies: { rate: number; min: number; max: number };
+  /**
+   * A D1 outage in the middle: after `after` of the requests, the `calls` table is renamed away; the next
+   * `during` of them are sent without it; then it is renamed back and the rest follow. Null: no outage.
+   */
+  outage: { after: number; during: number } | null;
   /**
    * Two of every n numbers' agents are down at Retell for the whole run (always 503): one with a fallback number
    * and one without, so both fallbacks are exercised.
@@ -49,6 +66,8 @@ export const DEFAULT_LOAD: LoadOptions = {
   concurrency: 32,
   numbers: 100,
   repeatRate: 0.05,
+  copies: { rate: 0.05, min: 3, max: 10 },
+  outage: { after: 0.3, during: 0.4 },
   downEvery: 10,
   chaos: { dropRate: 0.03, failRate: 0.1, slowRate: 0.1, slowMs: 1_500 },
   maxSeconds: 300,
@@ -68,13 +87,26 @@ export interface Tally {
   repeats: number;
   /** Repeated CallSids answered differently from their first answer's SIP URI. */
   repeatsAnsweredDifferently: number;
+  /** First webhooks sent as several copies at once, and the copies beyond the first. */
+  copyBursts: number;
+  copies: number;
+  /** Bursts whose copies dialed different Retell calls. */
+  burstsAnsweredDifferently: number;
+  /** Bursts where a copy gave up waiting for the registration (its documented fallback) while another connected. */
+  burstsPartlyFallback: number;
   /** CallSids the stand-in registered (201) more than once. */
   duplicateRegistrations: number;
   uniqueCalls: number;
+  /** Whether D1 was taken away; requests answered while it was gone; the D1 copies the Worker logged as failed. */
+  outage: boolean;
+  sentDuringOutage: number;
+  copyFailuresLogged: number;
   records: number;
   missingRecords: number;
   /** Records whose outcome or Retell call id disagrees with the answer the caller got. */
   mismatchedRecords: number;
+  /** Seconds from D1's return (or the last answer, without an outage) until every record was there and matching; null if never within the limit. */
+  recordsCompleteAfterSeconds: number | null;
 }
 
 export interface LoadReport {
@@ -83,17 +115,22 @@ export interface LoadReport {
   requestsPerSecond: number;
   latencyMs: { p50: number; p99: number; max: number };
   retellRequests: number;
+  /** When D1 was gone and back, in seconds from the first request. */
+  outageSeconds: { from: number; to: number } | null;
 }
 
 interface Sent {
   callSid: string;
   from: string;
   to: string;
-  repeat: boolean;
+  kind: "first" | "copy" | "repeat";
+  /** The send this request belongs to: the copies of one burst share it. */
+  wave: number;
   status: number;
   answer: Answer;
   sipCallId?: string;
-  ms: number;
+  start: number;
+  end: number;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
@@ -150,6 +187,34 @@ const OUTCOME_FOR: Record<Answer, string[]> = {
   other: [],
 };
 
+const matches = (record: ListedCall, s: Sent) => OUTCOME_FOR[s.answer].includes(record.outcome ?? "") && (s.answer !== "sip" || record.retellCallId === s.sipCallId);
+
+const groupBy = <T, K>(items: T[], key: (item: T) => K) => {
+  const groups = new Map<K, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+};
+
+/** Each call's requests that may have decided its record: those still in flight when its last send began. */
+function deciding(requests: Sent[]): Sent[] {
+  const lastStart = Math.max(...requests.map((r) => r.start));
+  return requests.filter((r) => r.end >= lastStart);
+}
+
+/** Records against answers: how many calls have none, and how many have one no answer accounts for. */
+function compareRecords(byCall: Map<string, Sent[]>, records: Map<string, ListedCall>): { missing: number; mismatched: number } {
+  let missing = 0;
+  let mismatched = 0;
+  for (const [callSid, requests] of byCall) {
+    const record = records.get(callSid);
+    if (!record) missing++;
+    // A repeat can upgrade a failed first attempt to a connected call; copies in flight together answer alike,
+    // unless one gave up waiting: the record must match one of the answers that could have decided it.
+    else if (!deciding(requests).some((s) => matches(record, s))) mismatched++;
+  }
+  return { missing, mismatched };
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const say = options.log ?? (() => {});
   const deadline = Date.now() + options.maxSeconds * 1000;
@@ -160,6 +225,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     persistTo: state,
     vars: { RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "5000", TWILIO_AUTH_TOKEN: AUTH_TOKEN, RETELL_API_KEY: API_KEY, ADMIN_TOKEN, WEBHOOK_BASE_URL: "" },
   });
+  // The same persisted state as the running wrangler dev: local D1 is one SQLite file that both open.
+  const d1 = (sql: string, what: string) => wrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--config", "wrangler.toml", "--command", sql], what);
   try {
     const numbers = Array.from({ length: options.numbers }, (_, i) => `+6141${String(i).padStart(7, "0")}`);
     const withFallback = new Set(numbers.filter((_, i) => i % 2 === 0));
@@ -176,50 +243,99 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
     const webhookUrl = `${dev.url}/api/webhooks/twilio`;
     const sent: Sent[] = [];
-    const firsts: Sent[] = [];
-    // First calls not repeated yet: each CallSid is repeated at most once, so a caller never goes past the
-    // per-caller rate limit (wrangler.toml, 3 a minute) that the load runs with, as deployed.
-    const unrepeated: Sent[] = [];
+    /** First sends whose answers are in, for repeats to pick from. */
+    const answered: Sent[] = [];
     let next = 0;
+    let waves = 0;
+    let calls = 0;
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: options.concurrency }, async () => {
-        while (next < options.requests && Date.now() < deadline) {
-          const i = next++;
-          const repeatOf = unrepeated.length > 0 && Math.random() < options.repeatRate ? unrepeated.splice(Math.floor(Math.random() * unrepeated.length), 1)[0] : undefined;
-          const to = repeatOf?.to ?? (numbers[i % numbers.length] as string);
-          // A caller of its own per call, as on a real line: the load is many people calling, not one caller.
-          const from = repeatOf?.from ?? `+1415${String(i).padStart(7, "0")}`;
-          const params = inboundCallParams({ from, to, accountSid: ACCOUNT_SID });
-          if (repeatOf) params.CallSid = repeatOf.callSid;
-          const webhook = signedWebhook({ url: webhookUrl, authToken: AUTH_TOKEN, params });
-          const t = performance.now();
+    const since = () => (performance.now() - started) / 1000;
+
+    const sendWave = async (webhook: SignedWebhook, kind: "first" | "repeat", count: number) => {
+      const wave = waves++;
+      return Promise.all(
+        Array.from({ length: count }, async (_, copy) => {
+          const start = performance.now();
           // Twilio waits 15 s at most for a voice webhook.
           const res = await post(webhook.url, webhook.body, webhook.headers, 15_000);
-          const ms = performance.now() - t;
-          const entry: Sent = { callSid: params.CallSid as string, from, to, repeat: repeatOf !== undefined, status: res.status, ms, ...classify(res.text) };
+          const { CallSid: callSid, From: from, To: to } = webhook.params as Record<"CallSid" | "From" | "To", string>;
+          const entry: Sent = { callSid, from, to, kind: copy === 0 ? kind : "copy", wave, status: res.status, start, end: performance.now(), ...classify(res.text) };
           sent.push(entry);
-          if (!repeatOf) {
-            firsts.push(entry);
-            unrepeated.push(entry);
-          }
           if (sent.length % 250 === 0) say(`  ${sent.length}/${options.requests} answered`);
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
+          return entry;
+        }),
+      );
+    };
+    /** Sends until `limit` requests have gone out (copies count), `concurrency` sends at a time. */
+    const sendUntil = (limit: number) =>
+      Promise.all(
+        Array.from({ length: options.concurrency }, async () => {
+          while (next < limit && Date.now() < deadline) {
+            const repeatOf = answered.length > 0 && Math.random() < options.repeatRate ? answered[Math.floor(Math.random() * answered.length)] : undefined;
+            if (repeatOf) {
+              next++;
+              const params = inboundCallParams({ from: repeatOf.from, to: repeatOf.to, accountSid: ACCOUNT_SID });
+              params.CallSid = repeatOf.callSid;
+              await sendWave(signedWebhook({ url: webhookUrl, authToken: AUTH_TOKEN, params }), "repeat", 1);
+              continue;
+            }
+            const { rate, min, max } = options.copies;
+            const count = Math.min(limit - next, Math.random() < rate ? min + Math.floor(Math.random() * (max - min + 1)) : 1);
+            next += count;
+            const call = calls++;
+            const to = numbers[call % numbers.length] as string;
+            // A caller of its own per call, as rate limits per caller would need.
+            const from = `+1415${String(call).padStart(7, "0")}`;
+            const webhook = signedWebhook({ url: webhookUrl, authToken: AUTH_TOKEN, params: inboundCallParams({ from, to, accountSid: ACCOUNT_SID }) });
+            const [firstAnswer] = await sendWave(webhook, "first", count);
+            if (firstAnswer) answered.push(firstAnswer);
+          }
+        }),
+      );
 
-    // Records are written after each answer (waitUntil): give the last ones a moment, then compare.
-    await new Promise((r) => setTimeout(r, 1_000));
-    const records = new Map((await allRecords(dev.url)).map((r) => [r.callSid, r]));
+    let outageSeconds: LoadReport["outageSeconds"] = null;
+    let sentDuringOutage = 0;
+    let recoveredAt = 0;
+    if (options.outage) {
+      await sendUntil(Math.round(options.requests * options.outage.after));
+      await d1("ALTER TABLE calls RENAME TO calls_outage", "Taking D1's calls table away");
+      const from = since();
+      say(`  D1 gone at ${from.toFixed(1)} s (calls renamed to calls_outage)`);
+      const before = sent.length;
+      await sendUntil(Math.round(options.requests * (options.outage.after + options.outage.during)));
+      sentDuringOutage = sent.length - before;
+      await d1("ALTER TABLE calls_outage RENAME TO calls", "Bringing D1's calls table back");
+      recoveredAt = performance.now();
+      outageSeconds = { from, to: since() };
+      say(`  D1 back at ${outageSeconds.to.toFixed(1)} s`);
+    }
+    await sendUntil(options.requests);
+    const seconds = since();
+    if (!options.outage) recoveredAt = performance.now();
+
     const registrations = retell.requests.filter((r: RecordedRequest) => r.path === "/v2/register-phone-call" && r.status === 201);
     const issued = new Map<string, string[]>();
     for (const r of registrations) {
       const callSid = (r.body as { metadata?: { twilio_call_sid?: string } }).metadata?.twilio_call_sid ?? "";
       issued.set(callSid, [...(issued.get(callSid) ?? []), r.callId ?? ""]);
     }
+    const byCall = groupBy(sent, (s) => s.callSid);
 
-    const first = new Map(firsts.map((s) => [s.callSid, s]));
+    // Records reach D1 from the line objects' alarms (~1 s after each change; every ≤ 30 s while D1 failed).
+    let records = new Map<string, ListedCall>();
+    let recordsCompleteAfterSeconds: number | null = null;
+    for (;;) {
+      records = new Map((await allRecords(dev.url)).map((r) => [r.callSid, r]));
+      const { missing, mismatched } = compareRecords(byCall, records);
+      if (missing === 0 && mismatched === 0 && records.size === byCall.size) {
+        recordsCompleteAfterSeconds = (performance.now() - recoveredAt) / 1000;
+        break;
+      }
+      if (performance.now() - recoveredAt > RECORDS_WITHIN_MS) break;
+      await new Promise((r) => setTimeout(r, RECORDS_POLL_MS));
+    }
+    const { missing, mismatched } = compareRecords(byCall, records);
+
     const tally: Tally = {
       sent: sent.length,
       answered: { sip: 0, fallback_number: 0, apology: 0, other: 0 },
@@ -227,40 +343,46 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       statusOther: sent.filter((s) => s.status !== 200 && s.status < 500).length,
       wrongFallback: 0,
       foreignCallIds: 0,
-      repeats: sent.filter((s) => s.repeat).length,
+      repeats: sent.filter((s) => s.kind === "repeat").length,
       repeatsAnsweredDifferently: 0,
+      copyBursts: 0,
+      copies: sent.filter((s) => s.kind === "copy").length,
+      burstsAnsweredDifferently: 0,
+      burstsPartlyFallback: 0,
       duplicateRegistrations: [...issued.values()].filter((ids) => ids.length > 1).length,
-      uniqueCalls: first.size,
+      uniqueCalls: byCall.size,
+      outage: options.outage !== null,
+      sentDuringOutage,
+      copyFailuresLogged: dev.lines.filter((l) => l.includes(COPY_FAILED)).length,
       records: records.size,
-      missingRecords: 0,
-      mismatchedRecords: 0,
+      missingRecords: missing,
+      mismatchedRecords: mismatched,
+      recordsCompleteAfterSeconds,
     };
     for (const s of sent) {
       tally.answered[s.answer]++;
       if ((s.answer === "fallback_number" && !withFallback.has(s.to)) || (s.answer === "apology" && withFallback.has(s.to))) tally.wrongFallback++;
       if (s.answer === "sip" && !(issued.get(s.callSid) ?? []).includes(s.sipCallId ?? "")) tally.foreignCallIds++;
-      const original = first.get(s.callSid);
-      if (s.repeat && original?.answer === "sip" && s.sipCallId !== original.sipCallId) tally.repeatsAnsweredDifferently++;
     }
-    for (const s of firsts) {
-      const record = records.get(s.callSid);
-      if (!record) {
-        tally.missingRecords++;
-        continue;
-      }
-      // A repeat can upgrade a failed first attempt to a connected call; judge the record by the last answer.
-      const last = [...sent].reverse().find((x) => x.callSid === s.callSid) ?? s;
-      const outcomeOk = OUTCOME_FOR[last.answer].includes(record.outcome ?? "");
-      const idOk = last.answer !== "sip" || record.retellCallId === last.sipCallId;
-      if (!outcomeOk || !idOk) tally.mismatchedRecords++;
+    for (const requests of byCall.values()) {
+      const firstSip = requests.find((s) => s.kind !== "repeat" && s.answer === "sip");
+      tally.repeatsAnsweredDifferently += requests.filter((s) => s.kind === "repeat" && firstSip && s.sipCallId !== firstSip.sipCallId).length;
     }
-    const latencies = sent.map((s) => s.ms).sort((a, b) => a - b);
+    for (const burst of groupBy(sent, (s) => s.wave).values()) {
+      if (burst.length < 2) continue;
+      tally.copyBursts++;
+      const sipIds = new Set(burst.filter((s) => s.answer === "sip").map((s) => s.sipCallId));
+      if (sipIds.size > 1) tally.burstsAnsweredDifferently++;
+      else if (sipIds.size === 1 && burst.some((s) => s.answer !== "sip")) tally.burstsPartlyFallback++;
+    }
+    const latencies = sent.map((s) => s.end - s.start).sort((a, b) => a - b);
     return {
       tally,
       seconds,
       requestsPerSecond: sent.length / seconds,
       latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN },
       retellRequests: retell.requests.length,
+      outageSeconds,
     };
   } finally {
     await dev.stop();
@@ -280,35 +402,49 @@ export function tallyProblems(t: Tally): string[] {
     t.foreignCallIds > 0 && `${t.foreignCallIds} SIP answers carried a call id Retell did not issue for that CallSid`,
     t.repeatsAnsweredDifferently > 0 && `${t.repeatsAnsweredDifferently} repeated CallSids got a different SIP URI`,
     t.duplicateRegistrations > 0 && `${t.duplicateRegistrations} CallSids were registered with Retell more than once`,
+    t.burstsAnsweredDifferently > 0 && `${t.burstsAnsweredDifferently} bursts of copies dialed different Retell calls`,
+    t.outage && t.sentDuringOutage === 0 && "no request was answered while D1 was gone",
+    t.outage && t.copyFailuresLogged === 0 && "no D1 copy failed during the outage, so it was no outage",
     t.missingRecords > 0 && `${t.missingRecords} calls have no record`,
     t.mismatchedRecords > 0 && `${t.mismatchedRecords} records disagree with the caller's answer`,
     t.records !== t.uniqueCalls && `${t.records} records for ${t.uniqueCalls} calls`,
+    t.recordsCompleteAfterSeconds === null && `the records were not all there and matching ${RECORDS_WITHIN_MS / 1000} s after D1 came back`,
   ].filter((p): p is string => typeof p === "string");
 }
 
 async function main() {
   const { values } = parseArgs({
-    options: { requests: { type: "string" }, concurrency: { type: "string" }, "max-seconds": { type: "string" } },
+    options: { requests: { type: "string" }, concurrency: { type: "string" }, numbers: { type: "string" }, "max-seconds": { type: "string" } },
     strict: true,
   });
   const options: LoadOptions = {
     ...DEFAULT_LOAD,
     requests: Number(values.requests ?? DEFAULT_LOAD.requests),
     concurrency: Number(values.concurrency ?? DEFAULT_LOAD.concurrency),
+    numbers: Number(values.numbers ?? DEFAULT_LOAD.numbers),
     maxSeconds: Number(values["max-seconds"] ?? DEFAULT_LOAD.maxSeconds),
     log: (line) => console.log(line),
   };
   const report = await runLoad(options);
   const t = report.tally;
-  console.log(`\nLoad: ${t.sent} signed voice webhooks (${t.repeats} repeated CallSids) from ${options.numbers} numbers, ${options.concurrency} at a time, through wrangler dev on 127.0.0.1.`);
-  console.log(`Retell stand-in: 2 in ${options.downEvery} agents always 503; otherwise ${Math.round(options.chaos.failRate * 100)} % 503, ${Math.round(options.chaos.dropRate * 100)} % dropped connections, ${Math.round(options.chaos.slowRate * 100)} % answered after ${options.chaos.slowMs} ms; ${report.retellRequests} requests reached it.\n`);
+  const pct = (share: number) => `${Math.round(share * 100)} %`;
+  console.log(`\nLoad: ${t.sent} signed voice webhooks for ${t.uniqueCalls} calls (${t.copyBursts} first webhooks sent as ${options.copies.min}–${options.copies.max} copies at once, ${t.copies} copies in all; ${t.repeats} repeated CallSids), each call from its own caller, to ${options.numbers} numbers, ${options.concurrency} sends at a time, through wrangler dev on 127.0.0.1.`);
+  console.log(`Retell stand-in: 2 in ${options.downEvery} agents always 503; otherwise ${pct(options.chaos.failRate)} 503, ${pct(options.chaos.dropRate)} dropped connections, ${pct(options.chaos.slowRate)} answered after ${options.chaos.slowMs} ms; ${report.retellRequests} requests reached it.`);
+  if (report.outageSeconds) {
+    console.log(`D1 outage: the calls table renamed away from ${report.outageSeconds.from.toFixed(1)} s to ${report.outageSeconds.to.toFixed(1)} s; ${t.sentDuringOutage} webhooks answered meanwhile; the Worker logged ${t.copyFailuresLogged} failed copies.`);
+  }
+  console.log(`Every record in D1 and matching ${t.recordsCompleteAfterSeconds === null ? "NEVER within the limit" : `${t.recordsCompleteAfterSeconds.toFixed(1)} s`} after ${report.outageSeconds ? "D1 came back" : "the last answer"}.\n`);
   console.log(`| requests/s | p50 ms | p99 ms | max ms |\n| ---: | ---: | ---: | ---: |\n| ${report.requestsPerSecond.toFixed(1)} | ${report.latencyMs.p50.toFixed(1)} | ${report.latencyMs.p99.toFixed(1)} | ${report.latencyMs.max.toFixed(1)} |\n`);
   console.log("| tally | count |\n| --- | ---: |");
   for (const [k, v] of Object.entries({ ...t, answered: undefined, ...Object.fromEntries(Object.entries(t.answered).map(([a, n]) => [`answered ${a}`, n])) })) {
-    if (v !== undefined) console.log(`| ${k} | ${v} |`);
+    if (v !== undefined) console.log(`| ${k} | ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : v} |`);
   }
   const problems = tallyProblems(t);
-  console.log(problems.length ? `\nFAILED: ${problems.join("; ")}` : "\nEvery call answered with SIP TwiML or the documented fallback; no 5xx; every record present and matching; no duplicate registrations.");
+  console.log(
+    problems.length
+      ? `\nFAILED: ${problems.join("; ")}`
+      : "\nEvery call answered with SIP TwiML or the documented fallback; no 5xx; copies answered alike; no duplicate registrations; every record present and matching after the outage.",
+  );
   if (problems.length) process.exitCode = 1;
 }
 

@@ -2,13 +2,15 @@
  * Serves the deployable bundle (`wrangler deploy --dry-run --outdir`) in workerd through Miniflare's API,
  * with nothing in front of it: no `wrangler dev` proxy, whose own cost would swamp the Worker's
  * (shared/reference/workers-platform.md §8). Bindings come from wrangler.toml, as wrangler itself reads them.
+ * Also serves the bench's own Workers beside it (bench-workers.ts): floors, and the bundle with delayed bindings.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+import { BUNDLE_ENTRY, floorScript, NO_TIMERS, type BindingTimers, type FloorKind } from "./bench-workers.ts";
 
 /** Miniflare as wrangler itself depends on it, so its workerd is the one wrangler deploys against. */
 const requireFromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler"));
@@ -17,21 +19,20 @@ const { Miniflare, convertV4MiniflareOptions } = requireFromWrangler("miniflare"
 /** Inside the project: workerd refuses modules outside the Worker's root directory. */
 export const BUNDLE_DIR = "dist";
 
-export interface BundleSize {
+export interface FileSize {
   files: string[];
   rawKiB: number;
   gzipKiB: number;
-  /** wrangler's own "Total Upload: … / gzip: …" line. */
+}
+
+export interface BundleSize extends FileSize {
+  /** The source maps wrangler uploads beside the bundle: not part of the Worker's size or its cold start. */
+  sourceMaps: FileSize;
+  /** wrangler's own "Total Upload: … / gzip: …" line (the modules only, without source maps). */
   wranglerLine: string;
 }
 
-/** Builds the Worker exactly as `wrangler deploy` would, without uploading it, and measures it. */
-export function buildBundle(): BundleSize {
-  const output = execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", BUNDLE_DIR], {
-    encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-  });
-  const files = readdirSync(BUNDLE_DIR).filter((f) => f.endsWith(".js"));
+function sizeOf(files: string[]): FileSize {
   let raw = 0;
   let gz = 0;
   for (const file of files) {
@@ -39,7 +40,22 @@ export function buildBundle(): BundleSize {
     raw += bytes.length;
     gz += gzipSync(bytes, { level: 9 }).length;
   }
-  return { files, rawKiB: raw / 1024, gzipKiB: gz / 1024, wranglerLine: /Total Upload:[^\n]*/.exec(output)?.[0] ?? "" };
+  return { files, rawKiB: raw / 1024, gzipKiB: gz / 1024 };
+}
+
+/** Builds the Worker exactly as `wrangler deploy` would (minified, per wrangler.toml), without uploading it, and measures it. */
+export function buildBundle(): BundleSize {
+  rmSync(BUNDLE_DIR, { recursive: true, force: true });
+  const output = execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", BUNDLE_DIR], {
+    encoding: "utf8",
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+  });
+  const files = readdirSync(BUNDLE_DIR);
+  return {
+    ...sizeOf(files.filter((f) => f.endsWith(".js"))),
+    sourceMaps: sizeOf(files.filter((f) => f.endsWith(".js.map"))),
+    wranglerLine: /Total Upload:[^\n]*/.exec(output)?.[0] ?? "",
+  };
 }
 
 /** The part of a KV namespace that scripts use to seed agent mappings. */
@@ -109,12 +125,17 @@ function cpuMsOf(pids: Iterable<number>): number {
 }
 
 /** Starts a Miniflare instance and notes which workerd processes are its own, for CPU accounting. */
-async function startMiniflare(options: Parameters<typeof convertV4MiniflareOptions>[0]) {
+async function startMiniflare(options: MiniflareOptions) {
   const before = workerdPids();
   const mf = new Miniflare(convertV4MiniflareOptions(options));
   const url = await mf.ready;
   const own = [...workerdPids()].filter((pid) => !before.has(pid));
   return { mf, url, cpuMs: () => cpuMsOf(own) };
+}
+
+/** The part of a D1 database that scripts use to count what the Worker copied there. */
+export interface D1Reader {
+  prepare(sql: string): { bind(...values: unknown[]): { first<T>(): Promise<T | null> } };
 }
 
 export interface LocalWorker {
@@ -124,94 +145,99 @@ export interface LocalWorker {
   /** How many log lines the Worker has written. */
   logLines(): number;
   kv(binding: string): Promise<KvWriter>;
+  d1(binding: string): Promise<D1Reader>;
   dispose(): Promise<void>;
 }
 
-type RateLimitOptions = Record<string, { simple: { limit: number; period: number } } & Record<string, unknown>>;
+type MiniflareOptions = Parameters<typeof convertV4MiniflareOptions>[0];
+type WorkerConfig = Record<string, unknown> & { bindings?: Record<string, unknown>; compatibilityDate?: string };
 
-/** wrangler.toml's `[[ratelimits]]` bindings as Miniflare takes them, with some `limit`s replaced. */
-export function rateLimits(limits: Record<string, number> = {}): RateLimitOptions {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
-  const bindings = (workerOptions as { ratelimits?: RateLimitOptions }).ratelimits ?? {};
-  return Object.fromEntries(
-    Object.entries(bindings).map(([name, binding]) => [name, { ...binding, simple: { ...binding.simple, limit: limits[name] ?? binding.simple.limit } }]),
-  );
+let projectConfig: WorkerConfig | undefined;
+/** The Worker's options as wrangler reads them from wrangler.toml (read once: wrangler warns on every read). */
+function workerConfig(): WorkerConfig {
+  if (!projectConfig) {
+    // modulesRules only matter when wrangler bundles; the bundle is already built.
+    const { modulesRules: _rules, ...config } = unstable_getMiniflareWorkerOptions("./wrangler.toml").workerOptions as WorkerConfig;
+    projectConfig = config;
+  }
+  return projectConfig;
 }
 
 /**
- * Starts the built bundle on 127.0.0.1 with wrangler.toml's bindings, `bindings` overriding vars and adding
- * secrets, and `limits` replacing rate-limit bindings' limits (a limit's size does not change what a check costs).
+ * Where local storage lives: in memory-backed files (tmpfs) where the machine has them, so the bench measures the
+ * Worker rather than this machine's disk flushes (on a shared disk, flushes added several ms to every line-object write).
+ * Production storage does not share that cost; the latency model adds production's round trips instead.
  */
-export async function serveBundle(bindings: Record<string, string>, limits: Record<string, number> = {}): Promise<LocalWorker> {
+const MEMORY_FILES = "/dev/shm";
+
+/** Starts a Worker, applies migrations to its D1 databases, and wraps what scripts need of it. */
+async function serve(options: Record<string, unknown>, d1Bindings: string[]): Promise<LocalWorker> {
   let logLines = 0;
-  const { workerOptions } = unstable_getMiniflareWorkerOptions("./wrangler.toml");
-  // modulesRules only matter when wrangler bundles; the bundle is already built.
-  const { modulesRules: _rules, ...options } = workerOptions as Record<string, unknown> & { bindings?: Record<string, unknown> };
+  const storage = existsSync(MEMORY_FILES) ? mkdtempSync(join(MEMORY_FILES, "bridge-bench-")) : undefined;
   const { mf, url, cpuMs } = await startMiniflare({
     ...options,
-    ratelimits: rateLimits(limits) as Record<string, unknown>,
-    modules: true,
-    scriptPath: join(BUNDLE_DIR, "index.js"),
-    bindings: { ...options.bindings, ...bindings },
+    ...(storage && { resourcePersistencePath: storage }),
     host: "127.0.0.1",
     port: 0,
     // The Worker still writes its log lines; they are counted, not printed: printing thousands of lines from
     // this process would slow the load client that shares it. In production, logs leave the request path.
     handleStructuredLogs: () => void logLines++,
-  } as Parameters<typeof convertV4MiniflareOptions>[0]);
-  const d1 = (options.d1Databases ?? {}) as Record<string, unknown>;
-  for (const binding of Array.isArray(d1) ? d1 : Object.keys(d1)) {
-    await applyMigrations((await mf.getD1Database(binding)) as unknown as D1Like);
-  }
+  } as unknown as MiniflareOptions);
+  for (const binding of d1Bindings) await applyMigrations((await mf.getD1Database(binding)) as unknown as D1Like);
   return {
     url,
     cpuMs,
     logLines: () => logLines,
     kv: (binding) => mf.getKVNamespace(binding) as unknown as Promise<KvWriter>,
-    dispose: () => mf.dispose(),
+    d1: (binding) => mf.getD1Database(binding) as unknown as Promise<D1Reader>,
+    dispose: async () => {
+      await mf.dispose();
+      if (storage) rmSync(storage, { recursive: true, force: true });
+    },
   };
 }
 
 /**
- * A Worker that only forwards each request's body to `target` and returns the answer: the floor that any
- * Worker calling Retell pays in this setup (the hop into workerd and workerd's outbound fetch). With `records`,
- * it also does what any Worker keeping call records in D1 and counting calls against rate limits must: one read
- * by key before the call (the replay check) beside two counts against wrangler.toml's rate-limit bindings, one
- * after the other as the Worker makes them, and one upsert after the answer. Locally both D1 and the limiters
- * (a Durable Object in Miniflare) run on the Worker's workerd thread; deployed, D1 is a network round trip and
- * the limiters count in the Cloudflare location, adding no meaningful latency
- * (developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit).
+ * Starts the built bundle on 127.0.0.1 with wrangler.toml's bindings (the line objects' SQLite class and its
+ * migration included), `bindings` overriding vars and adding secrets. With `timers`, the bundle is served through
+ * the bench's entry module (bench-workers.ts), which delays every binding call and adds `POST /__bench/line`.
  */
-export async function servePassThrough(target: string, options: { records?: boolean } = {}): Promise<LocalWorker> {
-  const script = options.records
-    ? `export default { async fetch(request, env, ctx) {
-    const callSid = "CA" + crypto.randomUUID().replaceAll("-", "");
-    const [prior] = await Promise.all([
-      env.DB.prepare("SELECT retell_call_id FROM calls WHERE call_sid = ?").bind(callSid).first("retell_call_id"),
-      env.CALLER_RATE_LIMITER.limit({ key: callSid }).then(() => env.NUMBER_RATE_LIMITER.limit({ key: callSid })),
-    ]);
-    const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: request.headers.get("Authorization") ?? "" }, body: await request.text() });
-    const text = await answer.text();
-    ctx.waitUntil((async () => {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      const now = Date.now();
-      await env.DB.prepare("INSERT INTO calls (call_sid, outcome, retell_call_id, created_at, updated_at) VALUES (?1, 'connected', ?2, ?3, ?3) ON CONFLICT (call_sid) DO UPDATE SET updated_at = excluded.updated_at").bind(callSid, prior ?? callSid, now).run();
-    })());
-    return new Response(text, { status: answer.status, headers: { "Content-Type": "application/json" } });
-  } };`
-    : `export default { async fetch(request, env) {
-    const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: request.headers.get("Authorization") ?? "" }, body: await request.text() });
-    return new Response(await answer.text(), { status: answer.status, headers: { "Content-Type": "application/json" } });
-  } };`;
-  const { mf, url, cpuMs } = await startMiniflare({
-    modules: true,
-    script,
-    compatibilityDate: "2026-11-01",
-    bindings: { TARGET: target },
-    ...(options.records && { d1Databases: ["DB"], ratelimits: rateLimits() }),
-    host: "127.0.0.1",
-    port: 0,
-  } as Parameters<typeof convertV4MiniflareOptions>[0]);
-  if (options.records) await applyMigrations((await mf.getD1Database("DB")) as unknown as D1Like);
-  return { url, cpuMs, logLines: () => 0, kv: () => Promise.reject(new Error("no KV in the pass-through Worker")), dispose: () => mf.dispose() };
+export async function serveBundle(bindings: Record<string, string>, options: { timers?: BindingTimers } = {}): Promise<LocalWorker> {
+  const config = workerConfig();
+  const entry = options.timers
+    ? {
+        modules: [
+          { type: "ESModule", path: join(BUNDLE_DIR, "bench-entry.js"), contents: BUNDLE_ENTRY },
+          { type: "ESModule", path: join(BUNDLE_DIR, "index.js") },
+        ],
+      }
+    : { modules: true, scriptPath: join(BUNDLE_DIR, "index.js") };
+  const d1 = (config.d1Databases ?? {}) as Record<string, unknown>;
+  return serve(
+    { ...config, ...entry, bindings: { ...config.bindings, ...bindings, ...(options.timers && { BENCH_TIMERS: JSON.stringify(options.timers) }) } },
+    Array.isArray(d1) ? (d1 as string[]) : Object.keys(d1),
+  );
+}
+
+/**
+ * A floor Worker (bench-workers.ts): forwards each request's body to `target` and returns the answer, doing only
+ * the platform work its kind names, each binding call delayed by `timers`.
+ */
+export async function serveFloor(target: string, kind: FloorKind, timers: BindingTimers = NO_TIMERS): Promise<LocalWorker> {
+  const stores = kind === "pass" ? {} : {
+    kvNamespaces: ["AGENTS"],
+    d1Databases: ["DB"],
+    ...(kind === "line" && { durableObjects: { LINES: { className: "FloorLine", useSQLite: true } } }),
+  };
+  return serve(
+    {
+      modules: true,
+      script: floorScript(kind),
+      // The Worker's own date, so floors and Worker get the same runtime.
+      compatibilityDate: workerConfig().compatibilityDate,
+      bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(timers) },
+      ...stores,
+    },
+    kind === "pass" ? [] : ["DB"],
+  );
 }
