@@ -6,16 +6,18 @@
  * workerd through Miniflare's API, without `wrangler dev`'s proxy (which would mostly measure wrangler; see
  * shared/reference/workers-platform.md §8), with its line objects' SQLite class and migration from wrangler.toml.
  * A local Retell stand-in answers after a fixed delay. Every request is a Twilio-signed voice webhook for a fresh
- * CallSid from a caller of its own. The same client, in the same run, also calls the stand-in directly: the
+ * CallSid from a caller of its own, to a number whose agent has routing rules (ROUTING_RULES below), with a global
+ * blocklist set and both rate limits counted (NUMBER_RATE_LIMITER raised, BENCH_LIMITS). The same client, in the same run, also calls the stand-in directly: the
  * Worker's overhead is its latency minus that reference, so the client's own cost and the machine's speed cancel.
  *
  * 1. Floors (scripts/lib/bench-workers.ts): a pass-through Worker gives what any Worker pays here (the hop into
  *    workerd, its outbound fetch); a line floor also makes our platform calls (KV read beside a claim RPC to a
- *    SQLite Durable Object, an answer RPC after Retell, the alarm's copy to D1), which run on the same workerd
- *    thread and would otherwise show up as the Worker's. The Worker's own work is its latency minus that floor.
+ *    SQLite Durable Object, two rate-limit counts, an answer RPC after Retell, the alarm's copy to D1), which run
+ *    in the same workerd process (Miniflare's limiter is a Durable Object too) and would otherwise show up as the
+ *    Worker's. The Worker's own work is its latency minus that floor.
  * 2. Latency model: the same Worker with each binding call delayed as in production (PRODUCTION below; the
- *    timers are calibrated first, as local ones wake late), against a floor Worker reproducing the design before
- *    the line objects with the same delays.
+ *    timers are calibrated first, as local ones wake late; rate-limit counts need no round trip deployed, so they
+ *    wait nothing), against a floor Worker reproducing the design before the line objects with the same delays.
  * 3. Ceiling: claim-and-answer pairs driven into one line's object as fast as it takes them.
  *
  * Targets below; exit code 1 when one is missed.
@@ -23,6 +25,8 @@
 import http from "node:http";
 import os from "node:os";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
+import { validateAgentConfig } from "../src/agents/schema.ts";
+import { BLOCKLIST_KEY, parseBlocklist } from "../src/rules/blocklist.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { NO_TIMERS, type BindingTimers } from "./lib/bench-workers.ts";
 import { buildBundle, serveBundle, serveFloor, type LocalWorker } from "./lib/workerd.ts";
@@ -38,6 +42,26 @@ const MODEL_REQUESTS = Number(process.env.BENCH_MODEL ?? 240);
 const CEILING_CALLS = Number(process.env.BENCH_CEILING ?? 4000);
 /** Dialed numbers the calls are spread over (one line object each); distinct callers are one per call anyway. */
 const NUMBERS = Number(process.env.BENCH_NUMBERS ?? 20);
+/**
+ * The bench calls each number far more often than NUMBER_RATE_LIMITER allows (wrangler.toml: 60 a minute), so
+ * its Workers and floors run with that limit raised. Every call is still counted, at the same cost: only the
+ * verdict changes. The caller limit stays as deployed: each call comes from a caller of its own.
+ */
+const BENCH_LIMITS = { NUMBER_RATE_LIMITER: 1_000_000 };
+/**
+ * Every number's agent has routing rules, so their cost is in the figures: opening hours (open at every hour, in
+ * a zone with DST) and blocked callers; beside them a global blocklist of 52 entries (src/rules/decide.ts). The
+ * bench's callers (+1415…) match none of them.
+ */
+const ROUTING_RULES = {
+  schedule: {
+    timeZone: "Australia/Melbourne",
+    hours: Object.fromEntries(["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((day) => [day, ["00:00-24:00"]])),
+    afterHours: { say: "We are closed." },
+  },
+  blockedCallers: ["+1900*", "anonymous"],
+};
+const BLOCKLIST = [...Array.from({ length: 50 }, (_, i) => `+1900${String(i).padStart(7, "0")}`), "+1976*", "anonymous"];
 /**
  * Round trips in a real deployment: a KV read served from the colo's cache (cacheTtl) about 1 ms; the line's
  * object, created near the first request for it (vendor-facts §E), in or near the Worker's colo, about 2 ms an
@@ -156,13 +180,30 @@ function table(rows: { name: string; run: Run; conns: number; cpu?: boolean }[])
   }
 }
 
+/**
+ * Each number's agent with ROUTING_RULES, and the global blocklist. Both are validated as the Worker will read
+ * them first: the Worker would treat a bad agent as a configuration error, and a bad blocklist as none at all.
+ */
 async function seedAgents(worker: LocalWorker, numbers: string[]): Promise<void> {
   const kv = await worker.kv("AGENTS");
-  for (const [i, n] of numbers.entries()) await kv.put(n, `agent_bench${i}`);
+  for (const [i, n] of numbers.entries()) {
+    const agent = { retellAgentId: `agent_bench${i}`, ...ROUTING_RULES };
+    const checked = validateAgentConfig(agent);
+    if (!checked.ok) throw new Error(`bench agent for ${n}: ${checked.detail}`);
+    await kv.put(n, JSON.stringify(agent));
+  }
+  const blocklist = JSON.stringify(BLOCKLIST);
+  const checked = parseBlocklist(blocklist);
+  if (!checked.ok) throw new Error(`bench blocklist: ${checked.detail}`);
+  await kv.put(BLOCKLIST_KEY, blocklist);
 }
 
 let sequence = 0;
-/** A Twilio-signed voice webhook for a fresh CallSid, from a caller of its own, to numbers[i % length]. */
+/**
+ * A Twilio-signed voice webhook for a fresh CallSid, from a caller of its own (never blocked, never over the caller
+ * limit), to numbers[i % length]; it succeeds only when answered with Retell's SIP dial, so a call a rule stopped
+ * counts as failed.
+ */
 function webhookSender(worker: LocalWorker, numbers: string[]): Send {
   const webhook = new URL("/api/webhooks/twilio", worker.url);
   return async (i) => {
@@ -276,13 +317,13 @@ interface Setup {
 async function overFloors(setup: Setup): Promise<{ ownP50: number; failed: number }> {
   const { numbers, registerUrl, bindings, start } = setup;
   const passThrough = await start(serveFloor(registerUrl.toString(), "pass"));
-  const lineFloor = await start(serveFloor(registerUrl.toString(), "line"));
-  const worker = await start(serveBundle(bindings));
+  const lineFloor = await start(serveFloor(registerUrl.toString(), "line", { limits: BENCH_LIMITS }));
+  const worker = await start(serveBundle(bindings, { limits: BENCH_LIMITS }));
   await seedAgents(worker, numbers);
   const targets = {
     direct: { name: "Retell stand-in, direct (reference)", send: registerSender(registerUrl, numbers) },
     pass: { name: "pass-through Worker (floor)", send: registerSender(passThrough.url, numbers), server: passThrough },
-    line: { name: "pass-through Worker + KV read, 2 line-object RPCs, D1 copy (line floor)", send: registerSender(lineFloor.url, numbers), server: lineFloor },
+    line: { name: "pass-through Worker + KV read, 2 line-object RPCs, 2 rate-limit counts, D1 copy (line floor)", send: registerSender(lineFloor.url, numbers), server: lineFloor },
     worker: { name: "**this Worker**: signed webhook → SIP TwiML", send: webhookSender(worker, numbers), server: worker },
   } satisfies Record<string, Target>;
   // Warm-up: isolates, the HMAC key cache, the agent memo, the line objects, keep-alive connections.
@@ -294,7 +335,7 @@ async function overFloors(setup: Setup): Promise<{ ownP50: number; failed: numbe
   const logLines = worker.logLines();
   await setup.disposeAll();
 
-  console.log(`\nBench: Retell stand-in answers after ${RETELL_DELAY_MS} ms; Worker built by 'wrangler deploy --dry-run', served by workerd through Miniflare's API (no dev proxy); ${process.version}, ${process.platform}/${process.arch}; calls spread over ${numbers.length} numbers, each from its own caller.\n`);
+  console.log(`\nBench: Retell stand-in answers after ${RETELL_DELAY_MS} ms; Worker built by 'wrangler deploy --dry-run', served by workerd through Miniflare's API (no dev proxy); ${process.version}, ${process.platform}/${process.arch}; calls spread over ${numbers.length} numbers, each from its own caller; every agent with routing rules (opening hours in ${ROUTING_RULES.schedule.timeZone}, ${ROUTING_RULES.blockedCallers.length} blocked-caller patterns), a global blocklist of ${BLOCKLIST.length} entries, both rate limits counted (NUMBER_RATE_LIMITER raised to ${BENCH_LIMITS.NUMBER_RATE_LIMITER} a minute).\n`);
   const names = Object.values<Target>(targets).map((t) => t.name);
   table([
     ...Object.values<Run>(one).map((r, i) => ({ name: names[i] as string, run: r, conns: 1, cpu: i > 0 })),
@@ -304,7 +345,7 @@ async function overFloors(setup: Setup): Promise<{ ownP50: number; failed: numbe
   const ownP50 = pairedP50(p50s.worker, p50s.line);
   const perRound = p50s.worker.map((w, i) => fmt(w - (p50s.line[i] as number))).join(" ");
   console.log(`\nThe Worker's own work (this Worker − line floor), 1 connection: p50 ${fmt(ownP50)} ms (median of ${ROUNDS} rounds' p50 differences; per round ${perRound}), p99 ${fmt(p(one.worker, 99) - p(one.line, 99))} ms (target p50 < ${TARGET_OWN_P50_MS} ms); workerd CPU ${fmt(cpuPerRequest(one.worker) - cpuPerRequest(one.line))} ms per call.`);
-  console.log(`The line object's share (line floor − pass-through): p50 ${fmt(p(one.line, 50) - p(one.pass, 50))} ms, CPU ${fmt(cpuPerRequest(one.line) - cpuPerRequest(one.pass))} ms per call; the Worker over the plain pass-through: p50 ${fmt(p(one.worker, 50) - p(one.pass, 50))} ms.`);
+  console.log(`The line object's and the local rate limiters' share (line floor − pass-through): p50 ${fmt(p(one.line, 50) - p(one.pass, 50))} ms, CPU ${fmt(cpuPerRequest(one.line) - cpuPerRequest(one.pass))} ms per call; the Worker over the plain pass-through: p50 ${fmt(p(one.worker, 50) - p(one.pass, 50))} ms.`);
   console.log(`Everything local between caller and Retell (this Worker − direct reference), 1 connection: p50 ${fmt(p(one.worker, 50) - p(one.direct, 50))} ms, p99 ${fmt(p(one.worker, 99) - p(one.direct, 99))} ms.`);
   console.log(`The Worker wrote ${logLines} log lines (one per webhook), counted rather than printed.`);
   return { ownP50, failed: [...Object.values<Run>(one), ...many, oneLine].reduce((n, r) => n + r.failures, 0) };
@@ -320,15 +361,15 @@ async function latencyModel(setup: Setup, ownP50: number): Promise<{ after: numb
   const passThrough = await start(serveFloor(registerUrl.toString(), "pass"));
   const calibration = await calibrateTimers(passThrough);
   const timers: BindingTimers = { kv: calibration.timerFor(PRODUCTION.kv), line: calibration.timerFor(PRODUCTION.line), d1: calibration.timerFor(PRODUCTION.d1) };
-  const oldFloor = await start(serveFloor(registerUrl.toString(), "d1", timers));
-  const lineFloor = await start(serveFloor(registerUrl.toString(), "line", timers));
-  const workerFar = await start(serveBundle(bindings, { timers }));
+  const oldFloor = await start(serveFloor(registerUrl.toString(), "d1", { timers, limits: BENCH_LIMITS }));
+  const lineFloor = await start(serveFloor(registerUrl.toString(), "line", { timers, limits: BENCH_LIMITS }));
+  const workerFar = await start(serveBundle(bindings, { timers, limits: BENCH_LIMITS }));
   await seedAgents(workerFar, numbers);
   const model = {
     direct: { name: "Retell stand-in, direct (reference)", send: registerSender(registerUrl, numbers) },
     pass: { name: "pass-through Worker (no bindings)", send: registerSender(passThrough.url, numbers), server: passThrough },
-    before: { name: "before: pass-through + KV ∥ D1 replay read, record write after the answer (floor)", send: registerSender(oldFloor.url, numbers), server: oldFloor },
-    line: { name: "after: pass-through + KV ∥ line claim, line answer (floor)", send: registerSender(lineFloor.url, numbers), server: lineFloor },
+    before: { name: "before: pass-through + KV ∥ D1 replay read, 2 rate-limit counts, record write after the answer (floor)", send: registerSender(oldFloor.url, numbers), server: oldFloor },
+    line: { name: "after: pass-through + KV ∥ line claim, 2 rate-limit counts, line answer (floor)", send: registerSender(lineFloor.url, numbers), server: lineFloor },
     worker: { name: "after: **this Worker**", send: webhookSender(workerFar, numbers), server: workerFar },
   } satisfies Record<string, Target>;
   for (const t of Object.values<Target>(model)) await run(40, 4, t.send);
@@ -352,7 +393,7 @@ async function latencyModel(setup: Setup, ownP50: number): Promise<{ after: numb
 /** 3. The ceiling of one line's object: on this machine as it is, then with D1 far away for its copies. Returns the failures. */
 async function lineCeiling(setup: Setup, workerFar: LocalWorker): Promise<number> {
   const line = "+61390009999";
-  const local = await ceiling(await setup.start(serveBundle(setup.bindings, { timers: NO_TIMERS })), line, CONCURRENCY);
+  const local = await ceiling(await setup.start(serveBundle(setup.bindings, { timers: NO_TIMERS, limits: BENCH_LIMITS })), line, CONCURRENCY);
   const far = await ceiling(workerFar, line, CONCURRENCY);
   console.log(`\nCeiling of one line's object: ${CEILING_CALLS} claim-and-answer pairs (what each voice webhook asks of its line), ${CONCURRENCY} at a time, into the real PhoneLine class:`);
   for (const [name, c] of [["on this machine, nothing delayed", local], [`with D1 ${PRODUCTION.d1} ms away for its copies`, far]] as const) {

@@ -126,21 +126,26 @@ export type FloorKind =
   /** Nothing: the hop into workerd and workerd's outbound fetch, which any Worker calling Retell pays. */
   | "pass"
   /**
-   * What any Worker keeping each call in its line's SQLite Durable Object must do, as this one does: the agent's
-   * KV read (through the same 30 s in-isolate memo) beside a claim RPC that reads and writes the call's row and
-   * sets the alarm, then Retell, then an answer RPC that writes the row again; the alarm copies changed rows to D1
-   * in batches.
+   * What any Worker keeping each call in its line's SQLite Durable Object and counting it against the two rate
+   * limits must do, as this one does: the agent's KV read (through the same 30 s in-isolate memo) beside a claim
+   * RPC that reads and writes the call's row and sets the alarm, then the two rate-limit counts, then Retell, then
+   * an answer RPC that writes the row again; the alarm copies changed rows to D1 in batches.
    */
   | "line"
   /**
-   * The design before the line objects: the KV read beside a D1 read by CallSid (the replay check), then Retell,
-   * then the record upserted into D1 after the answer (waitUntil), so that write never holds up the answer.
+   * The design before the line objects: the KV read beside a D1 read by CallSid (the replay check), then the two
+   * rate-limit counts, then Retell, then the record upserted into D1 after the answer (waitUntil), so that write
+   * never holds up the answer.
    */
   | "d1";
 
 /**
  * A floor Worker's source. Each request is a Retell register-phone-call body; the call's line is its
  * `to_number`, so a floor spreads calls over objects as the bench spreads them over numbers.
+ *
+ * The rate-limit counts are made because Miniflare emulates each limiter as a Durable Object in the same workerd
+ * process: their local cost would otherwise show up as the Worker's own work. Deployed, a count needs no round
+ * trip (src/rules/limits.ts), so the latency model does not delay them.
  */
 export function floorScript(kind: FloorKind): string {
   return String.raw`
@@ -156,6 +161,11 @@ async function agentOf(env, key) {
   return value;
 }
 const UPSERT = "INSERT INTO calls (call_sid, to_number, outcome, retell_call_id, created_at, updated_at) VALUES (?1, ?2, 'connected', ?3, ?4, ?4) ON CONFLICT (call_sid) DO UPDATE SET retell_call_id = excluded.retell_call_id, updated_at = excluded.updated_at";
+// As the Worker counts (src/rules/limits.ts): the caller, then the dialed number. Each call is a caller of its own.
+async function countCall(env, caller, to) {
+  await env.CALLER_RATE_LIMITER.limit({ key: caller });
+  await env.NUMBER_RATE_LIMITER.limit({ key: to });
+}
 export class FloorLine extends DurableObject {
   constructor(ctx, env) {
     super(ctx, delayedEnv(env));
@@ -212,10 +222,12 @@ export default {
     if (KIND === "line") {
       const line = env.LINES.get(env.LINES.idFromName(to));
       await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
+      await countCall(env, callSid, to);
       answer = await register(env, body, authorization);
       await line.answer(callSid, { ...call, retellCallId: JSON.parse(answer.text).call_id });
     } else {
       const [, prior] = await Promise.all([agentOf(env, to), env.DB.prepare("SELECT retell_call_id FROM calls WHERE call_sid = ?").bind(callSid).first("retell_call_id")]);
+      await countCall(env, callSid, to);
       answer = await register(env, body, authorization);
       ctx.waitUntil((async () => {
         // Let the answer's last bytes flush first, as the old design did.

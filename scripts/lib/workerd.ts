@@ -163,6 +163,28 @@ function workerConfig(): WorkerConfig {
   return projectConfig;
 }
 
+type RateLimitOptions = Record<string, { simple: { limit: number; period: number } } & Record<string, unknown>>;
+
+/**
+ * wrangler.toml's `[[ratelimits]]` bindings as Miniflare takes them, with the `limit`s named in `limits` replaced:
+ * a limit's size changes only the verdict, not what a count costs. Naming a binding wrangler.toml lacks throws.
+ */
+function rateLimits(limits: Record<string, number> = {}): RateLimitOptions {
+  const bindings = (workerConfig().ratelimits ?? {}) as RateLimitOptions;
+  for (const name of Object.keys(limits)) {
+    if (!(name in bindings)) throw new Error(`wrangler.toml has no [[ratelimits]] binding ${name}`);
+  }
+  return Object.fromEntries(
+    Object.entries(bindings).map(([name, binding]) => [name, { ...binding, simple: { ...binding.simple, limit: limits[name] ?? binding.simple.limit } }]),
+  );
+}
+
+/** How the bench serves a Worker: its binding calls' delays, and rate limits raised (binding name → limit). */
+export interface ServeOptions {
+  timers?: BindingTimers;
+  limits?: Record<string, number>;
+}
+
 /**
  * Where local storage lives: in memory-backed files (tmpfs) where the machine has them, so the bench measures the
  * Worker rather than this machine's disk flushes (on a shared disk, flushes added several ms to every line-object write).
@@ -199,10 +221,11 @@ async function serve(options: Record<string, unknown>, d1Bindings: string[]): Pr
 
 /**
  * Starts the built bundle on 127.0.0.1 with wrangler.toml's bindings (the line objects' SQLite class and its
- * migration included), `bindings` overriding vars and adding secrets. With `timers`, the bundle is served through
- * the bench's entry module (bench-workers.ts), which delays every binding call and adds `POST /__bench/line`.
+ * migration included), `bindings` overriding vars and adding secrets, and `limits` raising rate limits. With
+ * `timers`, the bundle is served through the bench's entry module (bench-workers.ts), which delays every binding
+ * call and adds `POST /__bench/line`.
  */
-export async function serveBundle(bindings: Record<string, string>, options: { timers?: BindingTimers } = {}): Promise<LocalWorker> {
+export async function serveBundle(bindings: Record<string, string>, options: ServeOptions = {}): Promise<LocalWorker> {
   const config = workerConfig();
   const entry = options.timers
     ? {
@@ -214,19 +237,21 @@ export async function serveBundle(bindings: Record<string, string>, options: { t
     : { modules: true, scriptPath: join(BUNDLE_DIR, "index.js") };
   const d1 = (config.d1Databases ?? {}) as Record<string, unknown>;
   return serve(
-    { ...config, ...entry, bindings: { ...config.bindings, ...bindings, ...(options.timers && { BENCH_TIMERS: JSON.stringify(options.timers) }) } },
+    { ...config, ...entry, ratelimits: rateLimits(options.limits), bindings: { ...config.bindings, ...bindings, ...(options.timers && { BENCH_TIMERS: JSON.stringify(options.timers) }) } },
     Array.isArray(d1) ? (d1 as string[]) : Object.keys(d1),
   );
 }
 
 /**
  * A floor Worker (bench-workers.ts): forwards each request's body to `target` and returns the answer, doing only
- * the platform work its kind names, each binding call delayed by `timers`.
+ * the platform work its kind names, each binding call delayed by `timers`; its rate-limit bindings are
+ * wrangler.toml's, with `limits` raised as for the Worker, so its counts cost what the Worker's do.
  */
-export async function serveFloor(target: string, kind: FloorKind, timers: BindingTimers = NO_TIMERS): Promise<LocalWorker> {
+export async function serveFloor(target: string, kind: FloorKind, options: ServeOptions = {}): Promise<LocalWorker> {
   const stores = kind === "pass" ? {} : {
     kvNamespaces: ["AGENTS"],
     d1Databases: ["DB"],
+    ratelimits: rateLimits(options.limits),
     ...(kind === "line" && { durableObjects: { LINES: { className: "FloorLine", useSQLite: true } } }),
   };
   return serve(
@@ -235,7 +260,7 @@ export async function serveFloor(target: string, kind: FloorKind, timers: Bindin
       script: floorScript(kind),
       // The Worker's own date, so floors and Worker get the same runtime.
       compatibilityDate: workerConfig().compatibilityDate,
-      bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(timers) },
+      bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(options.timers ?? NO_TIMERS) },
       ...stores,
     },
     kind === "pass" ? [] : ["DB"],
