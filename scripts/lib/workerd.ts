@@ -163,13 +163,13 @@ function workerConfig(): WorkerConfig {
   return projectConfig;
 }
 
-type RateLimitOptions = Record<string, { simple: { limit: number; period: number } } & Record<string, unknown>>;
+export type RateLimitOptions = Record<string, { simple: { limit: number; period: number } } & Record<string, unknown>>;
 
 /**
  * wrangler.toml's `[[ratelimits]]` bindings as Miniflare takes them, with the `limit`s named in `limits` replaced:
  * a limit's size changes only the verdict, not what a count costs. Naming a binding wrangler.toml lacks throws.
  */
-function rateLimits(limits: Record<string, number> = {}): RateLimitOptions {
+export function rateLimits(limits: Record<string, number> = {}): RateLimitOptions {
   const bindings = (workerConfig().ratelimits ?? {}) as RateLimitOptions;
   for (const name of Object.keys(limits)) {
     if (!(name in bindings)) throw new Error(`wrangler.toml has no [[ratelimits]] binding ${name}`);
