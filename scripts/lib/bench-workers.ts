@@ -126,6 +126,11 @@ export type FloorKind =
   /** Nothing: the hop into workerd and workerd's outbound fetch, which any Worker calling Retell pays. */
   | "pass"
   /**
+   * Only the two rate-limit counts, as this Worker makes them: deployed they need no round trip, so the latency
+   * model measures what a Worker adds beyond this one, and what the counts cost locally (this − pass).
+   */
+  | "limits"
+  /**
    * What any Worker keeping each call in its line's SQLite Durable Object and counting it against the two rate
    * limits must do, as this one does: the agent's KV read (through the same 30 s in-isolate memo) beside a claim
    * RPC that reads and writes the call's row and sets the alarm, then the two rate-limit counts, then Retell, then
@@ -219,7 +224,10 @@ export default {
     const callSid = "CA" + crypto.randomUUID().replaceAll("-", "");
     const call = { to, at: Date.now() };
     let answer;
-    if (KIND === "line") {
+    if (KIND === "limits") {
+      await countCall(env, callSid, to);
+      answer = await register(env, body, authorization);
+    } else if (KIND === "line") {
       const line = env.LINES.get(env.LINES.idFromName(to));
       await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
       await countCall(env, callSid, to);

@@ -248,10 +248,10 @@ export async function serveBundle(bindings: Record<string, string>, options: Ser
  * wrangler.toml's, with `limits` raised as for the Worker, so its counts cost what the Worker's do.
  */
 export async function serveFloor(target: string, kind: FloorKind, options: ServeOptions = {}): Promise<LocalWorker> {
-  const stores = kind === "pass" ? {} : {
-    kvNamespaces: ["AGENTS"],
-    d1Databases: ["DB"],
-    ratelimits: rateLimits(options.limits),
+  const stored = kind === "line" || kind === "d1";
+  const stores = {
+    ...(kind !== "pass" && { ratelimits: rateLimits(options.limits) }),
+    ...(stored && { kvNamespaces: ["AGENTS"], d1Databases: ["DB"] }),
     ...(kind === "line" && { durableObjects: { LINES: { className: "FloorLine", useSQLite: true } } }),
   };
   return serve(
@@ -263,6 +263,6 @@ export async function serveFloor(target: string, kind: FloorKind, options: Serve
       bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(options.timers ?? NO_TIMERS) },
       ...stores,
     },
-    kind === "pass" ? [] : ["DB"],
+    stored ? ["DB"] : [],
   );
 }
