@@ -23,7 +23,7 @@ function refuse(): Response {
 /** The scheme, in any case (RFC 9110 §11.1), and the spaces after it; the token is everything that follows. */
 const BEARER_PREFIX = /^bearer +/i;
 
-const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const token = c.env.ADMIN_TOKEN;
   if (!token) throw new AppError({ kind: "admin_disabled" });
   const header = c.req.header("Authorization") ?? "";
