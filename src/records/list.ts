@@ -78,6 +78,11 @@ export interface CallRecord {
 
 export const CALL_DIRECTIONS = ["inbound", "outbound"] as const;
 export type CallDirection = (typeof CALL_DIRECTIONS)[number];
+export const DIRECTION_MESSAGE = `direction must be one of ${CALL_DIRECTIONS.join(", ")}`;
+
+export function isCallDirection(value: string): value is CallDirection {
+  return (CALL_DIRECTIONS as readonly string[]).includes(value);
+}
 
 /** Field → column; typed so that a field added to CallRecord without a column fails to compile. */
 export const CALL_COLUMNS: { [K in keyof CallRecord]: string } = {
@@ -202,9 +207,8 @@ export function parseListQuery(query: Record<string, string | undefined>, now: n
     filter.outcome = outcome;
   }
   if (query.direction) {
-    const direction = CALL_DIRECTIONS.find((d) => d === query.direction);
-    if (!direction) return { ok: false, message: `direction must be one of ${CALL_DIRECTIONS.join(", ")}` };
-    filter.direction = direction;
+    if (!isCallDirection(query.direction)) return { ok: false, message: DIRECTION_MESSAGE };
+    filter.direction = query.direction;
   }
   if (query.since || query.until) {
     const window = parseWindow({ since: query.since, until: query.until }, now, null);
