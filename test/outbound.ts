@@ -50,8 +50,8 @@ function pathOn(url: string | undefined): string {
 /** Places a call from a fresh number (or `from`) and returns what Twilio was given. */
 export async function placeCall(body: Record<string, unknown> = {}, line?: { from: string; agentId: string }): Promise<PlacedCall> {
   const { from, agentId } = line ?? (await callingNumber());
-  const to = uniqueCaller();
-  const res = await worker(placeRequest({ to, from, ...body }));
+  const to = typeof body.to === "string" ? body.to : uniqueCaller();
+  const res = await worker(placeRequest({ from, ...body, to }));
   expect(res.status, await res.clone().text()).toBe(201);
   const { callSid } = (await res.json()) as { callSid: string };
   const create = (await createsFrom(from)).find((r) => r.form.To?.[0] === to);
