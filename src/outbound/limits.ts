@@ -1,9 +1,8 @@
 /**
  * Outbound limits per calling number (OUTBOUND_MAX_CONCURRENT, OUTBOUND_DAILY_LIMIT), counted by the number's
- * line object (line/object.ts), which reserves a slot before Twilio is asked to place the call. Plain functions.
+ * line object (line/object.ts), which reserves a slot before Twilio is asked to place the call. Plain functions,
+ * shared with the CLI (`doctor` and `deploy` check the vars with them).
  */
-import type { Bindings } from "../env.ts";
-import { ConfigError } from "../config.ts";
 
 /** Calls in progress at once per number: enough for a small campaign, few enough that a mistake costs little. */
 export const DEFAULT_MAX_CONCURRENT = 5;
@@ -27,19 +26,20 @@ export interface OutboundLimits {
   dailyLimit: number;
 }
 
-function limit(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
-  // A cost control that cannot be read must not fall open: the operator fixes the var.
-  if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number of 0 or more, not ${JSON.stringify(value)}`);
-  return n;
-}
+export type LimitsRead = { ok: true; limits: OutboundLimits } | { ok: false; message: string };
 
-export function outboundLimits(env: Pick<Bindings, "OUTBOUND_MAX_CONCURRENT" | "OUTBOUND_DAILY_LIMIT">): OutboundLimits {
-  return {
-    maxConcurrent: limit(env.OUTBOUND_MAX_CONCURRENT, "OUTBOUND_MAX_CONCURRENT", DEFAULT_MAX_CONCURRENT),
-    dailyLimit: limit(env.OUTBOUND_DAILY_LIMIT, "OUTBOUND_DAILY_LIMIT", DEFAULT_DAILY_LIMIT),
+/** The limits from the vars; a value that is not a whole number is refused: a cost control must not fall open. */
+export function outboundLimits(vars: { OUTBOUND_MAX_CONCURRENT?: string; OUTBOUND_DAILY_LIMIT?: string }): LimitsRead {
+  const read = (value: string | undefined, fallback: number): number | null => {
+    if (value === undefined || value.trim() === "") return fallback;
+    const n = Number(value);
+    return Number.isSafeInteger(n) && n >= 0 ? n : null;
   };
+  const maxConcurrent = read(vars.OUTBOUND_MAX_CONCURRENT, DEFAULT_MAX_CONCURRENT);
+  const dailyLimit = read(vars.OUTBOUND_DAILY_LIMIT, DEFAULT_DAILY_LIMIT);
+  if (maxConcurrent === null) return { ok: false, message: `OUTBOUND_MAX_CONCURRENT must be a whole number of 0 or more, not ${JSON.stringify(vars.OUTBOUND_MAX_CONCURRENT)}` };
+  if (dailyLimit === null) return { ok: false, message: `OUTBOUND_DAILY_LIMIT must be a whole number of 0 or more, not ${JSON.stringify(vars.OUTBOUND_DAILY_LIMIT)}` };
+  return { ok: true, limits: { maxConcurrent, dailyLimit } };
 }
 
 /** The UTC day of `ms`, `YYYY-MM-DD`: the daily limit resets at 00:00 UTC. */

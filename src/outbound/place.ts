@@ -6,12 +6,12 @@
 import type { Bindings } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { AGENT_KEY_PREFIX } from "../agents/schema.ts";
-import { ConfigError } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { OutboundReservation } from "../line/object.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
+import { isAccountSid } from "../twilio/params.ts";
 import { twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
 import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "./limits.ts";
@@ -24,7 +24,6 @@ const STATUS_PATH = "/api/webhooks/twilio/status";
 export const STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"] as const;
 /** Twilio answers a create in well under a second; past this the request is abandoned (and its slot kept). */
 export const TWILIO_TIMEOUT_MS = 10_000;
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 
 export interface PlacedCall {
@@ -60,14 +59,11 @@ export function callCreateForm(request: OutboundRequest, origin: string, reserva
 function settings(env: Bindings): { accountSid: string; limits: OutboundLimits } {
   const accountSid = env.TWILIO_ACCOUNT_SID?.trim() ?? "";
   const misconfigured = (detail: string, name: string) => new AppError({ kind: "misconfigured", detail, event: "config.invalid_var", log: { var: name } });
-  if (!ACCOUNT_SID.test(accountSid)) throw misconfigured("TWILIO_ACCOUNT_SID must be the account's SID (AC and 32 hex digits) to place calls", "TWILIO_ACCOUNT_SID");
+  if (!isAccountSid(accountSid)) throw misconfigured("TWILIO_ACCOUNT_SID must be the account's SID (AC and 32 hex digits) to place calls", "TWILIO_ACCOUNT_SID");
   if (!env.TWILIO_AUTH_TOKEN) throw misconfigured("TWILIO_AUTH_TOKEN is not set: wrangler secret put TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN");
-  try {
-    return { accountSid, limits: outboundLimits(env) };
-  } catch (error) {
-    if (error instanceof ConfigError) throw misconfigured(error.message, "OUTBOUND_LIMITS");
-    throw error;
-  }
+  const read = outboundLimits(env);
+  if (!read.ok) throw misconfigured(read.message, "OUTBOUND_LIMITS");
+  return { accountSid, limits: read.limits };
 }
 
 async function readContext(env: Bindings, request: OutboundRequest): Promise<OutboundContext> {

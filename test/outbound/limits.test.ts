@@ -6,16 +6,16 @@ const LIMITS = { maxConcurrent: 2, dailyLimit: 10 };
 
 describe("outboundLimits", () => {
   it("defaults to 5 at once and 500 a day", () => {
-    expect(outboundLimits({ OUTBOUND_MAX_CONCURRENT: "", OUTBOUND_DAILY_LIMIT: "" })).toEqual({ maxConcurrent: DEFAULT_MAX_CONCURRENT, dailyLimit: DEFAULT_DAILY_LIMIT });
+    expect(outboundLimits({ OUTBOUND_MAX_CONCURRENT: "", OUTBOUND_DAILY_LIMIT: "" })).toEqual({ ok: true, limits: { maxConcurrent: DEFAULT_MAX_CONCURRENT, dailyLimit: DEFAULT_DAILY_LIMIT } });
     expect([DEFAULT_MAX_CONCURRENT, DEFAULT_DAILY_LIMIT]).toEqual([5, 500]);
   });
 
   it("reads whole numbers, 0 included (no outbound calls)", () => {
-    expect(outboundLimits({ OUTBOUND_MAX_CONCURRENT: "0", OUTBOUND_DAILY_LIMIT: "20" })).toEqual({ maxConcurrent: 0, dailyLimit: 20 });
+    expect(outboundLimits({ OUTBOUND_MAX_CONCURRENT: "0", OUTBOUND_DAILY_LIMIT: "20" })).toEqual({ ok: true, limits: { maxConcurrent: 0, dailyLimit: 20 } });
   });
 
   it.each(["five", "-1", "2.5"])("refuses %j rather than falling open", (value) => {
-    expect(() => outboundLimits({ OUTBOUND_MAX_CONCURRENT: value, OUTBOUND_DAILY_LIMIT: "" })).toThrow(/OUTBOUND_MAX_CONCURRENT must be a whole number/);
+    expect(outboundLimits({ OUTBOUND_MAX_CONCURRENT: value })).toEqual({ ok: false, message: expect.stringContaining("OUTBOUND_MAX_CONCURRENT must be a whole number") });
   });
 });
 
