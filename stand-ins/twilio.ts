@@ -4,6 +4,8 @@
  * secret), the account in the path, methods, `application/x-www-form-urlencoded` bodies and the exact
  * PascalCase field names an update accepts (an unknown one is a 400, as Twilio answers). Errors have Twilio's
  * shape `{ code, message, more_info, status }`. Numbers live in memory; lists are paged with next_page_uri.
+ * Calls.json creates calls (fields as twilio-node sends them, StatusCallbackEvent repeated per event) and
+ * answers 201 with the queued call; a failure can be scoped to one callee (`To=+1…`) or made to hang.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
@@ -290,8 +292,7 @@ export async function startTwilioStandIn(options: {
       date_created: new Date().toUTCString(), uri: `${base}/Calls/${sid}.json`, form,
     };
     calls.set(sid, call);
-    const { form: _form, ...resource } = call;
-    return json(res, 201, resource);
+    return json(res, 201, { ...call, form: undefined });
   }
 
   function list(res: ServerResponse, url: URL): number {

@@ -56,7 +56,7 @@ import {
 export const CLAIM_TTL_MS = 15_000;
 /** Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one batch. */
 export const COPY_DELAY_MS = 1_000;
-/** Calls per D1 batch: each upsert binds 36 values, and one batch is one D1 transaction. */
+/** Calls per D1 batch: each upsert binds 38 values, and one batch is one D1 transaction. */
 const COPY_BATCH = 50;
 /** A copy slower than this counts as failed (D1 calls take no AbortSignal), so a hanging D1 is retried, not waited on. */
 export const COPY_TIMEOUT_MS = 10_000;
