@@ -22,6 +22,8 @@ export type AppFailure = (
   | { kind: "storage_unavailable"; detail: string }
   /** A deployment mistake (a missing secret, a malformed var): the operator must fix it. */
   | { kind: "misconfigured"; detail: string }
+  /** The resource asked for does not exist (yet); `message` says what is missing. */
+  | { kind: "not_found"; message: string }
   /** An outbound limit of the calling number is used up (POST /api/calls); `message` says which. */
   | { kind: "limit_reached"; message: string }
   /** Twilio refused or did not answer a REST request; its code and message go back to the operator. */
@@ -71,6 +73,8 @@ export function failureResponse(failure: AppFailure): FailureResponse {
       return answer(503, "error", "Storage is unavailable; try again later.");
     case "misconfigured":
       return answer(500, "error", "Server misconfigured");
+    case "not_found":
+      return answer(404, "info", failure.message);
     case "limit_reached":
       return answer(429, "warn", failure.message);
     case "twilio_error":

@@ -57,6 +57,6 @@ calls.get("/calls/:callSid", requireAdmin, async (c) => {
   const callSid = c.req.param("callSid");
   if (!CALL_SID.test(callSid)) throw new AppError({ kind: "bad_request", message: "callSid must be Twilio's call SID, CA and 32 hex digits" });
   const call = await fromStorage(() => getCall(c.env.DB, callSid));
-  if (!call) return c.json({ error: "not_found", message: "no record of this call (yet: records reach the database about a second after each change)" }, 404);
+  if (!call) throw new AppError({ kind: "not_found", message: "no record of this call (yet: records reach the database about a second after each change)" });
   return c.json(call);
 });

@@ -258,6 +258,7 @@ describe("GET /api/calls/:callSid", () => {
   it("answers 404 for a call it has no record of", async () => {
     const res = await worker(adminRequest(`/api/calls/CA${"0".repeat(32)}`));
     expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "not_found", message: expect.stringContaining("no record of this call") });
   });
 
   it("answers 400 for something that is not a CallSid", async () => {
