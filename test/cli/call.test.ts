@@ -52,7 +52,8 @@ class FakeWorker {
         const call = this.calls.find((c) => req.url === `/api/calls/${c.sid}`);
         if (req.method === "GET" && call) {
           const steps = [null, "ringing", "in-progress", "completed"] as const;
-          const status = this.endless ? "ringing" : steps[Math.min(call.reads++, steps.length - 1)];
+          const step = steps[Math.min(call.reads++, steps.length - 1)];
+          const status = this.endless ? "ringing" : step;
           if (status === null) return send(404, { error: "not_found", message: "no record" });
           if (status === "completed" && call.reads === steps.length) this.inFlight--;
           return send(200, { callSid: call.sid, twilioStatus: status, outcome: status === "completed" ? "connected" : null, outcomeReason: null, answeredBy: "human", durationS: status === "completed" ? 42 : null, direction: "outbound" });
@@ -188,7 +189,8 @@ describe("a CSV list", () => {
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     const deadline = Date.now() + 20_000;
-    while (worker.calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Both calls placed, and each status read twice: the CLI has taken in the first answer.
+    while ((worker.calls.length < 2 || worker.calls.some((c) => c.reads < 2)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGINT");
     expect(await exited, stderr).toBe(130);
     expect(worker.calls).toHaveLength(2);
