@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
+import { startTwilioStandIn, type TwilioStandIn } from "../stand-ins/twilio.ts";
 import { parseFlags, expectPositionals } from "./lib/args.ts";
 import { AGENTS_BINDING, DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
 import { startDev, type DevServer } from "./lib/dev.ts";
@@ -24,8 +25,8 @@ import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
 
 Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
-Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down. Offline; leaves
-nothing running. Uses a local Retell stand-in unless RETELL_API_KEY is set (environment or .dev.vars);
+Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down; then the agent
+calls a customer (POST /api/calls, with a local Twilio stand-in). Offline; leaves nothing running. Uses a local Retell stand-in unless RETELL_API_KEY is set (environment or .dev.vars);
 --stand-in forces the stand-in.`;
 
 const DEMO = {
@@ -33,6 +34,7 @@ const DEMO = {
   downLine: "+14155550124",
   unknown: "+14155550177",
   caller: "+14155550199",
+  customer: "+14155550166",
   fallback: "+14155550142",
   agent: "agent_demoFrontDesk",
   downAgent: "agent_demoAfterHours",
@@ -104,12 +106,14 @@ async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   const tmp = mkdtempSync(join(tmpdir(), "bridge-demo-"));
   let retell: RetellStandIn | undefined;
+  let twilio: TwilioStandIn | undefined;
   let dev: DevServer | undefined;
   let stopDev: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
   const cleanup = () => (stopping ??= (async () => {
     await stopDev?.();
     await retell?.close();
+    await twilio?.close();
     rmSync(tmp, { recursive: true, force: true });
   })());
   const unregister = onInterrupt(cleanup);
@@ -139,6 +143,10 @@ async function main(argv: string[]): Promise<number> {
 
     const authToken = `demo_twilio_token_${randomBytes(12).toString("hex")}`;
     const accountSid = hexId("AC");
+    const adminToken = `demo_admin_${randomBytes(12).toString("hex")}`;
+    // Outbound calls go to Twilio's REST API: always a local stand-in here, so the demo never places a real call.
+    twilio = await startTwilioStandIn({ accountSid, authToken });
+    out(`Twilio: a local stand-in of its REST API at ${twilio.url} (no real call is ever placed by the demo).`);
     const store: Store = { mode: "local", persistTo: tmp, configPath };
     const mappings: [string, AgentConfig][] = [
       [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" } }],
@@ -160,6 +168,9 @@ async function main(argv: string[]): Promise<number> {
         RETELL_API_KEY: retellKey,
         RETELL_BASE_URL: retellBase,
         RETELL_TIMEOUT_MS: "3000",
+        TWILIO_ACCOUNT_SID: accountSid,
+        TWILIO_API_BASE_URL: twilio.url,
+        ADMIN_TOKEN: adminToken,
       },
     });
     devStarting.catch(() => {});
@@ -215,11 +226,39 @@ async function main(argv: string[]): Promise<number> {
     results.push({ title: "Retell down → fallback number dialed", ok: third.answer.status === 200 && dialed === DEMO.fallback, detail: dialed ?? third.answer.text.slice(0, 120) });
     out(`\n   The Worker gave up on Retell within its time budget and sent the caller to the fallback ${dialed ?? "?"}.`);
 
+    rule(`4. The agent calls a customer: POST /api/calls from ${DEMO.line} to ${DEMO.customer}`);
+    const body = { to: DEMO.customer, from: DEMO.line, dynamicVariables: { first_name: "Ada" }, machineDetection: "hangup" };
+    out(` → POST ${dev.url}/api/calls  Authorization: Bearer ${mask(adminToken)}`);
+    out(indent(JSON.stringify(body)));
+    const placedAt = Date.now();
+    const res = await fetch(`${dev.url}/api/calls`, { method: "POST", headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const placed = (await res.json()) as { callSid?: string; status?: string };
+    out(` ← HTTP ${res.status} ${JSON.stringify(placed)}`);
+    const create = twilio.requests.find((r) => r.path.endsWith("/Calls.json") && r.form.To?.[0] === DEMO.customer);
+    if (create) {
+      out(" ⇄ Twilio stand-in received POST …/Calls.json (form fields):");
+      for (const [k, v] of Object.entries(create.form)) out(`     ${k}=${v.join(`&${k}=`)}`);
+    }
+    const answerUrl = create?.form.Url?.[0];
+    let outboundSip: string | null = null;
+    if (answerUrl && placed.callSid) {
+      out("\n   The customer picks up: Twilio's machine detection says a person answered, and Twilio fetches the call's Url.");
+      const params = { AccountSid: accountSid, ApiVersion: "2010-04-01", CallSid: placed.callSid, CallStatus: "in-progress", Direction: "outbound-api", From: DEMO.line, To: DEMO.customer, AnsweredBy: "human" };
+      const webhook = signedWebhook({ url: answerUrl, authToken, params });
+      printRequest(webhook);
+      const answer = await sendWebhook(webhook);
+      printRegistrations(retell, DEMO.agent, placedAt);
+      printAnswer(answer);
+      outboundSip = sipTarget(answer.text);
+      out(outboundSip ? `\n   Twilio now dials ${outboundSip}: the agent talks to the customer, as an outbound call.` : "");
+    }
+    results.push({ title: "outbound call → placed, then SIP dial once answered", ok: res.status === 201 && outboundSip !== null, detail: outboundSip ?? `HTTP ${res.status} ${JSON.stringify(placed)}` });
+
     rule("Summary");
     for (const r of results) out(`  ${r.ok ? "✓" : "✗"} ${r.title}: ${r.detail}`);
     const failed = results.filter((r) => !r.ok).length;
     await cleanup();
-    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
+    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio stand-in${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
     out("Next: `npm run dev` to run the Worker yourself, `npm run deploy` to put it live (docs/operations.md).");
     if (failed > 0) throw new CliError(`${failed} of ${results.length} demo calls did not get the expected answer.`, { details: dev.lines.slice(-20) });
     return EXIT.ok;

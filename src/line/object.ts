@@ -30,7 +30,14 @@ import type { CallRecord } from "../records/list.ts";
 import { upsertCalls } from "../records/store.ts";
 import type { StatusUpdate } from "../calls/status.ts";
 import type { RetellCallUpdate } from "../retell/events.ts";
+import type { OutboundContext } from "../outbound/context.ts";
+import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
+import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
 import {
+  answerMachine,
+  finishUnanswered,
+  placedRecord,
+  withAnsweredBy,
   answerVoice,
   applyDial,
   applyRetellEvent,
@@ -49,7 +56,7 @@ import {
 export const CLAIM_TTL_MS = 15_000;
 /** Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one batch. */
 export const COPY_DELAY_MS = 1_000;
-/** Calls per D1 batch: each upsert binds 36 values, and one batch is one D1 transaction. */
+/** Calls per D1 batch: each upsert binds 38 values, and one batch is one D1 transaction. */
 const COPY_BATCH = 50;
 /** A copy slower than this counts as failed (D1 calls take no AbortSignal), so a hanging D1 is retried, not waited on. */
 export const COPY_TIMEOUT_MS = 10_000;
@@ -71,6 +78,14 @@ export type VoiceClaim =
   | { kind: "still_registering" };
 
 export type EventResult = "recorded" | "stale" | "unknown_call" | "other_registration";
+
+export type OutboundReservation = { ok: true; reservationId: string } | { ok: false; limit: "concurrent" | "daily"; message: string };
+
+export type OutboundAnswer =
+  /** No such reservation on this line (forgotten, or another call's). */
+  | { kind: "unknown" }
+  | { kind: "machine"; plan: Exclude<AnsweredPlan, { kind: "agent" }> }
+  | { kind: "agent"; context: OutboundContext; claim: VoiceClaim };
 
 type CallRow = {
   call_sid: string;
@@ -112,6 +127,7 @@ export class PhoneLine extends DurableObject<Bindings> {
       finished_at INTEGER,
       updated_at INTEGER NOT NULL
     )`);
+    this.createOutboundTables();
   }
 
   /**
@@ -158,12 +174,16 @@ export class PhoneLine extends DurableObject<Bindings> {
     return true;
   }
 
-  /** A Twilio status callback, ordered against the stored status (line/transitions.ts). */
-  async recordStatus(update: StatusUpdate, receivedAt: number): Promise<EventResult> {
-    const row = this.row(update.callSid);
+  /**
+   * A Twilio status callback, ordered against the stored status (line/transitions.ts). `reservation`: the signed
+   * id in an outbound call's StatusCallback, which may arrive before POST /api/calls has stored the CallSid.
+   */
+  async recordStatus(update: StatusUpdate, receivedAt: number, reservation?: string): Promise<EventResult> {
+    const row = this.row(update.callSid) ?? (reservation ? this.adoptOutbound(reservation, update.callSid, update.accountSid) : null);
     if (!row) return "unknown_call";
     const { record, applied } = applyStatus(JSON.parse(row.record) as CallRecord, update, receivedAt);
-    this.write(update.callSid, record, row);
+    this.write(update.callSid, finishUnanswered(record), row);
+    if (isFinished(record)) this.freeOutboundSlot(update.callSid);
     await this.scheduleCopy(receivedAt);
     return applied ? "recorded" : "stale";
   }
@@ -199,6 +219,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const now = Date.now();
     const copy = await this.copyToD1(this.env.DB, now);
     this.forgetFinished(Date.now());
+    this.expireOutbound(Date.now());
     let next: number | null;
     if (copy.failed) {
       next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
@@ -207,6 +228,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
+    const outboundDue = this.nextOutboundAt();
+    if (outboundDue !== null && (next === null || outboundDue < next)) next = outboundDue;
     if (next !== null) await this.setAlarmNoLaterThan(next);
   }
 
@@ -357,5 +380,138 @@ export class PhoneLine extends DurableObject<Bindings> {
   private async setAlarmNoLaterThan(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  // ── Outbound calls (POST /api/calls, src/outbound/): the number's slots, each call's context, its answer ──────
+  //
+  //   outbound(reservation_id TEXT PRIMARY KEY,  -- opaque id in the call's Url and StatusCallback (signed by Twilio)
+  //            call_sid TEXT UNIQUE,             -- Twilio's CallSid, from POST /api/calls or whichever callback came first
+  //            context TEXT NOT NULL,            -- JSON OutboundContext (outbound/context.ts)
+  //            day TEXT NOT NULL,                -- the UTC day it counts against
+  //            active INTEGER NOT NULL,          -- 1 while the call holds one of the number's concurrent slots
+  //            reserved_at INTEGER NOT NULL,
+  //            expires_at INTEGER NOT NULL)      -- the slot is freed then if Twilio never reports the call final
+  //   outbound_days(day TEXT PRIMARY KEY, started INTEGER NOT NULL)  -- calls started per UTC day
+
+  private createOutboundTables(): void {
+    this.ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbound (
+      reservation_id TEXT PRIMARY KEY NOT NULL,
+      call_sid TEXT UNIQUE,
+      context TEXT NOT NULL,
+      day TEXT NOT NULL,
+      active INTEGER NOT NULL,
+      reserved_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`);
+    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS outbound_days (day TEXT PRIMARY KEY NOT NULL, started INTEGER NOT NULL)");
+  }
+
+  /**
+   * Takes one of the number's slots under its limits and stores the call's context. The count and the insert
+   * run with no await between them, so concurrent requests can never overshoot a limit.
+   */
+  async reserveOutbound(context: OutboundContext, limits: OutboundLimits, now: number): Promise<OutboundReservation> {
+    const sql = this.ctx.storage.sql;
+    const day = utcDay(now);
+    const active = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbound WHERE active = 1").one().n;
+    const started = sql.exec<{ started: number }>("SELECT started FROM outbound_days WHERE day = ?", day).toArray()[0]?.started ?? 0;
+    const check = checkLimits(active, started, limits);
+    if (!check.ok) return check;
+    const reservationId = crypto.randomUUID();
+    sql.exec(
+      "INSERT INTO outbound (reservation_id, call_sid, context, day, active, reserved_at, expires_at) VALUES (?, NULL, ?, ?, 1, ?, ?)",
+      reservationId,
+      JSON.stringify(context),
+      day,
+      now,
+      now + SLOT_TIMEOUT_MS,
+    );
+    sql.exec("INSERT INTO outbound_days (day, started) VALUES (?, 1) ON CONFLICT (day) DO UPDATE SET started = started + 1", day);
+    await this.setAlarmNoLaterThan(now + SLOT_TIMEOUT_MS);
+    return { ok: true, reservationId };
+  }
+
+  /** Twilio accepted the call: its CallSid joins the reservation (unless a callback already brought it). */
+  async confirmOutbound(reservationId: string, callSid: string, accountSid: string): Promise<boolean> {
+    const row = this.adoptOutbound(reservationId, callSid, accountSid);
+    if (row) await this.scheduleCopy(Date.now());
+    return row !== null;
+  }
+
+  /** Twilio refused the call: the slot and the day's count are given back, as if it had never been asked for. */
+  async releaseOutbound(reservationId: string): Promise<boolean> {
+    const released = this.ctx.storage.sql
+      .exec<{ day: string }>("DELETE FROM outbound WHERE reservation_id = ? AND call_sid IS NULL RETURNING day", reservationId)
+      .toArray()[0];
+    if (released) this.ctx.storage.sql.exec("UPDATE outbound_days SET started = MAX(started - 1, 0) WHERE day = ?", released.day);
+    return released !== undefined;
+  }
+
+  /**
+   * The outbound webhook (the callee answered): a machine gets what the call's detection choice says, recorded
+   * and never registered; a person (or a machine the agent is to take) gets the agent, claimed as claimVoice
+   * does so that only one webhook per CallSid registers it.
+   */
+  async answerOutbound(
+    reservationId: string,
+    callSid: string,
+    call: { accountSid?: string; from: string; to: string; receivedAt: number },
+    answeredBy: string | undefined,
+    waitMs: number,
+  ): Promise<OutboundAnswer> {
+    const row = this.adoptOutbound(reservationId, callSid, call.accountSid);
+    const context = this.outboundContext(reservationId);
+    if (!row || !context) return { kind: "unknown" };
+    const record = JSON.parse(row.record) as CallRecord;
+    const plan = planAnswer(context.machineDetection, answeredBy, context.voicemailMessage);
+    if (plan.kind !== "agent") {
+      this.write(callSid, answerMachine(record, answeredBy ?? "unknown", plan.kind === "hangup" ? "machine_hangup" : "voicemail_left", call.receivedAt), row);
+      await this.scheduleCopy(call.receivedAt);
+      return { kind: "machine", plan };
+    }
+    const known = withAnsweredBy(record, answeredBy);
+    if (known !== record) this.write(callSid, known, row);
+    return { kind: "agent", context, claim: await this.claimVoice(callSid, call, waitMs) };
+  }
+
+  /** Binds `callSid` to the reservation and makes sure the call has its record; null for an unknown reservation or another CallSid. */
+  private adoptOutbound(reservationId: string, callSid: string, accountSid: string | undefined): CallRow | null {
+    const sql = this.ctx.storage.sql;
+    const reservation = sql
+      .exec<{ call_sid: string | null; reserved_at: number }>("SELECT call_sid, reserved_at FROM outbound WHERE reservation_id = ?", reservationId)
+      .toArray()[0];
+    if (!reservation || (reservation.call_sid !== null && reservation.call_sid !== callSid)) return null;
+    if (reservation.call_sid === null) sql.exec("UPDATE outbound SET call_sid = ? WHERE reservation_id = ?", callSid, reservationId);
+    const existing = this.row(callSid);
+    if (existing) return existing;
+    const context = this.outboundContext(reservationId) as OutboundContext;
+    const call = { from: context.from, to: context.to, agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId, ...(accountSid && { accountSid }) };
+    this.write(callSid, placedRecord(callSid, call, reservation.reserved_at), null);
+    return this.row(callSid);
+  }
+
+  private outboundContext(reservationId: string): OutboundContext | null {
+    const row = this.ctx.storage.sql.exec<{ context: string }>("SELECT context FROM outbound WHERE reservation_id = ?", reservationId).toArray()[0];
+    return row ? (JSON.parse(row.context) as OutboundContext) : null;
+  }
+
+  /** Twilio reported the call final: its slot is free for the next call. */
+  private freeOutboundSlot(callSid: string): void {
+    this.ctx.storage.sql.exec("UPDATE outbound SET active = 0 WHERE call_sid = ?", callSid);
+  }
+
+  /** Frees slots past SLOT_TIMEOUT_MS (their final status never came), then forgets them and past days' counts. */
+  expireOutbound(now: number): number {
+    const sql = this.ctx.storage.sql;
+    const expired = sql.exec("UPDATE outbound SET active = 0 WHERE active = 1 AND expires_at <= ?", now).rowsWritten;
+    if (expired > 0) log("warn", "outbound.slot_expired", { slots: expired, detail: "no final status callback arrived; check the call's StatusCallback in Twilio's debugger" });
+    sql.exec("DELETE FROM outbound WHERE active = 0 AND expires_at <= ?", now);
+    sql.exec("DELETE FROM outbound_days WHERE day < ?", utcDay(now - 24 * 60 * 60 * 1_000));
+    return expired;
+  }
+
+  /** When the next slot expires, or null when the line holds no outbound call. */
+  private nextOutboundAt(): number | null {
+    return this.ctx.storage.sql.exec<{ due: number | null }>("SELECT MIN(expires_at) AS due FROM outbound").one().due;
   }
 }

@@ -74,6 +74,8 @@ export function newRecord(callSid: string, now: number): CallRecord {
     retellEventAt: null,
     createdAt: now,
     updatedAt: now,
+    direction: "inbound",
+    answeredBy: null,
   };
 }
 
@@ -221,4 +223,47 @@ export function applyRetellEvent(record: CallRecord, e: RetellCallUpdate, receiv
 /** Whether Twilio has reported the call over: the object may forget it once copied and past the grace period. */
 export function isFinished(record: CallRecord): boolean {
   return record.twilioStatus !== null && isFinalStatus(record.twilioStatus);
+}
+
+// ── Outbound calls (POST /api/calls, src/outbound/) ──────────────────────────────────────────────────────────
+
+/** An outbound call's record once its CallSid is known: our number calls the callee for the agent under `agentKey`. */
+export function placedRecord(
+  callSid: string,
+  call: { from: string; to: string; agentKey: string; retellAgentId: string; accountSid?: string },
+  placedAt: number,
+): CallRecord {
+  return {
+    ...newRecord(callSid, placedAt),
+    direction: "outbound",
+    accountSid: call.accountSid ?? null,
+    agentKey: call.agentKey,
+    retellAgentId: call.retellAgentId,
+    from: call.from,
+    to: call.to,
+  };
+}
+
+/** What Twilio's machine detection said, kept once known. */
+export function withAnsweredBy(record: CallRecord, answeredBy: string | undefined): CallRecord {
+  return answeredBy === undefined || record.answeredBy !== null ? record : { ...record, answeredBy };
+}
+
+/** A machine answered and the call ended without the agent: hung up, or after the voicemail message. */
+export function answerMachine(record: CallRecord, answeredBy: string, reason: "machine_hangup" | "voicemail_left", at: number): CallRecord {
+  return {
+    ...withAnsweredBy(record, answeredBy),
+    outcome: "machine_answered",
+    outcomeReason: reason,
+    voiceReceivedAt: record.voiceReceivedAt ?? at,
+    voiceAnsweredAt: record.voiceAnsweredAt ?? at,
+    updatedAt: at,
+  };
+}
+
+/** An outbound call Twilio reports over that never reached our webhook: the callee did not answer (`callee_busy`, …). */
+export function finishUnanswered(record: CallRecord): CallRecord {
+  if (record.direction !== "outbound" || record.outcome !== null || record.voiceReceivedAt !== null || !isFinished(record)) return record;
+  const status = record.twilioStatus === "completed" ? "hung_up" : String(record.twilioStatus).replace("-", "_");
+  return { ...record, outcome: "not_answered", outcomeReason: `callee_${status}` };
 }

@@ -72,6 +72,11 @@ export function sayAndHangUp(message: string): string {
   return element("Say", {}, escapeXml(message)) + element("Hangup", {}, null);
 }
 
+/** Ends the call (https://www.twilio.com/docs/voice/twiml/hangup). */
+export function hangUp(): string {
+  return element("Hangup", {}, null);
+}
+
 /**
  * Turns the call away unanswered: `rejected` plays the not-in-service message. As the first verb it leaves the
  * call unanswered and unbilled (https://www.twilio.com/docs/voice/twiml/reject).

@@ -62,6 +62,14 @@ describe("calls stats", () => {
     expect(all).toMatch(/^\s+all\s+5\s+1\s+0\s+1\s+1\s+2\s+0\.0%/);
   });
 
+  it("--direction outbound gives the outbound figures, with who answered", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--direction", "outbound", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain("Agent agent_outbound");
+    expect(result.stdout).not.toContain("Agent agent_alpha");
+    expect(result.stdout).toContain("Outbound: 7 calls, answered by a person 2, by a machine 2; no answer 1, busy 1, failed 1");
+  });
+
   it("--agent keeps one agent", async () => {
     const result = await runCli("calls", ["stats", ...window, "--agent", "agent_twenty", "--json", ...local()]);
     expect((JSON.parse(result.stdout) as { agents: Array<{ agent: string }> }).agents.map((a) => a.agent)).toEqual(["agent_twenty"]);
@@ -80,9 +88,18 @@ describe("calls list", () => {
     const result = await runCli("calls", ["list", "--agent", "agent_alpha", "--outcome", "fallback_dialed", ...local()]);
     expect(result.code, result.output).toBe(0);
     const [header, ...rows] = result.stdout.trim().split("\n");
-    expect(header).toMatch(/^Time \(UTC\)\s+CallSid\s+Agent\s+From\s+To\s+Outcome\s+Twilio\s+Duration\s+Sentiment\s+Success$/);
+    expect(header).toMatch(/^Time \(UTC\)\s+CallSid\s+Agent\s+From\s+To\s+Outcome\s+Twilio\s+Duration\s+Sentiment\s+Success\s+Direction$/);
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(/^2026-11-18 10:00:00\s+CA0+4\s+agent_alpha\s+.*fallback_dialed \(dial_busy\)\s+10s$/);
+    expect(rows[0]).toMatch(/^2026-11-18 10:00:00\s+CA0+4\s+agent_alpha\s+.*fallback_dialed \(dial_busy\)\s+10s\s+inbound$/);
+  });
+
+  it("--direction outbound lists only calls placed outbound, with who answered", async () => {
+    const result = await runCli("calls", ["list", ...window, "--direction", "outbound", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    const [, ...rows] = result.stdout.trim().split("\n");
+    expect(rows).toHaveLength(7);
+    expect(rows.every((row) => /\boutbound( \([a-z_]+\))?$/.test(row))).toBe(true);
+    expect(result.stdout).toMatch(/machine_answered \(machine_hangup\).*outbound \(machine_start\)$/m);
   });
 });
 
@@ -93,6 +110,8 @@ describe("calls refuses", () => {
     ["a --since it cannot read", ["stats", "--since", "last week", "--local"], /--since: use 30m/],
     ["a list-only filter on stats", ["stats", "--limit", "5", "--local"], /takes no --limit/],
     ["a limit over the maximum", ["list", "--limit", "1000", "--local"], /--limit must be a whole number from 1 to 200/],
+    ["an unknown direction", ["list", "--direction", "both", "--local"], /--direction must be one of inbound, outbound/],
+    ["an unknown direction on stats", ["stats", "--direction", "both", "--local"], /--direction must be one of inbound, outbound/],
     ["an unknown command", ["purge", "--local"], /Unknown command "purge"/],
   ])("%s with exit code 2, reading nothing", async (_name, args, message) => {
     const result = await runCli("calls", args);

@@ -42,6 +42,11 @@ describe("npm run demo", () => {
     expect(result.stdout).toContain("<Number>+14155550142</Number>");
     expect(result.stdout).toMatch(/"event":"twilio\.voice".*"outcome":"connected"/);
     expect(result.stdout).toMatch(/"outcome":"fallback_dialed","reason":"retell_unavailable"/);
+    // The outbound call: placed through POST /api/calls, created on the Twilio stand-in, registered outbound once answered.
+    expect(result.stdout).toMatch(/← HTTP 201 \{"callSid":"CA[0-9a-f]{32}","status":"queued"\}/);
+    expect(result.stdout).toContain("Twilio stand-in received POST …/Calls.json");
+    expect(result.stdout).toContain('"direction": "outbound"');
+    expect(result.stdout).toMatch(/✓ outbound call → placed, then SIP dial once answered: sip:call_[0-9a-f]{32}@sip\.retellai\.com;transport=tcp/);
     const state = /Local state for this run: (\S+)/.exec(result.stdout)?.[1] as string;
     const pid = Number(/wrangler dev, pid (\d+)/.exec(result.stdout)?.[1]);
     expect(existsSync(state)).toBe(false);

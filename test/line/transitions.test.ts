@@ -4,8 +4,12 @@ import type { StatusUpdate, TwilioCallStatus } from "../../src/calls/status.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import type { RetellCallUpdate } from "../../src/retell/events.ts";
 import {
+  answerMachine,
   answerVoice,
   applyDial,
+  finishUnanswered,
+  placedRecord,
+  withAnsweredBy,
   applyRetellEvent,
   applyStatus,
   isFinished,
@@ -40,10 +44,10 @@ function answer(fields: Partial<VoiceAnswer> = {}): VoiceAnswer {
 }
 
 describe("newRecord", () => {
-  it("knows nothing but the CallSid and when it was first seen", () => {
+  it("knows nothing but the CallSid and when it was first seen, and is inbound until told otherwise", () => {
     const fresh = newRecord(SID, T0);
-    const { callSid, createdAt, updatedAt, ...rest } = fresh;
-    expect({ callSid, createdAt, updatedAt }).toEqual({ callSid: SID, createdAt: T0, updatedAt: T0 });
+    const { callSid, createdAt, updatedAt, direction, ...rest } = fresh;
+    expect({ callSid, createdAt, updatedAt, direction }).toEqual({ callSid: SID, createdAt: T0, updatedAt: T0, direction: "inbound" });
     expect(Object.values(rest).every((value) => value === null)).toBe(true);
   });
 });
@@ -339,5 +343,39 @@ describe("isFinished", () => {
     ["no-answer", true],
   ] as const)("is over when Twilio's status is %s: %s", (twilioStatus, expected) => {
     expect(isFinished(record({ twilioStatus }))).toBe(expected);
+  });
+});
+
+describe("outbound calls", () => {
+  const placed = () => placedRecord(SID, { from: "+61341517921", to: "+14155550100", agentKey: "+61341517921", retellAgentId: "agent_out" }, T0);
+
+  it("knows a placed call's direction, numbers and agent before Twilio calls back", () => {
+    expect(placed()).toMatchObject({ direction: "outbound", from: "+61341517921", to: "+14155550100", agentKey: "+61341517921", retellAgentId: "agent_out", outcome: null, createdAt: T0 });
+  });
+
+  it("keeps the first AnsweredBy it is told", () => {
+    expect(withAnsweredBy(withAnsweredBy(placed(), "machine_start"), "human").answeredBy).toBe("machine_start");
+  });
+
+  it("records a machine's answer as machine_answered with the reason, the time it came, and who answered", () => {
+    expect(answerMachine(placed(), "fax", "machine_hangup", T0 + 9)).toMatchObject({ answeredBy: "fax", outcome: "machine_answered", outcomeReason: "machine_hangup", voiceReceivedAt: T0 + 9, voiceAnsweredAt: T0 + 9 });
+  });
+
+  it.each<[TwilioCallStatus, string]>([
+    ["busy", "callee_busy"],
+    ["no-answer", "callee_no_answer"],
+    ["failed", "callee_failed"],
+    ["canceled", "callee_canceled"],
+  ])("records a call Twilio ends %s before anyone answered as not_answered, %s", (status, reason) => {
+    expect(finishUnanswered({ ...placed(), twilioStatus: status })).toMatchObject({ outcome: "not_answered", outcomeReason: reason });
+  });
+
+  it.each<[string, Partial<CallRecord>]>([
+    ["still ringing", { twilioStatus: "ringing" }],
+    ["answered by the webhook", { twilioStatus: "completed", voiceReceivedAt: T0 + 5, outcome: "connected" }],
+    ["an inbound call", { twilioStatus: "busy", direction: "inbound" }],
+  ])("leaves the outcome of a call %s alone", (_name, fields) => {
+    const before = { ...placed(), ...fields };
+    expect(finishUnanswered(before)).toBe(before);
   });
 });
