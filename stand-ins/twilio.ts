@@ -40,7 +40,10 @@ export interface TwilioRequest {
 }
 
 export interface Failure {
-  status: 401 | 404 | 429 | 500 | 503;
+  /** 400 answers Twilio's 21220 "Invalid call state" (a call that is not in progress). */
+  status: 400 | 401 | 404 | 429 | 500 | 503;
+  /** Never answer (the connection stays open until the stand-in closes), instead of failing with `status`. */
+  hang?: boolean;
   /** Only the next `times` requests fail (default: all, until cleared). */
   times?: number;
   /** Retry-After header (seconds) with a 429. */
@@ -72,6 +75,8 @@ const FIELD_TO_PROPERTY: Record<string, keyof StandInNumber> = {
   VoiceApplicationSid: "voice_application_sid", TrunkSid: "trunk_sid", SmsUrl: "sms_url", SmsMethod: "sms_method",
 };
 const MAX_PAGE_SIZE = 1000;
+/** Fields Twilio's Call update accepts (twilio-node call.ts CallContextImpl.update). */
+const CALL_UPDATE_FIELDS = new Set(["Url", "Method", "Status", "FallbackUrl", "FallbackMethod", "StatusCallback", "StatusCallbackMethod", "Twiml", "TimeLimit"]);
 /** Paths under this prefix control the stand-in (tests); they are not Twilio's. */
 export const CONTROL_PREFIX = "/__stand-in/";
 
@@ -108,6 +113,8 @@ export async function startTwilioStandIn(options: {
   const requests: TwilioRequest[] = [];
   let failure: (Failure & { left?: number }) | null = null;
   const scopedFailures = new Map<string, Failure & { left?: number }>();
+  /** Requests answered by a `hang` failure: never answered, closed with the server. */
+  const hanging = new Set<ServerResponse>();
   const maxPageSize = Math.min(options.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
   const base = `/2010-04-01/Accounts/${accountSid}`;
 
@@ -168,6 +175,11 @@ export async function startTwilioStandIn(options: {
         if (scope !== undefined) scopedFailures.delete(scope);
         else failure = null;
       }
+      if (f.hang) {
+        hanging.add(res);
+        return 0;
+      }
+      if (f.status === 400) return twilioError(res, 400, 21220, "Call is not in-progress. Cannot redirect.");
       if (f.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", f.retryAfter ? { "Retry-After": f.retryAfter } : {});
       if (f.status === 401) return twilioError(res, 401, 20003, "Authentication Error - invalid username");
       if (f.status === 404) return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
@@ -177,6 +189,8 @@ export async function startTwilioStandIn(options: {
       return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
     }
     const rest = url.pathname.slice(base.length);
+    const call = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest);
+    if (call) return updateCall(req, res, call[1] as string, form);
     if (rest === "/IncomingPhoneNumbers.json") {
       if (req.method !== "GET") return twilioError(res, 405, 20004, "Method not allowed");
       return list(res, url);
@@ -203,6 +217,35 @@ export async function startTwilioStandIn(options: {
     }
     number.date_updated = new Date().toUTCString();
     return json(res, 200, number);
+  }
+
+  /**
+   * POST Calls/{Sid}.json: updating a live call (twilio-node CallContextImpl.update; vendor facts §A). Only the
+   * fields Twilio takes, each once; `Twiml` and `Url` are exclusive; inline TwiML at most 4,000 characters (32018)
+   * with absolute action URLs (15004). Any CallSid is taken as a live call.
+   */
+  function updateCall(req: IncomingMessage, res: ServerResponse, sid: string, form: Record<string, string[]>): number {
+    if (req.method !== "POST") return twilioError(res, 405, 20004, "Method not allowed");
+    if (req.headers["content-type"]?.split(";")[0]?.trim() !== "application/x-www-form-urlencoded") {
+      return twilioError(res, 400, 20001, "Content-Type must be application/x-www-form-urlencoded");
+    }
+    for (const [field, values] of Object.entries(form)) {
+      if (!CALL_UPDATE_FIELDS.has(field)) return twilioError(res, 400, 20001, `Unknown parameter: ${field}`);
+      if (values.length > 1) return twilioError(res, 400, 20001, `Parameter given more than once: ${field}`);
+    }
+    const twiml = form.Twiml?.[0];
+    if (twiml !== undefined && form.Url !== undefined) return twilioError(res, 400, 21205, "Twiml and Url are mutually exclusive");
+    if (twiml !== undefined) {
+      if (twiml.length > 4000) return twilioError(res, 400, 32018, "Twiml size exceeded maximum allowed value of 4000 characters");
+      for (const [, url] of twiml.matchAll(/\s(?:action|url)="([^"]*)"/g)) {
+        if (!/^https?:\/\//.test(url ?? "")) return twilioError(res, 400, 15004, "Action Callback URL must be an absolute URL when using TwiML to update in-progress calls");
+      }
+    }
+    const now = new Date().toUTCString();
+    return json(res, 200, {
+      sid, account_sid: accountSid, status: form.Status?.[0] ?? "in-progress", direction: "inbound", date_updated: now,
+      api_version: "2010-04-01", uri: `${base}/Calls/${sid}.json`,
+    });
   }
 
   function list(res: ServerResponse, url: URL): number {
@@ -251,6 +294,7 @@ export async function startTwilioStandIn(options: {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

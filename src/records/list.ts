@@ -6,6 +6,7 @@ import { normalizeE164 } from "../phone.ts";
 import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
 import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../calls/status.ts";
 import { parseWindow } from "./window.ts";
+import type { TransferAttempt } from "../transfers/attempt.ts";
 
 export const DEFAULT_LIST_LIMIT = 50;
 /** A page stays well under D1's and the Worker's response limits even with long summaries. */
@@ -66,6 +67,8 @@ export interface CallRecord {
   retellEventAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** Each transfer to a person, oldest first (transfers/attempt.ts); null when the call was never transferred. */
+  transfers: TransferAttempt[] | null;
 }
 
 /** Field → column; typed so that a field added to CallRecord without a column fails to compile. */
@@ -106,17 +109,22 @@ export const CALL_COLUMNS: { [K in keyof CallRecord]: string } = {
   retellEventAt: "retell_event_at",
   createdAt: "created_at",
   updatedAt: "updated_at",
+  transfers: "transfers",
 };
 
 const SELECT_RECORD = Object.entries(CALL_COLUMNS)
   .map(([field, column]) => `${column} AS "${field}"`)
   .join(", ");
 
-/** A row of the list query, before the one conversion it needs (call_successful is 0/1 in SQLite). */
-export type CallRow = Omit<CallRecord, "callSuccessful"> & { callSuccessful: number | null };
+/** A row of the list query, before the conversions it needs (call_successful is 0/1 in SQLite, transfers JSON text). */
+export type CallRow = Omit<CallRecord, "callSuccessful" | "transfers"> & { callSuccessful: number | null; transfers: string | null };
 
 export function toCallRecord(row: CallRow): CallRecord {
-  return { ...row, callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1 };
+  return {
+    ...row,
+    callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1,
+    transfers: row.transfers === null ? null : (JSON.parse(row.transfers) as TransferAttempt[]),
+  };
 }
 
 export interface CallCursor {
