@@ -4,6 +4,7 @@
  * CLI test (wrangler d1 execute).
  */
 import type { Figures } from "../src/records/stats.ts";
+import type { TransferAttempt } from "../src/transfers/attempt.ts";
 
 const DAY1 = Date.parse("2026-11-18T10:00:00Z");
 const DAY2 = Date.parse("2026-11-19T15:30:00Z");
@@ -15,6 +16,12 @@ type Row = Record<string, string | number | null> & { call_sid: string; created_
 const sid = (n: number) => `CA${String(n).padStart(32, "0")}`;
 const alpha = { agent_key: "+61341510001", retell_agent_id: "agent_alpha" };
 const rules = { agent_key: "+61341510002", retell_agent_id: "agent_rules" };
+const transferring = { agent_key: "+61341510003", retell_agent_id: "agent_transfers" };
+
+/** A `transfers` column: attempts with the fields that matter to the figures (the rest as an attempt starts). */
+function attempts(list: Partial<TransferAttempt>[]): string {
+  return JSON.stringify(list.map((a) => ({ destination: "sales", requestedAt: DAY2, retellCallId: "call_first", requestKey: "k", update: "pending", updateError: null, dialStatus: null, dialDurationS: null, dialEndedAt: null, returnRetellCallId: null, returnError: null, ...a })));
+}
 
 export const STATS_ROWS: Row[] = [
   // agent_alpha, 2026-11-18
@@ -36,6 +43,16 @@ export const STATS_ROWS: Row[] = [
   { call_sid: sid(22), created_at: DAY2 + 12, ...rules, outcome: "after_hours", outcome_reason: "after_hours" },
   { call_sid: sid(23), created_at: DAY2 + 13, ...rules, outcome: "after_hours", outcome_reason: "caller_not_allowed" },
   { call_sid: sid(24), created_at: DAY2 + 14, ...rules, outcome: "connected", outcome_reason: "after_hours", retell_register_ms: 100 },
+  // agent_transfers, 2026-11-19: answered; refused by Twilio, then nobody answered, then answered; still ringing.
+  { call_sid: sid(30), created_at: DAY2 + 20, ...transferring, outcome: "connected", transfers: attempts([{ update: "accepted", dialStatus: "completed", dialDurationS: 95 }]) },
+  {
+    call_sid: sid(31),
+    created_at: DAY2 + 21,
+    ...transferring,
+    outcome: "connected",
+    transfers: attempts([{ update: "refused", updateError: "twilio_timeout" }, { update: "accepted", dialStatus: "no-answer", returnRetellCallId: "call_back" }, { update: "accepted", dialStatus: "completed" }]),
+  },
+  { call_sid: sid(32), created_at: DAY2 + 22, ...transferring, outcome: "connected", transfers: attempts([{ update: "accepted" }]) },
   // Outside the window.
   { call_sid: sid(10), created_at: Date.parse("2026-11-10T12:00:00Z"), ...alpha, outcome: "connected", duration_s: 999, retell_register_ms: 999 },
   // agent_twenty: registration latencies 10, 20, ..., 200 ms: p50 is the 10th (100), p95 the 19th (190).
@@ -63,6 +80,7 @@ const figures = (f: Partial<Figures> & Pick<Figures, "calls">): Figures => ({
   retellRegisterMs: { p50: null, p95: null },
   sentiment: none,
   success: { successful: 0, unsuccessful: 0 },
+  transfers: { made: 0, answered: 0, failed: 0 },
   ...f,
 });
 
@@ -128,6 +146,11 @@ export const EXPECTED_STATS = [
     agent: "agent_rules",
     total: rulesDay,
     days: [{ day: "2026-11-19", ...rulesDay }],
+  },
+  {
+    agent: "agent_transfers",
+    total: figures({ calls: 3, connected: 3, transfers: { made: 5, answered: 2, failed: 2 } }),
+    days: [{ day: "2026-11-19", ...figures({ calls: 3, connected: 3, transfers: { made: 5, answered: 2, failed: 2 } }) }],
   },
   {
     agent: "agent_twenty",

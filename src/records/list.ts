@@ -123,7 +123,7 @@ export function toCallRecord(row: CallRow): CallRecord {
   return {
     ...row,
     callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1,
-    transfers: row.transfers === null ? null : (JSON.parse(row.transfers) as TransferAttempt[]),
+    transfers: row.transfers ? (JSON.parse(row.transfers) as TransferAttempt[]) : null,
   };
 }
 

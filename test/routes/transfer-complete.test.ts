@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { APOLOGY_MESSAGE } from "../../src/calls/outcome.ts";
 import { MAX_TRANSFERS_PER_CALL } from "../../src/line/transitions.ts";
 import { ORIGIN, retellRequests, setRetellBehaviour, sipUri, twilioRequest, worker } from "../helpers.ts";
-import { actionPath, captureLogs, recordOf, retellRequest } from "../records.ts";
+import type { CallRecord } from "../../src/records/list.ts";
+import { actionPath, adminRequest, captureLogs, recordOf, retellRequest } from "../records.ts";
 import { callUpdates, parseTwiml, SALES, transfer, transferCall, transferResult, TRANSFERS, type TransferCall } from "../transfers.ts";
 
 const FALLBACK = "+61390000009";
@@ -55,6 +56,20 @@ describe("when the person answered", () => {
     await complete(call, { DialCallStatus: "completed", DialCallDuration: "184" });
     const row = await recordOf(call.sid, (r) => typeof r.transfers === "string" && (r.transfers as string).includes("completed"));
     expect(JSON.parse(row.transfers as string)).toEqual([expect.objectContaining({ destination: "sales", dialStatus: "completed", dialDurationS: 184 })]);
+  });
+});
+
+describe("the call's record through GET /api/calls", () => {
+  it("lists each transfer attempt with its destination, status, duration and AI legs", async () => {
+    const call = await transferred();
+    await complete(call, { DialCallStatus: "busy" });
+    const back = (await registrations(call))[1]?.callId;
+    await recordOf(call.sid, (r) => typeof r.transfers === "string" && (r.transfers as string).includes("busy") && (r.transfers as string).includes(String(back)));
+    const res = await worker(adminRequest(`/api/calls?agent=${encodeURIComponent(call.agentId)}`));
+    const { calls } = (await res.json()) as { calls: CallRecord[] };
+    expect(calls[0]?.transfers).toEqual([
+      expect.objectContaining({ destination: "sales", requestedAt: expect.any(Number), dialStatus: "busy", dialDurationS: null, retellCallId: call.retellCallId, returnRetellCallId: back }),
+    ]);
   });
 });
 
