@@ -127,6 +127,14 @@ describe("back with the AI", () => {
     expect(await call.record()).toMatchObject({ retellCallId: back, retellStatus: "ongoing", retellStartedAt: 1_790_000_000_000 });
   });
 
+  it("acknowledges a late event of the earlier AI leg without storing it", async () => {
+    const { call, back } = await returned();
+    await worker(await retellRequest({ event: "call_started", call: { ...call.retell, call_id: back } }));
+    const res = await worker(await retellRequest({ event: "call_ended", call: { ...call.retell, call_status: "ended", disconnection_reason: "call_transfer" } }));
+    expect(res.status).toBe(204);
+    expect(await call.record()).toMatchObject({ retellCallId: back, retellStatus: "ongoing", disconnectionReason: null });
+  });
+
   it("refuses a transfer asked for by the earlier AI leg, and takes one from the new leg", async () => {
     const { call, back } = await returned();
     const old = await transfer(call, { destination: "support" });

@@ -1,7 +1,9 @@
 /** POST /api/webhooks/retell/transfer: the custom function that moves a live call to a person, through the Worker's entry point. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_TRANSFERS_PER_CALL } from "../../src/line/transitions.ts";
-import { failTwilio, ORIGIN, twilioRequest, worker } from "../helpers.ts";
+import { env } from "cloudflare:workers";
+import { clearAgentMemo } from "../../src/agents/lookup.ts";
+import { failTwilio, ORIGIN, retellRequests, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker } from "../helpers.ts";
 import { captureLogs, failingLines, withBindings } from "../records.ts";
 import { TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN } from "../secrets.ts";
 import {
@@ -12,6 +14,7 @@ import {
   SUPPORT,
   transfer,
   transferCall,
+  transferRequest,
   TRANSFERS,
   type TransferCall,
 } from "../transfers.ts";
@@ -286,6 +289,28 @@ describe("the request itself", () => {
     const line = logs().find((l) => l.event === "retell.transfer");
     expect(line).toMatchObject({ callSid: call.sid, retellCallId: call.retellCallId, ok: true, destination: "sales", update: "accepted" });
     expect(JSON.stringify(logs())).not.toMatch(/390000001|Secret billing/);
+  });
+
+  it("answers ok: false when KV fails, making no Twilio update", async () => {
+    const call = await transferCall();
+    clearAgentMemo();
+    const AGENTS = { get: () => Promise.reject(new Error("KV GET failed: 500 Internal Server Error")) } as unknown as KVNamespace;
+    const res = await withBindings(await transferRequest(call, { destination: "sales" }), { AGENTS });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ ok: false, message: expect.stringMatching(/^Transfers are not available right now/) });
+    expect(await callUpdates(call.sid)).toEqual([]);
+  });
+
+  it("authenticates with TWILIO_ACCOUNT_SID for a call whose webhook carried no AccountSid", async () => {
+    const line = uniqueNumber();
+    const agentId = uniqueAgentId();
+    await env.AGENTS.put(line, JSON.stringify({ retellAgentId: agentId, transfers: TRANSFERS }));
+    const { AccountSid: _omitted, ...params } = voiceParams({ To: line });
+    await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
+    const registration = (await retellRequests(agentId)).find((r) => r.callId);
+    const call = { retell: { call_id: registration?.callId, metadata: (registration?.body as { metadata: unknown }).metadata } } as unknown as TransferCall;
+    expect((await transfer(call, { destination: "sales" })).body.ok).toBe(true);
+    expect(await callUpdates(params.CallSid ?? "")).toEqual([expect.objectContaining({ authorization: `Basic ${btoa(`${TEST_TWILIO_ACCOUNT_SID}:${TEST_TWILIO_AUTH_TOKEN}`)}` })]);
   });
 
   it("answers a call whose line's object fails with ok: false, never a 5xx", async () => {
