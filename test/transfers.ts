@@ -65,7 +65,7 @@ export async function callUpdates(sid: string) {
   return twilioRequests(callPath(sid));
 }
 
-/** The `Twiml` of the call's last update, parsed. */
+/** A TwiML document's dial, its `<Number>` or `<Sip>`, and its other verbs, parsed. */
 export function parseTwiml(text: string) {
   const doc = new DOMParser().parseFromString(text, "text/xml");
   const dial = doc.getElementsByTagName("Dial")[0];

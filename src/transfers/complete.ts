@@ -11,12 +11,11 @@ import { lookupAgent } from "../agents/lookup.ts";
 import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { connectCall } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
-import { APOLOGY_MESSAGE, outcomeTwiml } from "../calls/outcome.ts";
+import { APOLOGY_MESSAGE, outcomeTwiml, retellSipUri } from "../calls/outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { TransferEnd } from "../line/object.ts";
 import { param, type TwilioParams } from "../twilio/params.ts";
 import { dialNumber, hangUp, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
-import { retellSipUri } from "../calls/outcome.ts";
 
 /** The dynamic variable that tells the agent's prompt the transfer failed, and to whom (README "Transfers"). */
 export const TRANSFER_FAILED_VARIABLE = "transfer_failed";
@@ -100,7 +99,7 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
   };
   const retell = { baseUrl: retellBaseUrl(env), apiKey: env.RETELL_API_KEY, timeoutMs: budget };
   const result = await connectCall(retell, retellSipHost(env), call, agent, line);
-  const registered = result.outcome.kind === "connected" ? { retellCallId: result.outcome.retellCallId } : { error: result.registration.ok ? "retell_failed" : result.registration.reason };
+  const registered = result.registration.ok ? { retellCallId: result.registration.callId } : { error: result.registration.reason };
   await askLine(stub.backToAgent(report.callSid, report.index, registered), "line back to agent");
   const actions = record.agentKey === null ? undefined : dialActions(signedUrl, record.agentKey);
   return {
