@@ -42,7 +42,10 @@ export interface TwilioRequest {
 }
 
 export interface Failure {
+  /** 400 answers Twilio's 21220 "Invalid call state" (a call that is not in progress), unless `code` says otherwise. */
   status: 400 | 401 | 404 | 429 | 500 | 503;
+  /** Never answer (the connection stays open until the stand-in closes), instead of failing with `status`. */
+  hang?: boolean;
   /** Only the next `times` requests fail (default: all, until cleared). */
   times?: number;
   /** Retry-After header (seconds) with a 429. */
@@ -50,8 +53,6 @@ export interface Failure {
   /** Twilio's error code and message to answer with instead of the status's usual one (e.g. 21215 for a 400). */
   code?: number;
   message?: string;
-  /** Never answer (the client's time limit is what ends the request). */
-  hang?: boolean;
 }
 
 /** A call created through Calls.json, as Twilio's Call resource shows it (the fields the Worker reads, and a few more). */
@@ -107,6 +108,8 @@ const CREATE_FIELDS = new Set([
 const REPEATABLE_CREATE_FIELDS = new Set(["StatusCallbackEvent", "RecordingStatusCallbackEvent"]);
 const STATUS_CALLBACK_EVENTS = new Set(["initiated", "ringing", "answered", "completed"]);
 const E164 = /^\+[1-9]\d{6,14}$/;
+/** Fields Twilio's Call update accepts (twilio-node call.ts CallContextImpl.update). */
+const CALL_UPDATE_FIELDS = new Set(["Url", "Method", "Status", "FallbackUrl", "FallbackMethod", "StatusCallback", "StatusCallbackMethod", "Twiml", "TimeLimit"]);
 /** Paths under this prefix control the stand-in (tests); they are not Twilio's. */
 export const CONTROL_PREFIX = "/__stand-in/";
 
@@ -150,6 +153,8 @@ export async function startTwilioStandIn(options: {
   const requests: TwilioRequest[] = [];
   let failure: (Failure & { left?: number }) | null = null;
   const scopedFailures = new Map<string, Failure & { left?: number }>();
+  /** Requests answered by a `hang` failure: never answered, closed with the server. */
+  const hanging = new Set<ServerResponse>();
   const maxPageSize = Math.min(options.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
   const base = `/2010-04-01/Accounts/${accountSid}`;
 
@@ -211,8 +216,12 @@ export async function startTwilioStandIn(options: {
         if (scope !== undefined) scopedFailures.delete(scope);
         else failure = null;
       }
-      if (f.hang) return 0;
+      if (f.hang) {
+        hanging.add(res);
+        return 0;
+      }
       if (f.code !== undefined) return twilioError(res, f.status, f.code, f.message ?? "Error");
+      if (f.status === 400) return twilioError(res, 400, 21220, "Call is not in-progress. Cannot redirect.");
       if (f.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", f.retryAfter ? { "Retry-After": f.retryAfter } : {});
       if (f.status === 401) return twilioError(res, 401, 20003, "Authentication Error - invalid username");
       if (f.status === 404) return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
@@ -223,6 +232,8 @@ export async function startTwilioStandIn(options: {
     }
     const rest = url.pathname.slice(base.length);
     if (rest === "/Calls.json") return createCall(req, res, text, form);
+    const call = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest);
+    if (call) return updateCall(req, res, call[1] as string, form);
     if (rest === "/IncomingPhoneNumbers.json") {
       if (req.method !== "GET") return twilioError(res, 405, 20004, "Method not allowed");
       return list(res, url);
@@ -295,6 +306,35 @@ export async function startTwilioStandIn(options: {
     return json(res, 201, { ...call, form: undefined });
   }
 
+  /**
+   * POST Calls/{Sid}.json: updating a live call (twilio-node CallContextImpl.update; vendor facts §A). Only the
+   * fields Twilio takes, each once; `Twiml` and `Url` are exclusive; inline TwiML at most 4,000 characters (32018)
+   * with absolute action URLs (15004). Any CallSid is taken as a live call.
+   */
+  function updateCall(req: IncomingMessage, res: ServerResponse, sid: string, form: Record<string, string[]>): number {
+    if (req.method !== "POST") return twilioError(res, 405, 20004, "Method not allowed");
+    if (req.headers["content-type"]?.split(";")[0]?.trim() !== "application/x-www-form-urlencoded") {
+      return twilioError(res, 400, 20001, "Content-Type must be application/x-www-form-urlencoded");
+    }
+    for (const [field, values] of Object.entries(form)) {
+      if (!CALL_UPDATE_FIELDS.has(field)) return twilioError(res, 400, 20001, `Unknown parameter: ${field}`);
+      if (values.length > 1) return twilioError(res, 400, 20001, `Parameter given more than once: ${field}`);
+    }
+    const twiml = form.Twiml?.[0];
+    if (twiml !== undefined && form.Url !== undefined) return twilioError(res, 400, 21205, "Twiml and Url are mutually exclusive");
+    if (twiml !== undefined) {
+      if (twiml.length > 4000) return twilioError(res, 400, 32018, "Twiml size exceeded maximum allowed value of 4000 characters");
+      for (const [, url] of twiml.matchAll(/\s(?:action|url)="([^"]*)"/g)) {
+        if (!/^https?:\/\//.test(url ?? "")) return twilioError(res, 400, 15004, "Action Callback URL must be an absolute URL when using TwiML to update in-progress calls");
+      }
+    }
+    const now = new Date().toUTCString();
+    return json(res, 200, {
+      sid, account_sid: accountSid, status: form.Status?.[0] ?? "in-progress", direction: "inbound", date_updated: now,
+      api_version: "2010-04-01", uri: `${base}/Calls/${sid}.json`,
+    });
+  }
+
   function list(res: ServerResponse, url: URL): number {
     const pageSize = Math.min(Number(url.searchParams.get("PageSize") ?? 50) || 50, maxPageSize);
     const page = Number(url.searchParams.get("Page") ?? 0) || 0;
@@ -342,6 +382,7 @@ export async function startTwilioStandIn(options: {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -4,6 +4,7 @@
  * CLI test (wrangler d1 execute).
  */
 import type { Figures } from "../src/records/stats.ts";
+import type { TransferAttempt } from "../src/transfers/attempt.ts";
 
 const DAY1 = Date.parse("2026-11-18T10:00:00Z");
 const DAY2 = Date.parse("2026-11-19T15:30:00Z");
@@ -16,6 +17,12 @@ const sid = (n: number) => `CA${String(n).padStart(32, "0")}`;
 const alpha = { agent_key: "+61341510001", retell_agent_id: "agent_alpha" };
 const rules = { agent_key: "+61341510002", retell_agent_id: "agent_rules" };
 const outbound = { agent_key: "+61341510003", retell_agent_id: "agent_outbound", direction: "outbound" };
+const transferring = { agent_key: "+61341510004", retell_agent_id: "agent_transfers" };
+
+/** A `transfers` column: attempts with the fields that matter to the figures (the rest as an attempt starts). */
+function attempts(list: Partial<TransferAttempt>[]): string {
+  return JSON.stringify(list.map((a) => ({ destination: "sales", requestedAt: DAY2, retellCallId: "call_first", requestKey: "k", update: "pending", updateError: null, dialStatus: null, dialDurationS: null, dialEndedAt: null, returnRetellCallId: null, returnError: null, ...a })));
+}
 
 export const STATS_ROWS: Row[] = [
   // agent_alpha, 2026-11-18
@@ -45,6 +52,16 @@ export const STATS_ROWS: Row[] = [
   { call_sid: sid(34), created_at: DAY2 + 34, ...outbound, outcome: "not_answered", outcome_reason: "callee_busy", twilio_status: "busy" },
   { call_sid: sid(35), created_at: DAY2 + 35, ...outbound, outcome: "not_answered", outcome_reason: "callee_failed", twilio_status: "failed" },
   { call_sid: sid(36), created_at: DAY2 + 36, ...outbound, outcome: "connected", voice_received_at: DAY2 + 60, retell_started_at: DAY2 + 61, retell_register_ms: 100 },
+  // agent_transfers, 2026-11-19: answered; refused by Twilio, then nobody answered, then answered; still ringing.
+  { call_sid: sid(40), created_at: DAY2 + 20, ...transferring, outcome: "connected", transfers: attempts([{ update: "accepted", dialStatus: "completed", dialDurationS: 95 }]) },
+  {
+    call_sid: sid(41),
+    created_at: DAY2 + 21,
+    ...transferring,
+    outcome: "connected",
+    transfers: attempts([{ update: "refused", updateError: "twilio_timeout" }, { update: "accepted", dialStatus: "no-answer", returnRetellCallId: "call_back" }, { update: "accepted", dialStatus: "completed" }]),
+  },
+  { call_sid: sid(42), created_at: DAY2 + 22, ...transferring, outcome: "connected", transfers: attempts([{ update: "accepted" }]) },
   // Outside the window.
   { call_sid: sid(10), created_at: Date.parse("2026-11-10T12:00:00Z"), ...alpha, outcome: "connected", duration_s: 999, retell_register_ms: 999 },
   // agent_twenty: registration latencies 10, 20, ..., 200 ms: p50 is the 10th (100), p95 the 19th (190).
@@ -73,6 +90,7 @@ const figures = (f: Partial<Figures> & Pick<Figures, "calls">): Figures => ({
   sentiment: none,
   success: { successful: 0, unsuccessful: 0 },
   outbound: { calls: 0, human: 0, machine: 0, noAnswer: 0, busy: 0, failed: 0 },
+  transfers: { made: 0, answered: 0, failed: 0 },
   ...f,
 });
 
@@ -153,6 +171,11 @@ export const EXPECTED_STATS = [
     agent: "agent_rules",
     total: rulesDay,
     days: [{ day: "2026-11-19", ...rulesDay }],
+  },
+  {
+    agent: "agent_transfers",
+    total: figures({ calls: 3, connected: 3, transfers: { made: 5, answered: 2, failed: 2 } }),
+    days: [{ day: "2026-11-19", ...figures({ calls: 3, connected: 3, transfers: { made: 5, answered: 2, failed: 2 } }) }],
   },
   {
     agent: "agent_twenty",

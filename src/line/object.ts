@@ -48,6 +48,17 @@ import {
   type DialRecord,
   type VoiceAnswer,
 } from "./transitions.ts";
+import type { TransferAttempt } from "../transfers/attempt.ts";
+import {
+  applyTransferDial,
+  decideTransfer,
+  expireTransfer,
+  returnToAgent,
+  settleTransfer,
+  transferUnderWay,
+  type TransferRefusalReason,
+  type TransferRequest,
+} from "./transitions.ts";
 
 /**
  * A claim older than this belongs to a webhook that can no longer be answering: Twilio gives up on a webhook
@@ -87,6 +98,31 @@ export type OutboundAnswer =
   | { kind: "machine"; plan: Exclude<AnsweredPlan, { kind: "agent" }> }
   | { kind: "agent"; context: OutboundContext; claim: VoiceClaim };
 
+/**
+ * A pending transfer update older than this was made by a request that can no longer settle it (Twilio's update
+ * is limited to transfers/transfer.ts TWILIO_UPDATE_TIMEOUT_MS): it is given up on as unconfirmed.
+ */
+export const TRANSFER_PENDING_TTL_MS = 10_000;
+
+export type TransferStart =
+  | { kind: "unknown_call" }
+  | { kind: "refused"; reason: TransferRefusalReason }
+  /** The answer is this attempt's (a repeat, or a request while it is under way); `pending` if it outlived the wait. */
+  | { kind: "existing"; index: number; attempt: TransferAttempt }
+  /** Make the Twilio update for attempt `index`, then settleTransfer it. */
+  | { kind: "proceed"; index: number; record: CallRecord };
+
+export type TransferEnd =
+  | { kind: "unknown" }
+  /** The person answered: the call ends. */
+  | { kind: "answered" }
+  /** Nobody answered: this request registers the caller's way back to the AI, then calls backToAgent. */
+  | { kind: "return"; record: CallRecord; attempt: TransferAttempt }
+  /** Nobody answered and the way back was already registered (a repeat of transfer-complete): the same SIP leg. */
+  | { kind: "returned"; retellCallId: string }
+  /** Nobody answered, and the way back failed or is still being registered by another request. */
+  | { kind: "return_failed" };
+
 type CallRow = {
   call_sid: string;
   record: string;
@@ -113,6 +149,10 @@ export class PhoneLine extends DurableObject<Bindings> {
   private readonly waiters = new Map<string, Set<(outcome: VoiceOutcome) => void>>();
   /** Consecutive failed copies, for the retry delay; forgotten on eviction, which only makes the next retry sooner. */
   private copyFailures = 0;
+  /** Requests waiting for a transfer of the call to settle or return, by CallSid (in memory only). */
+  private readonly transferWaiters = new Map<string, Set<() => void>>();
+  /** `CallSid#attempt` whose way back to the AI a transfer-complete is registering (in memory only). */
+  private readonly returning = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -188,13 +228,18 @@ export class PhoneLine extends DurableObject<Bindings> {
     return applied ? "recorded" : "stale";
   }
 
-  /** How a `<Dial>` ended (dial-complete). */
-  async recordDial(dial: DialRecord): Promise<EventResult> {
+  /**
+   * How a `<Dial>` ended (dial-complete). While a transfer is under way, the report is of the AI leg the transfer
+   * interrupted (vendor facts §A): kept, but it never changes the outcome, and it says "transferring".
+   */
+  async recordDial(dial: DialRecord): Promise<EventResult | "transferring"> {
     const row = this.row(dial.report.callSid);
     if (!row) return "unknown_call";
-    this.write(dial.report.callSid, applyDial(JSON.parse(row.record) as CallRecord, dial), row);
+    const record = JSON.parse(row.record) as CallRecord;
+    const transferring = dial.report.leg === "retell" && transferUnderWay(record) !== -1;
+    this.write(dial.report.callSid, applyDial(record, transferring ? { report: dial.report, endedAt: dial.endedAt } : dial), row);
     await this.scheduleCopy(dial.endedAt);
-    return "recorded";
+    return transferring ? "transferring" : "recorded";
   }
 
   /** A Retell call event, for a call this line answered. */
@@ -206,6 +251,127 @@ export class PhoneLine extends DurableObject<Bindings> {
     this.write(callSid, result.record, row);
     await this.scheduleCopy(receivedAt);
     return "recorded";
+  }
+
+  // ── Transfers to a person: check-and-set around the Twilio update, which the Worker makes between two calls ──
+
+  /**
+   * A transfer request, decided against the call (transitions.ts decideTransfer). A request whose attempt is still
+   * pending waits up to `waitMs` for it to settle, so a repeat gets the same answer and makes no second update.
+   */
+  async beginTransfer(callSid: string, request: TransferRequest, waitMs: number): Promise<TransferStart> {
+    const first = this.transferDecision(callSid, request);
+    if (first.kind === "proceed") await this.scheduleCopy(request.requestedAt);
+    if (first.kind !== "existing" || first.attempt.update !== "pending") return first;
+    await this.waitForTransfer(callSid, waitMs);
+    // The answer is the awaited attempt's, as it is now: settled, given up on as unconfirmed, or still pending.
+    const row = this.row(callSid);
+    if (!row) return { kind: "unknown_call" };
+    const stored = JSON.parse(row.record) as CallRecord;
+    const record = expireTransfer(stored, Date.now(), TRANSFER_PENDING_TTL_MS);
+    if (record !== stored) {
+      this.write(callSid, record, row);
+      await this.scheduleCopy(Date.now());
+    }
+    const attempt = record.transfers?.[first.index];
+    return attempt ? { kind: "existing", index: first.index, attempt } : { kind: "unknown_call" };
+  }
+
+  /** Twilio's answer to the update of attempt `index`; wakes the requests waiting on it. */
+  async settleTransfer(callSid: string, index: number, result: { accepted: true } | { accepted: false; error: string }): Promise<TransferAttempt | null> {
+    const row = this.row(callSid);
+    if (!row) return null;
+    const now = Date.now();
+    const record = settleTransfer(JSON.parse(row.record) as CallRecord, index, result, now);
+    this.write(callSid, record, row);
+    this.wakeTransfer(callSid);
+    await this.scheduleCopy(now);
+    return record.transfers?.[index] ?? null;
+  }
+
+  /** The attempt a dial of this call belongs to while a transfer is under way, with the call's record; else null. */
+  async transferInProgress(callSid: string): Promise<{ index: number; record: CallRecord } | null> {
+    const row = this.row(callSid);
+    if (!row) return null;
+    const record = JSON.parse(row.record) as CallRecord;
+    const index = transferUnderWay(record);
+    return index === -1 ? null : { index, record };
+  }
+
+  /**
+   * How the person's dial ended (transfer-complete). When nobody answered, one request registers the way back to
+   * the AI: a repeat arriving meanwhile waits up to `waitMs` for it and answers the same.
+   */
+  async finishTransfer(callSid: string, index: number, dial: { status: string | null; durationS: number | null }, waitMs: number): Promise<TransferEnd> {
+    const row = this.row(callSid);
+    const stored = row ? (JSON.parse(row.record) as CallRecord) : null;
+    if (!row || !stored?.transfers?.[index]) return { kind: "unknown" };
+    const now = Date.now();
+    const record = applyTransferDial(stored, index, dial, now);
+    if (record !== stored) {
+      this.write(callSid, record, row);
+      await this.scheduleCopy(now);
+    }
+    const attempt = record.transfers?.[index] as TransferAttempt;
+    if (attempt.dialStatus === "completed" || attempt.dialStatus === "answered") return { kind: "answered" };
+    const key = `${callSid}#${index}`;
+    if (attempt.returnRetellCallId === null && attempt.returnError === null && this.returning.has(key)) {
+      await this.waitForTransfer(callSid, waitMs);
+      const after = (await this.call(callSid))?.transfers?.[index];
+      return after?.returnRetellCallId ? { kind: "returned", retellCallId: after.returnRetellCallId } : { kind: "return_failed" };
+    }
+    if (attempt.returnRetellCallId !== null) return { kind: "returned", retellCallId: attempt.returnRetellCallId };
+    if (attempt.returnError !== null) return { kind: "return_failed" };
+    this.returning.add(key);
+    return { kind: "return", record, attempt };
+  }
+
+  /** The way back to the AI after attempt `index`: the new Retell call, now the leg bridged, or why there is none. */
+  async backToAgent(callSid: string, index: number, result: { retellCallId: string } | { error: string }): Promise<void> {
+    this.returning.delete(`${callSid}#${index}`);
+    const row = this.row(callSid);
+    if (row) {
+      const now = Date.now();
+      this.write(callSid, returnToAgent(JSON.parse(row.record) as CallRecord, index, result, now), row);
+      await this.scheduleCopy(now);
+    }
+    this.wakeTransfer(callSid);
+  }
+
+  private transferDecision(callSid: string, request: TransferRequest): TransferStart {
+    const row = this.row(callSid);
+    if (!row) return { kind: "unknown_call" };
+    const stored = JSON.parse(row.record) as CallRecord;
+    const record = expireTransfer(stored, Date.now(), TRANSFER_PENDING_TTL_MS);
+    const decision = decideTransfer(record, request);
+    if (decision.kind === "proceed") {
+      this.write(callSid, decision.record, row);
+      return { kind: "proceed", index: decision.index, record: decision.record };
+    }
+    if (record !== stored) this.write(callSid, record, row);
+    return decision;
+  }
+
+  private waitForTransfer(callSid: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiting = this.transferWaiters.get(callSid);
+      if (!waiting) this.transferWaiters.set(callSid, (waiting = new Set()));
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(wake);
+        resolve();
+      }, Math.max(0, ms));
+      waiting.add(wake);
+    });
+  }
+
+  private wakeTransfer(callSid: string): void {
+    const waiting = this.transferWaiters.get(callSid);
+    this.transferWaiters.delete(callSid);
+    for (const wake of waiting ?? []) wake();
   }
 
   /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */

@@ -12,7 +12,7 @@ import type { OutboundReservation } from "../line/object.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
 import { isAccountSid } from "../twilio/params.ts";
-import { twilioPost, type TwilioForm } from "../twilio/rest.ts";
+import { nothingDone, twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
 import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "./limits.ts";
 import { twilioMachineDetection } from "./machine.ts";
@@ -92,7 +92,7 @@ export async function placeCall(env: Bindings, request: OutboundRequest, origin:
   const { reservationId } = reservation;
 
   const result = await twilioPost(env, accountSid, "/Calls.json", callCreateForm(request, origin, reservationId), TWILIO_TIMEOUT_MS);
-  const sid = result.ok ? result.body.sid : undefined;
+  const sid = result.ok ? result.body?.sid : undefined;
   if (result.ok && typeof sid === "string" && CALL_SID.test(sid)) {
     try {
       await askLine(line.confirmOutbound(reservationId, sid, accountSid), "line confirm");
@@ -100,16 +100,23 @@ export async function placeCall(env: Bindings, request: OutboundRequest, origin:
       // The call exists: its first callback names the reservation and joins the CallSid to it (line/object.ts).
       log("error", "line.unavailable", { callSid: sid, step: "outbound_confirm", detail: error instanceof Error ? error.message : String(error) });
     }
-    const status = typeof result.body.status === "string" ? result.body.status : "queued";
+    const status = typeof result.body?.status === "string" ? result.body.status : "queued";
     log("info", "outbound.placed", { ...fields, callSid: sid, status, machineDetection: request.machineDetection });
     return { callSid: sid, status };
   }
-  if (!result.ok && result.kind === "rejected") {
+  if (!result.ok && nothingDone(result)) {
     // Twilio created nothing: the slot and the day's count go back.
     await askLine(line.releaseOutbound(reservationId), "line release").catch((error: unknown) => {
       log("error", "line.unavailable", { step: "outbound_release", detail: error instanceof Error ? error.message : String(error) });
     });
-    throw new AppError({ kind: "twilio_error", code: result.code, message: result.message, event: "outbound.twilio_rejected", log: { ...fields, twilioStatus: result.status, twilioCode: result.code } });
+    throw new AppError({
+      kind: "twilio_error",
+      code: result.code ?? null,
+      message: result.message ?? result.detail,
+      detail: result.detail,
+      event: "outbound.twilio_rejected",
+      log: { ...fields, twilioStatus: result.status, twilioCode: result.code, reason: result.reason },
+    });
   }
   // No usable answer: Twilio may have placed the call, so its slot stays taken until a callback or SLOT_TIMEOUT_MS frees it.
   const detail = result.ok ? "Twilio's answer has no valid call sid" : result.detail;

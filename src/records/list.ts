@@ -6,6 +6,7 @@ import { normalizeE164 } from "../phone.ts";
 import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
 import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../calls/status.ts";
 import { parseWindow } from "./window.ts";
+import type { TransferAttempt } from "../transfers/attempt.ts";
 
 export const DEFAULT_LIST_LIMIT = 50;
 /** A page stays well under D1's and the Worker's response limits even with long summaries. */
@@ -74,6 +75,8 @@ export interface CallRecord {
   direction: CallDirection;
   /** Twilio's AnsweredBy (machine detection) for an outbound call; null without detection or when nobody answered. */
   answeredBy: string | null;
+  /** Each transfer to a person, oldest first (transfers/attempt.ts); null when the call was never transferred. */
+  transfers: TransferAttempt[] | null;
 }
 
 export const CALL_DIRECTIONS = ["inbound", "outbound"] as const;
@@ -124,17 +127,22 @@ export const CALL_COLUMNS: { [K in keyof CallRecord]: string } = {
   updatedAt: "updated_at",
   direction: "direction",
   answeredBy: "answered_by",
+  transfers: "transfers",
 };
 
 const SELECT_RECORD = Object.entries(CALL_COLUMNS)
   .map(([field, column]) => `${column} AS "${field}"`)
   .join(", ");
 
-/** A row of the list query, before the one conversion it needs (call_successful is 0/1 in SQLite). */
-export type CallRow = Omit<CallRecord, "callSuccessful"> & { callSuccessful: number | null };
+/** A row of the list query, before the conversions it needs (call_successful is 0/1 in SQLite, transfers JSON text). */
+export type CallRow = Omit<CallRecord, "callSuccessful" | "transfers"> & { callSuccessful: number | null; transfers: string | null };
 
 export function toCallRecord(row: CallRow): CallRecord {
-  return { ...row, callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1 };
+  return {
+    ...row,
+    callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1,
+    transfers: row.transfers ? (JSON.parse(row.transfers) as TransferAttempt[]) : null,
+  };
 }
 
 export interface CallCursor {

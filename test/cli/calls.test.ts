@@ -49,8 +49,8 @@ describe("calls stats", () => {
     const alpha = lines.indexOf("Agent agent_alpha");
     expect(alpha).toBeGreaterThan(-1);
     expect(lines[alpha + 1]).toMatch(/^\s+Day\s+Calls\s+Connected\s+Fallbacks\s+Blocked\s+Limited\s+After hours\s+Answered\s+Duration p50\/p95\/total/);
-    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+dial_busy 1, retell_timeout 1$/);
-    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
+    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+dial_busy 1, retell_timeout 1$/);
+    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
     expect(result.stderr).toContain(`local D1 database (binding DB, in ${dir})`);
   });
 
@@ -68,6 +68,14 @@ describe("calls stats", () => {
     expect(result.stdout).toContain("Agent agent_outbound");
     expect(result.stdout).not.toContain("Agent agent_alpha");
     expect(result.stdout).toContain("Outbound: 7 calls, answered by a person 2, by a machine 2; no answer 1, busy 1, failed 1");
+  });
+
+  it("counts an agent's transfers made, answered and failed", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--agent", "agent_transfers", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines.find((l) => l.includes("Day"))).toContain("Transfers made/answered/failed");
+    expect(lines.find((l) => /^\s+all\s/.test(l))).toMatch(/\s5\/2\/2(\s|$)/);
   });
 
   it("--agent keeps one agent", async () => {
