@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { ROUTE_AGENT_ID, parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+import { DEFAULT_TRANSFER_TIMEOUT_S } from "../src/transfers/destinations.ts";
 import { WEEK_ORDER, describeWallTime, isOpen, nextChange, validateSchedule, type AfterHoursTarget, type Schedule } from "../src/rules/schedule.ts";
 import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
@@ -230,6 +231,10 @@ async function show(argv: string[]): Promise<number> {
   if (agent.metadata) out(`  metadata:      ${JSON.stringify(agent.metadata)}`);
   if (agent.blockedCallers) out(`  blocked:       ${agent.blockedCallers.join(", ")}`);
   if (agent.allowedCallers) out(`  allowed only:  ${agent.allowedCallers.join(", ")}`);
+  if (agent.transfers) {
+    const ring = `rings ${agent.transferTimeoutSeconds ?? DEFAULT_TRANSFER_TIMEOUT_S} s, caller id ${agent.transferCallerId ?? "the number dialed"}`;
+    out(`  transfers:     ${Object.entries(agent.transfers).map(([name, target]) => `${name} → ${target}`).join(", ")} (${ring})`);
+  }
   if (!agent.schedule) {
     out("  hours:         none: open at all hours");
     return EXIT.ok;

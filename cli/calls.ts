@@ -5,7 +5,7 @@
  * inlined as SQL literals (src/records/sql.ts).
  */
 import { resolve } from "node:path";
-import { listCallsQuery, parseListQuery, MAX_LIST_LIMIT, type CallRecord, type CallRow, toCallRecord } from "../src/records/list.ts";
+import { DIRECTION_MESSAGE, isCallDirection, listCallsQuery, parseListQuery, MAX_LIST_LIMIT, type CallRecord, type CallRow, toCallRecord } from "../src/records/list.ts";
 import { inlineParams, type SqlQuery } from "../src/records/sql.ts";
 import { statsQuery, toAgentStats, WHOLE_WINDOW, type AgentStats, type Figures, type StatsRow } from "../src/records/stats.ts";
 import { DEFAULT_STATS_DAYS, INSTANT_HELP, parseWindow } from "../src/records/window.ts";
@@ -23,12 +23,13 @@ const USAGE = `Usage: npm run calls -- <list|stats> (--local | --remote) [option
 Call records in the Worker's D1 database (binding ${DB_BINDING}): the same figures as GET /api/calls and GET /api/stats.
 
 Commands:
-  list    the newest calls first: --since, --until, --agent, --from, --to, --status, --outcome, --limit (default 50, at most ${MAX_LIST_LIMIT})
-  stats   per agent and per UTC day: --since (default ${DEFAULT_STATS_DAYS}d), --until, --agent
+  list    the newest calls first: --since, --until, --agent, --from, --to, --status, --outcome, --direction, --limit (default 50, at most ${MAX_LIST_LIMIT})
+  stats   per agent and per UTC day: --since (default ${DEFAULT_STATS_DAYS}d), --until, --agent, --direction
 
 Options:
   --since T, --until T  ${INSTANT_HELP}
   --agent A             a Retell agent id (agent_...), a number (+61...) or agent:<route id>
+  --direction D         inbound or outbound (calls placed with \`npm run call\`)
   --json                print JSON (as the admin API answers) instead of tables
 
 Database (one is required):
@@ -51,6 +52,7 @@ const FLAGS = {
   to: { type: "string" },
   status: { type: "string" },
   outcome: { type: "string" },
+  direction: { type: "string" },
   limit: { type: "string" },
   json: { type: "boolean" },
 } as const;
@@ -127,7 +129,7 @@ function callSeconds(call: CallRecord): number | null {
 }
 
 function callsTable(calls: CallRecord[]): string[] {
-  const header = ["Time (UTC)", "CallSid", "Agent", "From", "To", "Outcome", "Twilio", "Duration", "Sentiment", "Success"];
+  const header = ["Time (UTC)", "CallSid", "Agent", "From", "To", "Outcome", "Twilio", "Duration", "Sentiment", "Success", "Direction"];
   const rows = calls.map((c) => [
     time(c.createdAt),
     c.callSid,
@@ -139,6 +141,7 @@ function callsTable(calls: CallRecord[]): string[] {
     duration(callSeconds(c)),
     c.userSentiment ?? "",
     c.callSuccessful === null ? "" : c.callSuccessful ? "yes" : "no",
+    c.direction + (c.answeredBy ? ` (${c.answeredBy})` : ""),
   ]);
   return table([header, ...rows]);
 }
@@ -149,7 +152,7 @@ function failures(figures: Figures): string {
 }
 
 function statsTable(agent: AgentStats): string[] {
-  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Failures"];
+  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Failures"];
   const row = (day: string, f: Figures) => [
     day,
     String(f.calls),
@@ -163,6 +166,7 @@ function statsTable(agent: AgentStats): string[] {
     `${f.retellRegisterMs.p50 ?? "-"} / ${f.retellRegisterMs.p95 ?? "-"}`,
     `${f.sentiment.positive}/${f.sentiment.neutral}/${f.sentiment.negative}/${f.sentiment.unknown}`,
     `${f.success.successful}/${f.success.unsuccessful}`,
+    `${f.transfers.made}/${f.transfers.answered}/${f.transfers.failed}`,
     failures(f),
   ];
   return table([header, ...agent.days.map((d) => row(d.day, d)), row(WHOLE_WINDOW, agent.total)]);
@@ -182,10 +186,10 @@ function runs<T>(plan: Plan<T>): Run {
 
 function list(flags: Flags): Run {
   const parsed = parseListQuery(
-    { since: flags.since, until: flags.until, agent: flags.agent, from: flags.from, to: flags.to, status: flags.status, outcome: flags.outcome, limit: flags.limit },
+    { since: flags.since, until: flags.until, agent: flags.agent, from: flags.from, to: flags.to, status: flags.status, outcome: flags.outcome, direction: flags.direction, limit: flags.limit },
     Date.now(),
   );
-  if (!parsed.ok) throw usageError(`npm run calls -- list: ${parsed.message.replace(/^(since|until|limit|status|outcome)\b/, "--$1")}.`);
+  if (!parsed.ok) throw usageError(`npm run calls -- list: ${parsed.message.replace(/^(since|until|limit|status|outcome|direction)\b/, "--$1")}.`);
   const { filter } = parsed;
   return runs<CallRow>({
     query: listCallsQuery(filter),
@@ -206,8 +210,10 @@ function stats(flags: Flags): Run {
   const parsed = parseWindow({ since: flags.since, until: flags.until }, Date.now(), DEFAULT_STATS_DAYS);
   if (!parsed.ok) throw usageError(`npm run calls -- stats: --${parsed.message}.`);
   const { since, until } = parsed.window;
+  const { direction } = flags;
+  if (direction !== undefined && !isCallDirection(direction)) throw usageError(`npm run calls -- stats: --${DIRECTION_MESSAGE}.`);
   return runs<StatsRow>({
-    query: statsQuery({ since, until, ...(flags.agent && { agent: flags.agent }) }),
+    query: statsQuery({ since, until, ...(flags.agent && { agent: flags.agent }), ...(direction !== undefined && { direction }) }),
     print(rows) {
       const agents = toAgentStats(rows);
       if (flags.json) return outJson({ since: new Date(since).toISOString(), until: new Date(until).toISOString(), agents });
@@ -217,6 +223,8 @@ function stats(flags: Flags): Run {
         out("");
         out(`Agent ${agent.agent}`);
         for (const line of statsTable(agent)) out(`  ${line}`);
+        const o = agent.total.outbound;
+        if (o.calls > 0) out(`  Outbound: ${o.calls} calls, answered by a person ${o.human}, by a machine ${o.machine}; no answer ${o.noAnswer}, busy ${o.busy}, failed ${o.failed}`);
       }
     },
   });

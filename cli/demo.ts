@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { sign } from "retell-sdk/lib/webhook_auth";
 import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
+import { startTwilioStandIn, type TwilioStandIn } from "../stand-ins/twilio.ts";
 import { parseFlags, expectPositionals } from "./lib/args.ts";
 import { AGENTS_BINDING, DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
 import { startDev, type DevServer } from "./lib/dev.ts";
@@ -24,16 +26,21 @@ import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
 
 Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
-Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down. Offline; leaves
-nothing running. Uses a local Retell stand-in unless RETELL_API_KEY is set (environment or .dev.vars);
---stand-in forces the stand-in.`;
+Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down; then the first
+call's agent transfers the caller to a person twice (nobody answers the first, and the caller is back with the
+agent; the second is answered); then the agent calls a customer (POST /api/calls). Offline; leaves nothing
+running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set (environment
+or .dev.vars); --stand-in forces the stand-in.`;
 
 const DEMO = {
   line: "+14155550123",
   downLine: "+14155550124",
   unknown: "+14155550177",
   caller: "+14155550199",
+  customer: "+14155550166",
   fallback: "+14155550142",
+  sales: "+14155550150",
+  support: "sip:desk@pbx.example.com",
   agent: "agent_demoFrontDesk",
   downAgent: "agent_demoAfterHours",
 };
@@ -90,6 +97,40 @@ function printRegistrations(retell: RetellStandIn | undefined, agentId: string, 
   }
 }
 
+/** The transfer function's request as Retell sends it: `{ name, call, args }`, signed with the Retell API key. */
+async function transferRequest(url: string, apiKey: string, call: { callId: string; callSid: string; line: string }, args: Record<string, string>) {
+  const body = JSON.stringify({
+    name: "transfer_call",
+    call: { call_id: call.callId, agent_id: DEMO.agent, call_status: "ongoing", metadata: { twilio_call_sid: call.callSid, twilio_line: call.line } },
+    args,
+  });
+  out(` → Retell calls the custom function: POST ${url}  x-retell-signature: v=…,d=…`);
+  out(indent(JSON.stringify({ name: "transfer_call", args }, null, 2), "     "));
+  const started = Date.now();
+  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "x-retell-signature": await sign(body, apiKey) }, body, signal: AbortSignal.timeout(15_000) });
+  const answer = await res.text();
+  out(` ← the Worker's answer (handed to the model): HTTP ${res.status} in ${Date.now() - started} ms ${answer}`);
+  return { status: res.status, answer };
+}
+
+/** The `<Dial action>` URL of a TwiML document, unescaped. */
+function dialAction(twiml: string): string {
+  return /<Dial [^>]*action="([^"]*)"/.exec(twiml)?.[1]?.replaceAll("&amp;", "&") ?? "";
+}
+
+/** The call update Twilio's stand-in received last for `callSid`: its TwiML, printed. */
+function printUpdate(twilio: TwilioStandIn, callSid: string): string {
+  const update = twilio.requests.filter((r) => r.path.endsWith(`/Calls/${callSid}.json`)).at(-1);
+  if (!update) {
+    out(" ⇄ Twilio stand-in: no call update received.");
+    return "";
+  }
+  const twiml = update.form.Twiml?.[0] ?? "";
+  out(` ⇄ Twilio stand-in received: ${update.method} ${update.path} (Basic auth with the call's account) and answered HTTP ${update.status}; Twiml:`);
+  out(indent(prettyTwiml(twiml), "     "));
+  return twiml;
+}
+
 async function main(argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, { "stand-in": { type: "boolean" }, config: { type: "string", short: "c" } }, "npm run demo");
   if (parsed.help) {
@@ -104,12 +145,14 @@ async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   const tmp = mkdtempSync(join(tmpdir(), "bridge-demo-"));
   let retell: RetellStandIn | undefined;
+  let twilio: TwilioStandIn | undefined;
   let dev: DevServer | undefined;
   let stopDev: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
   const cleanup = () => (stopping ??= (async () => {
     await stopDev?.();
     await retell?.close();
+    await twilio?.close();
     rmSync(tmp, { recursive: true, force: true });
   })());
   const unregister = onInterrupt(cleanup);
@@ -139,9 +182,13 @@ async function main(argv: string[]): Promise<number> {
 
     const authToken = `demo_twilio_token_${randomBytes(12).toString("hex")}`;
     const accountSid = hexId("AC");
+    const adminToken = `demo_admin_${randomBytes(12).toString("hex")}`;
+    // Outbound calls go to Twilio's REST API: always a local stand-in here, so the demo never places a real call.
+    twilio = await startTwilioStandIn({ accountSid, authToken });
+    out(`Twilio: a local stand-in of its REST API at ${twilio.url} (no real call is ever placed or moved by the demo).`);
     const store: Store = { mode: "local", persistTo: tmp, configPath };
     const mappings: [string, AgentConfig][] = [
-      [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" } }],
+      [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" }, transfers: { sales: DEMO.sales, support: DEMO.support } }],
       [DEMO.downLine, { retellAgentId: realKey ? "agent_demoDoesNotExist" : DEMO.downAgent, name: "Demo after-hours line", fallbackNumber: DEMO.fallback }],
     ];
     const d1 = config.d1Databases.find((d) => d.fields.binding);
@@ -160,6 +207,9 @@ async function main(argv: string[]): Promise<number> {
         RETELL_API_KEY: retellKey,
         RETELL_BASE_URL: retellBase,
         RETELL_TIMEOUT_MS: "3000",
+        TWILIO_ACCOUNT_SID: accountSid,
+        TWILIO_API_BASE_URL: twilio.url,
+        ADMIN_TOKEN: adminToken,
       },
     });
     devStarting.catch(() => {});
@@ -215,11 +265,79 @@ async function main(argv: string[]): Promise<number> {
     results.push({ title: "Retell down → fallback number dialed", ok: third.answer.status === 200 && dialed === DEMO.fallback, detail: dialed ?? third.answer.text.slice(0, 120) });
     out(`\n   The Worker gave up on Retell within its time budget and sent the caller to the fallback ${dialed ?? "?"}.`);
 
+    rule(`4. The agent on call 1 transfers the caller to a person`);
+    const transferUrl = `${dev.url}/api/webhooks/retell/transfer`;
+    const firstLeg = { callId: /^sip:([^@]+)@/.exec(sip ?? "")?.[1] ?? "", callSid: first.callSid, line: DEMO.line };
+    const twilioAction = async (url: string, dial: Record<string, string>) => {
+      const params = { ...inboundCallParams({ from: DEMO.caller, to: DEMO.line, accountSid }), CallSid: first.callSid, CallStatus: "in-progress", DialCallSid: hexId("CA"), ...dial };
+      out(` → Twilio posts the dial's action: POST ${url}
+   ${Object.entries(dial).map(([k, v]) => `${k}=${v}`).join("&")}`);
+      const answer = await sendWebhook(signedWebhook({ url, authToken, params }));
+      printAnswer(answer);
+      return answer;
+    };
+    out("   The caller asks for sales; the agent calls the transfer function (its destination is a name, never a number):");
+    const toSales = await transferRequest(transferUrl, retellKey, firstLeg, { destination: "sales", announce: "A caller about a billing question, transferred by the front-desk assistant." });
+    const salesTwiml = printUpdate(twilio, first.callSid);
+    const salesAction = dialAction(salesTwiml);
+    results.push({ title: "transfer function → Twilio call update dialing sales, with a whisper", ok: toSales.status === 200 && /"ok":true/.test(toSales.answer) && new RegExp(`<Number url="[^"]*transfer-whisper[^"]*">\\${DEMO.sales}</Number>`).test(salesTwiml), detail: toSales.answer });
+    out("\n   Redirecting the call ends its SIP leg to Retell; Twilio reports that dial too, which must not end the call:");
+    const interrupted = await twilioAction(dialAction(first.answer.text), { DialCallStatus: "completed", DialCallDuration: "48" });
+    results.push({ title: "interrupted SIP dial's report → the call goes on", ok: numberTarget(interrupted.text) === DEMO.sales, detail: numberTarget(interrupted.text) ?? interrupted.text.slice(0, 120) });
+    out("\n   Nobody at sales answers within the ring time:");
+    const back = await twilioAction(salesAction, { DialCallStatus: "no-answer" });
+    const backSip = sipTarget(back.text);
+    const backRegistration = retell?.requests.filter((r) => (r.body as { agent_id?: string } | undefined)?.agent_id === DEMO.agent).at(-1);
+    const backVariables = (backRegistration?.body as { retell_llm_dynamic_variables?: Record<string, string> } | undefined)?.retell_llm_dynamic_variables;
+    if (backRegistration) {
+      out(` ⇄ Retell stand-in received: ${backRegistration.method} ${backRegistration.path}, a new call for ${DEMO.agent} with retell_llm_dynamic_variables:`);
+      out(indent(JSON.stringify(backVariables, null, 2), "     "));
+      out(`     and answered HTTP ${backRegistration.status} with call_id ${backRegistration.callId ?? "?"}`);
+    }
+    const toldWhy = retell ? backVariables?.transfer_failed === "sales" : true;
+    results.push({ title: "nobody answered → back to the agent on a new Retell call (transfer_failed=sales)", ok: backSip !== null && backSip !== sip && toldWhy, detail: backSip ?? back.text.slice(0, 120) });
+    out(`\n   The caller is back with the agent, whose prompt can use {{transfer_failed}} ("nobody in sales is free, can I take a message?").`);
+    out("   The caller asks for support instead; the new AI leg calls the function:");
+    const secondLeg = { ...firstLeg, callId: /^sip:([^@]+)@/.exec(backSip ?? "")?.[1] ?? "" };
+    const toSupport = await transferRequest(transferUrl, retellKey, secondLeg, { destination: "support" });
+    const supportTwiml = printUpdate(twilio, first.callSid);
+    const supportAction = dialAction(supportTwiml);
+    const done = await twilioAction(supportAction, { DialCallStatus: "completed", DialCallDuration: "95" });
+    results.push({ title: "transfer to support answered → the call ends", ok: /"ok":true/.test(toSupport.answer) && sipTarget(supportTwiml) === DEMO.support && /<Hangup\/>/.test(done.text), detail: sipTarget(supportTwiml) ?? toSupport.answer });
+
+    rule(`5. The agent calls a customer: POST /api/calls from ${DEMO.line} to ${DEMO.customer}`);
+    const body = { to: DEMO.customer, from: DEMO.line, dynamicVariables: { first_name: "Ada" }, machineDetection: "hangup" };
+    out(` → POST ${dev.url}/api/calls  Authorization: Bearer ${mask(adminToken)}`);
+    out(indent(JSON.stringify(body)));
+    const placedAt = Date.now();
+    const res = await fetch(`${dev.url}/api/calls`, { method: "POST", headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const placed = (await res.json()) as { callSid?: string; status?: string };
+    out(` ← HTTP ${res.status} ${JSON.stringify(placed)}`);
+    const create = twilio.requests.find((r) => r.path.endsWith("/Calls.json") && r.form.To?.[0] === DEMO.customer);
+    if (create) {
+      out(" ⇄ Twilio stand-in received POST …/Calls.json (form fields):");
+      for (const [k, v] of Object.entries(create.form)) out(`     ${k}=${v.join(`&${k}=`)}`);
+    }
+    const answerUrl = create?.form.Url?.[0];
+    let outboundSip: string | null = null;
+    if (answerUrl && placed.callSid) {
+      out("\n   The customer picks up: Twilio's machine detection says a person answered, and Twilio fetches the call's Url.");
+      const params = { AccountSid: accountSid, ApiVersion: "2010-04-01", CallSid: placed.callSid, CallStatus: "in-progress", Direction: "outbound-api", From: DEMO.line, To: DEMO.customer, AnsweredBy: "human" };
+      const webhook = signedWebhook({ url: answerUrl, authToken, params });
+      printRequest(webhook);
+      const answer = await sendWebhook(webhook);
+      printRegistrations(retell, DEMO.agent, placedAt);
+      printAnswer(answer);
+      outboundSip = sipTarget(answer.text);
+      out(outboundSip ? `\n   Twilio now dials ${outboundSip}: the agent talks to the customer, as an outbound call.` : "");
+    }
+    results.push({ title: "outbound call → placed, then SIP dial once answered", ok: res.status === 201 && outboundSip !== null, detail: outboundSip ?? `HTTP ${res.status} ${JSON.stringify(placed)}` });
+
     rule("Summary");
     for (const r of results) out(`  ${r.ok ? "✓" : "✗"} ${r.title}: ${r.detail}`);
     const failed = results.filter((r) => !r.ok).length;
     await cleanup();
-    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
+    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio stand-in${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
     out("Next: `npm run dev` to run the Worker yourself, `npm run deploy` to put it live (docs/operations.md).");
     if (failed > 0) throw new CliError(`${failed} of ${results.length} demo calls did not get the expected answer.`, { details: dev.lines.slice(-20) });
     return EXIT.ok;

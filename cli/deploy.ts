@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { VOICE_PATH } from "./lib/bridge.ts";
+import { outboundFindings } from "./lib/outbound-vars.ts";
 import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig, setEntryField, type TableEntry } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { note, out } from "./lib/output.ts";
@@ -177,6 +178,13 @@ async function main(argv: string[]): Promise<number> {
         : `first deploy: put ${missing.map((m) => `${m}=…`).join(" and ")} in a file outside the repo (one NAME=value a line) and run npm run deploy -- --secrets-file <that file>`,
     });
   }
+
+  out("\nOutbound calls");
+  const wrong = outboundFindings(current.vars, "wrangler.toml [vars]").filter((finding) => {
+    out(`  ${finding.ok === true ? "✓" : finding.ok === false ? "✗" : "–"} ${finding.text}`);
+    return finding.ok === false;
+  });
+  if (wrong.length > 0) throw new CliError("Not deployed: an outbound setting in wrangler.toml is wrong.", { details: wrong.map((f) => f.text), ...(wrong[0]?.fix && { fix: wrong[0].fix }) });
 
   out("\nDeploy");
   const { stdout } = await wrangler(["deploy", "--config", configPath, ...(secretsFile ? ["--secrets-file", secretsFile] : [])], "wrangler deploy");

@@ -6,6 +6,7 @@ import { parseAgentValue, type AgentConfig } from "../src/agents/schema.ts";
 import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { STATUS_PATH, VOICE_PATH, bridgeRoute, parseBaseUrl, routeKey, webhookBaseUrl } from "./lib/bridge.ts";
+import { outboundFindings } from "./lib/outbound-vars.ts";
 import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { mappingKey } from "./lib/mappings.ts";
@@ -122,6 +123,19 @@ async function main(argv: string[]): Promise<number> {
       if (s) list.pass(`${name} is set (${s.source})`);
       else list.fail(`${name} is not set for the local Worker`, `add ${name}=… to ${settings.devVarsFile} (start from .dev.vars.example), then restart npm run dev`);
     }
+  }
+
+  // ── Outbound calls ─────────────────────────────────────────────────────────
+  list.section("Outbound calls");
+  const outboundVars: Record<string, string | undefined> = {};
+  for (const name of ["TWILIO_ACCOUNT_SID", "OUTBOUND_MAX_CONCURRENT", "OUTBOUND_DAILY_LIMIT"]) {
+    outboundVars[name] = (store.mode === "local" ? settings.value(name) : undefined) ?? config.vars[name];
+  }
+  const where = store.mode === "local" ? `${settings.devVarsFile} or wrangler.toml [vars]` : "wrangler.toml [vars]";
+  for (const finding of outboundFindings(outboundVars, where, settings.value("TWILIO_ACCOUNT_SID"))) {
+    if (finding.ok === true) list.pass(finding.text);
+    else if (finding.ok === false) list.fail(finding.text, finding.fix ?? "");
+    else list.skip(finding.text);
   }
 
   // ── Line objects ───────────────────────────────────────────────────────────

@@ -8,22 +8,32 @@ import { APOLOGY_MESSAGE } from "./calls/outcome.ts";
 import { log } from "./log.ts";
 import { AppError, failureResponse } from "./errors.ts";
 import { admin } from "./routes/admin.ts";
+import { calls } from "./routes/calls.ts";
 import { dialComplete } from "./routes/dial-complete.ts";
 import { health } from "./routes/health.ts";
+import { outbound } from "./routes/outbound.ts";
 import { retellWebhook } from "./routes/retell-webhook.ts";
 import { status } from "./routes/status.ts";
+import { transfer } from "./routes/transfer.ts";
+import { transferComplete } from "./routes/transfer-complete.ts";
+import { transferWhisper } from "./routes/transfer-whisper.ts";
 import { voice } from "./routes/voice.ts";
 import { sayAndHangUp, TWIML_HEADERS, twimlDocument } from "./twilio/twiml.ts";
 
 export const app = new Hono<AppEnv>();
 
 app.route("/health", health);
-// Before the voice sub-app, whose /:agentId would otherwise take "status" and "dial-complete" as agent ids.
+// Before the voice sub-app, whose /:agentId would otherwise take these paths' last segments as agent ids.
 app.route("/api/webhooks/twilio/status", status);
 app.route("/api/webhooks/twilio/dial-complete", dialComplete);
+app.route("/api/webhooks/twilio/outbound", outbound);
+app.route("/api/webhooks/twilio/transfer-complete", transferComplete);
+app.route("/api/webhooks/twilio/transfer-whisper", transferWhisper);
 app.route("/api/webhooks/twilio", voice);
+app.route("/api/webhooks/retell/transfer", transfer);
 app.route("/api/webhooks/retell", retellWebhook);
 app.route("/api", admin);
+app.route("/api", calls);
 
 app.notFound((c) => c.text("Not Found", 404));
 

@@ -22,6 +22,12 @@ export type AppFailure = (
   | { kind: "storage_unavailable"; detail: string }
   /** A deployment mistake (a missing secret, a malformed var): the operator must fix it. */
   | { kind: "misconfigured"; detail: string }
+  /** The resource asked for does not exist (yet); `message` says what is missing. */
+  | { kind: "not_found"; message: string }
+  /** An outbound limit of the calling number is used up (POST /api/calls); `message` says which. */
+  | { kind: "limit_reached"; message: string }
+  /** Twilio refused or did not answer a REST request; its code and message go back to the operator. */
+  | { kind: "twilio_error"; code: number | null; message: string; detail?: string }
 ) & {
   /** The log line's event name, where the failure has one operators search for; default `http.failure`. */
   event?: string;
@@ -41,7 +47,7 @@ export class AppError extends Error {
 export interface FailureResponse {
   status: ContentfulStatusCode;
   level: LogLevel;
-  body: { error: AppFailure["kind"]; message: string };
+  body: { error: AppFailure["kind"]; message: string; code?: number | null };
 }
 
 export function failureResponse(failure: AppFailure): FailureResponse {
@@ -67,6 +73,12 @@ export function failureResponse(failure: AppFailure): FailureResponse {
       return answer(503, "error", "Storage is unavailable; try again later.");
     case "misconfigured":
       return answer(500, "error", "Server misconfigured");
+    case "not_found":
+      return answer(404, "info", failure.message);
+    case "limit_reached":
+      return answer(429, "warn", failure.message);
+    case "twilio_error":
+      return { ...answer(502, "error", failure.message), body: { error: failure.kind, code: failure.code, message: failure.message } };
   }
 }
 

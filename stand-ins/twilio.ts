@@ -4,6 +4,8 @@
  * secret), the account in the path, methods, `application/x-www-form-urlencoded` bodies and the exact
  * PascalCase field names an update accepts (an unknown one is a 400, as Twilio answers). Errors have Twilio's
  * shape `{ code, message, more_info, status }`. Numbers live in memory; lists are paged with next_page_uri.
+ * Calls.json creates calls (fields as twilio-node sends them, StatusCallbackEvent repeated per event) and
+ * answers 201 with the queued call; a failure can be scoped to one callee (`To=+1…`) or made to hang.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
@@ -40,17 +42,39 @@ export interface TwilioRequest {
 }
 
 export interface Failure {
-  status: 401 | 404 | 429 | 500 | 503;
+  /** 400 answers Twilio's 21220 "Invalid call state" (a call that is not in progress), unless `code` says otherwise. */
+  status: 400 | 401 | 404 | 429 | 500 | 503;
+  /** Never answer (the connection stays open until the stand-in closes), instead of failing with `status`. */
+  hang?: boolean;
   /** Only the next `times` requests fail (default: all, until cleared). */
   times?: number;
   /** Retry-After header (seconds) with a 429. */
   retryAfter?: string;
+  /** Twilio's error code and message to answer with instead of the status's usual one (e.g. 21215 for a 400). */
+  code?: number;
+  message?: string;
+}
+
+/** A call created through Calls.json, as Twilio's Call resource shows it (the fields the Worker reads, and a few more). */
+export interface StandInCall {
+  sid: string;
+  account_sid: string;
+  to: string;
+  from: string;
+  status: string;
+  direction: "outbound-api";
+  answered_by: string | null;
+  date_created: string;
+  uri: string;
+  /** The form fields it was created with (for tests). */
+  form: Record<string, string[]>;
 }
 
 export interface TwilioStandIn {
   url: string;
   accountSid: string;
   numbers: Map<string, StandInNumber>;
+  calls: Map<string, StandInCall>;
   requests: TwilioRequest[];
   addNumber(phoneNumber: string, fields?: Partial<StandInNumber>): StandInNumber;
   byNumber(phoneNumber: string): StandInNumber | undefined;
@@ -72,6 +96,20 @@ const FIELD_TO_PROPERTY: Record<string, keyof StandInNumber> = {
   VoiceApplicationSid: "voice_application_sid", TrunkSid: "trunk_sid", SmsUrl: "sms_url", SmsMethod: "sms_method",
 };
 const MAX_PAGE_SIZE = 1000;
+/** Fields Twilio's Calls create accepts (twilio-node call.ts `CallListInstance.create`, twilio-oai). */
+const CREATE_FIELDS = new Set([
+  "To", "From", "Method", "FallbackUrl", "FallbackMethod", "StatusCallback", "StatusCallbackEvent", "StatusCallbackMethod", "SendDigits",
+  "Timeout", "Record", "RecordingChannels", "RecordingStatusCallback", "RecordingStatusCallbackMethod", "SipAuthUsername", "SipAuthPassword",
+  "MachineDetection", "MachineDetectionTimeout", "RecordingStatusCallbackEvent", "Trim", "CallerId", "MachineDetectionSpeechThreshold",
+  "MachineDetectionSpeechEndThreshold", "MachineDetectionSilenceTimeout", "AsyncAmd", "AsyncAmdStatusCallback", "AsyncAmdStatusCallbackMethod",
+  "Byoc", "CallReason", "CallToken", "RecordingTrack", "TimeLimit", "Url", "Twiml", "ApplicationSid",
+]);
+/** Create fields a list may repeat (one value per field, as twilio-node encodes arrays). */
+const REPEATABLE_CREATE_FIELDS = new Set(["StatusCallbackEvent", "RecordingStatusCallbackEvent"]);
+const STATUS_CALLBACK_EVENTS = new Set(["initiated", "ringing", "answered", "completed"]);
+const E164 = /^\+[1-9]\d{6,14}$/;
+/** Fields Twilio's Call update accepts (twilio-node call.ts CallContextImpl.update). */
+const CALL_UPDATE_FIELDS = new Set(["Url", "Method", "Status", "FallbackUrl", "FallbackMethod", "StatusCallback", "StatusCallbackMethod", "Twiml", "TimeLimit"]);
 /** Paths under this prefix control the stand-in (tests); they are not Twilio's. */
 export const CONTROL_PREFIX = "/__stand-in/";
 
@@ -79,6 +117,12 @@ function twilioError(res: ServerResponse, status: number, code: number, message:
   res.writeHead(status, { "Content-Type": "application/json", ...headers });
   res.end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
   return status;
+}
+
+/** Whether `scope` is `Name=value` and the form has that value for the field. */
+function formHas(form: Record<string, string[]>, scope: string): boolean {
+  const eq = scope.indexOf("=");
+  return eq > 0 && (form[scope.slice(0, eq)] ?? []).includes(scope.slice(eq + 1));
 }
 
 function json(res: ServerResponse, status: number, body: unknown): number {
@@ -105,9 +149,12 @@ export async function startTwilioStandIn(options: {
 }): Promise<TwilioStandIn> {
   const { accountSid } = options;
   const numbers = new Map<string, StandInNumber>();
+  const calls = new Map<string, StandInCall>();
   const requests: TwilioRequest[] = [];
   let failure: (Failure & { left?: number }) | null = null;
   const scopedFailures = new Map<string, Failure & { left?: number }>();
+  /** Requests answered by a `hang` failure: never answered, closed with the server. */
+  const hanging = new Set<ServerResponse>();
   const maxPageSize = Math.min(options.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
   const base = `/2010-04-01/Accounts/${accountSid}`;
 
@@ -161,13 +208,20 @@ export async function startTwilioStandIn(options: {
     if (!authorized(req.headers.authorization)) {
       return twilioError(res, 401, 20003, "Authentication Error - invalid username", { "WWW-Authenticate": 'Basic realm="Twilio API"' });
     }
-    const scope = [...scopedFailures.keys()].find((key) => url.pathname.includes(key));
+    // A scope is a path part, or `Name=value` for requests whose form has that field (a Calls.json `To=+1…`).
+    const scope = [...scopedFailures.keys()].find((key) => url.pathname.includes(key) || formHas(form, key));
     if (failure || scope !== undefined) {
       const f = (scope !== undefined ? scopedFailures.get(scope) : failure) as Failure & { left?: number };
       if (f.left !== undefined && --f.left <= 0) {
         if (scope !== undefined) scopedFailures.delete(scope);
         else failure = null;
       }
+      if (f.hang) {
+        hanging.add(res);
+        return 0;
+      }
+      if (f.code !== undefined) return twilioError(res, f.status, f.code, f.message ?? "Error");
+      if (f.status === 400) return twilioError(res, 400, 21220, "Call is not in-progress. Cannot redirect.");
       if (f.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", f.retryAfter ? { "Retry-After": f.retryAfter } : {});
       if (f.status === 401) return twilioError(res, 401, 20003, "Authentication Error - invalid username");
       if (f.status === 404) return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
@@ -177,6 +231,9 @@ export async function startTwilioStandIn(options: {
       return twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
     }
     const rest = url.pathname.slice(base.length);
+    if (rest === "/Calls.json") return createCall(req, res, text, form);
+    const call = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest);
+    if (call) return updateCall(req, res, call[1] as string, form);
     if (rest === "/IncomingPhoneNumbers.json") {
       if (req.method !== "GET") return twilioError(res, 405, 20004, "Method not allowed");
       return list(res, url);
@@ -203,6 +260,79 @@ export async function startTwilioStandIn(options: {
     }
     number.date_updated = new Date().toUTCString();
     return json(res, 200, number);
+  }
+
+  /** POST Calls.json: checks the form as strictly as Twilio documents it, then answers 201 with the queued call. */
+  function createCall(req: IncomingMessage, res: ServerResponse, text: string, form: Record<string, string[]>): number {
+    if (req.method !== "POST") return twilioError(res, 405, 20004, "Method not allowed");
+    if (text !== "" && req.headers["content-type"]?.split(";")[0]?.trim() !== "application/x-www-form-urlencoded") {
+      return twilioError(res, 400, 20001, "Content-Type must be application/x-www-form-urlencoded");
+    }
+    for (const [field, values] of Object.entries(form)) {
+      if (!CREATE_FIELDS.has(field)) return twilioError(res, 400, 20001, `Unknown parameter: ${field}`);
+      if (values.length > 1 && !REPEATABLE_CREATE_FIELDS.has(field)) return twilioError(res, 400, 20001, `Parameter given more than once: ${field}`);
+    }
+    const one = (field: string) => form[field]?.[0];
+    const to = one("To");
+    const from = one("From");
+    if (!to) return twilioError(res, 400, 21201, "No 'To' number is specified");
+    if (!from) return twilioError(res, 400, 21213, "No 'From' number is specified");
+    if (!E164.test(to)) return twilioError(res, 400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    if (!E164.test(from)) return twilioError(res, 400, 21212, `Invalid 'From' Phone Number: ${from}`);
+    if (!one("Url") && !one("Twiml") && !one("ApplicationSid")) return twilioError(res, 400, 21205, "Url parameter is required");
+    for (const field of ["Url", "StatusCallback", "FallbackUrl"]) {
+      const value = one(field);
+      if (value !== undefined && !/^https?:\/\/[^\s/?#]+/.test(value)) return twilioError(res, 400, 21205, `${field} is not a valid URL: ${value}`);
+    }
+    for (const field of ["Method", "StatusCallbackMethod", "FallbackMethod"]) {
+      const value = one(field);
+      if (value !== undefined && value !== "GET" && value !== "POST") return twilioError(res, 400, 21603, `${field} must be GET or POST`);
+    }
+    for (const event of form.StatusCallbackEvent ?? []) {
+      if (!STATUS_CALLBACK_EVENTS.has(event)) return twilioError(res, 400, 21626, `Invalid StatusCallbackEvent: ${event}`);
+    }
+    const detection = one("MachineDetection");
+    if (detection !== undefined && detection !== "Enable" && detection !== "DetectMessageEnd") {
+      return twilioError(res, 400, 21627, `MachineDetection must be Enable or DetectMessageEnd, not ${detection}`);
+    }
+    const limit = one("TimeLimit");
+    if (limit !== undefined && !/^\d+$/.test(limit)) return twilioError(res, 400, 20001, "TimeLimit must be a whole number of seconds");
+    const sid = `CA${hex(16)}`;
+    const call: StandInCall = {
+      sid, account_sid: accountSid, to, from, status: "queued", direction: "outbound-api", answered_by: null,
+      date_created: new Date().toUTCString(), uri: `${base}/Calls/${sid}.json`, form,
+    };
+    calls.set(sid, call);
+    return json(res, 201, { ...call, form: undefined });
+  }
+
+  /**
+   * POST Calls/{Sid}.json: updating a live call (twilio-node CallContextImpl.update; vendor facts §A). Only the
+   * fields Twilio takes, each once; `Twiml` and `Url` are exclusive; inline TwiML at most 4,000 characters (32018)
+   * with absolute action URLs (15004). Any CallSid is taken as a live call.
+   */
+  function updateCall(req: IncomingMessage, res: ServerResponse, sid: string, form: Record<string, string[]>): number {
+    if (req.method !== "POST") return twilioError(res, 405, 20004, "Method not allowed");
+    if (req.headers["content-type"]?.split(";")[0]?.trim() !== "application/x-www-form-urlencoded") {
+      return twilioError(res, 400, 20001, "Content-Type must be application/x-www-form-urlencoded");
+    }
+    for (const [field, values] of Object.entries(form)) {
+      if (!CALL_UPDATE_FIELDS.has(field)) return twilioError(res, 400, 20001, `Unknown parameter: ${field}`);
+      if (values.length > 1) return twilioError(res, 400, 20001, `Parameter given more than once: ${field}`);
+    }
+    const twiml = form.Twiml?.[0];
+    if (twiml !== undefined && form.Url !== undefined) return twilioError(res, 400, 21205, "Twiml and Url are mutually exclusive");
+    if (twiml !== undefined) {
+      if (twiml.length > 4000) return twilioError(res, 400, 32018, "Twiml size exceeded maximum allowed value of 4000 characters");
+      for (const [, url] of twiml.matchAll(/\s(?:action|url)="([^"]*)"/g)) {
+        if (!/^https?:\/\//.test(url ?? "")) return twilioError(res, 400, 15004, "Action Callback URL must be an absolute URL when using TwiML to update in-progress calls");
+      }
+    }
+    const now = new Date().toUTCString();
+    return json(res, 200, {
+      sid, account_sid: accountSid, status: form.Status?.[0] ?? "in-progress", direction: "inbound", date_updated: now,
+      api_version: "2010-04-01", uri: `${base}/Calls/${sid}.json`,
+    });
   }
 
   function list(res: ServerResponse, url: URL): number {
@@ -232,6 +362,7 @@ export async function startTwilioStandIn(options: {
     url: `http://127.0.0.1:${port}`,
     accountSid,
     numbers,
+    calls,
     requests,
     addNumber(phoneNumber, fields = {}) {
       const sid = `PN${hex(16)}`;
@@ -251,6 +382,7 @@ export async function startTwilioStandIn(options: {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

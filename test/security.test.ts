@@ -4,7 +4,8 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { callSid, retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueCaller, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
+import { answerRequest, callingNumber, placeCall, placeRequest, statusRequest } from "./outbound.ts";
+import { callSid, failTwilio, retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueCaller, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
 import { actionPath, adminRequest, recordOf, retellCall, retellRequest } from "./records.ts";
 import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./secrets.ts";
@@ -64,8 +65,18 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   await send(adminRequest("/api/stats", "wrong_token"));
   await send(new Request(`${ORIGIN}/health`));
   await send(new Request(`${ORIGIN}/api/webhooks/twilio`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } }));
+  // Outbound: placed, over the limit, refused by Twilio, answered by a person and by a machine, ended.
+  const outboundLine = await callingNumber({ fallbackNumber: FALLBACK });
+  const callee = uniqueCaller();
+  const outbound = await placeCall({ to: callee, machineDetection: "hangup" }, outboundLine);
+  const machineCall = await placeCall({ machineDetection: "hangup" }, outboundLine);
+  await failTwilio(`To=${CALLER}`, { status: 400, code: 21215, message: `Account not authorized to call ${CALLER}.` });
+  await send(placeRequest({ to: CALLER, from: outboundLine.from }));
+  await send(answerRequest(outbound, { AnsweredBy: "human" }));
+  await send(answerRequest(machineCall, { AnsweredBy: "machine_start" }));
+  await send(statusRequest(outbound, "completed", 3, { CallDuration: "30" }));
   expect(await retellRequests(agent)).toHaveLength(1);
-  return { numbers: [mapped, down, unmapped, closed, CALLER, blockedCaller, FALLBACK], responses };
+  return { numbers: [mapped, down, unmapped, closed, CALLER, blockedCaller, FALLBACK, outboundLine.from, callee, machineCall.to], responses };
 }
 
 describe("logs", () => {

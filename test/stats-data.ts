@@ -4,6 +4,7 @@
  * CLI test (wrangler d1 execute).
  */
 import type { Figures } from "../src/records/stats.ts";
+import type { TransferAttempt } from "../src/transfers/attempt.ts";
 
 const DAY1 = Date.parse("2026-11-18T10:00:00Z");
 const DAY2 = Date.parse("2026-11-19T15:30:00Z");
@@ -15,6 +16,13 @@ type Row = Record<string, string | number | null> & { call_sid: string; created_
 const sid = (n: number) => `CA${String(n).padStart(32, "0")}`;
 const alpha = { agent_key: "+61341510001", retell_agent_id: "agent_alpha" };
 const rules = { agent_key: "+61341510002", retell_agent_id: "agent_rules" };
+const outbound = { agent_key: "+61341510003", retell_agent_id: "agent_outbound", direction: "outbound" };
+const transferring = { agent_key: "+61341510004", retell_agent_id: "agent_transfers" };
+
+/** A `transfers` column: attempts with the fields that matter to the figures (the rest as an attempt starts). */
+function attempts(list: Partial<TransferAttempt>[]): string {
+  return JSON.stringify(list.map((a) => ({ destination: "sales", requestedAt: DAY2, retellCallId: "call_first", requestKey: "k", update: "pending", updateError: null, dialStatus: null, dialDurationS: null, dialEndedAt: null, returnRetellCallId: null, returnError: null, ...a })));
+}
 
 export const STATS_ROWS: Row[] = [
   // agent_alpha, 2026-11-18
@@ -36,6 +44,24 @@ export const STATS_ROWS: Row[] = [
   { call_sid: sid(22), created_at: DAY2 + 12, ...rules, outcome: "after_hours", outcome_reason: "after_hours" },
   { call_sid: sid(23), created_at: DAY2 + 13, ...rules, outcome: "after_hours", outcome_reason: "caller_not_allowed" },
   { call_sid: sid(24), created_at: DAY2 + 14, ...rules, outcome: "connected", outcome_reason: "after_hours", retell_register_ms: 100 },
+  // agent_outbound, 2026-11-19: calls placed through POST /api/calls, one of each way an outbound call ends.
+  { call_sid: sid(30), created_at: DAY2 + 30, ...outbound, outcome: "connected", answered_by: "human", voice_received_at: DAY2 + 60, retell_started_at: DAY2 + 61, retell_register_ms: 100 },
+  { call_sid: sid(31), created_at: DAY2 + 31, ...outbound, outcome: "machine_answered", outcome_reason: "machine_hangup", answered_by: "machine_start", voice_received_at: DAY2 + 60 },
+  { call_sid: sid(32), created_at: DAY2 + 32, ...outbound, outcome: "connected", answered_by: "machine_end_beep", voice_received_at: DAY2 + 60, retell_started_at: DAY2 + 61, retell_register_ms: 100 },
+  { call_sid: sid(33), created_at: DAY2 + 33, ...outbound, outcome: "not_answered", outcome_reason: "callee_no_answer", twilio_status: "no-answer" },
+  { call_sid: sid(34), created_at: DAY2 + 34, ...outbound, outcome: "not_answered", outcome_reason: "callee_busy", twilio_status: "busy" },
+  { call_sid: sid(35), created_at: DAY2 + 35, ...outbound, outcome: "not_answered", outcome_reason: "callee_failed", twilio_status: "failed" },
+  { call_sid: sid(36), created_at: DAY2 + 36, ...outbound, outcome: "connected", voice_received_at: DAY2 + 60, retell_started_at: DAY2 + 61, retell_register_ms: 100 },
+  // agent_transfers, 2026-11-19: answered; refused by Twilio, then nobody answered, then answered; still ringing.
+  { call_sid: sid(40), created_at: DAY2 + 20, ...transferring, outcome: "connected", transfers: attempts([{ update: "accepted", dialStatus: "completed", dialDurationS: 95 }]) },
+  {
+    call_sid: sid(41),
+    created_at: DAY2 + 21,
+    ...transferring,
+    outcome: "connected",
+    transfers: attempts([{ update: "refused", updateError: "twilio_timeout" }, { update: "accepted", dialStatus: "no-answer", returnRetellCallId: "call_back" }, { update: "accepted", dialStatus: "completed" }]),
+  },
+  { call_sid: sid(42), created_at: DAY2 + 22, ...transferring, outcome: "connected", transfers: attempts([{ update: "accepted" }]) },
   // Outside the window.
   { call_sid: sid(10), created_at: Date.parse("2026-11-10T12:00:00Z"), ...alpha, outcome: "connected", duration_s: 999, retell_register_ms: 999 },
   // agent_twenty: registration latencies 10, 20, ..., 200 ms: p50 is the 10th (100), p95 the 19th (190).
@@ -63,6 +89,8 @@ const figures = (f: Partial<Figures> & Pick<Figures, "calls">): Figures => ({
   retellRegisterMs: { p50: null, p95: null },
   sentiment: none,
   success: { successful: 0, unsuccessful: 0 },
+  outbound: { calls: 0, human: 0, machine: 0, noAnswer: 0, busy: 0, failed: 0 },
+  transfers: { made: 0, answered: 0, failed: 0 },
   ...f,
 });
 
@@ -101,6 +129,20 @@ const rulesDay = figures({
   retellRegisterMs: { p50: 100, p95: 100 },
 });
 
+/** One outbound call of each kind: two people (one without detection), two machines (one the agent took), three never answered. */
+const outboundDay = figures({
+  calls: 7,
+  connected: 3,
+  failures: { callee_busy: 1, callee_failed: 1, callee_no_answer: 1, machine_hangup: 1 },
+  answered: 3,
+  answerRate: 0.4286,
+  retellRegisterMs: { p50: 100, p95: 100 },
+  outbound: { calls: 7, human: 2, machine: 2, noAnswer: 1, busy: 1, failed: 1 },
+});
+
+/** The agent_outbound entry: alone in GET /api/stats?direction=outbound, absent with direction=inbound. */
+export const EXPECTED_OUTBOUND_STATS = { agent: "agent_outbound", total: outboundDay, days: [{ day: "2026-11-19", ...outboundDay }] };
+
 /** What GET /api/stats?since=2026-11-18&until=2026-11-19 returns in `agents` (ordered by agent). */
 export const EXPECTED_STATS = [
   { agent: "+61399990000", total: figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }), days: [{ day: "2026-11-19", ...figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }) }] },
@@ -124,10 +166,16 @@ export const EXPECTED_STATS = [
       { day: "2026-11-19", ...alphaDay2 },
     ],
   },
+  EXPECTED_OUTBOUND_STATS,
   {
     agent: "agent_rules",
     total: rulesDay,
     days: [{ day: "2026-11-19", ...rulesDay }],
+  },
+  {
+    agent: "agent_transfers",
+    total: figures({ calls: 3, connected: 3, transfers: { made: 5, answered: 2, failed: 2 } }),
+    days: [{ day: "2026-11-19", ...figures({ calls: 3, connected: 3, transfers: { made: 5, answered: 2, failed: 2 } }) }],
   },
   {
     agent: "agent_twenty",

@@ -5,6 +5,7 @@
 import { normalizeE164 } from "../phone.ts";
 import { validateCallerPatterns } from "../rules/callers.ts";
 import { validateSchedule, type Schedule } from "../rules/schedule.ts";
+import { MAX_TRANSFER_TIMEOUT_S, MIN_TRANSFER_TIMEOUT_S, validateTransfers, type Transfers } from "../transfers/destinations.ts";
 
 export interface AgentConfig {
   retellAgentId: string;
@@ -20,6 +21,12 @@ export interface AgentConfig {
   blockedCallers?: string[];
   /** When set, only these callers reach the agent; the others go where after-hours calls go. */
   allowedCallers?: string[];
+  /** Where the agent may transfer a call, by name (transfers/destinations.ts); nowhere else. */
+  transfers?: Transfers;
+  /** How long a transfer rings, seconds (default 25). */
+  transferTimeoutSeconds?: number;
+  /** The caller id the person sees on a transfer (default: the Twilio number the caller dialed). */
+  transferCallerId?: string;
 }
 
 export type AgentConfigError = {
@@ -46,7 +53,7 @@ const PHONE_LIKE = /^[\d\s\-.()+\u00a0]*\d[\d\s\-.()+\u00a0]*$/;
 /** Retell's ids have letters (`agent_…`, or 32 random letters and digits); a value without any is not one. */
 const HAS_LETTER = /[A-Za-z]/;
 
-const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers"]);
+const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId"]);
 
 const invalid = (detail: string): AgentParseResult => ({ ok: false, reason: "agent_config_invalid", detail });
 
@@ -88,6 +95,7 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
     if (!KNOWN_FIELDS.has(field)) return invalid(`unknown field "${field}"`);
   }
   const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata, schedule, blockedCallers, allowedCallers } = value;
+  const { transfers, transferTimeoutSeconds, transferCallerId } = value;
   if (retellAgentId === undefined || retellAgentId === null || retellAgentId === "") {
     return { ok: false, reason: "agent_missing_retell_id", detail: "retellAgentId is missing" };
   }
@@ -136,6 +144,23 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
     if (!checked.ok) return invalid(checked.detail);
     if (checked.patterns.length === 0) return invalid("allowedCallers is empty, which would let nobody through: leave it out to allow every caller");
     agent.allowedCallers = checked.patterns;
+  }
+  if (transfers !== undefined) {
+    const checked = validateTransfers(transfers);
+    if (!checked.ok) return invalid(checked.detail);
+    agent.transfers = checked.transfers;
+  }
+  if (transferTimeoutSeconds !== undefined) {
+    const seconds = transferTimeoutSeconds;
+    if (typeof seconds !== "number" || !Number.isSafeInteger(seconds) || seconds < MIN_TRANSFER_TIMEOUT_S || seconds > MAX_TRANSFER_TIMEOUT_S) {
+      return invalid(`transferTimeoutSeconds is not a whole number from ${MIN_TRANSFER_TIMEOUT_S} to ${MAX_TRANSFER_TIMEOUT_S}`);
+    }
+    agent.transferTimeoutSeconds = seconds;
+  }
+  if (transferCallerId !== undefined) {
+    const number = typeof transferCallerId === "string" ? normalizeE164(transferCallerId) : null;
+    if (!number) return invalid("transferCallerId is not an E.164 phone number");
+    agent.transferCallerId = number;
   }
   return { ok: true, agent };
 }

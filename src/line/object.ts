@@ -30,7 +30,14 @@ import type { CallRecord } from "../records/list.ts";
 import { upsertCalls } from "../records/store.ts";
 import type { StatusUpdate } from "../calls/status.ts";
 import type { RetellCallUpdate } from "../retell/events.ts";
+import type { OutboundContext } from "../outbound/context.ts";
+import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
+import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
 import {
+  answerMachine,
+  finishUnanswered,
+  placedRecord,
+  withAnsweredBy,
   answerVoice,
   applyDial,
   applyRetellEvent,
@@ -41,6 +48,17 @@ import {
   type DialRecord,
   type VoiceAnswer,
 } from "./transitions.ts";
+import type { TransferAttempt } from "../transfers/attempt.ts";
+import {
+  applyTransferDial,
+  decideTransfer,
+  expireTransfer,
+  returnToAgent,
+  settleTransfer,
+  transferUnderWay,
+  type TransferRefusalReason,
+  type TransferRequest,
+} from "./transitions.ts";
 
 /**
  * A claim older than this belongs to a webhook that can no longer be answering: Twilio gives up on a webhook
@@ -49,7 +67,7 @@ import {
 export const CLAIM_TTL_MS = 15_000;
 /** Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one batch. */
 export const COPY_DELAY_MS = 1_000;
-/** Calls per D1 batch: each upsert binds 36 values, and one batch is one D1 transaction. */
+/** Calls per D1 batch: each upsert binds 38 values, and one batch is one D1 transaction. */
 const COPY_BATCH = 50;
 /** A copy slower than this counts as failed (D1 calls take no AbortSignal), so a hanging D1 is retried, not waited on. */
 export const COPY_TIMEOUT_MS = 10_000;
@@ -71,6 +89,39 @@ export type VoiceClaim =
   | { kind: "still_registering" };
 
 export type EventResult = "recorded" | "stale" | "unknown_call" | "other_registration";
+
+export type OutboundReservation = { ok: true; reservationId: string } | { ok: false; limit: "concurrent" | "daily"; message: string };
+
+export type OutboundAnswer =
+  /** No such reservation on this line (forgotten, or another call's). */
+  | { kind: "unknown" }
+  | { kind: "machine"; plan: Exclude<AnsweredPlan, { kind: "agent" }> }
+  | { kind: "agent"; context: OutboundContext; claim: VoiceClaim };
+
+/**
+ * A pending transfer update older than this was made by a request that can no longer settle it (Twilio's update
+ * is limited to transfers/transfer.ts TWILIO_UPDATE_TIMEOUT_MS): it is given up on as unconfirmed.
+ */
+export const TRANSFER_PENDING_TTL_MS = 10_000;
+
+export type TransferStart =
+  | { kind: "unknown_call" }
+  | { kind: "refused"; reason: TransferRefusalReason }
+  /** The answer is this attempt's (a repeat, or a request while it is under way); `pending` if it outlived the wait. */
+  | { kind: "existing"; index: number; attempt: TransferAttempt }
+  /** Make the Twilio update for attempt `index`, then settleTransfer it. */
+  | { kind: "proceed"; index: number; record: CallRecord };
+
+export type TransferEnd =
+  | { kind: "unknown" }
+  /** The person answered: the call ends. */
+  | { kind: "answered" }
+  /** Nobody answered: this request registers the caller's way back to the AI, then calls backToAgent. */
+  | { kind: "return"; record: CallRecord; attempt: TransferAttempt }
+  /** Nobody answered and the way back was already registered (a repeat of transfer-complete): the same SIP leg. */
+  | { kind: "returned"; retellCallId: string }
+  /** Nobody answered, and the way back failed or is still being registered by another request. */
+  | { kind: "return_failed" };
 
 type CallRow = {
   call_sid: string;
@@ -98,6 +149,10 @@ export class PhoneLine extends DurableObject<Bindings> {
   private readonly waiters = new Map<string, Set<(outcome: VoiceOutcome) => void>>();
   /** Consecutive failed copies, for the retry delay; forgotten on eviction, which only makes the next retry sooner. */
   private copyFailures = 0;
+  /** Requests waiting for a transfer of the call to settle or return, by CallSid (in memory only). */
+  private readonly transferWaiters = new Map<string, Set<() => void>>();
+  /** `CallSid#attempt` whose way back to the AI a transfer-complete is registering (in memory only). */
+  private readonly returning = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -112,6 +167,7 @@ export class PhoneLine extends DurableObject<Bindings> {
       finished_at INTEGER,
       updated_at INTEGER NOT NULL
     )`);
+    this.createOutboundTables();
   }
 
   /**
@@ -158,23 +214,32 @@ export class PhoneLine extends DurableObject<Bindings> {
     return true;
   }
 
-  /** A Twilio status callback, ordered against the stored status (line/transitions.ts). */
-  async recordStatus(update: StatusUpdate, receivedAt: number): Promise<EventResult> {
-    const row = this.row(update.callSid);
+  /**
+   * A Twilio status callback, ordered against the stored status (line/transitions.ts). `reservation`: the signed
+   * id in an outbound call's StatusCallback, which may arrive before POST /api/calls has stored the CallSid.
+   */
+  async recordStatus(update: StatusUpdate, receivedAt: number, reservation?: string): Promise<EventResult> {
+    const row = this.row(update.callSid) ?? (reservation ? this.adoptOutbound(reservation, update.callSid, update.accountSid) : null);
     if (!row) return "unknown_call";
     const { record, applied } = applyStatus(JSON.parse(row.record) as CallRecord, update, receivedAt);
-    this.write(update.callSid, record, row);
+    this.write(update.callSid, finishUnanswered(record), row);
+    if (isFinished(record)) this.freeOutboundSlot(update.callSid);
     await this.scheduleCopy(receivedAt);
     return applied ? "recorded" : "stale";
   }
 
-  /** How a `<Dial>` ended (dial-complete). */
-  async recordDial(dial: DialRecord): Promise<EventResult> {
+  /**
+   * How a `<Dial>` ended (dial-complete). While a transfer is under way, the report is of the AI leg the transfer
+   * interrupted (vendor facts §A): kept, but it never changes the outcome, and it says "transferring".
+   */
+  async recordDial(dial: DialRecord): Promise<EventResult | "transferring"> {
     const row = this.row(dial.report.callSid);
     if (!row) return "unknown_call";
-    this.write(dial.report.callSid, applyDial(JSON.parse(row.record) as CallRecord, dial), row);
+    const record = JSON.parse(row.record) as CallRecord;
+    const transferring = dial.report.leg === "retell" && transferUnderWay(record) !== -1;
+    this.write(dial.report.callSid, applyDial(record, transferring ? { report: dial.report, endedAt: dial.endedAt } : dial), row);
     await this.scheduleCopy(dial.endedAt);
-    return "recorded";
+    return transferring ? "transferring" : "recorded";
   }
 
   /** A Retell call event, for a call this line answered. */
@@ -188,6 +253,127 @@ export class PhoneLine extends DurableObject<Bindings> {
     return "recorded";
   }
 
+  // ── Transfers to a person: check-and-set around the Twilio update, which the Worker makes between two calls ──
+
+  /**
+   * A transfer request, decided against the call (transitions.ts decideTransfer). A request whose attempt is still
+   * pending waits up to `waitMs` for it to settle, so a repeat gets the same answer and makes no second update.
+   */
+  async beginTransfer(callSid: string, request: TransferRequest, waitMs: number): Promise<TransferStart> {
+    const first = this.transferDecision(callSid, request);
+    if (first.kind === "proceed") await this.scheduleCopy(request.requestedAt);
+    if (first.kind !== "existing" || first.attempt.update !== "pending") return first;
+    await this.waitForTransfer(callSid, waitMs);
+    // The answer is the awaited attempt's, as it is now: settled, given up on as unconfirmed, or still pending.
+    const row = this.row(callSid);
+    if (!row) return { kind: "unknown_call" };
+    const stored = JSON.parse(row.record) as CallRecord;
+    const record = expireTransfer(stored, Date.now(), TRANSFER_PENDING_TTL_MS);
+    if (record !== stored) {
+      this.write(callSid, record, row);
+      await this.scheduleCopy(Date.now());
+    }
+    const attempt = record.transfers?.[first.index];
+    return attempt ? { kind: "existing", index: first.index, attempt } : { kind: "unknown_call" };
+  }
+
+  /** Twilio's answer to the update of attempt `index`; wakes the requests waiting on it. */
+  async settleTransfer(callSid: string, index: number, result: { accepted: true } | { accepted: false; error: string }): Promise<TransferAttempt | null> {
+    const row = this.row(callSid);
+    if (!row) return null;
+    const now = Date.now();
+    const record = settleTransfer(JSON.parse(row.record) as CallRecord, index, result, now);
+    this.write(callSid, record, row);
+    this.wakeTransfer(callSid);
+    await this.scheduleCopy(now);
+    return record.transfers?.[index] ?? null;
+  }
+
+  /** The attempt a dial of this call belongs to while a transfer is under way, with the call's record; else null. */
+  async transferInProgress(callSid: string): Promise<{ index: number; record: CallRecord } | null> {
+    const row = this.row(callSid);
+    if (!row) return null;
+    const record = JSON.parse(row.record) as CallRecord;
+    const index = transferUnderWay(record);
+    return index === -1 ? null : { index, record };
+  }
+
+  /**
+   * How the person's dial ended (transfer-complete). When nobody answered, one request registers the way back to
+   * the AI: a repeat arriving meanwhile waits up to `waitMs` for it and answers the same.
+   */
+  async finishTransfer(callSid: string, index: number, dial: { status: string | null; durationS: number | null }, waitMs: number): Promise<TransferEnd> {
+    const row = this.row(callSid);
+    const stored = row ? (JSON.parse(row.record) as CallRecord) : null;
+    if (!row || !stored?.transfers?.[index]) return { kind: "unknown" };
+    const now = Date.now();
+    const record = applyTransferDial(stored, index, dial, now);
+    if (record !== stored) {
+      this.write(callSid, record, row);
+      await this.scheduleCopy(now);
+    }
+    const attempt = record.transfers?.[index] as TransferAttempt;
+    if (attempt.dialStatus === "completed" || attempt.dialStatus === "answered") return { kind: "answered" };
+    const key = `${callSid}#${index}`;
+    if (attempt.returnRetellCallId === null && attempt.returnError === null && this.returning.has(key)) {
+      await this.waitForTransfer(callSid, waitMs);
+      const after = (await this.call(callSid))?.transfers?.[index];
+      return after?.returnRetellCallId ? { kind: "returned", retellCallId: after.returnRetellCallId } : { kind: "return_failed" };
+    }
+    if (attempt.returnRetellCallId !== null) return { kind: "returned", retellCallId: attempt.returnRetellCallId };
+    if (attempt.returnError !== null) return { kind: "return_failed" };
+    this.returning.add(key);
+    return { kind: "return", record, attempt };
+  }
+
+  /** The way back to the AI after attempt `index`: the new Retell call, now the leg bridged, or why there is none. */
+  async backToAgent(callSid: string, index: number, result: { retellCallId: string } | { error: string }): Promise<void> {
+    this.returning.delete(`${callSid}#${index}`);
+    const row = this.row(callSid);
+    if (row) {
+      const now = Date.now();
+      this.write(callSid, returnToAgent(JSON.parse(row.record) as CallRecord, index, result, now), row);
+      await this.scheduleCopy(now);
+    }
+    this.wakeTransfer(callSid);
+  }
+
+  private transferDecision(callSid: string, request: TransferRequest): TransferStart {
+    const row = this.row(callSid);
+    if (!row) return { kind: "unknown_call" };
+    const stored = JSON.parse(row.record) as CallRecord;
+    const record = expireTransfer(stored, Date.now(), TRANSFER_PENDING_TTL_MS);
+    const decision = decideTransfer(record, request);
+    if (decision.kind === "proceed") {
+      this.write(callSid, decision.record, row);
+      return { kind: "proceed", index: decision.index, record: decision.record };
+    }
+    if (record !== stored) this.write(callSid, record, row);
+    return decision;
+  }
+
+  private waitForTransfer(callSid: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiting = this.transferWaiters.get(callSid);
+      if (!waiting) this.transferWaiters.set(callSid, (waiting = new Set()));
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(wake);
+        resolve();
+      }, Math.max(0, ms));
+      waiting.add(wake);
+    });
+  }
+
+  private wakeTransfer(callSid: string): void {
+    const waiting = this.transferWaiters.get(callSid);
+    this.transferWaiters.delete(callSid);
+    for (const wake of waiting ?? []) wake();
+  }
+
   /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */
   async call(callSid: string): Promise<CallRecord | null> {
     const row = this.row(callSid);
@@ -199,6 +385,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const now = Date.now();
     const copy = await this.copyToD1(this.env.DB, now);
     this.forgetFinished(Date.now());
+    this.expireOutbound(Date.now());
     let next: number | null;
     if (copy.failed) {
       next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
@@ -207,6 +394,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
+    const outboundDue = this.nextOutboundAt();
+    if (outboundDue !== null && (next === null || outboundDue < next)) next = outboundDue;
     if (next !== null) await this.setAlarmNoLaterThan(next);
   }
 
@@ -357,5 +546,138 @@ export class PhoneLine extends DurableObject<Bindings> {
   private async setAlarmNoLaterThan(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  // ── Outbound calls (POST /api/calls, src/outbound/): the number's slots, each call's context, its answer ──────
+  //
+  //   outbound(reservation_id TEXT PRIMARY KEY,  -- opaque id in the call's Url and StatusCallback (signed by Twilio)
+  //            call_sid TEXT UNIQUE,             -- Twilio's CallSid, from POST /api/calls or whichever callback came first
+  //            context TEXT NOT NULL,            -- JSON OutboundContext (outbound/context.ts)
+  //            day TEXT NOT NULL,                -- the UTC day it counts against
+  //            active INTEGER NOT NULL,          -- 1 while the call holds one of the number's concurrent slots
+  //            reserved_at INTEGER NOT NULL,
+  //            expires_at INTEGER NOT NULL)      -- the slot is freed then if Twilio never reports the call final
+  //   outbound_days(day TEXT PRIMARY KEY, started INTEGER NOT NULL)  -- calls started per UTC day
+
+  private createOutboundTables(): void {
+    this.ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbound (
+      reservation_id TEXT PRIMARY KEY NOT NULL,
+      call_sid TEXT UNIQUE,
+      context TEXT NOT NULL,
+      day TEXT NOT NULL,
+      active INTEGER NOT NULL,
+      reserved_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`);
+    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS outbound_days (day TEXT PRIMARY KEY NOT NULL, started INTEGER NOT NULL)");
+  }
+
+  /**
+   * Takes one of the number's slots under its limits and stores the call's context. The count and the insert
+   * run with no await between them, so concurrent requests can never overshoot a limit.
+   */
+  async reserveOutbound(context: OutboundContext, limits: OutboundLimits, now: number): Promise<OutboundReservation> {
+    const sql = this.ctx.storage.sql;
+    const day = utcDay(now);
+    const active = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbound WHERE active = 1").one().n;
+    const started = sql.exec<{ started: number }>("SELECT started FROM outbound_days WHERE day = ?", day).toArray()[0]?.started ?? 0;
+    const check = checkLimits(active, started, limits);
+    if (!check.ok) return check;
+    const reservationId = crypto.randomUUID();
+    sql.exec(
+      "INSERT INTO outbound (reservation_id, call_sid, context, day, active, reserved_at, expires_at) VALUES (?, NULL, ?, ?, 1, ?, ?)",
+      reservationId,
+      JSON.stringify(context),
+      day,
+      now,
+      now + SLOT_TIMEOUT_MS,
+    );
+    sql.exec("INSERT INTO outbound_days (day, started) VALUES (?, 1) ON CONFLICT (day) DO UPDATE SET started = started + 1", day);
+    await this.setAlarmNoLaterThan(now + SLOT_TIMEOUT_MS);
+    return { ok: true, reservationId };
+  }
+
+  /** Twilio accepted the call: its CallSid joins the reservation (unless a callback already brought it). */
+  async confirmOutbound(reservationId: string, callSid: string, accountSid: string): Promise<boolean> {
+    const row = this.adoptOutbound(reservationId, callSid, accountSid);
+    if (row) await this.scheduleCopy(Date.now());
+    return row !== null;
+  }
+
+  /** Twilio refused the call: the slot and the day's count are given back, as if it had never been asked for. */
+  async releaseOutbound(reservationId: string): Promise<boolean> {
+    const released = this.ctx.storage.sql
+      .exec<{ day: string }>("DELETE FROM outbound WHERE reservation_id = ? AND call_sid IS NULL RETURNING day", reservationId)
+      .toArray()[0];
+    if (released) this.ctx.storage.sql.exec("UPDATE outbound_days SET started = MAX(started - 1, 0) WHERE day = ?", released.day);
+    return released !== undefined;
+  }
+
+  /**
+   * The outbound webhook (the callee answered): a machine gets what the call's detection choice says, recorded
+   * and never registered; a person (or a machine the agent is to take) gets the agent, claimed as claimVoice
+   * does so that only one webhook per CallSid registers it.
+   */
+  async answerOutbound(
+    reservationId: string,
+    callSid: string,
+    call: { accountSid?: string; from: string; to: string; receivedAt: number },
+    answeredBy: string | undefined,
+    waitMs: number,
+  ): Promise<OutboundAnswer> {
+    const row = this.adoptOutbound(reservationId, callSid, call.accountSid);
+    const context = this.outboundContext(reservationId);
+    if (!row || !context) return { kind: "unknown" };
+    const record = JSON.parse(row.record) as CallRecord;
+    const plan = planAnswer(context.machineDetection, answeredBy, context.voicemailMessage);
+    if (plan.kind !== "agent") {
+      this.write(callSid, answerMachine(record, answeredBy ?? "unknown", plan.kind === "hangup" ? "machine_hangup" : "voicemail_left", call.receivedAt), row);
+      await this.scheduleCopy(call.receivedAt);
+      return { kind: "machine", plan };
+    }
+    const known = withAnsweredBy(record, answeredBy);
+    if (known !== record) this.write(callSid, known, row);
+    return { kind: "agent", context, claim: await this.claimVoice(callSid, call, waitMs) };
+  }
+
+  /** Binds `callSid` to the reservation and makes sure the call has its record; null for an unknown reservation or another CallSid. */
+  private adoptOutbound(reservationId: string, callSid: string, accountSid: string | undefined): CallRow | null {
+    const sql = this.ctx.storage.sql;
+    const reservation = sql
+      .exec<{ call_sid: string | null; reserved_at: number }>("SELECT call_sid, reserved_at FROM outbound WHERE reservation_id = ?", reservationId)
+      .toArray()[0];
+    if (!reservation || (reservation.call_sid !== null && reservation.call_sid !== callSid)) return null;
+    if (reservation.call_sid === null) sql.exec("UPDATE outbound SET call_sid = ? WHERE reservation_id = ?", callSid, reservationId);
+    const existing = this.row(callSid);
+    if (existing) return existing;
+    const context = this.outboundContext(reservationId) as OutboundContext;
+    const call = { from: context.from, to: context.to, agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId, ...(accountSid && { accountSid }) };
+    this.write(callSid, placedRecord(callSid, call, reservation.reserved_at), null);
+    return this.row(callSid);
+  }
+
+  private outboundContext(reservationId: string): OutboundContext | null {
+    const row = this.ctx.storage.sql.exec<{ context: string }>("SELECT context FROM outbound WHERE reservation_id = ?", reservationId).toArray()[0];
+    return row ? (JSON.parse(row.context) as OutboundContext) : null;
+  }
+
+  /** Twilio reported the call final: its slot is free for the next call. */
+  private freeOutboundSlot(callSid: string): void {
+    this.ctx.storage.sql.exec("UPDATE outbound SET active = 0 WHERE call_sid = ?", callSid);
+  }
+
+  /** Frees slots past SLOT_TIMEOUT_MS (their final status never came), then forgets them and past days' counts. */
+  expireOutbound(now: number): number {
+    const sql = this.ctx.storage.sql;
+    const expired = sql.exec("UPDATE outbound SET active = 0 WHERE active = 1 AND expires_at <= ?", now).rowsWritten;
+    if (expired > 0) log("warn", "outbound.slot_expired", { slots: expired, detail: "no final status callback arrived; check the call's StatusCallback in Twilio's debugger" });
+    sql.exec("DELETE FROM outbound WHERE active = 0 AND expires_at <= ?", now);
+    sql.exec("DELETE FROM outbound_days WHERE day < ?", utcDay(now - 24 * 60 * 60 * 1_000));
+    return expired;
+  }
+
+  /** When the next slot expires, or null when the line holds no outbound call. */
+  private nextOutboundAt(): number | null {
+    return this.ctx.storage.sql.exec<{ due: number | null }>("SELECT MIN(expires_at) AS due FROM outbound").one().due;
   }
 }

@@ -11,6 +11,7 @@ import type { CallOutcome, CallRecord } from "../records/list.ts";
 import { isFinalStatus, statusKey, TWILIO_STATUS_RANK, type StatusUpdate } from "../calls/status.ts";
 import type { DialFailureReason, DialReport } from "../calls/dial-complete.ts";
 import { RETELL_STATUS_RANK, type RetellCallUpdate } from "../retell/events.ts";
+import { isUnderWay, type TransferAttempt } from "../transfers/attempt.ts";
 
 /** What the voice webhook learnt and decided for a call: written once it has its answer. */
 export interface VoiceAnswer {
@@ -74,6 +75,9 @@ export function newRecord(callSid: string, now: number): CallRecord {
     retellEventAt: null,
     createdAt: now,
     updatedAt: now,
+    direction: "inbound",
+    answeredBy: null,
+    transfers: null,
   };
 }
 
@@ -221,4 +225,153 @@ export function applyRetellEvent(record: CallRecord, e: RetellCallUpdate, receiv
 /** Whether Twilio has reported the call over: the object may forget it once copied and past the grace period. */
 export function isFinished(record: CallRecord): boolean {
   return record.twilioStatus !== null && isFinalStatus(record.twilioStatus);
+}
+
+// ── Outbound calls (POST /api/calls, src/outbound/) ──────────────────────────────────────────────────────────
+
+/** An outbound call's record once its CallSid is known: our number calls the callee for the agent under `agentKey`. */
+export function placedRecord(
+  callSid: string,
+  call: { from: string; to: string; agentKey: string; retellAgentId: string; accountSid?: string },
+  placedAt: number,
+): CallRecord {
+  return {
+    ...newRecord(callSid, placedAt),
+    direction: "outbound",
+    accountSid: call.accountSid ?? null,
+    agentKey: call.agentKey,
+    retellAgentId: call.retellAgentId,
+    from: call.from,
+    to: call.to,
+  };
+}
+
+/** What Twilio's machine detection said, kept once known. */
+export function withAnsweredBy(record: CallRecord, answeredBy: string | undefined): CallRecord {
+  return answeredBy === undefined || record.answeredBy !== null ? record : { ...record, answeredBy };
+}
+
+/** A machine answered and the call ended without the agent: hung up, or after the voicemail message. */
+export function answerMachine(record: CallRecord, answeredBy: string, reason: "machine_hangup" | "voicemail_left", at: number): CallRecord {
+  return {
+    ...withAnsweredBy(record, answeredBy),
+    outcome: "machine_answered",
+    outcomeReason: reason,
+    voiceReceivedAt: record.voiceReceivedAt ?? at,
+    voiceAnsweredAt: record.voiceAnsweredAt ?? at,
+    updatedAt: at,
+  };
+}
+
+/** An outbound call Twilio reports over that never reached our webhook: the callee did not answer (`callee_busy`, …). */
+export function finishUnanswered(record: CallRecord): CallRecord {
+  if (record.direction !== "outbound" || record.outcome !== null || record.voiceReceivedAt !== null || !isFinished(record)) return record;
+  const status = record.twilioStatus === "completed" ? "hung_up" : String(record.twilioStatus).replace("-", "_");
+  return { ...record, outcome: "not_answered", outcomeReason: `callee_${status}` };
+}
+
+// ── Transfers to a person (POST /api/webhooks/retell/transfer, POST /api/webhooks/twilio/transfer-complete) ──
+
+/** Transfers per call: each is a Twilio update and a ringing phone, and a model looping on the function must stop. */
+export const MAX_TRANSFERS_PER_CALL = 3;
+
+/** What the agent asked for, with the destination already found in the agent's own `transfers`. */
+export interface TransferRequest {
+  retellCallId: string;
+  destination: string;
+  requestKey: string;
+  requestedAt: number;
+}
+
+export type TransferRefusalReason = "call_not_live" | "too_many_transfers";
+
+export type TransferDecision =
+  /** A new attempt, appended as `pending` at `index`: the caller makes the Twilio update, then settles it. */
+  | { kind: "proceed"; record: CallRecord; index: number }
+  /** The same request again, or another while one is under way: the answer is that attempt's. */
+  | { kind: "existing"; index: number; attempt: TransferAttempt }
+  | { kind: "refused"; reason: TransferRefusalReason };
+
+function attemptsOf(record: CallRecord): TransferAttempt[] {
+  return record.transfers ?? [];
+}
+
+function withAttempt(record: CallRecord, index: number, change: Partial<TransferAttempt>, now: number): CallRecord {
+  const transfers = attemptsOf(record).map((attempt, i) => (i === index ? { ...attempt, ...change } : attempt));
+  return { ...record, transfers, updatedAt: now };
+}
+
+/**
+ * The check-and-set of a transfer request, on the line's object: a repeat of a request (same AI leg, same
+ * destination and announcement) or any request while a transfer is under way gets that attempt; otherwise the call
+ * must be live, the request must come from the AI leg bridged now, and the call under the limit.
+ */
+export function decideTransfer(record: CallRecord, request: TransferRequest): TransferDecision {
+  const attempts = attemptsOf(record);
+  const same = attempts.findIndex((a) => a.retellCallId === request.retellCallId && a.requestKey === request.requestKey);
+  if (same !== -1) return { kind: "existing", index: same, attempt: attempts[same] as TransferAttempt };
+  if (isFinished(record) || record.retellCallId !== request.retellCallId) return { kind: "refused", reason: "call_not_live" };
+  const underWay = attempts.findIndex(isUnderWay);
+  if (underWay !== -1) return { kind: "existing", index: underWay, attempt: attempts[underWay] as TransferAttempt };
+  if (attempts.length >= MAX_TRANSFERS_PER_CALL) return { kind: "refused", reason: "too_many_transfers" };
+  const attempt: TransferAttempt = {
+    destination: request.destination,
+    requestedAt: request.requestedAt,
+    retellCallId: request.retellCallId,
+    requestKey: request.requestKey,
+    update: "pending",
+    updateError: null,
+    dialStatus: null,
+    dialDurationS: null,
+    dialEndedAt: null,
+    returnRetellCallId: null,
+    returnError: null,
+  };
+  return { kind: "proceed", index: attempts.length, record: { ...record, transfers: [...attempts, attempt], updatedAt: request.requestedAt } };
+}
+
+/**
+ * Twilio's answer to the update. A late answer still counts after the attempt was given up on as unconfirmed
+ * (expireTransfer): what Twilio did is the truth; an accepted update is never undone.
+ */
+export function settleTransfer(record: CallRecord, index: number, result: { accepted: true } | { accepted: false; error: string }, now: number): CallRecord {
+  const attempt = attemptsOf(record)[index];
+  if (!attempt || attempt.update === "accepted") return record;
+  return withAttempt(record, index, result.accepted ? { update: "accepted", updateError: null } : { update: "refused", updateError: result.error }, now);
+}
+
+/** A pending update older than `ttlMs` belongs to a request that can no longer settle it: given up on as unconfirmed. */
+export function expireTransfer(record: CallRecord, now: number, ttlMs: number): CallRecord {
+  const stale = attemptsOf(record).findIndex((a) => a.update === "pending" && now - a.requestedAt >= ttlMs);
+  return stale === -1 ? record : settleTransfer(record, stale, { accepted: false, error: "twilio_unconfirmed" }, now);
+}
+
+/** The index of the attempt a `<Dial>` would belong to now, when a transfer is under way; else -1. */
+export function transferUnderWay(record: CallRecord): number {
+  return attemptsOf(record).findIndex(isUnderWay);
+}
+
+/** How the person's dial ended (transfer-complete); a repeat keeps what was first reported. */
+export function applyTransferDial(record: CallRecord, index: number, dial: { status: string | null; durationS: number | null }, now: number): CallRecord {
+  const attempt = attemptsOf(record)[index];
+  if (!attempt || attempt.dialStatus !== null) return record;
+  return withAttempt(record, index, { dialStatus: dial.status, dialDurationS: dial.durationS, dialEndedAt: now }, now);
+}
+
+/**
+ * The caller is back with the AI on a new Retell call, which is the leg bridged from now on: later Retell events
+ * are recorded for it and a later transfer is checked against it. Its status starts afresh (the previous leg's
+ * `ended` must not hold back the new one's `ongoing`).
+ */
+export function returnToAgent(record: CallRecord, index: number, result: { retellCallId: string } | { error: string }, now: number): CallRecord {
+  if (!attemptsOf(record)[index]) return record;
+  if ("error" in result) return withAttempt(record, index, { returnError: result.error }, now);
+  return {
+    ...withAttempt(record, index, { returnRetellCallId: result.retellCallId, returnError: null }, now),
+    retellCallId: result.retellCallId,
+    retellStatus: null,
+    retellEndedAt: null,
+    retellDurationMs: null,
+    disconnectionReason: null,
+  };
 }

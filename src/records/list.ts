@@ -6,6 +6,7 @@ import { normalizeE164 } from "../phone.ts";
 import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
 import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../calls/status.ts";
 import { parseWindow } from "./window.ts";
+import type { TransferAttempt } from "../transfers/attempt.ts";
 
 export const DEFAULT_LIST_LIMIT = 50;
 /** A page stays well under D1's and the Worker's response limits even with long summaries. */
@@ -25,6 +26,10 @@ export const CALL_OUTCOMES = [
   "blocked",
   "rate_limited",
   "after_hours",
+  /** Outbound: a machine answered and detection was `hangup` or `message` (the agent never took it). */
+  "machine_answered",
+  /** Outbound: the callee never answered (busy, no answer, failed, canceled). */
+  "not_answered",
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
@@ -66,6 +71,20 @@ export interface CallRecord {
   retellEventAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** `outbound` for calls placed through POST /api/calls, `inbound` for every other. */
+  direction: CallDirection;
+  /** Twilio's AnsweredBy (machine detection) for an outbound call; null without detection or when nobody answered. */
+  answeredBy: string | null;
+  /** Each transfer to a person, oldest first (transfers/attempt.ts); null when the call was never transferred. */
+  transfers: TransferAttempt[] | null;
+}
+
+export const CALL_DIRECTIONS = ["inbound", "outbound"] as const;
+export type CallDirection = (typeof CALL_DIRECTIONS)[number];
+export const DIRECTION_MESSAGE = `direction must be one of ${CALL_DIRECTIONS.join(", ")}`;
+
+export function isCallDirection(value: string): value is CallDirection {
+  return (CALL_DIRECTIONS as readonly string[]).includes(value);
 }
 
 /** Field → column; typed so that a field added to CallRecord without a column fails to compile. */
@@ -106,17 +125,24 @@ export const CALL_COLUMNS: { [K in keyof CallRecord]: string } = {
   retellEventAt: "retell_event_at",
   createdAt: "created_at",
   updatedAt: "updated_at",
+  direction: "direction",
+  answeredBy: "answered_by",
+  transfers: "transfers",
 };
 
 const SELECT_RECORD = Object.entries(CALL_COLUMNS)
   .map(([field, column]) => `${column} AS "${field}"`)
   .join(", ");
 
-/** A row of the list query, before the one conversion it needs (call_successful is 0/1 in SQLite). */
-export type CallRow = Omit<CallRecord, "callSuccessful"> & { callSuccessful: number | null };
+/** A row of the list query, before the conversions it needs (call_successful is 0/1 in SQLite, transfers JSON text). */
+export type CallRow = Omit<CallRecord, "callSuccessful" | "transfers"> & { callSuccessful: number | null; transfers: string | null };
 
 export function toCallRecord(row: CallRow): CallRecord {
-  return { ...row, callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1 };
+  return {
+    ...row,
+    callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1,
+    transfers: row.transfers ? (JSON.parse(row.transfers) as TransferAttempt[]) : null,
+  };
 }
 
 export interface CallCursor {
@@ -131,6 +157,7 @@ export interface CallListFilter {
   to?: string;
   status?: TwilioCallStatus;
   outcome?: CallOutcome;
+  direction?: CallDirection;
   since?: number;
   until?: number;
   limit: number;
@@ -167,7 +194,7 @@ export function decodeCursor(text: string): CallCursor | null {
 
 export type FilterResult = { ok: true; filter: CallListFilter } | { ok: false; message: string };
 
-/** Reads GET /api/calls's query: agent, from, to, status, outcome, since, until, limit, cursor. */
+/** Reads GET /api/calls's query: agent, from, to, status, outcome, direction, since, until, limit, cursor. */
 export function parseListQuery(query: Record<string, string | undefined>, now: number): FilterResult {
   const limitText = query.limit ?? "";
   const limit = limitText === "" ? DEFAULT_LIST_LIMIT : Number(limitText);
@@ -186,6 +213,10 @@ export function parseListQuery(query: Record<string, string | undefined>, now: n
     const outcome = CALL_OUTCOMES.find((o) => o === query.outcome);
     if (!outcome) return { ok: false, message: `outcome must be one of ${CALL_OUTCOMES.join(", ")}` };
     filter.outcome = outcome;
+  }
+  if (query.direction) {
+    if (!isCallDirection(query.direction)) return { ok: false, message: DIRECTION_MESSAGE };
+    filter.direction = query.direction;
   }
   if (query.since || query.until) {
     const window = parseWindow({ since: query.since, until: query.until }, now, null);
@@ -217,6 +248,7 @@ export function listCallsQuery(filter: CallListFilter): SqlQuery {
   if (filter.to !== undefined) add("to_number = ?", filter.to);
   if (filter.status !== undefined) add("twilio_status = ?", filter.status);
   if (filter.outcome !== undefined) add("outcome = ?", filter.outcome);
+  if (filter.direction !== undefined) add("direction = ?", filter.direction);
   if (filter.since !== undefined) add("created_at >= ?", filter.since);
   if (filter.until !== undefined) add("created_at < ?", filter.until);
   if (filter.cursor !== undefined) {
@@ -239,4 +271,9 @@ export function callPage(rows: CallRow[], limit: number): CallPage {
   const calls = rows.slice(0, limit).map(toCallRecord);
   const last = calls[calls.length - 1];
   return { calls, nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, callSid: last.callSid }) : null };
+}
+
+/** One call by its CallSid (GET /api/calls/:callSid). */
+export function getCallQuery(callSid: string): SqlQuery {
+  return { sql: `SELECT ${SELECT_RECORD} FROM calls WHERE call_sid = ?`, params: [callSid] };
 }

@@ -19,12 +19,23 @@
  *   or Twilio reporting the SIP dial `completed`).
  * - duration: Twilio's CallDuration when a status callback reported it, else DialCallDuration, else Retell's
  *   duration_ms rounded to seconds; calls with none are left out of the percentiles and the total.
+ * - outbound: calls placed through POST /api/calls (`direction` `outbound`), by who answered: `human` (the
+ *   outbound webhook was reached and machine detection, if any, said `human` or `unknown`), `machine`
+ *   (AnsweredBy a machine or fax, whatever detection then did), and, for calls never answered, `noAnswer`
+ *   (no answer, or canceled), `busy`, `failed` (Twilio's final status).
+ * - transfers: attempts to hand the caller to a person (the `transfers` column): `made` every attempt sent to
+ *   Twilio, `answered` those the person answered (DialCallStatus `completed`), `failed` those Twilio refused or
+ *   nobody answered (busy, no-answer, failed, canceled); one still ringing is made and neither of the others.
  * - percentiles: nearest rank. The p-th percentile of n sorted values is the value at rank ceil(p/100 * n),
  *   so it is always one of the values (p50 of 1, 2, 3, 4 is 2; p95 of 20 values is the 19th).
  */
-import { agentCondition } from "./list.ts";
+import { agentCondition, type CallDirection } from "./list.ts";
 import type { SqlQuery, SqlValue } from "./sql.ts";
 import type { Window } from "./window.ts";
+import { UNANSWERED_DIAL_STATUSES } from "../transfers/attempt.ts";
+
+/** The DialCallStatus values of a transfer nobody answered, as an SQL list (constants, never input). */
+const UNANSWERED_SQL = UNANSWERED_DIAL_STATUSES.map((status) => `'${status}'`).join(", ");
 
 /** The label of the row that covers the whole window for an agent. */
 export const WHOLE_WINDOW = "all";
@@ -33,7 +44,11 @@ export const SENTIMENTS = ["Positive", "Neutral", "Negative", "Unknown"] as cons
 
 export interface StatsFilter extends Window {
   agent?: string;
+  direction?: CallDirection;
 }
+
+/** AnsweredBy values of a machine (outbound/machine.ts MACHINE_ANSWERS), as SQL. */
+const MACHINE_SQL = "('machine_start', 'machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax')";
 
 /** Figures for one agent over one day (or the whole window). Ratios are 0..1; null when there is nothing to measure. */
 export interface Figures {
@@ -50,6 +65,8 @@ export interface Figures {
   retellRegisterMs: { p50: number | null; p95: number | null };
   sentiment: { positive: number; neutral: number; negative: number; unknown: number };
   success: { successful: number; unsuccessful: number };
+  outbound: { calls: number; human: number; machine: number; noAnswer: number; busy: number; failed: number };
+  transfers: { made: number; answered: number; failed: number };
 }
 
 export interface AgentStats {
@@ -84,6 +101,15 @@ export interface StatsRow {
   unsuccessful: number;
   /** JSON object reason → count, or null when there were none. */
   failures: string | null;
+  outbound_calls: number;
+  outbound_human: number;
+  outbound_machine: number;
+  outbound_no_answer: number;
+  outbound_busy: number;
+  outbound_failed: number;
+  transfers_made: number;
+  transfers_answered: number;
+  transfers_failed: number;
 }
 
 /**
@@ -113,6 +139,10 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     agentSql = ` AND ${agent.sql}`;
     params.push(...agent.params);
   }
+  if (filter.direction !== undefined) {
+    agentSql += " AND direction = ?";
+    params.push(filter.direction);
+  }
   const sentiment = SENTIMENTS.map((s) => `COUNT(CASE WHEN user_sentiment = '${s}' THEN 1 END) AS sentiment_${s.toLowerCase()}`).join(",\n      ");
   const sql = `WITH base AS (
     SELECT
@@ -121,7 +151,14 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
       outcome, outcome_reason, user_sentiment, call_successful,
       retell_register_ms AS register_ms,
       COALESCE(duration_s, dial_duration_s, (retell_duration_ms + 500) / 1000) AS seconds,
-      (retell_started_at IS NOT NULL OR dial_status = 'completed') AS answered
+      (retell_started_at IS NOT NULL OR dial_status = 'completed') AS answered,
+      direction = 'outbound' AS outbound,
+      answered_by IN ${MACHINE_SQL} AS by_machine,
+      voice_received_at IS NOT NULL AS reached,
+      (SELECT COUNT(*) FROM json_each(calls.transfers)) AS transfers_made,
+      (SELECT COUNT(*) FROM json_each(calls.transfers) WHERE json_extract(value, '$.dialStatus') = 'completed') AS transfers_answered,
+      (SELECT COUNT(*) FROM json_each(calls.transfers)
+        WHERE json_extract(value, '$.update') = 'refused' OR json_extract(value, '$.dialStatus') IN (${UNANSWERED_SQL})) AS transfers_failed
     FROM calls
     WHERE created_at >= ? AND created_at < ?${agentSql}
   ), buckets AS (
@@ -139,7 +176,14 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
       COALESCE(SUM(seconds), 0) AS duration_total_s,
       ${sentiment},
       COUNT(CASE WHEN call_successful = 1 THEN 1 END) AS successful,
-      COUNT(CASE WHEN call_successful = 0 THEN 1 END) AS unsuccessful
+      COUNT(CASE WHEN call_successful = 0 THEN 1 END) AS unsuccessful,
+      COUNT(CASE WHEN outbound THEN 1 END) AS outbound_calls,
+      COUNT(CASE WHEN outbound AND reached AND NOT COALESCE(by_machine, 0) THEN 1 END) AS outbound_human,
+      COUNT(CASE WHEN outbound AND by_machine THEN 1 END) AS outbound_machine,
+      COUNT(CASE WHEN outbound AND outcome_reason IN ('callee_no_answer', 'callee_canceled') THEN 1 END) AS outbound_no_answer,
+      COUNT(CASE WHEN outbound AND outcome_reason = 'callee_busy' THEN 1 END) AS outbound_busy,
+      COUNT(CASE WHEN outbound AND outcome_reason = 'callee_failed' THEN 1 END) AS outbound_failed,
+      SUM(transfers_made) AS transfers_made, SUM(transfers_answered) AS transfers_answered, SUM(transfers_failed) AS transfers_failed
     FROM buckets GROUP BY agent, bucket
   ), ${ranked("durations", "seconds")}, ${ranked("registrations", "register_ms")}, reasons AS (
     SELECT agent, bucket, COALESCE(outcome_reason, outcome, 'outcome_unknown') AS reason, COUNT(*) AS count
@@ -151,7 +195,8 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
   SELECT t.agent, t.bucket AS day, t.calls, t.connected, t.fallbacks, t.blocked, t.rate_limited, t.after_hours, t.answered, t.duration_total_s,
     d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms,
     t.sentiment_positive, t.sentiment_neutral, t.sentiment_negative, t.sentiment_unknown,
-    t.successful, t.unsuccessful, f.failures
+    t.successful, t.unsuccessful, f.failures,
+    t.outbound_calls, t.outbound_human, t.outbound_machine, t.outbound_no_answer, t.outbound_busy, t.outbound_failed, t.transfers_made, t.transfers_answered, t.transfers_failed
   FROM totals t
   LEFT JOIN durations_pct d ON d.agent = t.agent AND d.bucket = t.bucket
   LEFT JOIN registrations_pct r ON r.agent = t.agent AND r.bucket = t.bucket
@@ -194,6 +239,15 @@ export function toFigures(row: StatsRow): Figures {
       unknown: row.sentiment_unknown,
     },
     success: { successful: row.successful, unsuccessful: row.unsuccessful },
+    outbound: {
+      calls: row.outbound_calls,
+      human: row.outbound_human,
+      machine: row.outbound_machine,
+      noAnswer: row.outbound_no_answer,
+      busy: row.outbound_busy,
+      failed: row.outbound_failed,
+    },
+    transfers: { made: row.transfers_made, answered: row.transfers_answered, failed: row.transfers_failed },
   };
 }
 

@@ -7,7 +7,7 @@
  * only read-only queries, never writes (https://developers.cloudflare.com/changelog/2025-09-11-d1-automatic-read-retries);
  * the object retries a failed copy from its alarm, and each copy is safe to repeat.
  */
-import { CALL_COLUMNS, callPage, listCallsQuery, type CallListFilter, type CallPage, type CallRecord, type CallRow } from "./list.ts";
+import { CALL_COLUMNS, callPage, getCallQuery, listCallsQuery, toCallRecord, type CallListFilter, type CallPage, type CallRecord, type CallRow } from "./list.ts";
 import type { SqlQuery } from "./sql.ts";
 import { statsQuery, toAgentStats, type AgentStats, type StatsFilter, type StatsRow } from "./stats.ts";
 
@@ -37,6 +37,9 @@ export async function upsertCalls(db: D1Database, records: readonly CallRecord[]
       statement.bind(
         ...FIELDS.map((field) => {
           const value = record[field];
+          // A record stored before a column existed lacks its field: NULL, as the column's default.
+          if (value === undefined) return null;
+          if (Array.isArray(value)) return JSON.stringify(value);
           return typeof value === "boolean" ? (value ? 1 : 0) : value;
         }),
       ),
@@ -47,6 +50,11 @@ export async function upsertCalls(db: D1Database, records: readonly CallRecord[]
 export async function listCalls(db: D1Database, filter: CallListFilter): Promise<CallPage> {
   const { results } = await prepare(db, listCallsQuery(filter)).all<CallRow>();
   return callPage(results, filter.limit);
+}
+
+export async function getCall(db: D1Database, callSid: string): Promise<CallRecord | null> {
+  const row = await prepare(db, getCallQuery(callSid)).first<CallRow>();
+  return row ? toCallRecord(row) : null;
 }
 
 export async function callStats(db: D1Database, filter: StatsFilter): Promise<AgentStats[]> {

@@ -1,5 +1,5 @@
 /**
- * GET /api/calls and GET /api/stats: call records and statistics for operators, as JSON.
+ * GET /api/calls and GET /api/stats: call records and statistics for operators, as JSON (both take `direction`).
  * `Authorization: Bearer <ADMIN_TOKEN>`, where the token is whatever was set (Hono's bearerAuth would refuse one
  * with `!`, `#` or a space, locking the operator out), compared in constant time with Hono's timingSafeEqual
  * (SHA-256 of both sides, then a constant-time compare); any failure is 401. Without ADMIN_TOKEN the routes are
@@ -9,7 +9,8 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { AppEnv } from "../env.ts";
-import { parseListQuery } from "../records/list.ts";
+import { DIRECTION_MESSAGE, isCallDirection, parseListQuery } from "../records/list.ts";
+import type { StatsFilter } from "../records/stats.ts";
 import { callStats, listCalls } from "../records/store.ts";
 import { DEFAULT_STATS_DAYS, parseWindow } from "../records/window.ts";
 import { AppError, failureResponse, fromStorage } from "../errors.ts";
@@ -23,7 +24,7 @@ function refuse(): Response {
 /** The scheme, in any case (RFC 9110 §11.1), and the spaces after it; the token is everything that follows. */
 const BEARER_PREFIX = /^bearer +/i;
 
-const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const token = c.env.ADMIN_TOKEN;
   if (!token) throw new AppError({ kind: "admin_disabled" });
   const header = c.req.header("Authorization") ?? "";
@@ -42,10 +43,15 @@ admin.get("/calls", requireAdmin, async (c) => {
 });
 
 admin.get("/stats", requireAdmin, async (c) => {
-  const { since, until, agent } = c.req.query();
+  const { since, until, agent, direction } = c.req.query();
   const parsed = parseWindow({ since, until }, Date.now(), DEFAULT_STATS_DAYS);
   if (!parsed.ok) throw new AppError({ kind: "bad_request", message: parsed.message });
   const { window } = parsed;
-  const agents = await fromStorage(() => callStats(c.env.DB, { ...window, ...(agent && { agent }) }));
+  const filter: StatsFilter = { ...window, ...(agent && { agent }) };
+  if (direction) {
+    if (!isCallDirection(direction)) throw new AppError({ kind: "bad_request", message: DIRECTION_MESSAGE });
+    filter.direction = direction;
+  }
+  const agents = await fromStorage(() => callStats(c.env.DB, filter));
   return c.json({ since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), agents });
 });

@@ -17,6 +17,7 @@ import { maskKey } from "../phone.ts";
 import { param } from "../twilio/params.ts";
 import { dialNumber, sayAndHangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
+import { interruptedDialTwiml } from "../transfers/interrupted.ts";
 
 export const dialComplete = new Hono<AppEnv>();
 dialComplete.use(twilioWebhook());
@@ -55,12 +56,17 @@ dialComplete.post("/", async (c) => {
     dialStatus: report.status,
     sipCode: report.sipCode,
     durationS: report.durationS,
-    next: next.kind,
+    next: recorded === "transferring" ? "transferring" : next.kind,
     recorded,
     ...(result.failed && { reason: result.reason }),
     ...(lookupDetail && { detail: lookupDetail }),
   });
 
+  // A transfer redirected the call: this is the interrupted AI leg's report, which must not end the call.
+  if (recorded === "transferring" && line) {
+    const twiml = await interruptedDialTwiml(c.env, line, report.callSid, c.var.twilioUrl).catch(() => null);
+    if (twiml) return c.body(twiml, 200, TWIML_HEADERS);
+  }
   let body = "";
   if (next.kind === "fallback") {
     // The fallback leg gets its own action: its result is recorded, and a failure there ends in an apology, never another dial.

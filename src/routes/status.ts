@@ -23,7 +23,9 @@ status.post("/", async (c) => {
   const { update } = read;
   const line = lineOfTwilioCall({ direction: param(params, "Direction"), from: update.from, to: update.to });
   if (!line) throw new AppError({ kind: "bad_request", message: "From and To are required" });
-  const result = await fromStorage(() => askLine(lineStub(c.env, line).recordStatus(update, Date.now()), "line status"));
+  // An outbound call's StatusCallback names its reservation (outbound/place.ts): a callback may beat the CallSid there.
+  const reservation = c.req.query("reservation");
+  const result = await fromStorage(() => askLine(lineStub(c.env, line).recordStatus(update, Date.now(), reservation), "line status"));
   log("info", "twilio.status", {
     callSid: update.callSid,
     status: update.status,

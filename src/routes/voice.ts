@@ -4,7 +4,8 @@
  * line's object (calls/answer.ts). Every copy of a webhook for one CallSid answers with the same registration.
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
- * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys.
+ * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys, as are
+ * `agent:transfer-complete` and `agent:transfer-whisper` (transfers/dial.ts).
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env.ts";

@@ -52,6 +52,10 @@ export const DRY_RUN_CALL_ID = "dry_run";
 /** Twilio's SIDs are two letters naming the kind and 32 hex digits (twilio-node's docs: `^AC[0-9a-fA-F]{32}$`). */
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+export function isAccountSid(value: string): boolean {
+  return ACCOUNT_SID.test(value);
+}
+
 /** The version of Twilio's API every current webhook comes from (twilio-retell-protocols.md §2.1). */
 const API_VERSION = "2010-04-01";
 /** The dry-run flag as it reads in the string Twilio signs: name and value joined. */

@@ -54,6 +54,8 @@ export interface DialOptions {
   action?: string;
   /** Seconds to wait for an answer (Twilio's default is 30). */
   timeout?: number;
+  /** The caller id the dialed party sees (a Twilio number of ours for `<Number>`; tw-dial "callerId"). */
+  callerId?: string;
 }
 
 /**
@@ -69,7 +71,12 @@ export function dialNumber(number: string, options: DialOptions = {}): string {
 }
 
 export function sayAndHangUp(message: string): string {
-  return element("Say", {}, escapeXml(message)) + element("Hangup", {}, null);
+  return say(message) + hangUp();
+}
+
+/** Ends the call (https://www.twilio.com/docs/voice/twiml/hangup). */
+export function hangUp(): string {
+  return element("Hangup", {}, null);
 }
 
 /**
@@ -78,6 +85,25 @@ export function sayAndHangUp(message: string): string {
  */
 export function reject(): string {
   return element("Reject", { reason: "rejected" }, null);
+}
+
+/** A person to transfer to: a number or a SIP URI, and the whisper they hear before being connected. */
+export interface TransferTarget {
+  kind: "number" | "sip";
+  target: string;
+  /** TwiML URL run on the person's leg once they answer, before the caller is connected (tw-number "url"). */
+  whisperUrl?: string;
+}
+
+/** Dials a person for a transfer: `<Number>` or `<Sip>`, with the whisper as the noun's `url`. */
+export function dialTransfer(to: TransferTarget, options: DialOptions): string {
+  const noun = element(to.kind === "sip" ? "Sip" : "Number", { url: to.whisperUrl }, escapeXml(to.target));
+  return element("Dial", { answerOnBridge: true, ...options }, noun);
+}
+
+/** What the person hears before being connected: a whisper URL may only use Say, Play, Gather and Hangup (tw-number). */
+export function say(message: string): string {
+  return element("Say", {}, escapeXml(message));
 }
 
 export function twimlDocument(body: string): string {

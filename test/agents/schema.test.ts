@@ -103,6 +103,32 @@ describe("parseAgentValue with routing rules", () => {
   });
 });
 
+describe("parseAgentValue with transfers", () => {
+  it("reads transfer destinations, the ring time and the caller id, numbers normalised", () => {
+    const value = JSON.stringify({
+      retellAgentId: "agent_a",
+      transfers: { sales: "+61 3 9000 0001", support: "sip:desk@pbx.example.com" },
+      transferTimeoutSeconds: 40,
+      transferCallerId: "+61 3 9000 0099",
+    });
+    expect(parseAgentValue(value)).toEqual({
+      ok: true,
+      agent: { retellAgentId: "agent_a", transfers: { sales: "+61390000001", support: "sip:desk@pbx.example.com" }, transferTimeoutSeconds: 40, transferCallerId: "+61390000099" },
+    });
+  });
+
+  it.each([
+    ["a destination that is neither a number nor a sip: URI", { transfers: { sales: "reception" } }, "transfers.sales is not an E.164 number or a sip: URI"],
+    ["a bad destination name", { transfers: { "front desk": "+61390000001" } }, 'transfers name "front desk" is not 1–32 of a–z 0–9 _ -'],
+    ["a ring time under Twilio's 5 s", { transferTimeoutSeconds: 4 }, "transferTimeoutSeconds is not a whole number from 5 to 600"],
+    ["a ring time over Twilio's 600 s", { transferTimeoutSeconds: 601 }, "transferTimeoutSeconds is not a whole number from 5 to 600"],
+    ["a ring time that is not whole", { transferTimeoutSeconds: 12.5 }, "transferTimeoutSeconds is not a whole number from 5 to 600"],
+    ["a caller id that is not a number", { transferCallerId: "Front desk" }, "transferCallerId is not an E.164 phone number"],
+  ])("reports %s as agent_config_invalid, naming the field", (_name, fields, detail) => {
+    expect(parseAgentValue(JSON.stringify({ retellAgentId: "agent_a", ...fields }))).toEqual({ ok: false, reason: "agent_config_invalid", detail });
+  });
+});
+
 describe("serializeAgentConfig", () => {
   it("stores an agent with only an id as the bare id", () => {
     expect(serializeAgentConfig({ retellAgentId: "agent_a" })).toBe("agent_a");

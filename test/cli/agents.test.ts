@@ -119,6 +119,20 @@ describe.concurrent("agents command logic (fake wrangler store)", () => {
     expect(show.stdout).toMatch(/name:\s+Sales/);
   });
 
+  it("import stores an agent's transfers as the Worker reads them, and show prints them", async () => {
+    const store = fakeStore();
+    const file = join(tempDir("transfers"), "numbers.json");
+    writeFileSync(file, JSON.stringify([{ number: "+61341517921", retellAgentId: "agent_a1", transfers: { sales: "+61 3 9000 0001", support: "sip:desk@pbx.example.com" }, transferTimeoutSeconds: 30 }]));
+    const result = await runCli("agents", ["import", file, "--local"], store.env);
+    expect(result.code, result.output).toBe(0);
+    expect(parseAgentValue(store.kv()["+61341517921"] ?? "")).toEqual({
+      ok: true,
+      agent: { retellAgentId: "agent_a1", transfers: { sales: "+61390000001", support: "sip:desk@pbx.example.com" }, transferTimeoutSeconds: 30 },
+    });
+    const show = await runCli("agents", ["show", "+61341517921", "--local"], store.env);
+    expect(show.stdout).toMatch(/transfers:\s+sales → \+61390000001, support → sip:desk@pbx\.example\.com \(rings 30 s, caller id the number dialed\)/);
+  });
+
   it("writes nothing when the mapping is already stored as given", async () => {
     const store = fakeStore({ "+61341517921": "agent_abc123" });
     const result = await runCli("agents", ["add", "+61341517921", "agent_abc123", "--local"], store.env);
@@ -247,6 +261,16 @@ describe.concurrent("agents: bad input is a clear error and nothing is read or w
     ["an unknown CSV column", ["import", file("col.csv", "number,agent\n+61341517921,agent_a1\n"), "--local"], "col.csv:1: agent: is not a known column"],
     ["a file type that is neither JSON nor CSV", ["import", file("numbers.txt", "x"), "--local"], 'unknown file type ".txt"'],
     ["a file that does not exist", ["import", join(dir, "nope.csv"), "--local"], "no such file"],
+    [
+      "a transfer destination that is not a number or sip: URI",
+      ["import", file("transfers.json", '[{"number":"+61341517921","retellAgentId":"agent_a1","transfers":{"sales":"reception"}}]'), "--local"],
+      'transfers.json:1: transfers: transfers.sales is not an E.164 number or a sip: URI (got {"sales":"reception"})',
+    ],
+    [
+      "a transfer ring time out of Twilio's range",
+      ["import", file("ring.json", '[{"number":"+61341517921","retellAgentId":"agent_a1","transferTimeoutSeconds":2}]'), "--local"],
+      "ring.json:1: transferTimeoutSeconds: is not a whole number from 5 to 600 (got 2)",
+    ],
   ];
 
   it.each(cases)("rejects %s (exit 2)", async (_, args, message) => {

@@ -49,8 +49,8 @@ describe("calls stats", () => {
     const alpha = lines.indexOf("Agent agent_alpha");
     expect(alpha).toBeGreaterThan(-1);
     expect(lines[alpha + 1]).toMatch(/^\s+Day\s+Calls\s+Connected\s+Fallbacks\s+Blocked\s+Limited\s+After hours\s+Answered\s+Duration p50\/p95\/total/);
-    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+dial_busy 1, retell_timeout 1$/);
-    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
+    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+dial_busy 1, retell_timeout 1$/);
+    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
     expect(result.stderr).toContain(`local D1 database (binding DB, in ${dir})`);
   });
 
@@ -60,6 +60,22 @@ describe("calls stats", () => {
     const lines = result.stdout.split("\n");
     const all = lines.find((l) => /^\s+all\s/.test(l));
     expect(all).toMatch(/^\s+all\s+5\s+1\s+0\s+1\s+1\s+2\s+0\.0%/);
+  });
+
+  it("--direction outbound gives the outbound figures, with who answered", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--direction", "outbound", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain("Agent agent_outbound");
+    expect(result.stdout).not.toContain("Agent agent_alpha");
+    expect(result.stdout).toContain("Outbound: 7 calls, answered by a person 2, by a machine 2; no answer 1, busy 1, failed 1");
+  });
+
+  it("counts an agent's transfers made, answered and failed", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--agent", "agent_transfers", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines.find((l) => l.includes("Day"))).toContain("Transfers made/answered/failed");
+    expect(lines.find((l) => /^\s+all\s/.test(l))).toMatch(/\s5\/2\/2(\s|$)/);
   });
 
   it("--agent keeps one agent", async () => {
@@ -80,9 +96,18 @@ describe("calls list", () => {
     const result = await runCli("calls", ["list", "--agent", "agent_alpha", "--outcome", "fallback_dialed", ...local()]);
     expect(result.code, result.output).toBe(0);
     const [header, ...rows] = result.stdout.trim().split("\n");
-    expect(header).toMatch(/^Time \(UTC\)\s+CallSid\s+Agent\s+From\s+To\s+Outcome\s+Twilio\s+Duration\s+Sentiment\s+Success$/);
+    expect(header).toMatch(/^Time \(UTC\)\s+CallSid\s+Agent\s+From\s+To\s+Outcome\s+Twilio\s+Duration\s+Sentiment\s+Success\s+Direction$/);
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(/^2026-11-18 10:00:00\s+CA0+4\s+agent_alpha\s+.*fallback_dialed \(dial_busy\)\s+10s$/);
+    expect(rows[0]).toMatch(/^2026-11-18 10:00:00\s+CA0+4\s+agent_alpha\s+.*fallback_dialed \(dial_busy\)\s+10s\s+inbound$/);
+  });
+
+  it("--direction outbound lists only calls placed outbound, with who answered", async () => {
+    const result = await runCli("calls", ["list", ...window, "--direction", "outbound", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    const [, ...rows] = result.stdout.trim().split("\n");
+    expect(rows).toHaveLength(7);
+    expect(rows.every((row) => /\boutbound( \([a-z_]+\))?$/.test(row))).toBe(true);
+    expect(result.stdout).toMatch(/machine_answered \(machine_hangup\).*outbound \(machine_start\)$/m);
   });
 });
 
@@ -93,6 +118,8 @@ describe("calls refuses", () => {
     ["a --since it cannot read", ["stats", "--since", "last week", "--local"], /--since: use 30m/],
     ["a list-only filter on stats", ["stats", "--limit", "5", "--local"], /takes no --limit/],
     ["a limit over the maximum", ["list", "--limit", "1000", "--local"], /--limit must be a whole number from 1 to 200/],
+    ["an unknown direction", ["list", "--direction", "both", "--local"], /--direction must be one of inbound, outbound/],
+    ["an unknown direction on stats", ["stats", "--direction", "both", "--local"], /--direction must be one of inbound, outbound/],
     ["an unknown command", ["purge", "--local"], /Unknown command "purge"/],
   ])("%s with exit code 2, reading nothing", async (_name, args, message) => {
     const result = await runCli("calls", args);

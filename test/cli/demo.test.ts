@@ -1,6 +1,6 @@
 /**
  * `npm run demo` as an operator runs it on a fresh clone: no credentials, offline. It must exit 0, show the SIP
- * TwiML and both fallbacks, and leave no process behind (also when interrupted with Ctrl-C).
+ * TwiML, both fallbacks and a transfer, and leave no process behind (also when interrupted with Ctrl-C).
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -32,7 +32,7 @@ const alive = (pid: number) => {
 };
 
 describe("npm run demo", () => {
-  it("exits 0 after a SIP dial, a not-in-service answer and a fallback dial, and leaves nothing running", async () => {
+  it("exits 0 after a SIP dial, a not-in-service answer, a fallback dial and a transfer that comes back to the agent, and leaves nothing running", async () => {
     const result = await runCli("demo", [], cleanEnv(), 120_000);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toContain("RETELL STAND-IN: a local imitation of Retell's API, NOT the real Retell.");
@@ -42,6 +42,19 @@ describe("npm run demo", () => {
     expect(result.stdout).toContain("<Number>+14155550142</Number>");
     expect(result.stdout).toMatch(/"event":"twilio\.voice".*"outcome":"connected"/);
     expect(result.stdout).toMatch(/"outcome":"fallback_dialed","reason":"retell_unavailable"/);
+    // The outbound call: placed through POST /api/calls, created on the Twilio stand-in, registered outbound once answered.
+    expect(result.stdout).toMatch(/← HTTP 201 \{"callSid":"CA[0-9a-f]{32}","status":"queued"\}/);
+    expect(result.stdout).toContain("Twilio stand-in received POST …/Calls.json");
+    expect(result.stdout).toContain('"direction": "outbound"');
+    expect(result.stdout).toMatch(/✓ outbound call → placed, then SIP dial once answered: sip:call_[0-9a-f]{32}@sip\.retellai\.com;transport=tcp/);
+    // The transfer: the function's answer, Twilio's call update with the whisper, back to the agent, then answered.
+    expect(result.stdout).toContain('{"ok":true,"message":"The caller is being put through to sales now."}');
+    expect(result.stdout).toMatch(/Twilio stand-in received: POST \/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Calls\/CA[0-9a-f]{32}\.json/);
+    expect(result.stdout).toMatch(/<Number url="http:\/\/[^"]+\/api\/webhooks\/twilio\/transfer-whisper\?say=[^"]+">\+14155550150<\/Number>/);
+    expect(result.stdout).toContain('"transfer_failed": "sales"');
+    expect(result.stdout).toContain("<Sip>sip:desk@pbx.example.com</Sip>");
+    expect(result.stdout).toMatch(/<Response>\s+<Hangup\/>\s+<\/Response>/);
+    expect(result.stdout).not.toContain("✗");
     const state = /Local state for this run: (\S+)/.exec(result.stdout)?.[1] as string;
     const pid = Number(/wrangler dev, pid (\d+)/.exec(result.stdout)?.[1]);
     expect(existsSync(state)).toBe(false);

@@ -92,6 +92,29 @@ describe("npm run deploy", () => {
     expect(result.stdout).toContain("npx wrangler secret put TWILIO_AUTH_TOKEN_SECONDARY");
   });
 
+  it("says outbound calls are off while TWILIO_ACCOUNT_SID is unset, and deploys", async () => {
+    const { config, secrets } = project();
+    const fake = fakeWrangler();
+    const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fake.env));
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain("– TWILIO_ACCOUNT_SID is not set in wrangler.toml [vars] (optional: without it POST /api/calls and npm run call place no calls)");
+    expect(result.stdout).toContain("✓ outbound limits per number: 5 at once, 500 a UTC day");
+  });
+
+  it.each([
+    ["a TWILIO_ACCOUNT_SID that is no account SID", 'TWILIO_ACCOUNT_SID = "SK0123"', "TWILIO_ACCOUNT_SID in wrangler.toml [vars] is \"SK0123\""],
+    ["an outbound limit that is no number", 'OUTBOUND_DAILY_LIMIT = "lots"', 'OUTBOUND_DAILY_LIMIT must be a whole number of 0 or more, not "lots"'],
+  ])("stops before wrangler deploy on %s", async (_name, line, message) => {
+    const { config, secrets } = project();
+    writeFileSync(config, readFileSync(config, "utf8").replace(new RegExp(`^${line.split(" ")[0]} = .*$`, "m"), line));
+    const fake = fakeWrangler();
+    const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fake.env));
+    expect(result.code, result.output).toBe(1);
+    expect(result.output).toContain(message);
+    expect(result.stderr).toContain("Not deployed: an outbound setting in wrangler.toml is wrong.");
+    expect(fake.calls().some((c) => c[0] === "deploy")).toBe(false);
+  });
+
   it("fails with wrangler's reason and a login fix when Cloudflare refuses, leaving wrangler.toml untouched", async () => {
     const { config, secrets } = project();
     const before = readFileSync(config, "utf8");

@@ -49,6 +49,7 @@ describe("npm run doctor --local", () => {
     expect(result.stdout).toContain("✓ agent_good1 exists in Retell");
     expect(result.stdout).toContain("✓ signed dry-run webhook for +61341517921 answered SIP TwiML (sip:dry_run@sip.retellai.com;transport=tcp)");
     expect(result.stdout).toContain("✓ LINES is bound to PhoneLine, a SQLite-backed Durable Object");
+    expect(result.stdout).toContain(`✓ TWILIO_ACCOUNT_SID is ${TWILIO_SID}: outbound calls are placed on this account`);
     expect(result.stdout).toMatch(/Doctor: \d+ ✓, 0 ✗/);
     expect(result.stdout).not.toMatch(/^  ✗/m);
     expect(retell.requests.filter((r) => r.at >= since && r.path === "/v2/register-phone-call")).toEqual([]);
@@ -116,6 +117,7 @@ describe("npm run doctor --remote (wrangler faked: Cloudflare cannot be reached 
     expect(result.stdout).toContain("✓ remote KV namespace on Cloudflare (binding AGENTS");
     expect(fake.calls().filter((c) => c[0] === "kv").every((c) => c.includes("--remote"))).toBe(true);
     expect(fake.calls().map((c) => c.slice(0, 2).join(" "))).toContain("secret list");
+    expect(result.stdout).toContain("– TWILIO_ACCOUNT_SID is not set in wrangler.toml [vars] (optional");
   });
 
   it("fails on a required secret missing from the deployed Worker, with the command that sets it", async () => {

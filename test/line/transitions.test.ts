@@ -4,8 +4,12 @@ import type { StatusUpdate, TwilioCallStatus } from "../../src/calls/status.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import type { RetellCallUpdate } from "../../src/retell/events.ts";
 import {
+  answerMachine,
   answerVoice,
   applyDial,
+  finishUnanswered,
+  placedRecord,
+  withAnsweredBy,
   applyRetellEvent,
   applyStatus,
   isFinished,
@@ -13,6 +17,16 @@ import {
   receiveVoice,
   type DialRecord,
   type VoiceAnswer,
+} from "../../src/line/transitions.ts";
+import {
+  applyTransferDial,
+  decideTransfer,
+  expireTransfer,
+  MAX_TRANSFERS_PER_CALL,
+  returnToAgent,
+  settleTransfer,
+  transferUnderWay,
+  type TransferRequest,
 } from "../../src/line/transitions.ts";
 
 const SID = "CA0123456789abcdef0123456789abcdef";
@@ -40,10 +54,10 @@ function answer(fields: Partial<VoiceAnswer> = {}): VoiceAnswer {
 }
 
 describe("newRecord", () => {
-  it("knows nothing but the CallSid and when it was first seen", () => {
+  it("knows nothing but the CallSid and when it was first seen, and is inbound until told otherwise", () => {
     const fresh = newRecord(SID, T0);
-    const { callSid, createdAt, updatedAt, ...rest } = fresh;
-    expect({ callSid, createdAt, updatedAt }).toEqual({ callSid: SID, createdAt: T0, updatedAt: T0 });
+    const { callSid, createdAt, updatedAt, direction, ...rest } = fresh;
+    expect({ callSid, createdAt, updatedAt, direction }).toEqual({ callSid: SID, createdAt: T0, updatedAt: T0, direction: "inbound" });
     expect(Object.values(rest).every((value) => value === null)).toBe(true);
   });
 });
@@ -339,5 +353,116 @@ describe("isFinished", () => {
     ["no-answer", true],
   ] as const)("is over when Twilio's status is %s: %s", (twilioStatus, expected) => {
     expect(isFinished(record({ twilioStatus }))).toBe(expected);
+  });
+});
+
+describe("outbound calls", () => {
+  const placed = () => placedRecord(SID, { from: "+61341517921", to: "+14155550100", agentKey: "+61341517921", retellAgentId: "agent_out" }, T0);
+
+  it("knows a placed call's direction, numbers and agent before Twilio calls back", () => {
+    expect(placed()).toMatchObject({ direction: "outbound", from: "+61341517921", to: "+14155550100", agentKey: "+61341517921", retellAgentId: "agent_out", outcome: null, createdAt: T0 });
+  });
+
+  it("keeps the first AnsweredBy it is told", () => {
+    expect(withAnsweredBy(withAnsweredBy(placed(), "machine_start"), "human").answeredBy).toBe("machine_start");
+  });
+
+  it("records a machine's answer as machine_answered with the reason, the time it came, and who answered", () => {
+    expect(answerMachine(placed(), "fax", "machine_hangup", T0 + 9)).toMatchObject({ answeredBy: "fax", outcome: "machine_answered", outcomeReason: "machine_hangup", voiceReceivedAt: T0 + 9, voiceAnsweredAt: T0 + 9 });
+  });
+
+  it.each<[TwilioCallStatus, string]>([
+    ["busy", "callee_busy"],
+    ["no-answer", "callee_no_answer"],
+    ["failed", "callee_failed"],
+    ["canceled", "callee_canceled"],
+  ])("records a call Twilio ends %s before anyone answered as not_answered, %s", (status, reason) => {
+    expect(finishUnanswered({ ...placed(), twilioStatus: status })).toMatchObject({ outcome: "not_answered", outcomeReason: reason });
+  });
+
+  it.each<[string, Partial<CallRecord>]>([
+    ["still ringing", { twilioStatus: "ringing" }],
+    ["answered by the webhook", { twilioStatus: "completed", voiceReceivedAt: T0 + 5, outcome: "connected" }],
+    ["an inbound call", { twilioStatus: "busy", direction: "inbound" }],
+  ])("leaves the outcome of a call %s alone", (_name, fields) => {
+    const before = { ...placed(), ...fields };
+    expect(finishUnanswered(before)).toBe(before);
+  });
+});
+
+describe("transfers", () => {
+  const live = () => record({ retellCallId: "call_first", outcome: "connected", twilioStatus: "in-progress" });
+  const ask = (fields: Partial<TransferRequest> = {}): TransferRequest => ({ retellCallId: "call_first", destination: "sales", requestKey: "k1", requestedAt: T0 + 1_000, ...fields });
+  const proceed = (r: CallRecord, request = ask()) => {
+    const decision = decideTransfer(r, request);
+    if (decision.kind !== "proceed") throw new Error(`expected proceed, got ${decision.kind}`);
+    return decision;
+  };
+
+  it("appends a pending attempt for the AI leg bridged now", () => {
+    const { index, record: next } = proceed(live());
+    expect(index).toBe(0);
+    expect(next.transfers).toEqual([expect.objectContaining({ destination: "sales", retellCallId: "call_first", requestKey: "k1", update: "pending", requestedAt: T0 + 1_000 })]);
+  });
+
+  it.each([
+    ["another Retell call", record({ retellCallId: "call_first" }), ask({ retellCallId: "call_other" })],
+    ["a call Twilio reported over", record({ retellCallId: "call_first", twilioStatus: "completed" }), ask()],
+  ])("refuses a request from %s as call_not_live", (_name, r, request) => {
+    expect(decideTransfer(r, request)).toEqual({ kind: "refused", reason: "call_not_live" });
+  });
+
+  it("answers a repeat of a request with its attempt, even once the call is over", () => {
+    const { record: next } = proceed(live());
+    const over = settleTransfer({ ...next, twilioStatus: "completed" }, 0, { accepted: true }, T0 + 2_000);
+    expect(decideTransfer(over, ask())).toMatchObject({ kind: "existing", index: 0, attempt: { update: "accepted" } });
+  });
+
+  it("answers another request while one is under way with that attempt", () => {
+    const { record: next } = proceed(live());
+    expect(decideTransfer(next, ask({ destination: "support", requestKey: "k2" }))).toMatchObject({ kind: "existing", index: 0, attempt: { destination: "sales" } });
+  });
+
+  it(`refuses the request after ${MAX_TRANSFERS_PER_CALL} attempts`, () => {
+    let r = live();
+    for (let i = 0; i < MAX_TRANSFERS_PER_CALL; i++) r = settleTransfer(proceed(r, ask({ requestKey: `k${i}` })).record, i, { accepted: false, error: "twilio_timeout" }, T0 + 2_000);
+    expect(decideTransfer(r, ask({ requestKey: "k9" }))).toEqual({ kind: "refused", reason: "too_many_transfers" });
+  });
+
+  it("never undoes an accepted update, and takes a late acceptance after an unconfirmed one", () => {
+    const { record: next } = proceed(live());
+    const accepted = settleTransfer(next, 0, { accepted: true }, T0 + 2_000);
+    expect(settleTransfer(accepted, 0, { accepted: false, error: "twilio_timeout" }, T0 + 3_000).transfers?.[0]?.update).toBe("accepted");
+    const unconfirmed = expireTransfer(next, T0 + 60_000, 10_000);
+    expect(unconfirmed.transfers?.[0]).toMatchObject({ update: "refused", updateError: "twilio_unconfirmed" });
+    expect(settleTransfer(unconfirmed, 0, { accepted: true }, T0 + 61_000).transfers?.[0]?.update).toBe("accepted");
+  });
+
+  it("keeps a pending update younger than its time to live", () => {
+    const { record: next } = proceed(live());
+    expect(expireTransfer(next, T0 + 5_000, 10_000)).toBe(next);
+  });
+
+  it("is under way while pending and once accepted, until the person's dial is reported", () => {
+    const { record: next } = proceed(live());
+    expect(transferUnderWay(next)).toBe(0);
+    const accepted = settleTransfer(next, 0, { accepted: true }, T0 + 2_000);
+    expect(transferUnderWay(accepted)).toBe(0);
+    expect(transferUnderWay(applyTransferDial(accepted, 0, { status: "busy", durationS: null }, T0 + 30_000))).toBe(-1);
+    expect(transferUnderWay(settleTransfer(next, 0, { accepted: false, error: "twilio_timeout" }, T0 + 2_000))).toBe(-1);
+  });
+
+  it("keeps the first report of the person's dial", () => {
+    const accepted = settleTransfer(proceed(live()).record, 0, { accepted: true }, T0 + 2_000);
+    const first = applyTransferDial(accepted, 0, { status: "completed", durationS: 90 }, T0 + 100_000);
+    expect(applyTransferDial(first, 0, { status: "failed", durationS: null }, T0 + 101_000).transfers?.[0]).toMatchObject({ dialStatus: "completed", dialDurationS: 90, dialEndedAt: T0 + 100_000 });
+  });
+
+  it("makes the new Retell call the leg bridged, starting its status afresh", () => {
+    const ended = { ...settleTransfer(proceed(live()).record, 0, { accepted: true }, T0 + 2_000), retellStatus: "ended", retellEndedAt: T0 + 3_000, disconnectionReason: "call_transfer" };
+    const back = returnToAgent(ended, 0, { retellCallId: "call_second" }, T0 + 40_000);
+    expect(back).toMatchObject({ retellCallId: "call_second", retellStatus: null, retellEndedAt: null, disconnectionReason: null });
+    expect(back.transfers?.[0]).toMatchObject({ retellCallId: "call_first", returnRetellCallId: "call_second" });
+    expect(applyRetellEvent(back, { event: "call_started", callId: "call_second", status: "ongoing" }, T0 + 41_000)).toMatchObject({ kind: "recorded", record: { retellStatus: "ongoing" } });
   });
 });

@@ -13,6 +13,14 @@ describe("parseListQuery", () => {
     expect(parseListQuery({ from: "+1 415-555-0100", to: "client:alice" }, NOW)).toMatchObject({ filter: { from: "+14155550100", to: "client:alice" } });
   });
 
+  it.each(["inbound", "outbound"])("reads direction %s", (direction) => {
+    expect(parseListQuery({ direction }, NOW)).toEqual({ ok: true, filter: { limit: DEFAULT_LIST_LIMIT, direction } });
+  });
+
+  it("refuses a direction that is neither inbound nor outbound", () => {
+    expect(parseListQuery({ direction: "outbound-api" }, NOW)).toEqual({ ok: false, message: "direction must be one of inbound, outbound" });
+  });
+
   it("reads since and until into a window", () => {
     expect(parseListQuery({ since: "2026-11-20" }, NOW)).toMatchObject({ filter: { since: Date.parse("2026-11-20T00:00:00Z"), until: NOW + 1 } });
   });
@@ -40,6 +48,14 @@ describe("listCallsQuery", () => {
     const query = listCallsQuery({ limit: 5, agent: "agent_x", from: "+14155550100", status: "busy", cursor: { createdAt: 7, callSid: "CA1" } });
     expect(query.params).toEqual(["agent_x", "agent_x", "+14155550100", "busy", 7, 7, "CA1"]);
     expect(query.sql.match(/\?/g)).toHaveLength(7);
+  });
+});
+
+describe("listCallsQuery by direction", () => {
+  it("binds the direction as a parameter", () => {
+    const query = listCallsQuery({ limit: 5, direction: "outbound" });
+    expect(query.sql).toContain("WHERE direction = ?");
+    expect(query.params).toEqual(["outbound"]);
   });
 });
 

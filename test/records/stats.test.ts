@@ -5,7 +5,7 @@ import { callStats } from "../../src/records/store.ts";
 import { statsQuery } from "../../src/records/stats.ts";
 import { parseWindow } from "../../src/records/window.ts";
 import { insertCall } from "../records.ts";
-import { EXPECTED_STATS, STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
+import { EXPECTED_OUTBOUND_STATS, EXPECTED_STATS, STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
 
 const window = parseWindow({ since: STATS_SINCE, until: STATS_UNTIL }, Date.now(), 7);
 if (!window.ok) throw new Error(window.message);
@@ -28,6 +28,15 @@ describe("callStats on the known data set", () => {
   ])("filters by %s", async (_name, agent, expected) => {
     const stats = await callStats(env.DB, { since, until, agent });
     expect(stats.map((s) => s.agent)).toEqual(expected);
+  });
+
+  it("gives only outbound calls with direction outbound, counted by who answered", async () => {
+    expect(await callStats(env.DB, { since, until, direction: "outbound" })).toEqual([EXPECTED_OUTBOUND_STATS]);
+  });
+
+  it("gives every other call with direction inbound", async () => {
+    const inbound = await callStats(env.DB, { since, until, direction: "inbound" });
+    expect(inbound).toEqual(EXPECTED_STATS.filter((s) => s.agent !== EXPECTED_OUTBOUND_STATS.agent));
   });
 
   it("leaves out calls before the window", async () => {

@@ -4,7 +4,7 @@ import { MAX_LIST_LIMIT, type CallPage, type CallRecord } from "../../src/record
 import { worker } from "../helpers.ts";
 import { TEST_ADMIN_TOKEN } from "../admin-token.ts";
 import { adminRequest, insertCall, withBindings } from "../records.ts";
-import { EXPECTED_STATS, STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
+import { EXPECTED_OUTBOUND_STATS, EXPECTED_STATS, STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
 
 const T0 = Date.parse("2026-11-21T08:00:00Z");
 /** Twelve calls for agent_list, a minute apart, newest last; every third one busy, every fourth from another caller. */
@@ -96,6 +96,15 @@ describe("GET /api/calls", () => {
     expect(body.calls[0]).toMatchObject({ agentKey: "+61341519999", retellAgentId: "agent_list", from: "+14155550100", callSuccessful: true, createdAt: T0 + 11 * 60_000 });
   });
 
+  it.each([
+    ["outbound", 7],
+    ["inbound", STATS_ROWS.length + 12 - 7],
+  ])("lists only %s calls with direction=%s", async (direction, count) => {
+    const { body } = await getJson<CallPage>(`/api/calls?direction=${direction}&limit=${MAX_LIST_LIMIT}`);
+    expect(body.calls).toHaveLength(count);
+    expect(new Set(body.calls.map((c) => c.direction))).toEqual(new Set([direction]));
+  });
+
   it("pages through every call exactly once with the cursor", async () => {
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -129,6 +138,7 @@ describe("GET /api/calls", () => {
     ["since=last-tuesday"],
     ["since=2026-11-22&until=2026-11-21"],
     ["cursor=bm9wZQ"],
+    ["direction=sideways"],
   ])("answers 400 with what to fix to %s", async (query) => {
     const { status, body } = await getJson<{ error: string; message: string }>(`/api/calls?${query}`);
     expect(status).toBe(400);
@@ -138,7 +148,8 @@ describe("GET /api/calls", () => {
   it("returns every column of the record", async () => {
     const { body } = await getJson<CallPage>("/api/calls?agent=agent_list&limit=1");
     const record: CallRecord | undefined = body.calls[0];
-    expect(Object.keys(record ?? {})).toHaveLength(36);
+    expect(Object.keys(record ?? {})).toHaveLength(39);
+    expect(record?.transfers).toBeNull();
   });
 });
 
@@ -152,6 +163,15 @@ describe("GET /api/stats", () => {
   it("filters by agent", async () => {
     const { body } = await getJson<{ agents: Array<{ agent: string }> }>(`/api/stats?since=${STATS_SINCE}&until=${STATS_UNTIL}&agent=agent_twenty`);
     expect(body.agents.map((a) => a.agent)).toEqual(["agent_twenty"]);
+  });
+
+  it("gives outbound calls alone with direction=outbound", async () => {
+    const { body } = await getJson<{ agents: unknown }>(`/api/stats?since=${STATS_SINCE}&until=${STATS_UNTIL}&direction=outbound`);
+    expect(body.agents).toEqual([EXPECTED_OUTBOUND_STATS]);
+  });
+
+  it("answers 400 to a direction it does not know", async () => {
+    expect((await getJson("/api/stats?direction=outbound-api")).status).toBe(400);
   });
 
   it("covers the last 7 days without since", async () => {

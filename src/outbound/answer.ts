@@ -1,0 +1,127 @@
+/**
+ * The outbound webhook's decision (POST /api/webhooks/twilio/outbound, the call's `Url`): Twilio fetches it when
+ * the callee answers, with `AnsweredBy` when machine detection was asked for. The call's line object (the
+ * calling number's) holds its context under the reservation id in the URL; only now is the call registered with
+ * Retell, once per CallSid, and answered with the same SIP TwiML and dial-complete handling as inbound calls.
+ */
+import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
+import type { Bindings } from "../env.ts";
+import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
+import { failedOutcome } from "../calls/connect.ts";
+import { dialActions } from "../calls/dial-complete.ts";
+import { APOLOGY_MESSAGE, outcomeTwiml, retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
+import { askLine, lineName, lineStub } from "../line/address.ts";
+import type { OutboundAnswer } from "../line/object.ts";
+import type { VoiceAnswer } from "../line/transitions.ts";
+import { log } from "../log.ts";
+import { registerPhoneCall, type RegisterResult } from "../retell/register.ts";
+import type { InboundCall } from "../twilio/params.ts";
+import { hangUp, sayAndHangUp } from "../twilio/twiml.ts";
+import type { OutboundContext } from "./context.ts";
+
+export interface OutboundWebhookAnswer {
+  /** The TwiML verbs inside <Response>. */
+  twiml: string;
+  /** For the webhook's log line. */
+  log: Record<string, unknown>;
+}
+
+/**
+ * The registration for an outbound call: our number calls the callee. The agent's variables and metadata, then
+ * the request's (which win), then the identifiers Retell's events are joined back by (which win over both).
+ */
+export function outboundRegistrationParams(context: OutboundContext, callSid: string, accountSid: string | undefined, line: string): CallRegisterPhoneCallParams {
+  const { agent } = context;
+  return {
+    agent_id: agent.retellAgentId,
+    ...(agent.retellAgentVersion !== undefined && { agent_version: agent.retellAgentVersion }),
+    from_number: context.from,
+    to_number: context.to,
+    direction: "outbound",
+    retell_llm_dynamic_variables: { ...agent.dynamicVariables, ...context.dynamicVariables },
+    metadata: {
+      ...agent.metadata,
+      ...context.metadata,
+      twilio_call_sid: callSid,
+      twilio_line: line,
+      ...(accountSid && { twilio_account_sid: accountSid }),
+    },
+  };
+}
+
+async function register(env: Bindings, context: OutboundContext, call: InboundCall, line: string, budget: number): Promise<{ outcome: VoiceOutcome; registration: RegisterResult }> {
+  const retell = { baseUrl: retellBaseUrl(env), apiKey: env.RETELL_API_KEY, timeoutMs: budget };
+  const registration = await registerPhoneCall(retell, outboundRegistrationParams(context, call.callSid, call.accountSid, line));
+  const outcome: VoiceOutcome = registration.ok
+    ? { kind: "connected", retellCallId: registration.callId, sipUri: retellSipUri(registration.callId, retellSipHost(env)) }
+    : failedOutcome(context.agent, registration.reason);
+  return { outcome, registration };
+}
+
+export async function answerOutbound(
+  env: Bindings,
+  call: InboundCall,
+  reservationId: string | undefined,
+  answeredBy: string | undefined,
+  twilioUrl: string,
+  receivedAt: number,
+): Promise<OutboundWebhookAnswer> {
+  // Nobody but Twilio can send this (signed), but a reservation the line no longer knows is not ours to connect.
+  if (!reservationId) return { twiml: hangUp(), log: { result: "no_reservation" } };
+  const line = lineName(call.from);
+  const budget = retellTimeoutMs(env);
+  const stub = lineStub(env, line);
+  const details = { from: call.from, to: call.to, receivedAt, ...(call.accountSid && { accountSid: call.accountSid }) };
+  let answer: OutboundAnswer;
+  try {
+    answer = await askLine<OutboundAnswer>(stub.answerOutbound(reservationId, call.callSid, details, answeredBy, budget), "line outbound answer", budget);
+  } catch (error) {
+    // Without the line there is no context to connect with: the callee hears an apology rather than silence.
+    return { twiml: sayAndHangUp(APOLOGY_MESSAGE), log: { result: "line_unavailable", detail: error instanceof Error ? error.message : String(error) } };
+  }
+  if (answer.kind === "unknown") return { twiml: hangUp(), log: { result: "unknown_reservation" } };
+  if (answer.kind === "machine") {
+    const twiml = answer.plan.kind === "message" ? sayAndHangUp(answer.plan.message) : hangUp();
+    return { twiml, log: { result: answer.plan.kind === "message" ? "voicemail_left" : "machine_hangup" } };
+  }
+
+  const { context, claim } = answer;
+  const actions = dialActions(twilioUrl, context.agentKey);
+  if (claim.kind === "answered") return { twiml: outcomeTwiml(claim.outcome, actions), log: { result: claim.outcome.kind, replay: true } };
+  if (claim.kind === "still_registering") {
+    return { twiml: outcomeTwiml(failedOutcome(context.agent, "retell_timeout"), actions), log: { result: "still_registering", replay: true } };
+  }
+  if (!env.RETELL_API_KEY) log("error", "config.missing_secret", { secret: "RETELL_API_KEY", fix: "wrangler secret put RETELL_API_KEY" });
+  const { outcome, registration } = await register(env, context, call, line, budget);
+  const voiceAnswer: VoiceAnswer = {
+    agentKey: context.agentKey,
+    retellAgentId: context.agent.retellAgentId,
+    from: call.from,
+    to: call.to,
+    outcome: outcome.kind,
+    receivedAt,
+    answeredAt: Date.now(),
+    registerMs: registration.ms,
+    registerAttempts: registration.attempts,
+    ...(call.accountSid && { accountSid: call.accountSid }),
+    ...("reason" in outcome && outcome.reason !== undefined && { outcomeReason: outcome.reason }),
+    ...(outcome.kind === "connected" && { retellCallId: outcome.retellCallId }),
+  };
+  try {
+    await askLine(stub.completeVoice(call.callSid, claim.token, voiceAnswer, outcome), "line answer");
+  } catch (error) {
+    // The callee is on the line: answered without the record, as inbound calls are (calls/answer.ts).
+    log("error", "line.unavailable", { callSid: call.callSid, step: "outbound_answer", detail: error instanceof Error ? error.message : String(error) });
+  }
+  return {
+    twiml: outcomeTwiml(outcome, actions),
+    log: {
+      result: outcome.kind,
+      retellAgentId: context.agent.retellAgentId,
+      retellMs: registration.ms,
+      retellAttempts: registration.attempts,
+      ...(outcome.kind === "connected" && { retellCallId: outcome.retellCallId }),
+      ...(!registration.ok && { reason: registration.reason, detail: registration.detail }),
+    },
+  };
+}

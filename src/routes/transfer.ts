@@ -1,0 +1,31 @@
+/**
+ * POST /api/webhooks/retell/transfer: the Retell custom function that hands the caller to a person (README
+ * "Transfers to a person"). Signed like Retell's webhooks (401 otherwise); a body that is not `{ name, call, args }`
+ * with `args.destination` is a 400; everything else is a 200 `{ ok, message }` that Retell gives the model.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../env.ts";
+import { ConfigError, signedUrl } from "../config.ts";
+import { AppError } from "../errors.ts";
+import { log } from "../log.ts";
+import { retellBodyLimit, signedRetellJson } from "../retell/signed.ts";
+import { readTransferRequest } from "../transfers/request.ts";
+import { requestTransfer } from "../transfers/transfer.ts";
+
+export const transfer = new Hono<AppEnv>();
+transfer.post("/", retellBodyLimit(), async (c) => {
+  const read = readTransferRequest(await signedRetellJson(c));
+  if (!read.ok) throw new AppError({ kind: "bad_request", message: "Not a transfer function call: expected { name, call, args: { destination } }", detail: read.detail });
+  let origin: string;
+  try {
+    // Twilio is given our URLs in the transfer's TwiML: the public origin it calls, as for its own webhooks.
+    origin = new URL(signedUrl(c.env, c.req.url)).origin;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new AppError({ kind: "misconfigured", detail: error.message, event: "config.invalid_var", log: { var: "WEBHOOK_BASE_URL" } });
+  }
+  const { call } = read;
+  const outcome = await requestTransfer(c.env, call, origin);
+  log(outcome.reply.ok ? "info" : "warn", "retell.transfer", { callSid: call.callSid, retellCallId: call.retellCallId, ok: outcome.reply.ok, ...outcome.log });
+  return c.json(outcome.reply, 200);
+});
