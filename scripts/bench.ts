@@ -7,8 +7,9 @@
  * shared/reference/workers-platform.md §8), with its line objects' SQLite class and migration from wrangler.toml.
  * A local Retell stand-in answers after a fixed delay. Every request is a Twilio-signed voice webhook for a fresh
  * CallSid from a caller of its own, to a number whose agent has routing rules (ROUTING_RULES below), with a global
- * blocklist set and both rate limits counted (NUMBER_RATE_LIMITER raised, BENCH_LIMITS). The same client, in the same run, also calls the stand-in directly: the
- * Worker's overhead is its latency minus that reference, so the client's own cost and the machine's speed cancel.
+ * blocklist set and both rate limits counted (NUMBER_RATE_LIMITER raised, BENCH_LIMITS). The same client, in the
+ * same run, also calls the stand-in directly: the Worker's overhead is its latency minus that reference, so the
+ * client's own cost and the machine's speed cancel.
  *
  * 1. Floors (scripts/lib/bench-workers.ts): a pass-through Worker gives what any Worker pays here (the hop into
  *    workerd, its outbound fetch); a line floor also makes our platform calls (KV read beside a claim RPC to a
