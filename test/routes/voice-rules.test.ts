@@ -36,6 +36,9 @@ function logLines(spy: { mock: { calls: unknown[][] } }, event: string): Record<
   return spy.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>).filter((line) => line.event === event);
 }
 
+// A test that waits for the next window (up to 10 s) needs more than vitest's default 5 s.
+vi.setConfig({ testTimeout: 20_000 });
+
 /** The local limiter counts in windows aligned to the minute: start a counting test well inside one. */
 async function awayFromWindowEdge(): Promise<void> {
   const intoWindow = Date.now() % 60_000;
