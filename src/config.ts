@@ -2,7 +2,8 @@
  * Reads the Worker's vars with their defaults. Every name here is documented in README.md ("Configuration").
  */
 import type { Bindings } from "./env.ts";
-import { DEFAULT_RETELL_BASE_URL } from "./retell/register.ts";
+import { log } from "./log.ts";
+import { DEFAULT_RETELL_BASE_URL, type RetellClientConfig } from "./retell/register.ts";
 
 export const DEFAULT_RETELL_SIP_HOST = "sip.retellai.com";
 /** Twilio drops a voice webhook after 15 s (tw-co "hard upper timeout"); 8 s leaves room to dial the fallback. */
@@ -18,6 +19,12 @@ export function retellTimeoutMs(env: Bindings): number {
 
 export function retellBaseUrl(env: Bindings): string {
   return env.RETELL_BASE_URL || DEFAULT_RETELL_BASE_URL;
+}
+
+/** How this Worker talks to Retell, with `timeoutMs` for every attempt; a missing RETELL_API_KEY is logged (and nothing is sent). */
+export function retellClient(env: Bindings, timeoutMs: number): RetellClientConfig {
+  if (!env.RETELL_API_KEY) log("error", "config.missing_secret", { secret: "RETELL_API_KEY", fix: "wrangler secret put RETELL_API_KEY" });
+  return { baseUrl: retellBaseUrl(env), apiKey: env.RETELL_API_KEY, timeoutMs };
 }
 
 export function retellSipHost(env: Bindings): string {

@@ -5,7 +5,7 @@
  * call to D1 later (line/object.ts).
  */
 import type { Bindings } from "../env.ts";
-import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
+import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
 import type { VoiceClaim } from "../line/object.ts";
 import type { VoiceAnswer } from "../line/transitions.ts";
@@ -47,6 +47,29 @@ function stillRegistering(routing: Routing): VoiceOutcome {
   return failedOutcome(routing.agent, "retell_timeout");
 }
 
+/** What the line stores as a voice webhook's answer (inbound or outbound): the call, its agent, and its outcome. */
+export function voiceAnswer(
+  call: InboundCall,
+  agent: { agentKey: string | null; retellAgentId?: string | undefined },
+  outcome: VoiceOutcome,
+  receivedAt: number,
+  registration?: { ms: number; attempts: number },
+): VoiceAnswer {
+  return {
+    agentKey: agent.agentKey,
+    from: call.from,
+    to: call.to,
+    outcome: outcome.kind,
+    receivedAt,
+    answeredAt: Date.now(),
+    ...(call.accountSid && { accountSid: call.accountSid }),
+    ...(agent.retellAgentId && { retellAgentId: agent.retellAgentId }),
+    ...("reason" in outcome && outcome.reason !== undefined && { outcomeReason: outcome.reason }),
+    ...(outcome.kind === "connected" && { retellCallId: outcome.retellCallId }),
+    ...(registration && { registerMs: registration.ms, registerAttempts: registration.attempts }),
+  };
+}
+
 export async function answerCall(env: Bindings, call: InboundCall, key: string | null, receivedAt: number): Promise<CallAnswer> {
   const line = lineName(call.to);
   const budget = retellTimeoutMs(env);
@@ -68,10 +91,8 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
     outcome = routing.outcome;
     if (routing.detail !== undefined) logFields = { detail: routing.detail };
   } else {
-    const retell = { baseUrl: retellBaseUrl(env), apiKey: env.RETELL_API_KEY, timeoutMs: budget };
-    if (!retell.apiKey) log("error", "config.missing_secret", { secret: "RETELL_API_KEY", fix: "wrangler secret put RETELL_API_KEY" });
     try {
-      const result = await connectCall(retell, retellSipHost(env), call, routing.agent, line);
+      const result = await connectCall(retellClient(env, budget), retellSipHost(env), call, routing.agent, line);
       // A call the after-hours agent took is connected for that reason (stats count it as after hours).
       outcome = result.outcome.kind === "connected" && routing.reason ? { ...result.outcome, reason: routing.reason } : result.outcome;
       registration = result.registration;
@@ -87,19 +108,7 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   }
 
   if (claim.kind === "claimed") {
-    const answer: VoiceAnswer = {
-      agentKey: key,
-      from: call.from,
-      to: call.to,
-      outcome: outcome.kind,
-      receivedAt,
-      answeredAt: Date.now(),
-      ...(call.accountSid && { accountSid: call.accountSid }),
-      ...(retellAgentId && { retellAgentId }),
-      ...("reason" in outcome && outcome.reason !== undefined && { outcomeReason: outcome.reason }),
-      ...(outcome.kind === "connected" && { retellCallId: outcome.retellCallId }),
-      ...(registration && { registerMs: registration.ms, registerAttempts: registration.attempts }),
-    };
+    const answer = voiceAnswer(call, { agentKey: key, retellAgentId }, outcome, receivedAt, registration);
     try {
       await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, outcome), "line answer");
     } catch (error) {

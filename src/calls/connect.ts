@@ -6,7 +6,7 @@ import type { AgentConfig } from "../agents/schema.ts";
 import { normalizeE164 } from "../phone.ts";
 import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
 import { registerPhoneCall, type RegisterFailure, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
-import { retellSipUri, type VoiceOutcome } from "./outcome.ts";
+import { connectedOutcome, type VoiceOutcome } from "./outcome.ts";
 
 export interface ConnectResult {
   outcome: VoiceOutcome;
@@ -46,6 +46,19 @@ export function failedOutcome(agent: AgentConfig, reason: RegisterFailure): Voic
     : { kind: "retell_failed", reason };
 }
 
+/** Registers `params` with Retell and decides how Twilio connects the call: SIP to Retell, else what `agent` falls back to. */
+export async function connectRegistration(
+  retell: RetellClientConfig,
+  sipHost: string,
+  agent: AgentConfig,
+  params: CallRegisterPhoneCallParams,
+  signal?: AbortSignal,
+): Promise<ConnectResult> {
+  const registration = await registerPhoneCall(retell, params, signal);
+  return { registration, outcome: registration.ok ? connectedOutcome(registration.callId, sipHost) : failedOutcome(agent, registration.reason) };
+}
+
+/** An inbound call (or a dry run, which registers nothing and dials a call id Retell will never accept). */
 export async function connectCall(
   retell: RetellClientConfig,
   sipHost: string,
@@ -54,11 +67,6 @@ export async function connectCall(
   line: string,
   signal?: AbortSignal,
 ): Promise<ConnectResult> {
-  const registration: RegisterResult = call.dryRun
-    ? { ok: true, callId: DRY_RUN_CALL_ID, attempts: 0, ms: 0 }
-    : await registerPhoneCall(retell, registrationParams(call, agent, line), signal);
-  if (registration.ok) {
-    return { registration, outcome: { kind: "connected", retellCallId: registration.callId, sipUri: retellSipUri(registration.callId, sipHost) } };
-  }
-  return { registration, outcome: failedOutcome(agent, registration.reason) };
+  if (call.dryRun) return { registration: { ok: true, callId: DRY_RUN_CALL_ID, attempts: 0, ms: 0 }, outcome: connectedOutcome(DRY_RUN_CALL_ID, sipHost) };
+  return connectRegistration(retell, sipHost, agent, registrationParams(call, agent, line), signal);
 }

@@ -72,6 +72,11 @@ export function outcomeTwiml(outcome: VoiceOutcome, actions?: DialActions): stri
   }
 }
 
+/** The outcome of a call registered as Retell call `callId`: Twilio dials it over SIP. */
+export function connectedOutcome(callId: string, sipHost: string): Extract<VoiceOutcome, { kind: "connected" }> {
+  return { kind: "connected", retellCallId: callId, sipUri: retellSipUri(callId, sipHost) };
+}
+
 /** Retell recommends SIP over TCP (docs.retellai.com/deploy/custom-telephony); Twilio's default is UDP (tw-sip). */
 export function retellSipUri(callId: string, sipHost: string): string {
   return `sip:${callId}@${sipHost};transport=tcp`;

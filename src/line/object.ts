@@ -23,7 +23,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env.ts";
 import { retellSipHost } from "../config.ts";
-import { retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
+import { connectedOutcome, type VoiceOutcome } from "../calls/outcome.ts";
 import { withDeadline } from "../deadline.ts";
 import { log } from "../log.ts";
 import type { CallRecord } from "../records/list.ts";
@@ -187,7 +187,7 @@ export class PhoneLine extends DurableObject<Bindings> {
       const record = JSON.parse(row.record) as CallRecord;
       if (record.voiceAnsweredAt !== null && record.retellCallId !== null) {
         const retellCallId = record.retellCallId;
-        return { kind: "answered", outcome: { kind: "connected", retellCallId, sipUri: retellSipUri(retellCallId, retellSipHost(this.env)) } };
+        return { kind: "answered", outcome: connectedOutcome(retellCallId, retellSipHost(this.env)) };
       }
     }
     const token = crypto.randomUUID();

@@ -6,15 +6,14 @@
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { Bindings } from "../env.ts";
-import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
-import { failedOutcome } from "../calls/connect.ts";
+import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
+import { voiceAnswer } from "../calls/answer.ts";
+import { connectRegistration, failedOutcome } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
-import { APOLOGY_MESSAGE, outcomeTwiml, retellSipUri, type VoiceOutcome } from "../calls/outcome.ts";
+import { APOLOGY_MESSAGE, outcomeTwiml } from "../calls/outcome.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
 import type { OutboundAnswer } from "../line/object.ts";
-import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
-import { registerPhoneCall, type RegisterResult } from "../retell/register.ts";
 import type { InboundCall } from "../twilio/params.ts";
 import { hangUp, sayAndHangUp } from "../twilio/twiml.ts";
 import type { OutboundContext } from "./context.ts";
@@ -47,15 +46,6 @@ export function outboundRegistrationParams(context: OutboundContext, callSid: st
       ...(accountSid && { twilio_account_sid: accountSid }),
     },
   };
-}
-
-async function register(env: Bindings, context: OutboundContext, call: InboundCall, line: string, budget: number): Promise<{ outcome: VoiceOutcome; registration: RegisterResult }> {
-  const retell = { baseUrl: retellBaseUrl(env), apiKey: env.RETELL_API_KEY, timeoutMs: budget };
-  const registration = await registerPhoneCall(retell, outboundRegistrationParams(context, call.callSid, call.accountSid, line));
-  const outcome: VoiceOutcome = registration.ok
-    ? { kind: "connected", retellCallId: registration.callId, sipUri: retellSipUri(registration.callId, retellSipHost(env)) }
-    : failedOutcome(context.agent, registration.reason);
-  return { outcome, registration };
 }
 
 export async function answerOutbound(
@@ -91,24 +81,11 @@ export async function answerOutbound(
   if (claim.kind === "still_registering") {
     return { twiml: outcomeTwiml(failedOutcome(context.agent, "retell_timeout"), actions), log: { result: "still_registering", replay: true } };
   }
-  if (!env.RETELL_API_KEY) log("error", "config.missing_secret", { secret: "RETELL_API_KEY", fix: "wrangler secret put RETELL_API_KEY" });
-  const { outcome, registration } = await register(env, context, call, line, budget);
-  const voiceAnswer: VoiceAnswer = {
-    agentKey: context.agentKey,
-    retellAgentId: context.agent.retellAgentId,
-    from: call.from,
-    to: call.to,
-    outcome: outcome.kind,
-    receivedAt,
-    answeredAt: Date.now(),
-    registerMs: registration.ms,
-    registerAttempts: registration.attempts,
-    ...(call.accountSid && { accountSid: call.accountSid }),
-    ...("reason" in outcome && outcome.reason !== undefined && { outcomeReason: outcome.reason }),
-    ...(outcome.kind === "connected" && { retellCallId: outcome.retellCallId }),
-  };
+  const params = outboundRegistrationParams(context, call.callSid, call.accountSid, line);
+  const { outcome, registration } = await connectRegistration(retellClient(env, budget), retellSipHost(env), context.agent, params);
+  const answered = voiceAnswer(call, { agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId }, outcome, receivedAt, registration);
   try {
-    await askLine(stub.completeVoice(call.callSid, claim.token, voiceAnswer, outcome), "line answer");
+    await askLine(stub.completeVoice(call.callSid, claim.token, answered, outcome), "line answer");
   } catch (error) {
     // The callee is on the line: answered without the record, as inbound calls are (calls/answer.ts).
     log("error", "line.unavailable", { callSid: call.callSid, step: "outbound_answer", detail: error instanceof Error ? error.message : String(error) });

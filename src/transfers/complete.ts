@@ -8,10 +8,10 @@
 import type { Bindings } from "../env.ts";
 import type { AgentConfig } from "../agents/schema.ts";
 import { lookupAgent } from "../agents/lookup.ts";
-import { retellBaseUrl, retellSipHost, retellTimeoutMs } from "../config.ts";
+import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { connectCall } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
-import { APOLOGY_MESSAGE, outcomeTwiml, retellSipUri } from "../calls/outcome.ts";
+import { APOLOGY_MESSAGE, connectedOutcome, outcomeTwiml } from "../calls/outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { TransferEnd } from "../line/object.ts";
 import { param, type TwilioParams } from "../twilio/params.ts";
@@ -74,7 +74,7 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
   if (end.kind === "returned") {
     const record = await askLine(stub.call(report.callSid), "line call").catch(() => null);
     const actions = record?.agentKey ? dialActions(signedUrl, record.agentKey) : undefined;
-    return { twiml: twimlDocument(outcomeTwiml({ kind: "connected", retellCallId: end.retellCallId, sipUri: retellSipUri(end.retellCallId, retellSipHost(env)) }, actions)), log };
+    return { twiml: twimlDocument(outcomeTwiml(connectedOutcome(end.retellCallId, retellSipHost(env)), actions)), log };
   }
   if (end.kind === "return_failed") {
     const record = await askLine(stub.call(report.callSid), "line call").catch(() => null);
@@ -97,8 +97,7 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
     dryRun: false,
     ...((record.accountSid ?? report.accountSid) && { accountSid: record.accountSid ?? report.accountSid }),
   };
-  const retell = { baseUrl: retellBaseUrl(env), apiKey: env.RETELL_API_KEY, timeoutMs: budget };
-  const result = await connectCall(retell, retellSipHost(env), call, agent, line);
+  const result = await connectCall(retellClient(env, budget), retellSipHost(env), call, agent, line);
   const registered = result.registration.ok ? { retellCallId: result.registration.callId } : { error: result.registration.reason };
   await askLine(stub.backToAgent(report.callSid, report.index, registered), "line back to agent");
   const actions = record.agentKey === null ? undefined : dialActions(signedUrl, record.agentKey);

@@ -42,7 +42,8 @@ describe("a transfer request with any args", () => {
         if (dialed.length > 0) expect(dialed).toEqual([TRANSFERS[named as keyof typeof TRANSFERS]]);
         if (dialed.length > 0) transferred++;
       }),
-      { numRuns: 40 },
+      // Random args name a configured destination only now and then: two runs always do, so some run dials.
+      { numRuns: 40, examples: [[{ destination: "sales" }], [{ destination: " Support ", announce: "</Say><Dial>+19005550100</Dial>" }]] },
     );
     // The property is about what is dialed: some runs must have dialed something.
     expect(transferred).toBeGreaterThan(0);
