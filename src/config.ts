@@ -2,6 +2,7 @@
  * Reads the Worker's vars with their defaults. Every name here is documented in README.md ("Configuration").
  */
 import type { Bindings } from "./env.ts";
+import { AppError } from "./errors.ts";
 import { log } from "./log.ts";
 import { DEFAULT_RETELL_BASE_URL, type RetellClientConfig } from "./retell/register.ts";
 
@@ -33,21 +34,22 @@ export function retellSipHost(env: Bindings): string {
 
 /**
  * The URL Twilio signed. With WEBHOOK_BASE_URL (scheme and host, e.g. https://calls.example.com), its origin
- * plus the request's own path and query; otherwise the request's URL. Throws on a WEBHOOK_BASE_URL that is
- * not a bare origin, so a typo fails closed instead of rejecting every call with 403 and no hint why.
+ * plus the request's own path and query; otherwise the request's URL. A WEBHOOK_BASE_URL that is not a bare
+ * origin is the `misconfigured` failure (500, the var named in the log), so a typo fails closed instead of
+ * rejecting every call with 403 and no hint why.
  */
 export function signedUrl(env: Bindings, requestUrl: string): string {
   const base = env.WEBHOOK_BASE_URL?.trim();
   if (!base) return requestUrl;
   const origin = base.replace(/\/+$/, "");
   if (!/^https?:\/\/[^/?#\s]+$/i.test(origin)) {
-    throw new ConfigError("WEBHOOK_BASE_URL must be a scheme and host only, such as https://calls.example.com");
+    throw new AppError({
+      kind: "misconfigured",
+      detail: "WEBHOOK_BASE_URL must be a scheme and host only, such as https://calls.example.com",
+      event: "config.invalid_var",
+      log: { var: "WEBHOOK_BASE_URL" },
+    });
   }
   const url = new URL(requestUrl);
   return origin + url.pathname + url.search;
-}
-
-/** A deployment mistake the operator must fix; its message goes to the log, never to the wire. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }

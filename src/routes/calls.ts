@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.ts";
-import { ConfigError, signedUrl } from "../config.ts";
+import { signedUrl } from "../config.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { placeCall } from "../outbound/place.ts";
 import { readOutboundRequest } from "../outbound/request.ts";
@@ -18,12 +18,7 @@ const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 
 /** Where Twilio is to call back: WEBHOOK_BASE_URL when set (what Twilio reaches), else this request's own origin. */
 function publicOrigin(env: AppEnv["Bindings"], requestUrl: string): string {
-  try {
-    return new URL(signedUrl(env, requestUrl)).origin;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new AppError({ kind: "misconfigured", detail: error.message, event: "config.invalid_var", log: { var: "WEBHOOK_BASE_URL" } });
-  }
+  return new URL(signedUrl(env, requestUrl)).origin;
 }
 
 export const calls = new Hono<AppEnv>();

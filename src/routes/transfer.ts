@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
-import { ConfigError, signedUrl } from "../config.ts";
+import { signedUrl } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { retellBodyLimit, signedRetellJson } from "../retell/signed.ts";
@@ -16,14 +16,8 @@ export const transfer = new Hono<AppEnv>();
 transfer.post("/", retellBodyLimit(), async (c) => {
   const read = readTransferRequest(await signedRetellJson(c));
   if (!read.ok) throw new AppError({ kind: "bad_request", message: "Not a transfer function call: expected { name, call, args: { destination } }", detail: read.detail });
-  let origin: string;
-  try {
-    // Twilio is given our URLs in the transfer's TwiML: the public origin it calls, as for its own webhooks.
-    origin = new URL(signedUrl(c.env, c.req.url)).origin;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new AppError({ kind: "misconfigured", detail: error.message, event: "config.invalid_var", log: { var: "WEBHOOK_BASE_URL" } });
-  }
+  // Twilio is given our URLs in the transfer's TwiML: the public origin it calls, as for its own webhooks.
+  const origin = new URL(signedUrl(c.env, c.req.url)).origin;
   const { call } = read;
   const outcome = await requestTransfer(c.env, call, origin);
   log(outcome.reply.ok ? "info" : "warn", "retell.transfer", { callSid: call.callSid, retellCallId: call.retellCallId, ok: outcome.reply.ok, ...outcome.log });

@@ -7,7 +7,7 @@ import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import type { AppEnv } from "../env.ts";
-import { ConfigError, signedUrl } from "../config.ts";
+import { signedUrl } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { identifierProblem, parseForm } from "./params.ts";
 import { isValidTwilioSignature } from "./signature.ts";
@@ -39,13 +39,7 @@ export function twilioWebhook() {
       });
     }
     const tokens = c.env.TWILIO_AUTH_TOKEN_SECONDARY ? [primary, c.env.TWILIO_AUTH_TOKEN_SECONDARY] : [primary];
-    let url: string;
-    try {
-      url = signedUrl(c.env, c.req.url);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      throw new AppError({ kind: "misconfigured", detail: error.message, event: "config.invalid_var", log: { var: "WEBHOOK_BASE_URL" } });
-    }
+    const url = signedUrl(c.env, c.req.url);
     const params = parseForm(new TextDecoder().decode(await c.req.arrayBuffer()));
     const signature = c.req.header("X-Twilio-Signature");
     if (!(await isValidTwilioSignature(tokens, signature, url, params))) {
