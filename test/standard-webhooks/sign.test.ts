@@ -22,7 +22,7 @@ describe("Standard Webhooks signing", () => {
   it("signs with both secrets during a rotation, so a receiver holding either verifies", async () => {
     const body = '{"a":1}';
     const headers = await signedHeaders(signWith(PRIMARY, SECONDARY), "msg_2", body);
-    expect(headers["webhook-signature"].split(" ")).toHaveLength(2);
+    expect(headers["webhook-signature"]?.split(" ")).toHaveLength(2);
     expect(new Webhook(PRIMARY).verify(body, headers)).toEqual({ a: 1 });
     expect(new Webhook(SECONDARY).verify(body, headers)).toEqual({ a: 1 });
   });
