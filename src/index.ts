@@ -1,5 +1,6 @@
-/** The Worker entry point: HTTP requests, the daily retention cron (wrangler.toml [triggers]), and the line objects. */
+/** The Worker entry point: HTTP requests, the daily retention cron (wrangler.toml [triggers]), call events' queue consumer, and the line objects. */
 import { app } from "./app.ts";
+import { consumeBatch } from "./events/consumer.ts";
 import { purgeExpiredCalls } from "./records/retention.ts";
 import type { Bindings } from "./env.ts";
 
@@ -9,5 +10,8 @@ export default {
   fetch: app.fetch,
   scheduled(controller, env, ctx) {
     ctx.waitUntil(purgeExpiredCalls(env, controller.scheduledTime));
+  },
+  queue(batch, env) {
+    return consumeBatch(batch, env);
   },
 } satisfies ExportedHandler<Bindings>;

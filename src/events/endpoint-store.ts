@@ -1,0 +1,29 @@
+/**
+ * The Worker's reads and writes of KV `webhooks` (events/endpoints.ts has the schema, shared with the CLI).
+ */
+import { log } from "../log.ts";
+import { parseEndpoints, WEBHOOKS_KEY, type WebhookEndpoint } from "./endpoints.ts";
+
+/** KV's minimum cacheTtl (developers.cloudflare.com/kv/platform/limits): a change reaches every location within a minute. */
+const KV_CACHE_TTL_SECONDS = 60;
+
+/** The configured endpoints; a malformed value is logged and treated as none (fails closed: nothing is sent). Throws when KV fails. */
+export async function loadEndpoints(kv: KVNamespace, fresh = false): Promise<WebhookEndpoint[]> {
+  const raw = await kv.get(WEBHOOKS_KEY, fresh ? {} : { cacheTtl: KV_CACHE_TTL_SECONDS });
+  const parsed = parseEndpoints(raw);
+  if (!parsed.ok) {
+    log("error", "events.endpoints_invalid", { detail: parsed.detail, fix: "npm run webhooks -- list shows the problem; fix it with npm run webhooks" });
+    return [];
+  }
+  return parsed.endpoints;
+}
+
+/** Turns an endpoint off with the reason `webhooks list` shows (a 410 Gone from it). */
+export async function disableEndpoint(kv: KVNamespace, id: string, reason: string): Promise<void> {
+  const endpoints = await loadEndpoints(kv, true);
+  const endpoint = endpoints.find((e) => e.id === id);
+  if (!endpoint || endpoint.enabled === false) return;
+  endpoint.enabled = false;
+  endpoint.disabledReason = reason;
+  await kv.put(WEBHOOKS_KEY, JSON.stringify(endpoints));
+}
