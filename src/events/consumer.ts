@@ -26,7 +26,7 @@ import { MAX_DELAY_S, retryDelay } from "./schedule.ts";
 /** While no signing secret is set, messages wait this long between looks (max_retries 100 × 15 min ≈ 25 h, then the DLQ). */
 export const SECRET_WAIT_S = 900;
 /** How often a message held behind an earlier event looks again at the least (seconds). */
-export const HOLD_MIN_S = 2;
+export const HOLD_MIN_S = 1;
 /** When D1 or KV fails, a message is tried again this soon (seconds). */
 export const STORAGE_RETRY_S = 30;
 /** Identifies the sender to the endpoint's logs. */
@@ -54,7 +54,19 @@ export async function consumeBatch(batch: MessageBatch<unknown>, env: Bindings):
     return;
   }
   const signer = webhookSigner(env);
-  await Promise.all(batch.messages.map((message) => deliver(message, env, endpoints, signer)));
+  // Messages of one call to one endpoint go one after the other, in sequence, so a batch holding a call's burst of
+  // events delivers them all rather than holding back all but the first; everything else goes concurrently.
+  const groups = new Map<string, Message<unknown>[]>();
+  for (const message of batch.messages) {
+    const key = isDeliveryMessage(message.body) ? `${message.body.callSid} ${message.body.endpointId}` : message.id;
+    groups.set(key, [...(groups.get(key) ?? []), message]);
+  }
+  const sequenceOf = (message: Message<unknown>) => (isDeliveryMessage(message.body) ? message.body.sequence : 0);
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      for (const message of group.sort((a, b) => sequenceOf(a) - sequenceOf(b))) await deliver(message, env, endpoints, signer);
+    }),
+  );
 }
 
 async function deliver(message: Message<unknown>, env: Bindings, endpoints: WebhookEndpoint[], signer: Signer): Promise<void> {

@@ -27,3 +27,12 @@ export async function disableEndpoint(kv: KVNamespace, id: string, reason: strin
   endpoint.disabledReason = reason;
   await kv.put(WEBHOOKS_KEY, JSON.stringify(endpoints));
 }
+
+/** Whether any enabled endpoint takes Retell's own bodies; a KV failure counts as yes (the line keeps the event). */
+export async function passesRetellEvents(kv: KVNamespace): Promise<boolean> {
+  try {
+    return (await loadEndpoints(kv)).some((e) => e.format === "retell" && e.enabled !== false);
+  } catch {
+    return true;
+  }
+}

@@ -16,6 +16,9 @@
  *         finished_at INTEGER,         -- when Twilio reported the call over
  *         updated_at INTEGER NOT NULL)
  *
+ * Call events for the operator's endpoints are written beside each change and sent from the same alarm
+ * (line/events-outbox.ts, which documents its tables).
+ *
  * Gates (https://developers.cloudflare.com/durable-objects/best-practices/rules-of-durable-objects/): every method
  * reads and writes storage synchronously (SQLite) with no await in between, so each change is atomic; only the
  * D1 copy and the wait for another webhook's registration await, and both re-read what they depend on.
@@ -49,6 +52,8 @@ import {
   type VoiceAnswer,
 } from "./transitions.ts";
 import type { TransferAttempt } from "../transfers/attempt.ts";
+import { loadEndpoints } from "../events/endpoint-store.ts";
+import { createEventTables, forgetEventKeys, recordChangeEvents, recordRetellEvents, sendEvents, sendFailingSince } from "./events-outbox.ts";
 import {
   applyTransferDial,
   decideTransfer,
@@ -149,6 +154,8 @@ export class PhoneLine extends DurableObject<Bindings> {
   private readonly waiters = new Map<string, Set<(outcome: VoiceOutcome) => void>>();
   /** Consecutive failed copies, for the retry delay; forgotten on eviction, which only makes the next retry sooner. */
   private copyFailures = 0;
+  /** Consecutive failed sends of call events to the queue, likewise. */
+  private sendFailures = 0;
   /** Requests waiting for a transfer of the call to settle or return, by CallSid (in memory only). */
   private readonly transferWaiters = new Map<string, Set<() => void>>();
   /** `CallSid#attempt` whose way back to the AI a transfer-complete is registering (in memory only). */
@@ -168,6 +175,7 @@ export class PhoneLine extends DurableObject<Bindings> {
       updated_at INTEGER NOT NULL
     )`);
     this.createOutboundTables();
+    createEventTables(ctx.storage.sql);
   }
 
   /**
@@ -242,13 +250,23 @@ export class PhoneLine extends DurableObject<Bindings> {
     return transferring ? "transferring" : "recorded";
   }
 
-  /** A Retell call event, for a call this line answered. */
-  async recordRetellEvent(callSid: string, event: RetellCallUpdate, receivedAt: number): Promise<EventResult> {
+  /** A Retell call event, for a call this line answered; `raw`: Retell's body and signature, for the call's events. */
+  async recordRetellEvent(callSid: string, event: RetellCallUpdate, receivedAt: number, raw?: { body: string; signature: string }): Promise<EventResult> {
     const row = this.row(callSid);
     if (!row) return "unknown_call";
     const result = applyRetellEvent(JSON.parse(row.record) as CallRecord, event, receivedAt);
     if (result.kind === "other_registration") return "other_registration";
     this.write(callSid, result.record, row);
+    if (raw) recordRetellEvents(this.ctx.storage.sql, result.record, { event: event.event, callId: event.callId, ...raw }, receivedAt);
+    await this.scheduleCopy(receivedAt);
+    return "recorded";
+  }
+
+  /** One of Retell's other events (transcript_updated, …) for a call on this line, kept only to be passed through. */
+  async passRetellEvent(callSid: string, retell: { event: string; callId: string; body: string; signature: string }, receivedAt: number): Promise<EventResult> {
+    const row = this.row(callSid);
+    if (!row) return "unknown_call";
+    recordRetellEvents(this.ctx.storage.sql, JSON.parse(row.record) as CallRecord, retell, receivedAt);
     await this.scheduleCopy(receivedAt);
     return "recorded";
   }
@@ -384,12 +402,15 @@ export class PhoneLine extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     const copy = await this.copyToD1(this.env.DB, now);
+    const events = await this.sendEvents(now);
     this.forgetFinished(Date.now());
+    forgetEventKeys(this.ctx.storage.sql);
     this.expireOutbound(Date.now());
     let next: number | null;
-    if (copy.failed) {
-      next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
-    } else if (copy.pending > 0) {
+    if (copy.failed || events.failed) {
+      const failures = Math.max(copy.failed ? this.copyFailures : 0, events.failed ? this.sendFailures : 0);
+      next = now + (COPY_BACKOFF_MS[Math.min(failures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
+    } else if (copy.pending > 0 || events.pending > 0) {
       next = now;
     } else {
       next = this.nextForgetAt();
@@ -457,6 +478,20 @@ export class PhoneLine extends DurableObject<Bindings> {
     return { copied: rows.length - failed.length, failed: failed.length > 0, pending: this.pendingCount() };
   }
 
+  /** Sends pending call events to the queue (line/events-outbox.ts); a failure is logged and retried from the alarm. */
+  async sendEvents(now: number): Promise<{ failed: boolean; pending: number }> {
+    const sql = this.ctx.storage.sql;
+    const result = await sendEvents(sql, { endpoints: () => loadEndpoints(this.env.AGENTS), db: this.env.DB, queue: this.env.EVENTS }, now);
+    if (result.failed) {
+      this.sendFailures++;
+      const since = sendFailingSince(sql);
+      log(since !== null && now - since >= COPY_RETRY_WINDOW_MS ? "error" : "warn", "events.send_failed", { pending: result.pending, failingSince: since === null ? null : new Date(since).toISOString(), detail: result.detail });
+    } else {
+      this.sendFailures = 0;
+    }
+    return result;
+  }
+
   /** Forgets calls copied to D1 that are over (past FINISHED_GRACE_MS) or silent for STALE_CALL_MS; returns how many. */
   forgetFinished(now: number): number {
     return this.ctx.storage.sql.exec(
@@ -508,6 +543,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const claimToken = claim ? claim.claim_token : (row?.claim_token ?? null);
     const claimedAt = claim ? claim.claimed_at : (row?.claimed_at ?? null);
     const finishedAt = row?.finished_at ?? (isFinished(record) ? record.updatedAt : null);
+    recordChangeEvents(this.ctx.storage.sql, row ? (JSON.parse(row.record) as CallRecord) : null, record, Date.now());
     this.ctx.storage.sql.exec(
       `INSERT INTO calls (call_sid, record, claim_token, claimed_at, version, copied_version, finished_at, updated_at)
        VALUES (?1, ?2, ?3, ?4, 1, 0, ?5, ?6)

@@ -116,3 +116,13 @@ export function readRetellEvent(payload: unknown): RetellEventRead {
   if (typeof analysis?.call_successful === "boolean") update.successful = analysis.call_successful;
   return { kind: "call", update };
 }
+
+/** Where any Retell call event belongs (the line and CallSid in the call's metadata), for events the record does not use. */
+export function retellEventCall(payload: unknown): { callId: string; twilioCallSid: string; line: string } | null {
+  const call = record(record(payload)?.call);
+  const metadata = record(call?.metadata);
+  const callId = id(call?.call_id);
+  const twilioCallSid = id(metadata?.twilio_call_sid);
+  const line = text(metadata?.twilio_line, 64);
+  return callId && twilioCallSid && line ? { callId, twilioCallSid, line } : null;
+}

@@ -24,6 +24,11 @@ export const retellBodyLimit = () =>
   });
 
 export async function signedRetellJson(c: Context<AppEnv>): Promise<unknown> {
+  return (await signedRetellBody(c)).payload;
+}
+
+/** The same, with the exact body and signature Retell sent (kept byte for byte for the Retell pass-through, docs/events.md). */
+export async function signedRetellBody(c: Context<AppEnv>): Promise<{ payload: unknown; body: string; signature: string }> {
   const apiKey = c.env.RETELL_API_KEY;
   if (!apiKey) throw new AppError({ kind: "misconfigured", detail: "RETELL_API_KEY is not set: wrangler secret put RETELL_API_KEY" });
   const signature = c.req.header(RETELL_SIGNATURE_HEADER);
@@ -33,7 +38,7 @@ export async function signedRetellJson(c: Context<AppEnv>): Promise<unknown> {
     throw new AppError({ kind: "unauthorized", detail: `retell signature ${signature ? "mismatch or expired" : "missing"}` });
   }
   try {
-    return JSON.parse(body) as unknown;
+    return { payload: JSON.parse(body) as unknown, body, signature: signature as string };
   } catch {
     throw new AppError({ kind: "bad_request", message: "Body is not JSON" });
   }

@@ -12,23 +12,30 @@ import type { AppEnv } from "../env.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { log } from "../log.ts";
-import { readRetellEvent } from "../retell/events.ts";
-import { retellBodyLimit, signedRetellJson } from "../retell/signed.ts";
+import { readRetellEvent, retellEventCall } from "../retell/events.ts";
+import { retellBodyLimit, signedRetellBody } from "../retell/signed.ts";
+import { passesRetellEvents } from "../events/endpoint-store.ts";
 
 export const retellWebhook = new Hono<AppEnv>();
 retellWebhook.post("/", retellBodyLimit(), async (c) => {
-  const payload = await signedRetellJson(c);
+  const { payload, body, signature } = await signedRetellBody(c);
   const read = readRetellEvent(payload);
   if (read.kind === "invalid") throw new AppError({ kind: "bad_request", message: "Not a Retell call event", detail: read.detail });
   if (read.kind === "ignored") {
-    log("info", "retell.event_ignored", { retellEvent: read.event });
+    // Kept on the call's line only to be passed through to an endpoint in Retell's format (docs/events.md).
+    const call = retellEventCall(payload);
+    const passed =
+      call && (await passesRetellEvents(c.env.AGENTS))
+        ? await fromStorage(() => askLine(lineStub(c.env, call.line).passRetellEvent(call.twilioCallSid, { event: read.event, callId: call.callId, body, signature }, Date.now()), "line retell event"))
+        : null;
+    log("info", "retell.event_ignored", { retellEvent: read.event, ...(passed && { passedThrough: passed }) });
     return c.body(null, 204);
   }
   const { update } = read;
   const { line, twilioCallSid } = update;
   const result =
     line && twilioCallSid
-      ? await fromStorage(() => askLine(lineStub(c.env, line).recordRetellEvent(twilioCallSid, update, Date.now()), "line retell event"))
+      ? await fromStorage(() => askLine(lineStub(c.env, line).recordRetellEvent(twilioCallSid, update, Date.now(), { body, signature }), "line retell event"))
       : "unknown_call";
   // "unknown_call": not a call this bridge answered; "other_registration": a registration of it that was never dialed.
   log("info", "retell.event", { retellEvent: update.event, retellCallId: update.callId, callSid: twilioCallSid, result });

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index.ts";
+import type { Bindings } from "../../src/env.ts";
 import { SECRET_WAIT_S } from "../../src/events/consumer.ts";
 import { WEBHOOKS_KEY, type WebhookEndpoint } from "../../src/events/endpoints.ts";
 import type { DeliveryMessage } from "../../src/events/message.ts";
@@ -31,7 +32,7 @@ function message(endpointId: string, overrides: Partial<DeliveryMessage> = {}): 
   return { eventId: newMessageId(), endpointId, callSid: callSid(), sequence: 1, type: "call.ended", body, createdAt: Date.now(), ...overrides };
 }
 
-async function consume(messages: DeliveryMessage[], bindings: typeof env = env, queue = QUEUE) {
+async function consume(messages: DeliveryMessage[], bindings: Bindings = env, queue = QUEUE) {
   const batch = createMessageBatch<DeliveryMessage>(
     queue,
     messages.map((body, i) => ({ id: `m${i}-${body.eventId}`, timestamp: new Date(), attempts: 1, body })),
@@ -46,7 +47,7 @@ async function consume(messages: DeliveryMessage[], bindings: typeof env = env, 
     };
   }
   const ctx = createExecutionContext();
-  await worker.queue(batch as MessageBatch<unknown>, bindings, ctx);
+  await worker.queue(batch as MessageBatch<unknown>, bindings);
   const result = await getQueueResult(batch, ctx);
   return { ...result, retryMessages: result.retryMessages.map((r) => ({ ...r, delaySeconds: delays.get(r.msgId) })) };
 }
