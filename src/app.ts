@@ -9,6 +9,7 @@ import { log } from "./log.ts";
 import { AppError, failureResponse } from "./errors.ts";
 import { admin } from "./routes/admin.ts";
 import { calls } from "./routes/calls.ts";
+import { deliveries } from "./routes/deliveries.ts";
 import { dialComplete } from "./routes/dial-complete.ts";
 import { health } from "./routes/health.ts";
 import { outbound } from "./routes/outbound.ts";
@@ -34,6 +35,7 @@ app.route("/api/webhooks/retell/transfer", transfer);
 app.route("/api/webhooks/retell", retellWebhook);
 app.route("/api", admin);
 app.route("/api", calls);
+app.route("/api", deliveries);
 
 app.notFound((c) => c.text("Not Found", 404));
 

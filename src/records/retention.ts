@@ -1,9 +1,11 @@
 /**
- * Retention: the daily Cron Trigger (wrangler.toml [triggers]) deletes call records older than RETENTION_DAYS.
+ * Retention: the daily Cron Trigger (wrangler.toml [triggers]) deletes call records, and call events' deliveries
+ * and kept bodies, older than RETENTION_DAYS.
  */
 import type { Bindings } from "../env.ts";
 import { log } from "../log.ts";
 import { deleteCallsBefore } from "./store.ts";
+import { deleteDeliveriesBefore } from "./deliveries.ts";
 
 /** How long records are kept when RETENTION_DAYS is unset or invalid: a quarter, for month-on-month comparisons. */
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -26,7 +28,8 @@ export async function purgeExpiredCalls(env: Pick<Bindings, "DB" | "RETENTION_DA
   const cutoff = now - days * DAY_MS;
   try {
     const deleted = await deleteCallsBefore(env.DB, cutoff);
-    log("info", "calls.retention", { deleted, retentionDays: days, cutoff: new Date(cutoff).toISOString() });
+    const deliveries = await deleteDeliveriesBefore(env.DB, cutoff);
+    log("info", "calls.retention", { deleted, deliveries, retentionDays: days, cutoff: new Date(cutoff).toISOString() });
     return deleted;
   } catch (error) {
     log("error", "calls.retention_failed", { retentionDays: days, detail: error instanceof Error ? error.message : String(error) });

@@ -1,5 +1,6 @@
 /**
- * GET /api/calls and GET /api/stats: call records and statistics for operators, as JSON (both take `direction`).
+ * GET /api/calls and GET /api/stats: call records and statistics for operators, as JSON (both take `direction`);
+ * the stats also count call events' deliveries to the operator's endpoints in the window, by state.
  * `Authorization: Bearer <ADMIN_TOKEN>`, where the token is whatever was set (Hono's bearerAuth would refuse one
  * with `!`, `#` or a space, locking the operator out), compared in constant time with Hono's timingSafeEqual
  * (SHA-256 of both sides, then a constant-time compare); any failure is 401. Without ADMIN_TOKEN the routes are
@@ -12,6 +13,7 @@ import type { AppEnv } from "../env.ts";
 import { DIRECTION_MESSAGE, isCallDirection, parseListQuery } from "../records/list.ts";
 import type { StatsFilter } from "../records/stats.ts";
 import { callStats, listCalls } from "../records/store.ts";
+import { deliveryCounts } from "../records/deliveries.ts";
 import { DEFAULT_STATS_DAYS, parseWindow } from "../records/window.ts";
 import { AppError, failureResponse, fromStorage } from "../errors.ts";
 
@@ -52,6 +54,6 @@ admin.get("/stats", requireAdmin, async (c) => {
     if (!isCallDirection(direction)) throw new AppError({ kind: "bad_request", message: DIRECTION_MESSAGE });
     filter.direction = direction;
   }
-  const agents = await fromStorage(() => callStats(c.env.DB, filter));
-  return c.json({ since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), agents });
+  const [agents, deliveries] = await fromStorage(() => Promise.all([callStats(c.env.DB, filter), deliveryCounts(c.env.DB, window)]));
+  return c.json({ since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), agents, deliveries });
 });

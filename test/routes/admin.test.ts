@@ -157,7 +157,7 @@ describe("GET /api/stats", () => {
   it("answers the known data set's figures with the window it covered", async () => {
     const { status, body } = await getJson<{ since: string; until: string; agents: unknown }>(`/api/stats?since=${STATS_SINCE}&until=${STATS_UNTIL}`);
     expect(status).toBe(200);
-    expect(body).toEqual({ since: "2026-11-18T00:00:00.000Z", until: "2026-11-20T00:00:00.000Z", agents: EXPECTED_STATS });
+    expect(body).toEqual({ since: "2026-11-18T00:00:00.000Z", until: "2026-11-20T00:00:00.000Z", agents: EXPECTED_STATS, deliveries: { pending: 0, delivered: 0, failed: 0 } });
   });
 
   it("filters by agent", async () => {
