@@ -71,6 +71,13 @@ export class WorkerApi {
     };
   }
 
+  /** Any admin API answer as JSON, for commands that print it (npm run webhooks); a non-2xx status is a CliError with the Worker's message. */
+  async json(method: "GET" | "POST", path: string): Promise<Record<string, unknown>> {
+    const { status, json } = await this.#request(method, path);
+    if (status < 200 || status >= 300) throw new CliError(`${method} ${path} failed: HTTP ${status} ${String(json.message ?? "")}`.trim());
+    return json;
+  }
+
   /** GET /api/calls/:callSid, or null while the call has no record yet (it reaches D1 about a second after each change). */
   async call(callSid: string): Promise<CallRecord | null> {
     const { status, json } = await this.#request("GET", `/api/calls/${encodeURIComponent(callSid)}`);

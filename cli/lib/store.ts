@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { AGENTS_BINDING, agentsNamespace, readWranglerConfig } from "./config.ts";
 import { usageError } from "./errors.ts";
+import { WEBHOOKS_KEY } from "../../src/events/endpoints.ts";
 import { wrangler } from "./wrangler.ts";
 
 export interface Store {
@@ -116,9 +117,9 @@ export async function getValues(store: Store, keys: string[]): Promise<Map<strin
 /** KV keys of the routing rules (`rules:blocked`), stored beside the mappings but not mappings themselves. */
 export const RULES_KEY_PREFIX = "rules:";
 
-/** Every number → agent mapping in the store (the rules' own keys left out). */
+/** Every number → agent mapping in the store (the rules' and the webhooks' own keys left out). */
 export async function readAll(store: Store): Promise<Map<string, string>> {
-  const keys = (await listKeys(store)).filter((key) => !key.startsWith(RULES_KEY_PREFIX));
+  const keys = (await listKeys(store)).filter((key) => !key.startsWith(RULES_KEY_PREFIX) && key !== WEBHOOKS_KEY);
   const values = await getValues(store, keys);
   const all = new Map<string, string>();
   for (const key of keys) {

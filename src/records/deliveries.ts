@@ -4,25 +4,9 @@
  * queue consumer; bodies too large for a queue message, and those of failed deliveries, for replay.
  */
 
-export const DELIVERY_STATES = ["pending", "delivered", "failed"] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
+import type { Delivery, DeliveryState } from "./delivery.ts";
 
-/** One delivery as GET /api/deliveries returns it; times in ms since the epoch. */
-export interface Delivery {
-  eventId: string;
-  endpointId: string;
-  callSid: string;
-  sequence: number;
-  type: string;
-  state: DeliveryState;
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  nextAttemptAt: number | null;
-  createdAt: number;
-  updatedAt: number;
-  deliveredAt: number | null;
-}
+export { DELIVERY_STATES, type Delivery, type DeliveryState } from "./delivery.ts";
 
 export interface DeliveryKey {
   eventId: string;
