@@ -14,11 +14,13 @@ import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { note, out } from "./lib/output.ts";
 import { parseDevVars } from "./lib/settings.ts";
 import { runWrangler, wrangler, wranglerFailure } from "./lib/wrangler.ts";
+import { parseSecret } from "../src/standard-webhooks/sign.ts";
 
 const USAGE = `Usage: npm run deploy [-- --secrets-file FILE] [-- --config FILE]
 
   1. creates each KV namespace and D1 database in wrangler.toml that has no id (or finds the one a previous
-     run created) and writes its id into wrangler.toml: commit that change
+     run created) and writes its id into wrangler.toml: commit that change; creates the call events' queues
+     when missing
   2. applies D1 migrations to the remote database
   3. checks the Worker's secrets (TWILIO_AUTH_TOKEN, RETELL_API_KEY are required)
   4. runs wrangler deploy and prints the webhook URL for Twilio
@@ -33,7 +35,48 @@ Exit codes: 0 deployed, 1 failed (nothing deployed; resources already created st
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "the previous auth token, only during a rotation",
   ADMIN_TOKEN: "bearer token for the admin API (/api/calls…); without it those routes answer 404",
+  WEBHOOK_SIGNING_SECRET: "whsec_… signing every webhook sent to your endpoints (docs/events.md); without it nothing is sent",
+  WEBHOOK_SIGNING_SECRET_SECONDARY: "the previous signing secret, only during a rotation",
 };
+
+/** Secrets whose value, when given in --secrets-file, must be a valid whsec_ secret (the Worker refuses to sign otherwise). */
+const SIGNING_SECRETS = ["WEBHOOK_SIGNING_SECRET", "WEBHOOK_SIGNING_SECRET_SECONDARY"];
+
+/**
+ * A message's retention, seconds: the most the Workers Free plan allows (wrangler: 60–86400 on the free tier), so
+ * creation succeeds on any plan. The consumer sends a delivery waiting longer as a new message (docs/events.md).
+ */
+const QUEUE_RETENTION_S = 86_400;
+
+/** The queues wrangler.toml names (producers, consumers, dead-letter queues). */
+export function queueNames(toml: string): string[] {
+  const names = [...toml.matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]+)"/gm)].map((m) => m[1] as string);
+  return [...new Set(names)];
+}
+
+/** Queue names in `wrangler queues list`'s table (cells between │). */
+function listedQueues(stdout: string): Set<string> {
+  return new Set(stdout.split("\n").flatMap((line) => line.split("│").map((cell) => cell.trim())).filter(Boolean));
+}
+
+async function ensureQueue(configPath: string, name: string, cache: { queues?: Set<string> }): Promise<void> {
+  if (!cache.queues) cache.queues = listedQueues((await wrangler(["queues", "list", "--config", configPath], "Listing queues")).stdout);
+  if (cache.queues.has(name)) {
+    out(`  ✓ Queue ${name}: found`);
+    return;
+  }
+  const result = await runWrangler(["queues", "create", name, "--message-retention-period-secs", String(QUEUE_RETENTION_S), "--config", configPath]);
+  if (result.code === 0) {
+    out(`  ✓ Queue ${name}: created (messages kept ${QUEUE_RETENTION_S / 3600} h)`);
+    return;
+  }
+  const reason = wranglerFailure(result);
+  if (reason.some((l) => /already (exists|taken)|11009/i.test(l))) {
+    out(`  ✓ Queue ${name}: found (created earlier)`);
+    return;
+  }
+  throw new CliError(`Creating queue ${name} failed.`, { details: reason, fix: "npx wrangler login (or set CLOUDFLARE_API_TOKEN), then run npm run deploy again" });
+}
 
 /** Wrangler's own name for a resource it would auto-provision: `<worker>-<binding, lower-case, _ → ->`. */
 export function resourceName(worker: string, binding: string): string {
@@ -93,8 +136,8 @@ async function ensureD1(configPath: string, worker: string, entry: TableEntry, c
   out(`  ✓ D1 database ${name} for ${binding}: ${how}, id ${id} written to wrangler.toml`);
 }
 
-/** Names set by a --secrets-file (dotenv lines or a JSON object). */
-function secretsFileNames(file: string): Set<string> {
+/** Names and values set by a --secrets-file (dotenv lines or a JSON object). */
+function secretsFileValues(file: string): Map<string, string> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -103,12 +146,12 @@ function secretsFileNames(file: string): Set<string> {
   }
   if (text.trim().startsWith("{")) {
     try {
-      return new Set(Object.keys(JSON.parse(text) as Record<string, unknown>));
+      return new Map(Object.entries(JSON.parse(text) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
     } catch {
       throw usageError(`--secrets-file ${file} is neither NAME=value lines nor a JSON object.`);
     }
   }
-  return new Set([...parseDevVars(text)].filter(([, v]) => v !== "").map(([k]) => k));
+  return new Map([...parseDevVars(text)].filter(([, v]) => v !== ""));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -120,7 +163,8 @@ async function main(argv: string[]): Promise<number> {
   expectPositionals(parsed.positionals, [], "npm run deploy");
   const configPath = resolve(parsed.flags.config ?? DEFAULT_CONFIG);
   const secretsFile = parsed.flags["secrets-file"] ? resolve(parsed.flags["secrets-file"]) : undefined;
-  const fromFile = secretsFile ? secretsFileNames(secretsFile) : new Set<string>();
+  const fileValues = secretsFile ? secretsFileValues(secretsFile) : new Map<string, string>();
+  const fromFile = new Set(fileValues.keys());
   const config = readWranglerConfig(configPath);
   const worker = config.name;
   if (!worker) throw usageError(`${configPath} has no name = "…" for the Worker.`);
@@ -133,6 +177,8 @@ async function main(argv: string[]): Promise<number> {
   const cache = {};
   for (const entry of config.kvNamespaces) if (entry.fields.binding) await ensureKv(configPath, worker, entry, cache);
   for (const entry of config.d1Databases) if (entry.fields.binding) await ensureD1(configPath, worker, entry, cache);
+  const queues = {};
+  for (const name of queueNames(readFileSync(configPath, "utf8"))) await ensureQueue(configPath, name, queues);
 
   const current = readWranglerConfig(configPath);
   for (const entry of current.d1Databases) {
@@ -170,6 +216,11 @@ async function main(argv: string[]): Promise<number> {
   for (const [name, why] of Object.entries(OPTIONAL_SECRETS)) {
     if (names.has(name) || fromFile.has(name)) out(`  ✓ ${name} is set${names.has(name) ? "" : ` from ${secretsFile}`}`);
     else out(`  – ${name} is not set (optional: ${why}); to set it: npx wrangler secret put ${name}`);
+  }
+  for (const name of SIGNING_SECRETS) {
+    const value = fileValues.get(name);
+    const check = value === undefined ? null : parseSecret(value.trim());
+    if (check && !check.ok) throw new CliError(`Not deployed: ${name} in ${secretsFile} ${check.problem}.`, { fix: `generate one: node -e "console.log('whsec_' + require('crypto').randomBytes(32).toString('base64'))"` });
   }
   if (missing.length > 0) {
     throw new CliError(`Not deployed: required secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not set.`, {

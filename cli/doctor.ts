@@ -13,7 +13,9 @@ import { mappingKey } from "./lib/mappings.ts";
 import { Progress, note, out } from "./lib/output.ts";
 import { checkAgents, retellApi } from "./lib/retell.ts";
 import { Settings } from "./lib/settings.ts";
-import { STORE_FLAGS, describeStore, readAll, storeFromFlags, type Store } from "./lib/store.ts";
+import { STORE_FLAGS, describeStore, getValues, readAll, storeFromFlags, type Store } from "./lib/store.ts";
+import { WEBHOOKS_KEY, parseEndpoints, type WebhookEndpoint } from "../src/events/endpoints.ts";
+import { parseSecret } from "../src/standard-webhooks/sign.ts";
 import { TwilioClient, twilioCredentials, type IncomingNumber } from "./lib/twilio.ts";
 import { hexId, inboundCallParams, sendWebhook, signedWebhook, sipTarget, spokenText } from "./lib/webhook.ts";
 import { runWrangler, wranglerFailure } from "./lib/wrangler.ts";
@@ -64,6 +66,47 @@ class Checklist {
   }
 }
 
+/**
+ * The endpoints in KV `webhooks`, and the signing secret checked with the Worker's own parseSecret (locally, where
+ * the value is readable; the deployed Worker's only by name). With endpoints and no valid secret nothing is sent.
+ */
+async function checkEvents(list: Checklist, store: Store, settings: Settings, remoteSecrets: Set<string> | null): Promise<void> {
+  let endpoints: WebhookEndpoint[] = [];
+  try {
+    const parsed = parseEndpoints((await getValues(store, [WEBHOOKS_KEY])).get(WEBHOOKS_KEY) ?? null);
+    if (!parsed.ok) list.fail(`KV ${WEBHOOKS_KEY} is invalid (${parsed.detail}): no call event is sent`, `npm run webhooks -- list --${store.mode}, then fix it with npm run webhooks`);
+    else endpoints = parsed.endpoints;
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    list.skip(`endpoints not read: ${error.message}`);
+  }
+  const on = endpoints.filter((e) => e.enabled !== false);
+  if (endpoints.length === 0) list.skip(`no endpoint: call events are not sent anywhere (npm run webhooks -- add <url> --${store.mode})`);
+  else list.pass(`${endpoints.length} endpoint(s) in KV ${WEBHOOKS_KEY}, ${on.length} on`);
+  for (const e of endpoints) if (e.enabled === false) list.skip(`${e.id} is off${e.disabledReason ? `: ${e.disabledReason}` : ""} (npm run webhooks -- enable ${e.id} --${store.mode})`);
+  const generate = `node -e "console.log('whsec_' + require('crypto').randomBytes(32).toString('base64'))"`;
+  for (const name of ["WEBHOOK_SIGNING_SECRET", "WEBHOOK_SIGNING_SECRET_SECONDARY"]) {
+    const primary = name === "WEBHOOK_SIGNING_SECRET";
+    const needed = primary && on.length > 0;
+    if (remoteSecrets) {
+      if (remoteSecrets.has(name)) list.pass(`${name} is set on the deployed Worker (npm run webhooks -- test <id> checks it end to end)`);
+      else if (needed) list.fail(`${name} is not set on the deployed Worker: call events wait in the queue, unsent`, `generate one (${generate}), then npx wrangler secret put ${name}`);
+      else if (primary) list.skip(`${name} not set (needed once an endpoint is added)`);
+      continue;
+    }
+    if (store.mode === "remote") continue;
+    const setting = settings.get(name);
+    if (!setting) {
+      if (needed) list.fail(`${name} is not set for the local Worker: call events wait in the queue, unsent`, `add ${name}=whsec_… to ${settings.devVarsFile} (${generate}), then restart npm run dev`);
+      else if (primary) list.skip(`${name} not set (needed once an endpoint is added)`);
+      continue;
+    }
+    const check = parseSecret(setting.value.trim());
+    if (check.ok) list.pass(`${name} is a valid whsec_ secret (${setting.source})`);
+    else list.fail(`${name} ${check.problem}: the Worker signs nothing with it, so sends nothing`, `replace it in ${settings.devVarsFile} with a new one: ${generate}`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, { ...STORE_FLAGS, url: { type: "string" }, number: { type: "string" } }, "npm run doctor");
   if (parsed.help) {
@@ -99,6 +142,8 @@ async function main(argv: string[]): Promise<number> {
   // ── Secrets ────────────────────────────────────────────────────────────────
   list.section("Secrets");
   const required = config.requiredSecrets.length > 0 ? config.requiredSecrets : ["TWILIO_AUTH_TOKEN", "RETELL_API_KEY"];
+  /** The deployed Worker's secret names (remote only, once listed). */
+  let remoteSecrets: Set<string> | null = null;
   if (store.mode === "remote") {
     const result = await runWrangler(["secret", "list", "--format", "json", "--config", configPath]);
     if (result.code !== 0) {
@@ -111,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
       } catch {
         list.fail("wrangler secret list printed no JSON", "run `npx wrangler secret list` to see why");
       }
+      remoteSecrets = names;
       for (const name of required) {
         if (names.has(name)) list.pass(`${name} is set on the deployed Worker`);
         else list.fail(`${name} is not set on the deployed Worker`, `npx wrangler secret put ${name}`);
@@ -161,6 +207,10 @@ async function main(argv: string[]): Promise<number> {
     if (!(error instanceof CliError)) throw error;
     list.fail(`${describeStore(store)} is not reachable: ${[error.message, ...error.details].join(" ")}`, error.fix ?? (store.mode === "remote" ? "npm run deploy (creates the namespace and records its id)" : "check --persist-to"));
   }
+
+  // ── Call events ────────────────────────────────────────────────────────────
+  list.section("Call events (docs/events.md)");
+  await checkEvents(list, store, settings, remoteSecrets);
 
   // ── Twilio ─────────────────────────────────────────────────────────────────
   list.section("Twilio numbers");

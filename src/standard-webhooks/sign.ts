@@ -43,9 +43,9 @@ export type Signer =
 
 const encoder = new TextEncoder();
 /** Imported keys by secret text: importKey costs more than the HMAC itself, and the secrets rarely change. */
-const keyCache = new Map<string, Promise<CryptoKey>>();
+const keyCache = new Map<string, ReturnType<typeof crypto.subtle.importKey>>();
 
-function importKey(secret: string, bytes: Uint8Array): Promise<CryptoKey> {
+function importKey(secret: string, bytes: Uint8Array): ReturnType<typeof crypto.subtle.importKey> {
   let key = keyCache.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

@@ -44,6 +44,10 @@ describe("npm run deploy", () => {
     const deployCall = fake.calls().find((c) => c[0] === "deploy");
     expect(deployCall).toEqual(["deploy", "--config", config, "--secrets-file", secrets]);
     expect(fake.calls()).toContainEqual(["d1", "migrations", "apply", "DB", "--remote", "--config", config]);
+    expect((fake.state() as { queues: { name: string; retention: number }[] }).queues).toEqual([
+      { id: expect.any(String), name: "twilio-retell-events", retention: 86_400 },
+      { id: expect.any(String), name: "twilio-retell-events-dlq", retention: 86_400 },
+    ]);
     expect(result.stdout).toContain("Webhook URL for Twilio (Voice, HTTP POST): https://twilio-retell-bridge.operator-test.workers.dev/api/webhooks/twilio");
     expect(result.stdout).toContain("npm run doctor -- --remote --url https://twilio-retell-bridge.operator-test.workers.dev");
   });
@@ -71,6 +75,29 @@ describe("npm run deploy", () => {
     expect(words(fake.calls())).not.toContain("kv namespace create twilio-retell-bridge-agents");
     expect(parseWranglerToml(readFileSync(config, "utf8")).kvNamespaces[0]?.fields.id).toBe("a".repeat(32));
     expect(result.stdout).toContain("found (created earlier)");
+  });
+
+  it.each([
+    ["not whsec_", "WEBHOOK_SIGNING_SECRET=hunter2", "must start with whsec_"],
+    ["too short", `WEBHOOK_SIGNING_SECRET=whsec_${Buffer.alloc(16, 7).toString("base64")}`, "decodes to 16"],
+    ["a bad secondary", `WEBHOOK_SIGNING_SECRET=whsec_${Buffer.alloc(32, 7).toString("base64")}\nWEBHOOK_SIGNING_SECRET_SECONDARY=whsec_***`, "WEBHOOK_SIGNING_SECRET_SECONDARY"],
+  ])("stops before wrangler deploy when the signing secret in --secrets-file is %s, never echoing it", async (_name, line, message) => {
+    const { config, secrets } = project();
+    writeFileSync(secrets, `TWILIO_AUTH_TOKEN=tok\nRETELL_API_KEY=key\n${line}\n`);
+    const fake = fakeWrangler();
+    const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fake.env));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(result.output).not.toContain("hunter2");
+    expect(fake.calls().some((c) => c[0] === "deploy")).toBe(false);
+  });
+
+  it("deploys with a valid signing secret in --secrets-file", async () => {
+    const { config, secrets } = project();
+    writeFileSync(secrets, `TWILIO_AUTH_TOKEN=tok\nRETELL_API_KEY=key\nWEBHOOK_SIGNING_SECRET=whsec_${Buffer.alloc(32, 9).toString("base64")}\n`);
+    const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fakeWrangler().env));
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toContain("✓ WEBHOOK_SIGNING_SECRET is set from");
   });
 
   it("stops before wrangler deploy when a required secret is unset, and says how to set it", async () => {

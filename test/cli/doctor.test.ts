@@ -94,6 +94,16 @@ describe("npm run doctor --local", () => {
   });
 
   it.each([
+    ["hunter2", "✗ WEBHOOK_SIGNING_SECRET must start with whsec_"],
+    [`whsec_${Buffer.alloc(32, 1).toString("base64")}`, "✓ WEBHOOK_SIGNING_SECRET is a valid whsec_ secret"],
+  ])("checks a local WEBHOOK_SIGNING_SECRET with the Worker's own parser: %s", async (secret, line) => {
+    const port = await freePort();
+    const result = await runCli("doctor", ["--local", "--persist-to", dir, "--url", `http://127.0.0.1:${port}`], cleanEnv({ TWILIO_AUTH_TOKEN: TWILIO_TOKEN, RETELL_API_KEY: RETELL_KEY, WEBHOOK_SIGNING_SECRET: secret }));
+    expect(result.stdout).toContain(line);
+    expect(result.stdout).not.toContain("hunter2");
+  });
+
+  it.each([
     [["--local"], "needs --url"],
     [["--url", "http://127.0.0.1:8787"], "needs --local or --remote"],
     [["--local", "--url", "http://127.0.0.1:8787", "--number", "12"], '--number "12" is not an E.164 phone number'],
@@ -118,6 +128,13 @@ describe("npm run doctor --remote (wrangler faked: Cloudflare cannot be reached 
     expect(fake.calls().filter((c) => c[0] === "kv").every((c) => c.includes("--remote"))).toBe(true);
     expect(fake.calls().map((c) => c.slice(0, 2).join(" "))).toContain("secret list");
     expect(result.stdout).toContain("– TWILIO_ACCOUNT_SID is not set in wrangler.toml [vars] (optional");
+  });
+
+  it("fails when endpoints are configured and the deployed Worker has no WEBHOOK_SIGNING_SECRET", async () => {
+    const fake = fakeWrangler({ deployed: true, secrets: ["TWILIO_AUTH_TOKEN", "RETELL_API_KEY"], kv: { "+61341517921": "agent_good1", webhooks: '[{"id":"crm","url":"https://crm.example.com/h"}]' } });
+    const result = await runCli("doctor", ["--remote", "--url", dev.url], cleanEnv(fake.env));
+    expect(result.stdout).toContain("✓ 1 endpoint(s) in KV webhooks, 1 on");
+    expect(result.stdout).toContain("✗ WEBHOOK_SIGNING_SECRET is not set on the deployed Worker: call events wait in the queue, unsent");
   });
 
   it("fails on a required secret missing from the deployed Worker, with the command that sets it", async () => {
