@@ -23,7 +23,7 @@ import { isDeliveryMessage, type DeliveryMessage } from "./message.ts";
 import { postEvent } from "./post.ts";
 import { MAX_DELAY_S, retryDelay } from "./schedule.ts";
 
-/** While no signing secret is set, messages wait this long between looks (max_retries 100 × 15 min ≈ 25 h, then the DLQ). */
+/** While no signing secret is set, messages wait this long between looks (none is lost: past retention each is sent anew). */
 export const SECRET_WAIT_S = 900;
 /** How often a message held behind an earlier event looks again at the least (seconds). */
 export const HOLD_MIN_S = 1;
@@ -32,8 +32,30 @@ export const STORAGE_RETRY_S = 30;
 /** Identifies the sender to the endpoint's logs. */
 const USER_AGENT = "twilio-retell-bridge-webhooks/1";
 
+/**
+ * A message's retention as `npm run deploy` creates the queue (the Free plan's most); a message is dropped by the
+ * queue this long after it was first sent, retries included. A wait that would outlive it is a new message instead.
+ */
+export const RETENTION_S = 86_400;
+/** Room left before retention runs out, for the queue's own lateness. */
+const RETENTION_MARGIN_S = 3_600;
+
 /** The dead-letter queue's name ends so (wrangler.toml); its batches are recorded, not delivered. */
 export const DEAD_LETTER_SUFFIX = "-dlq";
+
+/**
+ * Has the message come back after `delaySeconds`: the queue's own retry while that stays within the message's
+ * retention, else the same body sent as a new message (its retention counted afresh) and this one acked.
+ */
+async function later(message: Message<unknown>, env: Bindings, delaySeconds: number): Promise<void> {
+  const ageS = (Date.now() - message.timestamp.getTime()) / 1000;
+  if (ageS + delaySeconds <= RETENTION_S - RETENTION_MARGIN_S) {
+    message.retry({ delaySeconds });
+    return;
+  }
+  await env.EVENTS.send(message.body, { delaySeconds, contentType: "json" });
+  message.ack();
+}
 
 function keyOf(m: DeliveryMessage): DeliveryKey {
   return { eventId: m.eventId, endpointId: m.endpointId, callSid: m.callSid, sequence: m.sequence, type: m.type, createdAt: m.createdAt };
@@ -88,13 +110,13 @@ async function deliver(message: Message<unknown>, env: Bindings, endpoints: Webh
     }
     if (!signer.ok) {
       log("error", "events.not_signed", { ...fields, secret: signer.secret, problem: signer.problem, fix: `wrangler secret put ${signer.secret} (whsec_ and 24–64 random bytes, base64); the event waits in the queue` });
-      message.retry({ delaySeconds: SECRET_WAIT_S });
+      await later(message, env, SECRET_WAIT_S);
       return;
     }
     const earlier = await earlierPending(env.DB, m);
     if (earlier) {
       const wait = earlier.nextAttemptAt === null ? HOLD_MIN_S : Math.ceil((earlier.nextAttemptAt - Date.now()) / 1000) + 1;
-      message.retry({ delaySeconds: Math.min(MAX_DELAY_S, Math.max(HOLD_MIN_S, wait)) });
+      await later(message, env, Math.min(MAX_DELAY_S, Math.max(HOLD_MIN_S, wait)));
       log("info", "events.held", { ...fields, behind: earlier.sequence });
       return;
     }
@@ -143,7 +165,7 @@ async function deliver(message: Message<unknown>, env: Bindings, endpoints: Webh
       .run()
       .catch(() => undefined);
     log("warn", "events.delivery_failed", { ...fields, attempts, status: outcome.status, error: outcome.error, retryInS: delay });
-    message.retry({ delaySeconds: delay });
+    await later(message, env, delay);
   } catch (error) {
     log("warn", "events.delivery_error", { ...fields, detail: detail(error) });
     message.retry({ delaySeconds: STORAGE_RETRY_S });

@@ -175,3 +175,26 @@ describe("the events queue consumer", () => {
     expect((await deliveriesOf(env.DB, m.eventId))[0]).toMatchObject({ state: "failed", lastError: "endpoint removed" });
   });
 });
+
+describe("a wait longer than the message's retention", () => {
+  it("is a new message with the same body, so the queue never drops it, and this one is acked", async () => {
+    const { id } = await endpoint("old", { statuses: [500] });
+    const m = message(id);
+    await env.DB.prepare(
+      "INSERT INTO deliveries (event_id, endpoint_id, call_sid, sequence, type, state, attempts, created_at, updated_at) VALUES (?, ?, ?, 1, 'call.ended', 'pending', 3, ?, ?)",
+    )
+      .bind(m.eventId, id, m.callSid, m.createdAt, m.createdAt)
+      .run();
+    const sent: { body: unknown; delaySeconds: number | undefined }[] = [];
+    const events = { send: async (body: unknown, options?: QueueSendOptions) => void sent.push({ body, delaySeconds: options?.delaySeconds }) } as unknown as Queue;
+    const batch = createMessageBatch<DeliveryMessage>(QUEUE, [{ id: "aged", timestamp: new Date(Date.now() - 23 * 3_600_000), attempts: 40, body: m }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch as MessageBatch<unknown>, { ...env, EVENTS: events });
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["aged"]);
+    // The fourth attempt failed: the schedule's 2 h (±10 %) wait, past the message's 24 h.
+    expect(sent).toEqual([{ body: m, delaySeconds: expect.any(Number) }]);
+    expect(sent[0]?.delaySeconds).toBeGreaterThanOrEqual(6_480);
+    expect(sent[0]?.delaySeconds).toBeLessThanOrEqual(7_920);
+  });
+});
