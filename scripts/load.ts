@@ -8,6 +8,11 @@
  * registered twice, copies of one webhook answered alike, and once D1 is back (within a minute) a call record
  * for every call that matches its answer.
  *
+ * Call events (docs/events.md): each call also gets its final status callback, so it has two events (call.started,
+ * call.ended), delivered through the local queue to a receiver stand-in that answers 500 to a share of deliveries,
+ * drops a share of connections and is down for a while mid-run. Afterwards every expected event must have reached
+ * it at least once (unique webhook-ids against the calls made), signed, in order per call, none left undelivered.
+ *
  * Bounded in count and time: `--requests` (default 2000), `--concurrency` (default 32), `--numbers` (default 100),
  * `--max-seconds` (default 300) for the sending, then at most a minute's wait for the records. `runLoad()` is
  * also what the short load test in `npm test` runs (test/scripts/load.test.ts).
@@ -24,12 +29,17 @@ import { putMany } from "../cli/lib/store.ts";
 import { inboundCallParams, signedWebhook, type SignedWebhook } from "../cli/lib/webhook.ts";
 import { wrangler } from "../cli/lib/wrangler.ts";
 import { startRetellStandIn, type RecordedRequest } from "../stand-ins/retell.ts";
+import { startReceiverStandIn, type ReceivedRequest } from "../stand-ins/receiver.ts";
+import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
 
 const AUTH_TOKEN = "load_twilio_auth_token";
 const API_KEY = "key_load_test";
 const ADMIN_TOKEN = "load_admin_token";
 const ACCOUNT_SID = "AC" + "0".repeat(32);
 const FALLBACK = "+61390000000";
+/** The Worker's signing secret in the run (32 bytes), which the receiver verifies with. */
+const SIGNING_SECRET = `whsec_${Buffer.alloc(32, 42).toString("base64")}`;
+const EVENTS_PATH = "/events";
 /** The Worker's log line for a copy to D1 that failed (line/object.ts): proof that the outage was real. */
 const COPY_FAILED = '"records.copy_failed"';
 /** How long after D1 is back every record must be there: the issue's promise ("within a minute"). */
@@ -58,6 +68,12 @@ export interface LoadOptions {
   downEvery: number;
   chaos: { dropRate: number; failRate: number; slowRate: number; slowMs: number };
   maxSeconds: number;
+  /**
+   * Call events to a receiver that answers 500 to `failRate` of deliveries, drops `dropRate` of connections, and is
+   * down for `downSeconds` once `downAfter` of the requests are sent; `retryScale` shortens the retry schedule
+   * (EVENTS_RETRY_SCALE); every event must be in within `waitSeconds` of the last answer. Null: no events.
+   */
+  events: { failRate: number; dropRate: number; downAfter: number; downSeconds: number; retryScale: number; waitSeconds: number } | null;
   log?: (line: string) => void;
 }
 
@@ -71,6 +87,8 @@ export const DEFAULT_LOAD: LoadOptions = {
   downEvery: 10,
   chaos: { dropRate: 0.03, failRate: 0.1, slowRate: 0.1, slowMs: 1_500 },
   maxSeconds: 300,
+  // Retry schedule × 0.002: 5 s, 5 min, 30 min, 2 h, 5 h… become 1, 1, 4, 14, 36 s…, so a bounded run sees the whole schedule's shape.
+  events: { failRate: 0.2, dropRate: 0.05, downAfter: 0.5, downSeconds: 20, retryScale: 0.002, waitSeconds: 240 },
 };
 
 type Answer = "sip" | "fallback_number" | "apology" | "other";
@@ -107,6 +125,32 @@ export interface Tally {
   mismatchedRecords: number;
   /** Seconds from D1's return (or the last answer, without an outage) until every record was there and matching; null if never within the limit. */
   recordsCompleteAfterSeconds: number | null;
+  events: EventTally | null;
+}
+
+export interface EventTally {
+  /** Final status callbacks sent, and those the Worker took (204). */
+  statusCallbacks: number;
+  statusAccepted: number;
+  /** call.started per answered call plus call.ended per status taken. */
+  expected: number;
+  /** Distinct webhook-ids the receiver answered 2xx, and the expected (call, type) pairs among them. */
+  deliveredIds: number;
+  delivered: number;
+  missing: number;
+  /** Deliveries the receiver saw in all (retries included), failed on purpose, and while it was down. */
+  requests: number;
+  refused: number;
+  /** Signatures that did not verify with standardwebhooks. */
+  unverified: number;
+  /** Calls whose call.ended reached the receiver before their call.started. */
+  outOfOrder: number;
+  /** Deliveries still pending or failed in D1 at the end (GET /api/stats). */
+  pending: number;
+  failed: number;
+  /** Seconds from the last answer until every expected event was in; null if never within waitSeconds. */
+  completeAfterSeconds: number | null;
+  downSeconds: { from: number; to: number } | null;
 }
 
 export interface LoadReport {
@@ -220,10 +264,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const deadline = Date.now() + options.maxSeconds * 1000;
   const state = mkdtempSync(join(tmpdir(), "bridge-load-"));
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { chaos: options.chaos } });
+  const receiver = await startReceiverStandIn({ secret: SIGNING_SECRET });
+  if (options.events) receiver.setBehaviour(EVENTS_PATH, { chaos: { failRate: options.events.failRate, dropRate: options.events.dropRate } });
   const dev = await startDev({
     configPath: "wrangler.toml",
     persistTo: state,
-    vars: { RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "5000", TWILIO_AUTH_TOKEN: AUTH_TOKEN, RETELL_API_KEY: API_KEY, ADMIN_TOKEN, WEBHOOK_BASE_URL: "" },
+    vars: {
+      RETELL_BASE_URL: retell.url,
+      RETELL_TIMEOUT_MS: "5000",
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      RETELL_API_KEY: API_KEY,
+      ADMIN_TOKEN,
+      WEBHOOK_BASE_URL: "",
+      WEBHOOK_SIGNING_SECRET: SIGNING_SECRET,
+      ...(options.events && { EVENTS_RETRY_SCALE: String(options.events.retryScale) }),
+    },
   });
   // The same persisted state as the running wrangler dev: local D1 is one SQLite file that both open.
   const d1 = (sql: string, what: string) => wrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--config", "wrangler.toml", "--command", sql], what);
@@ -234,14 +289,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const down = (i: number) => i % options.downEvery < 2;
     numbers.forEach((_, i) => down(i) && retell.setBehaviour(agentOf(i), { status: 503 }));
     const store = { mode: "local" as const, persistTo: state, configPath: "wrangler.toml" };
-    await putMany(
-      store,
-      numbers.map((n, i) => ({ key: n, value: serializeAgentConfig({ retellAgentId: agentOf(i), ...(withFallback.has(n) && { fallbackNumber: FALLBACK }) }) })),
-    );
+    await putMany(store, [
+      ...numbers.map((n, i) => ({ key: n, value: serializeAgentConfig({ retellAgentId: agentOf(i), ...(withFallback.has(n) && { fallbackNumber: FALLBACK }) }) })),
+      ...(options.events ? [{ key: WEBHOOKS_KEY, value: JSON.stringify([{ id: "load", url: receiver.url + EVENTS_PATH }]) }] : []),
+    ]);
     await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", "wrangler.toml"], "Applying D1 migrations locally");
     say(`wrangler dev on ${dev.url}; Retell stand-in on ${retell.url} (chaos: ${JSON.stringify(options.chaos)}; 2 in ${options.downEvery} agents down); ${options.numbers} numbers seeded`);
 
     const webhookUrl = `${dev.url}/api/webhooks/twilio`;
+    const statusUrl = `${dev.url}/api/webhooks/twilio/status`;
+    /** Final status callbacks: CallSid → whether the Worker took it (204). */
+    const statuses = new Map<string, boolean>();
+    let downSeconds: EventTally["downSeconds"] = null;
+    let downTimer: ReturnType<typeof setTimeout> | undefined;
+    const downAt = options.events ? Math.round(options.requests * options.events.downAfter) : Infinity;
     const sent: Sent[] = [];
     /** First sends whose answers are in, for repeats to pick from. */
     const answered: Sent[] = [];
@@ -289,6 +350,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
             const webhook = signedWebhook({ url: webhookUrl, authToken: AUTH_TOKEN, params: inboundCallParams({ from, to, accountSid: ACCOUNT_SID }) });
             const [firstAnswer] = await sendWave(webhook, "first", count);
             if (firstAnswer) answered.push(firstAnswer);
+            if (options.events && firstAnswer) {
+              if (next >= downAt && !downSeconds) {
+                const from = since();
+                downSeconds = { from, to: from + options.events.downSeconds };
+                receiver.setDown(true);
+                say(`  receiver down at ${from.toFixed(1)} s for ${options.events.downSeconds} s`);
+                downTimer = setTimeout(() => receiver.setDown(false), options.events.downSeconds * 1000);
+              }
+              const params = { AccountSid: ACCOUNT_SID, CallSid: firstAnswer.callSid, CallStatus: "completed", Direction: "inbound", From: from, To: to, CallDuration: "30", SequenceNumber: "9" };
+              const status = signedWebhook({ url: statusUrl, authToken: AUTH_TOKEN, params });
+              statuses.set(firstAnswer.callSid, (await post(status.url, status.body, status.headers, 15_000)).status === 204);
+            }
           }
         }),
       );
@@ -335,6 +408,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       await new Promise((r) => setTimeout(r, RECORDS_POLL_MS));
     }
     const { missing, mismatched } = compareRecords(byCall, records);
+    const events = options.events ? await waitForEvents(options.events.waitSeconds, dev.url, receiver.requests, byCall, statuses, downSeconds, say) : null;
+    clearTimeout(downTimer);
 
     const tally: Tally = {
       sent: sent.length,
@@ -358,6 +433,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       missingRecords: missing,
       mismatchedRecords: mismatched,
       recordsCompleteAfterSeconds,
+      events,
     };
     for (const s of sent) {
       tally.answered[s.answer]++;
@@ -387,9 +463,91 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   } finally {
     await dev.stop();
     await retell.close();
+    await receiver.close();
     agent.destroy();
     rmSync(state, { recursive: true, force: true });
   }
+}
+
+/** A delivery's call and type, from its body (our events: `data.callSid`). */
+function eventOf(r: ReceivedRequest): { callSid: string; type: string; sequence: number } | null {
+  try {
+    const body = JSON.parse(r.body) as { type?: string; sequence?: number; data?: { callSid?: string } };
+    return body.type && body.data?.callSid ? { callSid: body.data.callSid, type: body.type, sequence: body.sequence ?? 0 } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits until every expected event reached the receiver (2xx) or `waitSeconds` pass, then tallies them. */
+async function waitForEvents(
+  waitSeconds: number,
+  url: string,
+  requests: ReceivedRequest[],
+  byCall: Map<string, Sent[]>,
+  statuses: Map<string, boolean>,
+  downSeconds: EventTally["downSeconds"],
+  say: (line: string) => void,
+): Promise<EventTally> {
+  const expected = new Set<string>();
+  for (const [callSid] of byCall) expected.add(`${callSid} call.started`);
+  for (const [callSid, took] of statuses) if (took) expected.add(`${callSid} call.ended`);
+  const start = performance.now();
+  const deliveredKeys = () => {
+    const keys = new Set<string>();
+    for (const r of requests) {
+      const e = r.status >= 200 && r.status < 300 ? eventOf(r) : null;
+      if (e) keys.add(`${e.callSid} ${e.type}`);
+    }
+    return keys;
+  };
+  let completeAfterSeconds: number | null = null;
+  let lastSaid = 0;
+  for (;;) {
+    const keys = deliveredKeys();
+    const missing = [...expected].filter((k) => !keys.has(k)).length;
+    if (missing === 0) {
+      completeAfterSeconds = (performance.now() - start) / 1000;
+      break;
+    }
+    if (performance.now() - start > waitSeconds * 1000) break;
+    if (performance.now() - lastSaid > 10_000) {
+      say(`  events: ${expected.size - missing}/${expected.size} delivered`);
+      lastSaid = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const keys = deliveredKeys();
+  const firstDelivered = new Map<string, number>();
+  for (const r of requests) {
+    const e = r.status >= 200 && r.status < 300 ? eventOf(r) : null;
+    if (e && !firstDelivered.has(`${e.callSid} ${e.type}`)) firstDelivered.set(`${e.callSid} ${e.type}`, requests.indexOf(r));
+  }
+  let outOfOrder = 0;
+  for (const [callSid] of byCall) {
+    const started = firstDelivered.get(`${callSid} call.started`);
+    const ended = firstDelivered.get(`${callSid} call.ended`);
+    if (started !== undefined && ended !== undefined && ended < started) outOfOrder++;
+  }
+  const stats = await fetch(`${url}/api/stats?since=1d`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const counts = ((await stats.json()) as { deliveries?: { pending: number; failed: number } }).deliveries ?? { pending: -1, failed: -1 };
+  const ok = requests.filter((r) => r.status >= 200 && r.status < 300);
+  return {
+    statusCallbacks: statuses.size,
+    statusAccepted: [...statuses.values()].filter(Boolean).length,
+    expected: expected.size,
+    deliveredIds: new Set(ok.map((r) => r.headers["webhook-id"])).size,
+    delivered: [...expected].filter((k) => keys.has(k)).length,
+    missing: [...expected].filter((k) => !keys.has(k)).length,
+    requests: requests.length,
+    refused: requests.length - ok.length,
+    unverified: requests.filter((r) => !r.verified).length,
+    outOfOrder,
+    pending: counts.pending,
+    failed: counts.failed,
+    completeAfterSeconds,
+    downSeconds,
+  };
 }
 
 /** The tally's failures, as sentences; empty when everything held. */
@@ -409,7 +567,21 @@ export function tallyProblems(t: Tally): string[] {
     t.mismatchedRecords > 0 && `${t.mismatchedRecords} records disagree with the caller's answer`,
     t.records !== t.uniqueCalls && `${t.records} records for ${t.uniqueCalls} calls`,
     t.recordsCompleteAfterSeconds === null && `the records were not all there and matching ${RECORDS_WITHIN_MS / 1000} s after D1 came back`,
+    ...(t.events ? eventProblems(t.events) : []),
   ].filter((p): p is string => typeof p === "string");
+}
+
+function eventProblems(e: EventTally): (string | false)[] {
+  return [
+    e.statusAccepted !== e.statusCallbacks && `${e.statusCallbacks - e.statusAccepted} status callbacks were not taken`,
+    e.missing > 0 && `${e.missing} of ${e.expected} events never reached the receiver`,
+    e.deliveredIds < e.expected && `${e.deliveredIds} distinct webhook-ids delivered for ${e.expected} events`,
+    e.unverified > 0 && `${e.unverified} deliveries did not verify with standardwebhooks`,
+    e.outOfOrder > 0 && `${e.outOfOrder} calls' call.ended arrived before their call.started`,
+    e.pending !== 0 && `${e.pending} deliveries still pending in D1`,
+    e.failed !== 0 && `${e.failed} deliveries failed`,
+    e.refused === 0 && "the receiver refused nothing, so retries were never exercised",
+  ];
 }
 
 async function main() {
@@ -433,10 +605,16 @@ async function main() {
   if (report.outageSeconds) {
     console.log(`D1 outage: the calls table renamed away from ${report.outageSeconds.from.toFixed(1)} s to ${report.outageSeconds.to.toFixed(1)} s; ${t.sentDuringOutage} webhooks answered meanwhile; the Worker logged ${t.copyFailuresLogged} failed copies.`);
   }
+  const e = t.events;
+  if (e && options.events) {
+    console.log(
+      `Call events: ${e.expected} expected (call.started per call, call.ended per status callback), to a receiver answering 500 to ${pct(options.events.failRate)} and dropping ${pct(options.events.dropRate)} of deliveries${e.downSeconds ? `, down from ${e.downSeconds.from.toFixed(1)} s for ${options.events.downSeconds} s` : ""}; retry schedule × ${options.events.retryScale}. ${e.requests} deliveries reached it (${e.refused} refused or dropped); ${e.deliveredIds} distinct webhook-ids delivered; ${e.missing} missing; ${e.outOfOrder} out of order; ${e.unverified} unverified; ${e.pending} pending and ${e.failed} failed in D1; all in ${e.completeAfterSeconds === null ? "NEVER within the limit" : `${e.completeAfterSeconds.toFixed(1)} s`} after the last answer.`,
+    );
+  }
   console.log(`Every record in D1 and matching ${t.recordsCompleteAfterSeconds === null ? "NEVER within the limit" : `${t.recordsCompleteAfterSeconds.toFixed(1)} s`} after ${report.outageSeconds ? "D1 came back" : "the last answer"}.\n`);
   console.log(`| requests/s | p50 ms | p99 ms | max ms |\n| ---: | ---: | ---: | ---: |\n| ${report.requestsPerSecond.toFixed(1)} | ${report.latencyMs.p50.toFixed(1)} | ${report.latencyMs.p99.toFixed(1)} | ${report.latencyMs.max.toFixed(1)} |\n`);
   console.log("| tally | count |\n| --- | ---: |");
-  for (const [k, v] of Object.entries({ ...t, answered: undefined, ...Object.fromEntries(Object.entries(t.answered).map(([a, n]) => [`answered ${a}`, n])) })) {
+  for (const [k, v] of Object.entries({ ...t, events: undefined, answered: undefined, ...Object.fromEntries(Object.entries(t.answered).map(([a, n]) => [`answered ${a}`, n])) })) {
     if (v !== undefined) console.log(`| ${k} | ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : v} |`);
   }
   const problems = tallyProblems(t);

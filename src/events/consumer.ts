@@ -21,7 +21,7 @@ import { disableEndpoint, loadEndpoints } from "./endpoint-store.ts";
 import type { WebhookEndpoint } from "./endpoints.ts";
 import { isDeliveryMessage, type DeliveryMessage } from "./message.ts";
 import { postEvent } from "./post.ts";
-import { MAX_DELAY_S, retryDelay } from "./schedule.ts";
+import { MAX_DELAY_S, retryDelay, retryScale } from "./schedule.ts";
 
 /** While no signing secret is set, messages wait this long between looks (none is lost: past retention each is sent anew). */
 export const SECRET_WAIT_S = 900;
@@ -153,7 +153,7 @@ async function deliver(message: Message<unknown>, env: Bindings, endpoints: Webh
       return;
     }
     const attempts = await recordAttempt(env.DB, keyOf(m), { state: "pending", status: outcome.status, error: outcome.error, nextAttemptAt: null }, now).catch(() => message.attempts);
-    const delay = retryDelay(attempts, outcome.retryAfterS);
+    const delay = retryDelay(attempts, outcome.retryAfterS, Math.random, retryScale(env.EVENTS_RETRY_SCALE));
     if (delay === null) {
       await env.EVENTS_DLQ.send(m, { contentType: "json" });
       log("error", "events.delivery_abandoned", { ...fields, attempts, status: outcome.status, error: outcome.error });

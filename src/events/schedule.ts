@@ -44,10 +44,16 @@ export function classify(status: number, retryAfter: string | null, now: number)
   return retryAfterS === undefined ? { kind: "failed", status, error } : { kind: "failed", status, error, retryAfterS };
 }
 
+/** EVENTS_RETRY_SCALE: a factor in (0, 1] on the schedule, for local load runs only (hours become minutes); default 1. */
+export function retryScale(value: string | undefined): number {
+  const scale = Number(value);
+  return value && Number.isFinite(scale) && scale > 0 && scale <= 1 ? scale : 1;
+}
+
 /** Seconds to wait after failed attempt `attempt` (1-based), or null once the schedule is used up. */
-export function retryDelay(attempt: number, retryAfterS: number | undefined, random: () => number = Math.random): number | null {
+export function retryDelay(attempt: number, retryAfterS: number | undefined, random: () => number = Math.random, scale = 1): number | null {
   if (attempt >= MAX_ATTEMPTS) return null;
   if (retryAfterS !== undefined) return Math.min(MAX_DELAY_S, Math.max(1, retryAfterS));
-  const base = RETRY_DELAYS_S[Math.max(0, attempt - 1)] as number;
+  const base = (RETRY_DELAYS_S[Math.max(0, attempt - 1)] as number) * scale;
   return Math.min(MAX_DELAY_S, Math.max(1, Math.round(base * (1 + JITTER * (2 * random() - 1)))));
 }

@@ -1,7 +1,8 @@
 /**
  * The short load test: a few hundred concurrent signed calls through `wrangler dev` while the Retell stand-in
  * fails, stalls and drops connections, some first webhooks arrive as a burst of copies, and D1 goes away in the
- * middle. One run; each behaviour its own check of the tally (`npm run load` is the long version).
+ * middle, and call events go to a receiver that fails, drops and goes down. One run; each behaviour its own check
+ * of the tally (`npm run load` is the long version).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOAD, runLoad, tallyProblems, type LoadReport } from "../../scripts/load.ts";
@@ -9,8 +10,17 @@ import { DEFAULT_LOAD, runLoad, tallyProblems, type LoadReport } from "../../scr
 describe("under load with a failing Retell, copies of webhooks and a D1 outage", () => {
   let report: LoadReport;
   beforeAll(async () => {
-    report = await runLoad({ ...DEFAULT_LOAD, requests: 300, concurrency: 16, numbers: 40, repeatRate: 0.1, copies: { rate: 0.1, min: 3, max: 10 }, maxSeconds: 120 });
-  }, 240_000);
+    report = await runLoad({
+      ...DEFAULT_LOAD,
+      requests: 300,
+      concurrency: 16,
+      numbers: 40,
+      repeatRate: 0.1,
+      copies: { rate: 0.1, min: 3, max: 10 },
+      maxSeconds: 240,
+      events: { failRate: 0.2, dropRate: 0.05, downAfter: 0.5, downSeconds: 5, retryScale: 0.002, waitSeconds: 150 },
+    });
+  }, 600_000);
 
   it("sends every request, with repeats and bursts of copies among them", () => {
     expect(report.tally.sent).toBe(300);
@@ -42,6 +52,22 @@ describe("under load with a failing Retell, copies of webhooks and a D1 outage",
     expect({ records: tally.records, missing: tally.missingRecords, mismatched: tally.mismatchedRecords }).toEqual({ records: tally.uniqueCalls, missing: 0, mismatched: 0 });
     expect(tally.recordsCompleteAfterSeconds).not.toBeNull();
     expect(tally.recordsCompleteAfterSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it("delivers every call's events to the receiver at least once, signed, in order, none left pending or failed", () => {
+    const events = report.tally.events;
+    expect(events).not.toBeNull();
+    if (!events) return;
+    expect(events.refused).toBeGreaterThan(0);
+    expect(events.expected).toBe(report.tally.uniqueCalls + events.statusAccepted);
+    expect({ missing: events.missing, unverified: events.unverified, outOfOrder: events.outOfOrder, pending: events.pending, failed: events.failed }).toEqual({
+      missing: 0,
+      unverified: 0,
+      outOfOrder: 0,
+      pending: 0,
+      failed: 0,
+    });
+    expect(events.deliveredIds).toBeGreaterThanOrEqual(events.expected);
   });
 
   it("finds nothing else wrong in the tally", () => {
