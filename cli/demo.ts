@@ -10,6 +10,8 @@ import { randomBytes } from "node:crypto";
 import { sign } from "retell-sdk/lib/webhook_auth";
 import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../stand-ins/twilio.ts";
+import { startReceiverStandIn, type ReceiverStandIn } from "../stand-ins/receiver.ts";
+import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
 import { parseFlags, expectPositionals } from "./lib/args.ts";
 import { AGENTS_BINDING, DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
 import { startDev, type DevServer } from "./lib/dev.ts";
@@ -28,7 +30,8 @@ const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
 Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
 Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down; then the first
 call's agent transfers the caller to a person twice (nobody answers the first, and the caller is back with the
-agent; the second is answered); then the agent calls a customer (POST /api/calls). Offline; leaves nothing
+agent; the second is answered); then the agent calls a customer (POST /api/calls); then the first call's
+events arrive, signed, at a local receiver standing in for your endpoint. Offline; leaves nothing
 running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set (environment
 or .dev.vars); --stand-in forces the stand-in.`;
 
@@ -146,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), "bridge-demo-"));
   let retell: RetellStandIn | undefined;
   let twilio: TwilioStandIn | undefined;
+  let receiver: ReceiverStandIn | undefined;
   let dev: DevServer | undefined;
   let stopDev: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
@@ -153,6 +157,7 @@ async function main(argv: string[]): Promise<number> {
     await stopDev?.();
     await retell?.close();
     await twilio?.close();
+    await receiver?.close();
     rmSync(tmp, { recursive: true, force: true });
   })());
   const unregister = onInterrupt(cleanup);
@@ -186,6 +191,11 @@ async function main(argv: string[]): Promise<number> {
     // Outbound calls go to Twilio's REST API: always a local stand-in here, so the demo never places a real call.
     twilio = await startTwilioStandIn({ accountSid, authToken });
     out(`Twilio: a local stand-in of its REST API at ${twilio.url} (no real call is ever placed or moved by the demo).`);
+    // Call events go to a local receiver standing in for the operator's endpoint, which verifies every signature.
+    const signingSecret = `whsec_${randomBytes(32).toString("base64")}`;
+    receiver = await startReceiverStandIn({ secret: signingSecret });
+    const eventsUrl = `${receiver.url}/call-events`;
+    out(`Your endpoint: a local receiver at ${eventsUrl}, verifying each call event's signature with the standardwebhooks package.`);
     const store: Store = { mode: "local", persistTo: tmp, configPath };
     const mappings: [string, AgentConfig][] = [
       [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" }, transfers: { sales: DEMO.sales, support: DEMO.support } }],
@@ -210,11 +220,15 @@ async function main(argv: string[]): Promise<number> {
         TWILIO_ACCOUNT_SID: accountSid,
         TWILIO_API_BASE_URL: twilio.url,
         ADMIN_TOKEN: adminToken,
+        WEBHOOK_SIGNING_SECRET: signingSecret,
       },
     });
     devStarting.catch(() => {});
-    await putMany(store, mappings.map(([key, agent]) => ({ key, value: serializeAgentConfig(agent) })));
-    out(`  ✓ local KV (binding ${AGENTS_BINDING}): ${mappings.map(([k, a]) => `${k} → ${a.retellAgentId}`).join(", ")}`);
+    await putMany(store, [
+      ...mappings.map(([key, agent]) => ({ key, value: serializeAgentConfig(agent) })),
+      { key: WEBHOOKS_KEY, value: JSON.stringify([{ id: "demo", url: eventsUrl }]) },
+    ]);
+    out(`  ✓ local KV (binding ${AGENTS_BINDING}): ${mappings.map(([k, a]) => `${k} → ${a.retellAgentId}`).join(", ")}; ${WEBHOOKS_KEY} → ${eventsUrl}`);
     if (d1 && migrationsDir && existsSync(migrationsDir)) {
       await wrangler(["d1", "migrations", "apply", d1.fields.binding as string, "--local", "--persist-to", tmp, "--config", configPath], "Applying D1 migrations locally");
       out(`  ✓ local D1 (binding ${d1.fields.binding}): migrations in ${migrationsDir} applied`);
@@ -333,11 +347,37 @@ async function main(argv: string[]): Promise<number> {
     }
     results.push({ title: "outbound call → placed, then SIP dial once answered", ok: res.status === 201 && outboundSip !== null, detail: outboundSip ?? `HTTP ${res.status} ${JSON.stringify(placed)}` });
 
+    rule(`6. Call 1's events arrive at your endpoint`);
+    out(" → Twilio reports call 1 over (its final status callback):");
+    const statusParams = { ...inboundCallParams({ from: DEMO.caller, to: DEMO.line, accountSid }), CallSid: first.callSid, CallStatus: "completed", CallDuration: "180" };
+    const status = await sendWebhook(signedWebhook({ url: `${dev.url}/api/webhooks/twilio/status`, authToken, params: statusParams }));
+    out(` ← HTTP ${status.status}`);
+    out("   The call's line sends each change's event through the local queue; the receiver takes them:");
+    const ofCall = () => receiver?.requests.filter((r) => r.body.includes(first.callSid)) ?? [];
+    const until = Date.now() + 30_000;
+    while (!ofCall().some((r) => r.body.includes('"type":"call.ended"')) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    const events = ofCall().map((r) => ({ r, e: JSON.parse(r.body) as { type: string; sequence: number; data: { outcome: string | null; twilioStatus: string | null } } }));
+    for (const { r, e } of events) {
+      out(` ⇐ ${r.headers["webhook-id"]}  #${e.sequence} ${e.type.padEnd(16)} signature ${r.verified ? "✓ verified" : "✗ NOT verified"}  (outcome ${e.data.outcome}, Twilio status ${e.data.twilioStatus ?? "–"})`);
+    }
+    const shown = events[events.length - 1];
+    if (shown) {
+      out(`   Headers of the last one: webhook-id, webhook-timestamp ${shown.r.headers["webhook-timestamp"]}, webhook-signature ${shown.r.headers["webhook-signature"]?.slice(0, 12)}…`);
+    }
+    const types = events.map(({ e }) => e.type);
+    const inOrder = events.every(({ e }, i) => e.sequence === i + 1);
+    const expectedTypes = ["call.started", "transfer.started", "transfer.ended", "transfer.started", "transfer.ended", "call.ended"];
+    results.push({
+      title: "call 1's events → your endpoint, in order, every signature verified",
+      ok: JSON.stringify(types) === JSON.stringify(expectedTypes) && inOrder && events.every(({ r }) => r.verified),
+      detail: types.join(", ") || "none arrived within 30 s",
+    });
+
     rule("Summary");
     for (const r of results) out(`  ${r.ok ? "✓" : "✗"} ${r.title}: ${r.detail}`);
     const failed = results.filter((r) => !r.ok).length;
     await cleanup();
-    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio stand-in${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
+    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio stand-in, the receiver${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
     out("Next: `npm run dev` to run the Worker yourself, `npm run deploy` to put it live (docs/operations.md).");
     if (failed > 0) throw new CliError(`${failed} of ${results.length} demo calls did not get the expected answer.`, { details: dev.lines.slice(-20) });
     return EXIT.ok;

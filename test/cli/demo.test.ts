@@ -54,6 +54,10 @@ describe("npm run demo", () => {
     expect(result.stdout).toContain('"transfer_failed": "sales"');
     expect(result.stdout).toContain("<Sip>sip:desk@pbx.example.com</Sip>");
     expect(result.stdout).toMatch(/<Response>\s+<Hangup\/>\s+<\/Response>/);
+    // Call 1's events at the local receiver: every one signed and verified with standardwebhooks, in order.
+    expect(result.stdout).toMatch(/⇐ msg_[0-9a-f]{32} {2}#1 call\.started\s+signature ✓ verified/);
+    expect(result.stdout).toMatch(/#6 call\.ended\s+signature ✓ verified/);
+    expect(result.stdout).toContain("✓ call 1's events → your endpoint, in order, every signature verified: call.started, transfer.started, transfer.ended, transfer.started, transfer.ended, call.ended");
     expect(result.stdout).not.toContain("✗");
     const state = /Local state for this run: (\S+)/.exec(result.stdout)?.[1] as string;
     const pid = Number(/wrangler dev, pid (\d+)/.exec(result.stdout)?.[1]);
