@@ -28,6 +28,7 @@ import { startDev } from "../cli/lib/dev.ts";
 import { putMany } from "../cli/lib/store.ts";
 import { inboundCallParams, signedWebhook, type SignedWebhook } from "../cli/lib/webhook.ts";
 import { wrangler } from "../cli/lib/wrangler.ts";
+import { CliError } from "../cli/lib/errors.ts";
 import { startRetellStandIn, type RecordedRequest } from "../stand-ins/retell.ts";
 import { startReceiverStandIn, type ReceivedRequest } from "../stand-ins/receiver.ts";
 import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
@@ -281,7 +282,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     },
   });
   // The same persisted state as the running wrangler dev: local D1 is one SQLite file that both open.
-  const d1 = (sql: string, what: string) => wrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--config", "wrangler.toml", "--command", sql], what);
+  // The running Worker writes D1 all the time (records, call events' deliveries): a statement that finds the file
+  // locked (SQLITE_BUSY) is tried again, up to 20 times a second apart.
+  const d1 = async (sql: string, what: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await wrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--config", "wrangler.toml", "--command", sql], what);
+      } catch (error) {
+        const busy = error instanceof CliError && error.details.some((d) => d.includes("SQLITE_BUSY"));
+        if (!busy || attempt >= 20) throw error;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  };
   try {
     const numbers = Array.from({ length: options.numbers }, (_, i) => `+6141${String(i).padStart(7, "0")}`);
     const withFallback = new Set(numbers.filter((_, i) => i % 2 === 0));

@@ -8,9 +8,11 @@ import { answerRequest, callingNumber, placeCall, placeRequest, statusRequest } 
 import { callSid, failTwilio, retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueCaller, uniqueNumber, voiceParams, worker, ORIGIN } from "./helpers.ts";
 import { actionPath, adminRequest, recordOf, retellCall, retellRequest } from "./records.ts";
 import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
-import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./secrets.ts";
+import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_WEBHOOK_SIGNING_SECRET } from "./secrets.ts";
+import { received, receiverPath, setReceiver } from "./events/receiver.ts";
+import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
 
-const SECRETS = [TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_RETELL_API_KEY, TEST_ADMIN_TOKEN];
+const SECRETS = [TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_RETELL_API_KEY, TEST_ADMIN_TOKEN, TEST_WEBHOOK_SIGNING_SECRET];
 const FALLBACK = "+61390001234";
 
 let output: string[] = [];
@@ -38,6 +40,10 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   // Retell's error answer echoes the caller's number, as an error body may.
   await setRetellBehaviour(downAgent, { status: 500, errorBody: { status: "error", message: `call from ${CALLER} to ${down} failed` } });
   await env.AGENTS.put(closed, JSON.stringify({ retellAgentId: uniqueAgentId("secshut"), blockedCallers: [blockedCaller], schedule: { timeZone: "UTC", hours: {}, afterHours: { number: FALLBACK } } }));
+  // Call events go to an endpoint that fails once, then takes them: the consumer's log lines are exercised too.
+  const hook = receiverPath("security");
+  await env.AGENTS.put(WEBHOOKS_KEY, JSON.stringify([{ id: "sec", url: hook.url }]));
+  await setReceiver(hook.path, { statuses: [500, 204] });
   const responses: Response[] = [];
   const send = async (request: Request) => {
     const res = await worker(request);
@@ -61,7 +67,9 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   await recordOf(sid);
   await send(await retellRequest({ event: "call_ended", call: retellCall({ call_id: retellCallId, from_number: CALLER, to_number: mapped, metadata: { twilio_call_sid: sid } }) }));
   await send(await retellRequest({ event: "call_ended", call: retellCall({ call_id: retellCallId }) }, { signature: "v=1,d=00" }));
+  for (let i = 0; i < 300 && (await received(hook.path)).filter((r) => r.status === 204 && r.body.includes(sid)).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
   await send(adminRequest("/api/calls?limit=5"));
+  await send(adminRequest("/api/deliveries?limit=5"));
   await send(adminRequest("/api/stats", "wrong_token"));
   await send(new Request(`${ORIGIN}/health`));
   await send(new Request(`${ORIGIN}/api/webhooks/twilio`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } }));
@@ -79,11 +87,14 @@ async function exercise(): Promise<{ numbers: string[]; responses: Response[] }>
   return { numbers: [mapped, down, unmapped, closed, CALLER, blockedCaller, FALLBACK, outboundLine.from, callee, machineCall.to], responses };
 }
 
-describe("logs", () => {
+describe("logs", { timeout: 60_000 }, () => {
   it("never contain a secret or a full phone number, on any route or outcome", async () => {
     const { numbers } = await exercise();
     const logged = output.join("\n");
     expect(output.length).toBeGreaterThan(8);
+    // The events consumer's lines are among them: a failed attempt, then the delivery.
+    expect(logged).toContain('"events.delivery_failed"');
+    expect(logged).toContain('"events.delivered"');
     for (const secret of SECRETS) expect(logged).not.toContain(secret);
     for (const number of numbers) {
       expect(logged).not.toContain(number);
@@ -93,7 +104,7 @@ describe("logs", () => {
   });
 });
 
-describe("responses", () => {
+describe("responses", { timeout: 60_000 }, () => {
   it("carry no framework banner and no stack trace, on any route or outcome", async () => {
     const { responses } = await exercise();
     for (const res of responses) {
