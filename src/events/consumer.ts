@@ -15,7 +15,7 @@
 import type { Bindings } from "../env.ts";
 import { webhookSigner } from "../config.ts";
 import { log } from "../log.ts";
-import { earlierPending, markFailed, readBody, recordAttempt, type DeliveryKey } from "../records/deliveries.ts";
+import { earlierPending, markFailed, readBody, recordAttempt, scheduleNext, type DeliveryKey } from "../records/deliveries.ts";
 import { signedHeaders, type Signer } from "../standard-webhooks/sign.ts";
 import { disableEndpoint, loadEndpoints } from "./endpoint-store.ts";
 import type { WebhookEndpoint } from "./endpoints.ts";
@@ -160,10 +160,8 @@ async function deliver(message: Message<unknown>, env: Bindings, endpoints: Webh
       message.ack();
       return;
     }
-    await env.DB.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ? AND endpoint_id = ? AND state = 'pending'")
-      .bind(now + delay * 1000, m.eventId, m.endpointId)
-      .run()
-      .catch(() => undefined);
+    // Only what a later event waiting behind this one reads to time its own wait: a failure here costs it a few looks.
+    await scheduleNext(env.DB, m, now + delay * 1000).catch(() => undefined);
     log("warn", "events.delivery_failed", { ...fields, attempts, status: outcome.status, error: outcome.error, retryInS: delay });
     await later(message, env, delay);
   } catch (error) {

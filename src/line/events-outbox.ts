@@ -120,11 +120,19 @@ export function recordChangeEvents(sql: SqlStorage, before: CallRecord | null, a
   for (const { type, key } of changeEvents(before, after)) addEvent(sql, { callSid: after.callSid, type, key, agentKey: after.agentKey, occurredAt: now, record: after });
 }
 
-/** The Retell events the line keeps: call.analyzed (once per Retell call) and Retell's raw bodies for pass-through. */
-export function recordRetellEvents(sql: SqlStorage, record: CallRecord, retell: { event: string; callId: string; body: string; signature: string }, now: number): void {
+/** Retell's request as it came: the raw body and signature; `passThrough` when an endpoint takes Retell's own bodies. */
+export interface RetellRaw {
+  body: string;
+  signature: string;
+  passThrough: boolean;
+}
+
+/** The Retell events the line keeps: call.analyzed (once per Retell call), and Retell's raw bodies for pass-through. */
+export function recordRetellEvents(sql: SqlStorage, record: CallRecord, retell: RetellRaw & { event: string; callId: string }, now: number): void {
   if (retell.event === "call_analyzed") {
     addEvent(sql, { callSid: record.callSid, type: "call.analyzed", key: `call.analyzed#${retell.callId}`, agentKey: record.agentKey, occurredAt: now, record, raw: retell.body });
   }
+  if (!retell.passThrough) return;
   // Retell's call events once per Retell call; its other events (transcript_updated, …) each time.
   const key = ["call_started", "call_ended", "call_analyzed"].includes(retell.event) ? `retell.${retell.event}#${retell.callId}` : `retell#${crypto.randomUUID()}`;
   addEvent(sql, { callSid: record.callSid, type: `retell.${retell.event}`, key, agentKey: record.agentKey, occurredAt: now, raw: retell.body, retellSignature: retell.signature });

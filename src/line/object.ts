@@ -53,7 +53,7 @@ import {
 } from "./transitions.ts";
 import type { TransferAttempt } from "../transfers/attempt.ts";
 import { loadEndpoints } from "../events/endpoint-store.ts";
-import { createEventTables, forgetEventKeys, recordChangeEvents, recordRetellEvents, sendEvents, sendFailingSince } from "./events-outbox.ts";
+import { createEventTables, forgetEventKeys, recordChangeEvents, recordRetellEvents, sendEvents, sendFailingSince, type RetellRaw } from "./events-outbox.ts";
 import {
   applyTransferDial,
   decideTransfer,
@@ -250,8 +250,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     return transferring ? "transferring" : "recorded";
   }
 
-  /** A Retell call event, for a call this line answered; `raw`: Retell's body and signature, for the call's events. */
-  async recordRetellEvent(callSid: string, event: RetellCallUpdate, receivedAt: number, raw?: { body: string; signature: string }): Promise<EventResult> {
+  /** A Retell call event, for a call this line answered; `raw`: Retell's request, for call.analyzed and the pass-through. */
+  async recordRetellEvent(callSid: string, event: RetellCallUpdate, receivedAt: number, raw?: RetellRaw): Promise<EventResult> {
     const row = this.row(callSid);
     if (!row) return "unknown_call";
     const result = applyRetellEvent(JSON.parse(row.record) as CallRecord, event, receivedAt);
@@ -263,7 +263,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   }
 
   /** One of Retell's other events (transcript_updated, …) for a call on this line, kept only to be passed through. */
-  async passRetellEvent(callSid: string, retell: { event: string; callId: string; body: string; signature: string }, receivedAt: number): Promise<EventResult> {
+  async passRetellEvent(callSid: string, retell: RetellRaw & { event: string; callId: string }, receivedAt: number): Promise<EventResult> {
     const row = this.row(callSid);
     if (!row) return "unknown_call";
     recordRetellEvents(this.ctx.storage.sql, JSON.parse(row.record) as CallRecord, retell, receivedAt);

@@ -136,6 +136,11 @@ export async function recordAttempt(db: D1Database, key: DeliveryKey, attempt: A
   return row?.attempts ?? 1;
 }
 
+/** When a pending delivery is tried next (ms). */
+export async function scheduleNext(db: D1Database, key: Pick<DeliveryKey, "eventId" | "endpointId">, at: number): Promise<void> {
+  await db.prepare("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ? AND endpoint_id = ? AND state = 'pending'").bind(at, key.eventId, key.endpointId).run();
+}
+
 /** Marks a delivery failed (never one already delivered), keeping its body for replay; `error` null keeps the last attempt's. */
 export async function markFailed(db: D1Database, key: DeliveryKey, error: string | null, body: { body: string; retellSignature?: string } | null, now: number): Promise<void> {
   const statements = [

@@ -5,7 +5,8 @@
  * call's metadata (calls/connect.ts). Retell waits 10 s and retries up to 3 times
  * (https://docs.retellai.com/features/webhook), so an object failing answers 503 to have it sent again, and every
  * write is safe to repeat. An event for a call no line knows (the account's webhook sees every call) is
- * acknowledged and logged, and nothing is stored.
+ * acknowledged and logged, and nothing is stored. Retell's raw request also goes to the line where a call event
+ * needs it (call.analyzed's `retell`, an endpoint taking Retell's own bodies: docs/events.md).
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
@@ -26,16 +27,21 @@ retellWebhook.post("/", retellBodyLimit(), async (c) => {
     const call = retellEventCall(payload);
     const passed =
       call && (await passesRetellEvents(c.env.AGENTS))
-        ? await fromStorage(() => askLine(lineStub(c.env, call.line).passRetellEvent(call.twilioCallSid, { event: read.event, callId: call.callId, body, signature }, Date.now()), "line retell event"))
+        ? await fromStorage(() =>
+            askLine(lineStub(c.env, call.line).passRetellEvent(call.twilioCallSid, { event: read.event, callId: call.callId, body, signature, passThrough: true }, Date.now()), "line retell event"),
+          )
         : null;
     log("info", "retell.event_ignored", { retellEvent: read.event, ...(passed && { passedThrough: passed }) });
     return c.body(null, 204);
   }
   const { update } = read;
   const { line, twilioCallSid } = update;
+  // The raw request goes to the line only where it is kept: call.analyzed's `retell`, or an endpoint in Retell's format.
+  const passThrough = line && twilioCallSid ? await passesRetellEvents(c.env.AGENTS) : false;
+  const raw = passThrough || update.event === "call_analyzed" ? { body, signature, passThrough } : undefined;
   const result =
     line && twilioCallSid
-      ? await fromStorage(() => askLine(lineStub(c.env, line).recordRetellEvent(twilioCallSid, update, Date.now(), { body, signature }), "line retell event"))
+      ? await fromStorage(() => askLine(lineStub(c.env, line).recordRetellEvent(twilioCallSid, update, Date.now(), raw), "line retell event"))
       : "unknown_call";
   // "unknown_call": not a call this bridge answered; "other_registration": a registration of it that was never dialed.
   log("info", "retell.event", { retellEvent: update.event, retellCallId: update.callId, callSid: twilioCallSid, result });
