@@ -12,6 +12,7 @@ import { twilioRequest, worker } from "../helpers.ts";
 import { adminRequest, answeredCall, retellCall, retellRequest } from "../records.ts";
 import { received, receiverPath } from "./receiver.ts";
 import type { ReceivedRequest } from "../../stand-ins/receiver.ts";
+import { answerRequest, placeCall, statusRequest } from "../outbound.ts";
 
 const ours = receiverPath("events");
 const passThrough = receiverPath("retell-format");
@@ -107,5 +108,28 @@ describe("a call's events", { timeout: 60_000 }, () => {
     expect(analyzed?.verified).toBe(true);
     // Our own events never go to it.
     expect(requests.every((r) => !r.body.includes('"type":"call.'))).toBe(true);
+  });
+
+  it("of an outbound call say so, and who answered", async () => {
+    const call = await placeCall({ machineDetection: "hangup" });
+    expect((await worker(answerRequest(call, { AnsweredBy: "human" }))).status).toBe(200);
+    expect((await worker(statusRequest(call, "completed", 3, { CallDuration: "30" }))).status).toBe(204);
+    const requests = await arrived(ours.path, call.callSid, 2);
+    const payloads = requests.map((r) => JSON.parse(r.body) as { type: string; data: CallRecord });
+    expect(payloads.map((p) => [p.type, p.data.direction, p.data.answeredBy])).toEqual([
+      ["call.started", "outbound", "human"],
+      ["call.ended", "outbound", "human"],
+    ]);
+  });
+
+  it("pass Retell's other events (transcript_updated) through too, which the record itself ignores", async () => {
+    const call = await answeredCall();
+    const registration = (await retellRequests(call.agentId)).find((r) => r.path === "/v2/register-phone-call" && r.callId);
+    const { metadata } = registration?.body as { metadata: Record<string, unknown> };
+    const update = await retellRequest({ event: "transcript_updated", call: retellCall({ call_id: registration?.callId, metadata, transcript: "Agent: Hi" }) });
+    const body = await update.clone().text();
+    expect((await worker(update)).status).toBe(204);
+    const requests = await arrived(passThrough.path, call.sid, 1);
+    expect(requests.map((r) => r.body)).toEqual([body]);
   });
 });
