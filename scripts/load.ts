@@ -88,8 +88,9 @@ export const DEFAULT_LOAD: LoadOptions = {
   downEvery: 10,
   chaos: { dropRate: 0.03, failRate: 0.1, slowRate: 0.1, slowMs: 1_500 },
   maxSeconds: 300,
-  // Retry schedule × 0.002: 5 s, 5 min, 30 min, 2 h, 5 h… become 1, 1, 4, 14, 36 s…, so a bounded run sees the whole schedule's shape.
-  events: { failRate: 0.2, dropRate: 0.05, downAfter: 0.5, downSeconds: 20, retryScale: 0.002, waitSeconds: 240 },
+  // Retry schedule × 0.001: 5 s, 5 min, 30 min, 2 h, 5 h… become 1, 1, 2, 7, 18 s… (273 s for all ten attempts), so a
+  // bounded run sees the whole schedule's shape, and waits long enough for an event's last attempt.
+  events: { failRate: 0.2, dropRate: 0.05, downAfter: 0.5, downSeconds: 20, retryScale: 0.001, waitSeconds: 420 },
 };
 
 type Answer = "sip" | "fallback_number" | "apology" | "other";
@@ -531,6 +532,11 @@ async function waitForEvents(
     await new Promise((r) => setTimeout(r, 500));
   }
   const keys = deliveredKeys();
+  for (const key of [...expected].filter((k) => !keys.has(k)).slice(0, 10)) {
+    const [callSid, type] = key.split(" ");
+    const res = await fetch(`${url}/api/deliveries?callSid=${callSid}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    say(`  missing ${type} of ${callSid}: ${JSON.stringify(((await res.json()) as { deliveries?: unknown[] }).deliveries ?? [])}`);
+  }
   const firstDelivered = new Map<string, number>();
   for (const r of requests) {
     const e = r.status >= 200 && r.status < 300 ? eventOf(r) : null;
