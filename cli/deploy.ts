@@ -220,7 +220,7 @@ async function main(argv: string[]): Promise<number> {
   for (const name of SIGNING_SECRETS) {
     const value = fileValues.get(name);
     const check = value === undefined ? null : parseSecret(value.trim());
-    if (check && !check.ok) throw new CliError(`Not deployed: ${name} in ${secretsFile} ${check.problem}.`, { fix: `generate one: node -e "console.log('whsec_' + require('crypto').randomBytes(32).toString('base64'))"` });
+    if (check && !check.ok) throw new CliError(`Not deployed: ${name} in ${secretsFile} ${check.problem}.`, { fix: `generate one: node -p "'whsec_' + require('crypto').randomBytes(32).toString('base64')"` });
   }
   if (missing.length > 0) {
     throw new CliError(`Not deployed: required secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not set.`, {

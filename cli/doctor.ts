@@ -84,7 +84,7 @@ async function checkEvents(list: Checklist, store: Store, settings: Settings, re
   if (endpoints.length === 0) list.skip(`no endpoint: call events are not sent anywhere (npm run webhooks -- add <url> --${store.mode})`);
   else list.pass(`${endpoints.length} endpoint(s) in KV ${WEBHOOKS_KEY}, ${on.length} on`);
   for (const e of endpoints) if (e.enabled === false) list.skip(`${e.id} is off${e.disabledReason ? `: ${e.disabledReason}` : ""} (npm run webhooks -- enable ${e.id} --${store.mode})`);
-  const generate = `node -e "console.log('whsec_' + require('crypto').randomBytes(32).toString('base64'))"`;
+  const generate = `node -p "'whsec_' + require('crypto').randomBytes(32).toString('base64')"`;
   for (const name of ["WEBHOOK_SIGNING_SECRET", "WEBHOOK_SIGNING_SECRET_SECONDARY"]) {
     const primary = name === "WEBHOOK_SIGNING_SECRET";
     const needed = primary && on.length > 0;
