@@ -5,6 +5,8 @@
  *
  * Definitions (docs/storage.md, "Statistics"):
  * - agent: the Retell agent id; for a call that never reached one, the KV key it was routed by; `-` if neither.
+ *   With `group: "all"` every call counts under one entry, `*` (ALL_AGENTS): the overview the operator page shows,
+ *   whose percentiles are over all the calls (they cannot be combined from the per-agent ones).
  * - day: the UTC day of `created_at` (when the call was first heard of); `all` is the whole window.
  * - connected: outcome `connected` (registered with Retell and the SIP leg did not fail).
  * - fallbacks: outcome `fallback_dialed` (Retell could not take the call and the fallback number was dialed).
@@ -42,9 +44,21 @@ export const WHOLE_WINDOW = "all";
 /** Retell's user_sentiment values (retell-sdk CallAnalysis.user_sentiment). */
 export const SENTIMENTS = ["Positive", "Neutral", "Negative", "Unknown"] as const;
 
+/** The agent of the one entry a `group: "all"` query returns. */
+export const ALL_AGENTS = "*";
+/** How GET /api/stats groups its figures: one entry per agent (the default), or one for all the calls. */
+export const STATS_GROUPS = ["agent", "all"] as const;
+export type StatsGroup = (typeof STATS_GROUPS)[number];
+export const GROUP_MESSAGE = `group must be one of ${STATS_GROUPS.join(", ")}`;
+
+export function isStatsGroup(value: string): value is StatsGroup {
+  return (STATS_GROUPS as readonly string[]).includes(value);
+}
+
 export interface StatsFilter extends Window {
   agent?: string;
   direction?: CallDirection;
+  group?: StatsGroup;
 }
 
 /** AnsweredBy values of a machine (outbound/machine.ts MACHINE_ANSWERS), as SQL. */
@@ -146,7 +160,7 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
   const sentiment = SENTIMENTS.map((s) => `COUNT(CASE WHEN user_sentiment = '${s}' THEN 1 END) AS sentiment_${s.toLowerCase()}`).join(",\n      ");
   const sql = `WITH base AS (
     SELECT
-      COALESCE(retell_agent_id, agent_key, '-') AS agent,
+      ${filter.group === "all" ? `'${ALL_AGENTS}'` : "COALESCE(retell_agent_id, agent_key, '-')"} AS agent,
       strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day,
       outcome, outcome_reason, user_sentiment, call_successful,
       retell_register_ms AS register_ms,
