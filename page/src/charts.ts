@@ -6,14 +6,15 @@
  */
 import { svg } from "./dom.ts";
 
-const WIDTH = 640;
-const HEIGHT = 220;
+/** In viewBox units; the chart scales to its box, so a narrower width keeps the labels readable on a phone. */
+const WIDTH = 480;
+const HEIGHT = 200;
 /** Room for the y axis's labels on the left and the days under the plot. */
-const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
+const PAD = { left: 48, right: 26, top: 12, bottom: 28 };
 const PLOT_W = WIDTH - PAD.left - PAD.right;
 const PLOT_H = HEIGHT - PAD.top - PAD.bottom;
 /** Day labels under the bars: at most this many, so they never overlap. */
-const MAX_X_LABELS = 8;
+const MAX_X_LABELS = 6;
 
 export interface Series {
   name: string;
@@ -98,8 +99,8 @@ export function horizontalBars(label: string, items: { name: string; value: numb
   const height = Math.max(1, items.length) * rowH + 8;
   const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-label": label, class: "chart" });
   const max = Math.max(...items.map((i) => i.value), 1);
-  const labelW = 200;
-  const barMax = WIDTH - labelW - 60;
+  const labelW = 170;
+  const barMax = WIDTH - labelW - 50;
   items.forEach((item, i) => {
     const top = 4 + i * rowH;
     chart.append(svg("text", { x: labelW - 8, y: top + rowH / 2 + 4, class: "axis", "text-anchor": "end" }, item.name));

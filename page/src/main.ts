@@ -90,8 +90,8 @@ function daysOf(since: string, until: string): string[] {
   return days;
 }
 
-function figure(key: string, term: string, value: string): HTMLElement[] {
-  return [el("dt", {}, term), el("dd", { "data-figure": key }, value)];
+function figure(key: string, term: string, value: string): HTMLElement {
+  return el("div", {}, el("dt", {}, term), el("dd", { "data-figure": key }, value));
 }
 
 function renderOverview(answer: StatsAnswer): void {
@@ -111,17 +111,17 @@ function renderOverview(answer: StatsAnswer): void {
   const t = entry.total;
   fill(
     byId("figures"),
-    ...figure("calls", "Calls", f.count(t.calls)),
-    ...figure("connected", "Reached the agent", f.count(t.connected)),
-    ...figure("answerRate", "Answer rate", `${f.percent(t.answerRate)} (${f.count(t.answered)} answered)`),
-    ...figure("fallbacks", "Fallbacks dialed", f.count(t.fallbacks)),
-    ...figure("blocked", "Blocked", f.count(t.blocked)),
-    ...figure("rateLimited", "Rate-limited", f.count(t.rateLimited)),
-    ...figure("afterHours", "After hours", f.count(t.afterHours)),
-    ...figure("duration", "Duration p50 / p95", f.pair(f.seconds(t.durationS.p50), f.seconds(t.durationS.p95))),
-    ...figure("registration", "Retell registration p50 / p95", f.pair(f.ms(t.retellRegisterMs.p50), f.ms(t.retellRegisterMs.p95))),
-    ...figure("transfers", "Transfers made / answered / failed", `${f.count(t.transfers.made)} / ${f.count(t.transfers.answered)} / ${f.count(t.transfers.failed)}`),
-    ...figure(
+    figure("calls", "Calls", f.count(t.calls)),
+    figure("connected", "Reached the agent", f.count(t.connected)),
+    figure("answerRate", "Answer rate", `${f.percent(t.answerRate)} (${f.count(t.answered)} answered)`),
+    figure("fallbacks", "Fallbacks dialed", f.count(t.fallbacks)),
+    figure("blocked", "Blocked", f.count(t.blocked)),
+    figure("rateLimited", "Rate-limited", f.count(t.rateLimited)),
+    figure("afterHours", "After hours", f.count(t.afterHours)),
+    figure("duration", "Duration p50 / p95", f.pair(f.seconds(t.durationS.p50), f.seconds(t.durationS.p95))),
+    figure("registration", "Retell registration p50 / p95", f.pair(f.ms(t.retellRegisterMs.p50), f.ms(t.retellRegisterMs.p95))),
+    figure("transfers", "Transfers made / answered / failed", `${f.count(t.transfers.made)} / ${f.count(t.transfers.answered)} / ${f.count(t.transfers.failed)}`),
+    figure(
       "outbound",
       "Outbound calls",
       `${f.count(t.outbound.calls)}: person ${f.count(t.outbound.human)}, machine ${f.count(t.outbound.machine)}, no answer ${f.count(t.outbound.noAnswer)}, busy ${f.count(t.outbound.busy)}, failed ${f.count(t.outbound.failed)}`,
