@@ -8,7 +8,7 @@
  * `--rows N` (default 100 000), `--runs N` timed requests per query (default 7, after one warm-up).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startDev } from "../cli/lib/dev.ts";
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       ["overview, last 7 days (the page's default)", "/api/stats?group=all"],
       ["calls, first page of 25", "/api/calls?limit=25"],
     ];
-    console.log(`\nEach request ${RUNS} times after a warm-up, through wrangler dev (ms):`);
+    console.log(`\nEach request ${RUNS} times after a warm-up, through wrangler dev (ms); ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)} (the figures scale with it):`);
     for (const [label, path] of queries) {
       const times: number[] = [];
       for (let run = 0; run <= RUNS; run++) {
