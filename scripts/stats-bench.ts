@@ -7,7 +7,7 @@
  *
  * `--rows N` (default 100 000), `--runs N` timed requests per query (default 7, after one warm-up).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -58,6 +58,28 @@ function databaseBytes(persistTo: string): number {
   return readdirSync(dir).filter((f) => f.endsWith(".sqlite") || f.endsWith(".sqlite-wal")).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
 }
 
+/** Clock ticks a second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time (ms) used so far by every process in wrangler dev's group (wrangler, workerd): unlike the wall time, it
+ * does not grow with what else the machine is running, so it is what a request costs on an idle machine.
+ */
+function groupCpuMs(pgid: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      // Fields after the command name (which may hold spaces): state is 3rd, pgrp 5th, utime 14th, stime 15th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main(): Promise<void> {
@@ -81,10 +103,12 @@ async function main(): Promise<void> {
       ["overview, last 7 days (the page's default)", "/api/stats?group=all"],
       ["calls, first page of 25", "/api/calls?limit=25"],
     ];
-    console.log(`\nEach request ${RUNS} times after a warm-up, through wrangler dev (ms); ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)} (the figures scale with it):`);
+    console.log(`\nEach request ${RUNS} times after a warm-up, through wrangler dev (ms); ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)} (wall times grow with it, CPU times do not):`);
     for (const [label, path] of queries) {
       const times: number[] = [];
+      let cpuBefore = 0;
       for (let run = 0; run <= RUNS; run++) {
+        if (run === 1) cpuBefore = groupCpuMs(dev.pid);
         const started = performance.now();
         const res = await fetch(`${dev.url}${path}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
         const body = (await res.json()) as { agents?: { total: { calls: number } }[]; calls?: unknown[] };
@@ -95,7 +119,8 @@ async function main(): Promise<void> {
           console.log(`  ${label}: ${counted} ${body.agents ? "calls counted" : "rows"}`);
         }
       }
-      console.log(`    median ${median(times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}`);
+      const cpu = (groupCpuMs(dev.pid) - cpuBefore) / RUNS;
+      console.log(`    median ${median(times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}; CPU time ${cpu.toFixed(0)} a request (wrangler and workerd)`);
     }
     const perDay = D1_MAX_BYTES / bytesPerRow / RETENTION_DAYS;
     console.log(`\nD1's 10 GB at ${Math.round(bytesPerRow)} bytes a record holds ${Math.round(D1_MAX_BYTES / bytesPerRow).toLocaleString("en-US")} records: ${Math.round(perDay).toLocaleString("en-US")} calls a day kept ${RETENTION_DAYS} days.`);
