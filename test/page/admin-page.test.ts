@@ -21,7 +21,7 @@ import { STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
 import { NODE, RETELL_KEY, ROOT, TWILIO_TOKEN, WRANGLER_JS, cleanEnv, removeTempDirs, tempDir } from "../cli/helpers.ts";
 
 const exec = promisify(execFile);
-const ADMIN_TOKEN = "page_test_admin_token_0123456789";
+const ADMIN_TOKEN = "test_page_admin_token_0123456789";
 export const SCREENSHOTS = join(ROOT, "test-results", "admin-page");
 /** Starting wrangler dev (its build included) and the browser on a busy 2-core machine. */
 const START_TIMEOUT_MS = 180_000;
@@ -126,11 +126,12 @@ describe("the operator page", () => {
     expect(await res.text()).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=/i);
   });
 
-  it("asks for the token, and brings the prompt back with one sentence after a wrong one", async () => {
+  it("asks for the token (focused, submitted with Enter), and brings the prompt back with one sentence after a wrong one", async () => {
     await page.goto(`${dev?.url}/admin`);
     await expect.poll(() => page.locator("#login").isVisible()).toBe(true);
-    await page.getByLabel("Admin token").fill("not-the-token");
-    await page.getByRole("button", { name: "Show calls" }).click();
+    // By keyboard: the prompt has the focus, Enter submits.
+    await page.keyboard.type("not-the-token");
+    await page.keyboard.press("Enter");
     await expect.poll(() => page.locator("#login-message").textContent()).toBe("That token was not accepted: enter the ADMIN_TOKEN set on this Worker.");
     expect(await page.locator("#app").isVisible()).toBe(false);
     expect(await page.evaluate(() => sessionStorage.getItem("bridge-admin-token"))).toBeNull();
@@ -190,10 +191,13 @@ describe("the operator page", () => {
     expect(await page.locator("#chart-list svg").count()).toBe(0);
   });
 
-  it("opens a call's timeline: every step in order, each with its time of day", async () => {
+  it("opens a call's timeline from the keyboard: every step in order, each with its time of day", async () => {
     await applyFilters({ agent: "agent_alpha" });
-    await page.locator(`[data-open="${TIMELINE_SID}"]`).click();
+    // By keyboard: the call's button takes Enter, and the timeline takes the focus.
+    await page.locator(`[data-open="${TIMELINE_SID}"]`).focus();
+    await page.keyboard.press("Enter");
     await page.locator("#timeline").waitFor();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("timeline");
     const steps = await page.locator("#timeline-steps > li").evaluateAll((items) => items.map((i) => `${i.querySelector("time")?.textContent} ${i.querySelector(".step-title")?.textContent}`));
     expect(steps).toEqual([
       "12:00:00 Twilio's voice webhook received",
