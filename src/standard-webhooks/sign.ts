@@ -17,14 +17,14 @@ export const SECRET_PREFIX = "whsec_";
 export const MIN_SECRET_BYTES = 24;
 export const MAX_SECRET_BYTES = 64;
 
-export type SecretCheck = { ok: true; key: Uint8Array } | { ok: false; problem: string };
+export type SecretCheck = { ok: true; key: Uint8Array<ArrayBuffer> } | { ok: false; problem: string };
 
 /** Checks a `whsec_…` value; `problem` names what is wrong without echoing the value. */
 export function parseSecret(value: string): SecretCheck {
   if (!value.startsWith(SECRET_PREFIX)) return { ok: false, problem: `must start with ${SECRET_PREFIX}` };
   const encoded = value.slice(SECRET_PREFIX.length);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) return { ok: false, problem: `must be ${SECRET_PREFIX} followed by standard base64` };
-  let bytes: Uint8Array;
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
   } catch {
@@ -45,7 +45,7 @@ const encoder = new TextEncoder();
 /** Imported keys by secret text: importKey costs more than the HMAC itself, and the secrets rarely change. */
 const keyCache = new Map<string, ReturnType<typeof crypto.subtle.importKey>>();
 
-function importKey(secret: string, bytes: Uint8Array): ReturnType<typeof crypto.subtle.importKey> {
+function importKey(secret: string, bytes: Uint8Array<ArrayBuffer>): ReturnType<typeof crypto.subtle.importKey> {
   let key = keyCache.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -71,7 +71,7 @@ export function signer(secrets: { primary?: string | undefined; secondary?: stri
   const values = [{ name: secrets.primaryName, value: primary }];
   const secondary = secrets.secondary?.trim();
   if (secondary) values.push({ name: secrets.secondaryName, value: secondary });
-  const keys: { secret: string; bytes: Uint8Array }[] = [];
+  const keys: { secret: string; bytes: Uint8Array<ArrayBuffer> }[] = [];
   for (const { name, value } of values) {
     const check = parseSecret(value);
     if (!check.ok) return { ok: false, secret: name, problem: check.problem };
