@@ -32,6 +32,13 @@ export interface Behaviour {
    * (`failRate`) or answer after `slowMs` (`slowRate`); otherwise register the call normally.
    */
   chaos?: { dropRate?: number; failRate?: number; slowRate?: number; slowMs?: number };
+  /**
+   * The account's concurrency quota (docs.retellai.com/deploy/concurrency), counted per agent here so tests side
+   * by side stay apart: a registration while `limit` of the agent's calls are ongoing is refused with Retell's
+   * documented 429 ("Account rate limited, please throttle your requests."). A call is ongoing from its
+   * registration until `callMs` later, or until POST /__stand-in/calls/<call_id>/end.
+   */
+  concurrency?: { limit: number; callMs?: number };
 }
 
 export interface RecordedRequest {
@@ -49,6 +56,8 @@ export interface RetellStandIn {
   url: string;
   requests: RecordedRequest[];
   setBehaviour(agentId: string, behaviour: Behaviour): void;
+  /** Ends an ongoing call, freeing its place under `concurrency`. */
+  endCall(callId: string): void;
   close(): Promise<void>;
 }
 
@@ -107,6 +116,14 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
   const defaults: Behaviour = options.defaults ?? {};
   const requests: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
+  /** Ongoing calls by agent id, for `concurrency`: call id → when it ends (Infinity: when told). */
+  const ongoing = new Map<string, Map<string, number>>();
+  const ongoingCount = (agentId: string, now: number) => {
+    const calls = ongoing.get(agentId);
+    if (!calls) return 0;
+    for (const [id, endsAt] of calls) if (endsAt <= now) calls.delete(id);
+    return calls.size;
+  };
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -198,7 +215,15 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       record.status = 201;
       return;
     }
+    if (behaviour.concurrency && ongoingCount(agentId, Date.now()) >= behaviour.concurrency.limit) {
+      record.status = error(res, 429, "Account rate limited, please throttle your requests.");
+      return;
+    }
     const callId = misbehave && behaviour.callId !== undefined ? behaviour.callId : `call_${randomBytes(16).toString("hex")}`;
+    if (behaviour.concurrency) {
+      if (!ongoing.has(agentId)) ongoing.set(agentId, new Map());
+      ongoing.get(agentId)?.set(callId, behaviour.concurrency.callMs === undefined ? Infinity : Date.now() + behaviour.concurrency.callMs);
+    }
     const call = {
       ...(misbehave && behaviour.mode === "no_call_id" ? {} : { call_id: callId }),
       call_type: "phone_call",
@@ -215,10 +240,19 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     record.status = send(res, 201, call);
   });
 
+  function endCall(callId: string): void {
+    for (const calls of ongoing.values()) calls.delete(callId);
+  }
+
   function control(url: URL, method: string, text: string, res: ServerResponse) {
     const agent = url.pathname.match(/^\/__stand-in\/agents\/([^/]+)$/);
     if (agent && method === "PUT") {
       behaviours.set(decodeURIComponent(agent[1] as string), { ...(JSON.parse(text || "{}") as Behaviour), seen: 0 });
+      return send(res, 204, null);
+    }
+    const end = url.pathname.match(/^\/__stand-in\/calls\/([^/]+)\/end$/);
+    if (end && method === "POST") {
+      endCall(decodeURIComponent(end[1] as string));
       return send(res, 204, null);
     }
     if (url.pathname === "/__stand-in/requests" && method === "GET") {
@@ -237,6 +271,7 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     url: `http://127.0.0.1:${port}`,
     requests,
     setBehaviour: (agentId, behaviour) => behaviours.set(agentId, { ...behaviour, seen: 0 }),
+    endCall,
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

@@ -92,6 +92,12 @@ export async function setRetellBehaviour(agentId: string, behaviour: Behaviour):
   if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
 }
 
+/** Ends a Retell call the stand-in counts as ongoing under a `concurrency` behaviour. */
+export async function endRetellCall(callId: string): Promise<void> {
+  const res = await fetch(`${retellUrl()}/__stand-in/calls/${encodeURIComponent(callId)}/end`, { method: "POST" });
+  if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
+}
+
 export async function retellRequests(agentId: string): Promise<RecordedRequest[]> {
   const res = await fetch(`${retellUrl()}/__stand-in/requests?agent_id=${encodeURIComponent(agentId)}`);
   return (await res.json()) as RecordedRequest[];

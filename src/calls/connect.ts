@@ -4,9 +4,10 @@
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
 import { normalizeE164 } from "../phone.ts";
+import { callerVerification } from "../rules/verification.ts";
 import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
 import { registerPhoneCall, type RegisterFailure, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
-import { connectedOutcome, type VoiceOutcome } from "./outcome.ts";
+import { connectedOutcome, type NotConnectedReason, type VoiceOutcome } from "./outcome.ts";
 
 export interface ConnectResult {
   outcome: VoiceOutcome;
@@ -16,7 +17,8 @@ export interface ConnectResult {
 /**
  * The registration request: the agent's settings plus what Twilio told us about the call. Retell documents
  * `from_number` and `to_number` as E.164, so a `From` that is not a number (a withheld caller id such as
- * `anonymous`, `client:…`, `sip:…`) is left out there; the dynamic variables carry Twilio's values as they came.
+ * `anonymous`, `client:…`, `sip:…`) is left out there; the dynamic variables carry Twilio's values as they came,
+ * and `caller_verification`, the caller's SHAKEN/STIR result (rules/verification.ts), which no agent setting overrides.
  * The metadata names the call's line and CallSid, so Retell's events find their way back to the line's object
  * (routes/retell-webhook.ts).
  */
@@ -29,7 +31,12 @@ export function registrationParams(call: InboundCall, agent: AgentConfig, line: 
     ...(from !== null && { from_number: from }),
     ...(to !== null && { to_number: to }),
     direction: "inbound",
-    retell_llm_dynamic_variables: { ...agent.dynamicVariables, caller_number: call.from, called_number: call.to },
+    retell_llm_dynamic_variables: {
+      ...agent.dynamicVariables,
+      caller_number: call.from,
+      called_number: call.to,
+      caller_verification: callerVerification(call.stirVerstat),
+    },
     metadata: {
       ...agent.metadata,
       twilio_call_sid: call.callSid,
@@ -39,11 +46,11 @@ export function registrationParams(call: InboundCall, agent: AgentConfig, line: 
   };
 }
 
-/** What the caller gets when Retell cannot take the call: the agent's fallback number, else an apology. */
-export function failedOutcome(agent: AgentConfig, reason: RegisterFailure): VoiceOutcome {
-  return agent.fallbackNumber
-    ? { kind: "fallback_dialed", reason, fallbackNumber: agent.fallbackNumber }
-    : { kind: "retell_failed", reason };
+/** What the caller gets when Retell cannot take the call: the agent's fallback number, else its voicemail, else an apology. */
+export function failedOutcome(agent: AgentConfig, reason: NotConnectedReason): VoiceOutcome {
+  if (agent.fallbackNumber) return { kind: "fallback_dialed", reason, fallbackNumber: agent.fallbackNumber };
+  if (agent.voicemail) return { kind: "voicemail", reason, voicemail: agent.voicemail };
+  return { kind: "retell_failed", reason };
 }
 
 /** Registers `params` with Retell and decides how Twilio connects the call: SIP to Retell, else what `agent` falls back to. */

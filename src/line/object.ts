@@ -16,6 +16,8 @@
  *         finished_at INTEGER,         -- when Twilio reported the call over
  *         updated_at INTEGER NOT NULL)
  *
+ *   ai_legs, hold_queue: the line's calls connected to an AI leg and its held callers (line/capacity.ts)
+ *
  * Gates (https://developers.cloudflare.com/durable-objects/best-practices/rules-of-durable-objects/): every method
  * reads and writes storage synchronously (SQLite) with no await in between, so each change is atomic; only the
  * D1 copy and the wait for another webhook's registration await, and both re-read what they depend on.
@@ -50,6 +52,23 @@ import {
 } from "./transitions.ts";
 import type { TransferAttempt } from "../transfers/attempt.ts";
 import {
+  admitCall,
+  callEnded,
+  capacityState,
+  createCapacityTables,
+  freePlace,
+  holdRefused,
+  holdTurn,
+  leaveHold,
+  settlePlace,
+  type Admission,
+  type HoldExit,
+  type HoldSettings,
+  type HoldTurn,
+} from "./capacity.ts";
+import { leftHold, withVoicemail } from "./transitions.ts";
+import type { VoicemailRecording } from "../voicemail/recording.ts";
+import {
   applyTransferDial,
   decideTransfer,
   expireTransfer,
@@ -67,7 +86,7 @@ import {
 export const CLAIM_TTL_MS = 15_000;
 /** Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one batch. */
 export const COPY_DELAY_MS = 1_000;
-/** Calls per D1 batch: each upsert binds 38 values, and one batch is one D1 transaction. */
+/** Calls per D1 batch: each upsert binds 44 values, and one batch is one D1 transaction. */
 const COPY_BATCH = 50;
 /** A copy slower than this counts as failed (D1 calls take no AbortSignal), so a hanging D1 is retried, not waited on. */
 export const COPY_TIMEOUT_MS = 10_000;
@@ -168,6 +187,7 @@ export class PhoneLine extends DurableObject<Bindings> {
       updated_at INTEGER NOT NULL
     )`);
     this.createOutboundTables();
+    createCapacityTables(ctx.storage.sql);
   }
 
   /**
@@ -207,6 +227,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (row?.claim_token && row.claim_token !== token) return false;
     const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
     this.write(callSid, record, row, { claim_token: null, claimed_at: null });
+    settlePlace(this.ctx.storage.sql, callSid, outcome.kind === "connected", Date.now());
     const waiting = this.waiters.get(callSid);
     this.waiters.delete(callSid);
     for (const wake of waiting ?? []) wake(outcome);
@@ -222,7 +243,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     const row = this.row(update.callSid) ?? (reservation ? this.adoptOutbound(reservation, update.callSid, update.accountSid) : null);
     if (!row) return "unknown_call";
     const { record, applied } = applyStatus(JSON.parse(row.record) as CallRecord, update, receivedAt);
-    this.write(update.callSid, finishUnanswered(record), row);
+    // A call over gives back its place on the line; a caller still held hung up (line/capacity.ts).
+    const held = isFinished(record) ? callEnded(this.ctx.storage.sql, update.callSid, receivedAt) : null;
+    this.write(update.callSid, held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record), row);
     if (isFinished(record)) this.freeOutboundSlot(update.callSid);
     await this.scheduleCopy(receivedAt);
     return applied ? "recorded" : "stale";
@@ -237,6 +260,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (!row) return "unknown_call";
     const record = JSON.parse(row.record) as CallRecord;
     const transferring = dial.report.leg === "retell" && transferUnderWay(record) !== -1;
+    // The AI leg's dial is over: its place on the line is free for the next caller (line/capacity.ts).
+    if (dial.report.leg === "retell") freePlace(this.ctx.storage.sql, dial.report.callSid);
     this.write(dial.report.callSid, applyDial(record, transferring ? { report: dial.report, endedAt: dial.endedAt } : dial), row);
     await this.scheduleCopy(dial.endedAt);
     return transferring ? "transferring" : "recorded";
@@ -251,6 +276,52 @@ export class PhoneLine extends DurableObject<Bindings> {
     this.write(callSid, result.record, row);
     await this.scheduleCopy(receivedAt);
     return "recorded";
+  }
+
+  // ── Holding callers while the line is at capacity (line/capacity.ts, src/hold/) ──────────────────────────────
+
+  /** The claim holder's check-and-set against the agent's maxConcurrentCalls: a place on the line, or the queue. */
+  async admitVoice(callSid: string, arrivedAt: number, hold: HoldSettings & { maxCalls: number }): Promise<Admission> {
+    return admitCall(this.ctx.storage.sql, callSid, arrivedAt, Date.now(), hold);
+  }
+
+  /** Retell refused the call for capacity: it is held, in arrival order. */
+  async holdRefusedVoice(callSid: string, arrivedAt: number, hold: HoldSettings): Promise<Admission> {
+    return holdRefused(this.ctx.storage.sql, callSid, arrivedAt, Date.now(), hold);
+  }
+
+  /** A waitUrl request: leave the queue (a place is theirs, or their time is up) or keep waiting. */
+  async holdTurn(callSid: string): Promise<HoldTurn> {
+    return holdTurn(this.ctx.storage.sql, callSid, Date.now());
+  }
+
+  /** The Enqueue action: how the caller left the queue, with the time held kept on their record. */
+  async leaveHold(callSid: string, queueResult: string): Promise<HoldExit> {
+    const now = Date.now();
+    const exit = leaveHold(this.ctx.storage.sql, callSid, queueResult, now);
+    const row = this.row(callSid);
+    if (exit.kind !== "unknown" && row) {
+      this.write(callSid, leftHold(JSON.parse(row.record) as CallRecord, exit, now), row);
+      await this.scheduleCopy(now);
+    }
+    return exit;
+  }
+
+  /** A voicemail recording's status callback, for a call this line answered. */
+  async recordVoicemail(callSid: string, recording: VoicemailRecording): Promise<EventResult> {
+    const row = this.row(callSid);
+    if (!row) return "unknown_call";
+    const stored = JSON.parse(row.record) as CallRecord;
+    const record = withVoicemail(stored, recording);
+    if (record === stored) return "stale";
+    this.write(callSid, record, row);
+    await this.scheduleCopy(recording.reportedAt);
+    return "recorded";
+  }
+
+  /** The line's connected calls and its held callers in queue order (tests, the load test). */
+  async capacity(): Promise<{ connected: number; waiting: string[] }> {
+    return capacityState(this.ctx.storage.sql);
   }
 
   // ── Transfers to a person: check-and-set around the Twilio update, which the Worker makes between two calls ──

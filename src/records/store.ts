@@ -39,7 +39,7 @@ export async function upsertCalls(db: D1Database, records: readonly CallRecord[]
           const value = record[field];
           // A record stored before a column existed lacks its field: NULL, as the column's default.
           if (value === undefined) return null;
-          if (Array.isArray(value)) return JSON.stringify(value);
+          if (Array.isArray(value) || (typeof value === "object" && value !== null)) return JSON.stringify(value);
           return typeof value === "boolean" ? (value ? 1 : 0) : value;
         }),
       ),

@@ -20,6 +20,16 @@ const MAX_ERROR_MESSAGE_CHARS = 160;
 const LONG_DIGIT_RUN = /\d{7,}/g;
 /** An error code as APIs write them: a short token, which carries no caller data. */
 const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * Retell's answer when the account is full. What Retell documents (checked for this issue): register-phone-call
+ * lists 429 "Account rate limited, please throttle your requests." among its errors
+ * (https://docs.retellai.com/api-references/register-phone-call) and nothing naming concurrency; the concurrency
+ * page (https://docs.retellai.com/deploy/concurrency) gives the quota (20 concurrent calls on pay-as-you-go) but no
+ * error, and a call dialed over it ends with `disconnection_reason: concurrency_limit_reached`
+ * (https://docs.retellai.com/reliability/debug-call-disconnect). So a 429 still failing after retries, or any error
+ * whose text names concurrency, is taken as "at capacity": the caller is held rather than sent away.
+ */
+const NAMES_CONCURRENCY = /concurren/i;
 
 export interface RetellClientConfig {
   baseUrl: string;
@@ -30,7 +40,8 @@ export interface RetellClientConfig {
 
 export type RegisterFailure =
   | "retell_rejected" // an answer retell-sdk would not retry (bad key, unknown agent, no payment)
-  | "retell_unavailable" // an answer retell-sdk would retry (408, 409, 429, 5xx), still failing after retries
+  | "retell_unavailable" // an answer retell-sdk would retry (408, 409, 5xx), still failing after retries
+  | "retell_at_capacity" // 429, still after retries, or an error naming the concurrency limit: the caller may hold (hold/)
   | "retell_unreachable" // network error, still failing after retries
   | "retell_timeout" // the budget ran out
   | "retell_bad_response" // 2xx without a usable call_id
@@ -145,10 +156,12 @@ export async function registerPhoneCall(
 
     // Drain the body so the connection can be reused; only a masked summary of it is kept for the log.
     const text = await response.text().catch(() => "");
-    const retryable = shouldRetry(response);
+    // A full account stays full for longer than a caller's budget: such an answer goes straight to the hold queue.
+    const full = NAMES_CONCURRENCY.test(text);
+    const retryable = !full && shouldRetry(response);
     last = {
       ok: false,
-      reason: retryable ? "retell_unavailable" : "retell_rejected",
+      reason: full || response.status === 429 ? "retell_at_capacity" : retryable ? "retell_unavailable" : "retell_rejected",
       status: response.status,
       detail: errorSummary(response.status, text),
     };

@@ -37,6 +37,8 @@ export interface InboundCall {
   from: string;
   to: string;
   accountSid?: string;
+  /** Twilio's SHAKEN/STIR result (rules/verification.ts), when the call carried an identity header and it is one of Twilio's shapes. */
+  stirVerstat?: string;
   /**
    * Set by `npm run doctor` (never by Twilio): answer as for a real call but register nothing with Retell.
    * The parameter is covered by the signature, so only a holder of the auth token can set it.
@@ -95,11 +97,15 @@ export function identifierProblem(params: TwilioParams): { param: string; messag
   return null;
 }
 
+/** A StirVerstat value kept as it came: Twilio's are short words and hyphens (rules/verification.ts); anything else is dropped. */
+const STORABLE_VERSTAT = /^[A-Za-z0-9-]{1,64}$/;
+
 /** The fields every voice webhook must carry; `null` when one is missing. */
 export function readInboundCall(params: TwilioParams): InboundCall | null {
   const callSid = param(params, "CallSid");
   const from = param(params, "From");
   const to = param(params, "To");
   if (!callSid || !from || !to) return null;
-  return { callSid, from, to, accountSid: param(params, "AccountSid"), dryRun: param(params, DRY_RUN_PARAM) === "1" };
+  const stirVerstat = STORABLE_VERSTAT.test(param(params, "StirVerstat") ?? "") ? param(params, "StirVerstat") : undefined;
+  return { callSid, from, to, accountSid: param(params, "AccountSid"), ...(stirVerstat && { stirVerstat }), dryRun: param(params, DRY_RUN_PARAM) === "1" };
 }

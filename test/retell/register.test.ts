@@ -1,7 +1,7 @@
 import { inject } from "vitest";
 import { describe, expect, it } from "vitest";
 import { registerPhoneCall, type RetellClientConfig } from "../../src/retell/register.ts";
-import { retellRequests, setRetellBehaviour, uniqueAgentId } from "../helpers.ts";
+import { endRetellCall, retellRequests, setRetellBehaviour, uniqueAgentId } from "../helpers.ts";
 import { TEST_RETELL_API_KEY } from "../secrets.ts";
 
 const config = (overrides: Partial<RetellClientConfig> = {}): RetellClientConfig => ({
@@ -47,11 +47,17 @@ describe("registerPhoneCall", () => {
     expect(await retellRequests(agentId)).toHaveLength(2);
   });
 
-  it.each([408, 409, 429, 500, 503])("never retries a %i sent with x-should-retry: false", async (status) => {
+  it.each([
+    [408, "retell_rejected"],
+    [409, "retell_rejected"],
+    [429, "retell_at_capacity"],
+    [500, "retell_rejected"],
+    [503, "retell_rejected"],
+  ])("never retries a %i sent with x-should-retry: false (%s)", async (status, reason) => {
     const agentId = uniqueAgentId(`nr${status}`);
     await setRetellBehaviour(agentId, { status, shouldRetry: false, times: 1 });
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status, attempts: 1 });
+    expect(result).toMatchObject({ ok: false, reason, status, attempts: 1 });
     expect(await retellRequests(agentId)).toHaveLength(1);
   });
 
@@ -96,9 +102,37 @@ describe("registerPhoneCall", () => {
 
   it("does not wait for a Retry-After longer than the budget", async () => {
     const agentId = uniqueAgentId("ra");
-    await setRetellBehaviour(agentId, { status: 429, retryAfter: "30" });
+    await setRetellBehaviour(agentId, { status: 503, retryAfter: "30" });
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 429, attempts: 1 });
+    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 503, attempts: 1 });
+  });
+
+  it("takes a 429 still failing after retries as retell_at_capacity", async () => {
+    const agentId = uniqueAgentId("full");
+    await setRetellBehaviour(agentId, { status: 429 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_at_capacity", status: 429, attempts: 3 });
+  });
+
+  it.each([
+    ["a 429 naming the limit", 429, { status: "error", message: "Concurrency limit reached for this account" }],
+    ["a 400 naming concurrency", 400, { status: "error", message: "concurrency_limit_reached" }],
+    ["a 503 naming concurrency", 503, { status: "error", message: "Max concurrency exceeded" }],
+  ])("takes %s as retell_at_capacity at once, without retrying", async (_name, status, errorBody) => {
+    const agentId = uniqueAgentId("conc");
+    await setRetellBehaviour(agentId, { status, errorBody });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_at_capacity", status, attempts: 1 });
+  });
+
+  it("is refused at capacity by the stand-in's account limit, and registers again once a call has ended", async () => {
+    const agentId = uniqueAgentId("limit");
+    await setRetellBehaviour(agentId, { concurrency: { limit: 1 } });
+    const first = await registerPhoneCall(config(), params(agentId));
+    expect(first).toMatchObject({ ok: true });
+    expect(await registerPhoneCall(config(), params(agentId))).toMatchObject({ ok: false, reason: "retell_at_capacity", status: 429 });
+    await endRetellCall(first.ok ? first.callId : "");
+    expect(await registerPhoneCall(config(), params(agentId))).toMatchObject({ ok: true });
   });
 
   it("retries a dropped connection", async () => {
