@@ -29,6 +29,16 @@ describe("nextAfterDial", () => {
   ] as const)("%s leg, %j, fallback %s → %j", (leg, result, fallback, expected) => {
     expect(nextAfterDial(leg, result, fallback)).toEqual(expected);
   });
+
+  const voicemail = { greeting: "Leave a message.", maxSeconds: 60 };
+  it.each([
+    ["a failed AI leg with no fallback number takes a message", "retell", failed, undefined, { kind: "voicemail", voicemail }],
+    ["a failed AI leg with a fallback number dials it first", "retell", failed, "+61390000000", { kind: "fallback", number: "+61390000000" }],
+    ["a failed fallback takes a message", "fallback", failed, "+61390000000", { kind: "voicemail", voicemail }],
+    ["a completed dial ends the call", "retell", { failed: false } as const, undefined, { kind: "end" }],
+  ] as const)("with a voicemail box: %s", (_name, leg, result, fallback, expected) => {
+    expect(nextAfterDial(leg, result, fallback, voicemail)).toEqual(expected);
+  });
 });
 
 describe("readAgentKey", () => {
