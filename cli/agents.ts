@@ -6,6 +6,8 @@ import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { ROUTE_AGENT_ID, parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S } from "../src/transfers/destinations.ts";
+import { DEFAULT_VOICEMAIL_SECONDS } from "../src/voicemail/settings.ts";
+import { DEFAULT_MAX_HOLD_S } from "../src/hold/settings.ts";
 import { WEEK_ORDER, describeWallTime, isOpen, nextChange, validateSchedule, type AfterHoursTarget, type Schedule } from "../src/rules/schedule.ts";
 import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
@@ -26,7 +28,7 @@ Commands:
   list [--json]
   show <number>                 (says whether the number is open now, and when that changes)
   hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date> ...] [--open <date>=<ranges> ...]
-        [--after-hours agent:<id>|number:<e164>|say:<text>]
+        [--after-hours agent:<id>|number:<e164>|say:<text>|voicemail:<greeting>]
   hours <number> --clear
   import <file.json|file.csv> [--check] [--dry-run]
   export [file.json|file.csv]
@@ -235,6 +237,13 @@ async function show(argv: string[]): Promise<number> {
     const ring = `rings ${agent.transferTimeoutSeconds ?? DEFAULT_TRANSFER_TIMEOUT_S} s, caller id ${agent.transferCallerId ?? "the number dialed"}`;
     out(`  transfers:     ${Object.entries(agent.transfers).map(([name, target]) => `${name} → ${target}`).join(", ")} (${ring})`);
   }
+  if (agent.blockUnverified) out(`  unverified:    rejects callers whose SHAKEN/STIR check ${agent.blockUnverified === "failed" ? "failed" : "failed or gave only C attestation"}`);
+  if (agent.maxCallSeconds !== undefined) out(`  AI leg limit:  ${agent.maxCallSeconds} s`);
+  if (agent.announce) out(`  notice:        ${"url" in agent.announce ? `play ${agent.announce.url}` : `say "${agent.announce.text}"`} before the agent`);
+  if (agent.maxConcurrentCalls !== undefined) {
+    out(`  capacity:      ${agent.maxConcurrentCalls} calls at once; others hold up to ${agent.maxHoldSeconds ?? DEFAULT_MAX_HOLD_S} s`);
+  }
+  if (agent.voicemail) out(`  voicemail:     say "${agent.voicemail.greeting}", record up to ${agent.voicemail.maxSeconds} s`);
   if (!agent.schedule) {
     out("  hours:         none: open at all hours");
     return EXIT.ok;
@@ -248,6 +257,7 @@ function describeTarget(target: AfterHoursTarget | undefined): string {
   if (!target) return "the closed message, then hang up";
   if ("agent" in target) return `the agent stored under agent:${target.agent}`;
   if ("number" in target) return `dial ${target.number}`;
+  if ("voicemail" in target) return `say "${target.voicemail.greeting}", then record a message of up to ${target.voicemail.maxSeconds} s`;
   return `say "${target.say}", then hang up`;
 }
 
@@ -271,7 +281,10 @@ function openNow(schedule: Schedule, now: number): string {
 
 const DAY_FLAGS = Object.fromEntries(WEEK_ORDER.map((day) => [day, { type: "string", multiple: true }])) as Record<(typeof WEEK_ORDER)[number], { type: "string"; multiple: true }>;
 
-/** `agent:night_desk`, `number:+61390000000`, `say:We open at nine.` → the schedule's afterHours target. */
+/**
+ * `agent:night_desk`, `number:+61390000000`, `say:We open at nine.`, `voicemail:Leave a message.` → the schedule's
+ * afterHours target (a voicemail records for DEFAULT_VOICEMAIL_SECONDS; JSON import sets another length).
+ */
 function parseTarget(text: string): AfterHoursTarget | null {
   const colon = text.indexOf(":");
   const [kind, value] = [text.slice(0, colon), text.slice(colon + 1)];
@@ -279,6 +292,7 @@ function parseTarget(text: string): AfterHoursTarget | null {
   if (kind === "agent") return { agent: value };
   if (kind === "number") return { number: value };
   if (kind === "say") return { say: value };
+  if (kind === "voicemail") return { voicemail: { greeting: value, maxSeconds: DEFAULT_VOICEMAIL_SECONDS } };
   return null;
 }
 
@@ -296,7 +310,7 @@ async function hours(argv: string[]): Promise<number> {
   const { flags } = parsed;
   const [input] = expectPositionals(parsed.positionals, ["number"], "npm run agents -- hours") as [string];
   const key = keyArgument(input);
-  const usage = "npm run agents -- hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date>] [--open <date>=<ranges>] [--after-hours agent:<id>|number:<e164>|say:<text>], or --clear";
+  const usage = "npm run agents -- hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date>] [--open <date>=<ranges>] [--after-hours agent:<id>|number:<e164>|say:<text>|voicemail:<greeting>], or --clear";
   const given = ["tz", ...WEEK_ORDER, "closed", "open", "after-hours"].filter((f) => flags[f as keyof typeof flags] !== undefined);
   let schedule: Schedule | undefined;
   if (flags.clear) {

@@ -152,7 +152,7 @@ function failures(figures: Figures): string {
 }
 
 function statsTable(agent: AgentStats): string[] {
-  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Failures"];
+  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Peak", "Held/abandoned", "Hold p50", "Failures"];
   const row = (day: string, f: Figures) => [
     day,
     String(f.calls),
@@ -167,6 +167,9 @@ function statsTable(agent: AgentStats): string[] {
     `${f.sentiment.positive}/${f.sentiment.neutral}/${f.sentiment.negative}/${f.sentiment.unknown}`,
     `${f.success.successful}/${f.success.unsuccessful}`,
     `${f.transfers.made}/${f.transfers.answered}/${f.transfers.failed}`,
+    f.hold.peakConcurrent === null ? "-" : String(f.hold.peakConcurrent),
+    `${f.hold.held}/${f.hold.abandoned}`,
+    f.hold.medianHoldMs === null ? "-" : duration(Math.round(f.hold.medianHoldMs / 1_000)),
     failures(f),
   ];
   return table([header, ...agent.days.map((d) => row(d.day, d)), row(WHOLE_WINDOW, agent.total)]);

@@ -26,6 +26,10 @@
  * - transfers: attempts to hand the caller to a person (the `transfers` column): `made` every attempt sent to
  *   Twilio, `answered` those the person answered (DialCallStatus `completed`), `failed` those Twilio refused or
  *   nobody answered (busy, no-answer, failed, canceled); one still ringing is made and neither of the others.
+ * - hold: calls held in the line's queue (hold/): `peakConcurrent` the most calls connected to an AI leg on the
+ *   line at once, as each call found it when it took its place under maxConcurrentCalls (`concurrent_calls`;
+ *   null when no call had a limit); `held` the calls ever put on hold (`queued_at` set); `medianHoldMs` the p50
+ *   of `held_ms` over those that left the queue; `abandoned` the callers who hung up while held.
  * - percentiles: nearest rank. The p-th percentile of n sorted values is the value at rank ceil(p/100 * n),
  *   so it is always one of the values (p50 of 1, 2, 3, 4 is 2; p95 of 20 values is the 19th).
  */
@@ -67,6 +71,7 @@ export interface Figures {
   success: { successful: number; unsuccessful: number };
   outbound: { calls: number; human: number; machine: number; noAnswer: number; busy: number; failed: number };
   transfers: { made: number; answered: number; failed: number };
+  hold: { peakConcurrent: number | null; held: number; medianHoldMs: number | null; abandoned: number };
 }
 
 export interface AgentStats {
@@ -110,6 +115,10 @@ export interface StatsRow {
   transfers_made: number;
   transfers_answered: number;
   transfers_failed: number;
+  peak_concurrent: number | null;
+  held: number;
+  hold_p50_ms: number | null;
+  abandoned: number;
 }
 
 /**
@@ -155,6 +164,7 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
       direction = 'outbound' AS outbound,
       answered_by IN ${MACHINE_SQL} AS by_machine,
       voice_received_at IS NOT NULL AS reached,
+      concurrent_calls, queued_at IS NOT NULL AS held, held_ms,
       (SELECT COUNT(*) FROM json_each(calls.transfers)) AS transfers_made,
       (SELECT COUNT(*) FROM json_each(calls.transfers) WHERE json_extract(value, '$.dialStatus') = 'completed') AS transfers_answered,
       (SELECT COUNT(*) FROM json_each(calls.transfers)
@@ -183,9 +193,12 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
       COUNT(CASE WHEN outbound AND outcome_reason IN ('callee_no_answer', 'callee_canceled') THEN 1 END) AS outbound_no_answer,
       COUNT(CASE WHEN outbound AND outcome_reason = 'callee_busy' THEN 1 END) AS outbound_busy,
       COUNT(CASE WHEN outbound AND outcome_reason = 'callee_failed' THEN 1 END) AS outbound_failed,
-      SUM(transfers_made) AS transfers_made, SUM(transfers_answered) AS transfers_answered, SUM(transfers_failed) AS transfers_failed
+      SUM(transfers_made) AS transfers_made, SUM(transfers_answered) AS transfers_answered, SUM(transfers_failed) AS transfers_failed,
+      MAX(concurrent_calls) AS peak_concurrent,
+      COUNT(CASE WHEN held THEN 1 END) AS held,
+      COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END) AS abandoned
     FROM buckets GROUP BY agent, bucket
-  ), ${ranked("durations", "seconds")}, ${ranked("registrations", "register_ms")}, reasons AS (
+  ), ${ranked("durations", "seconds")}, ${ranked("registrations", "register_ms")}, ${ranked("holds", "held_ms")}, reasons AS (
     SELECT agent, bucket, COALESCE(outcome_reason, outcome, 'outcome_unknown') AS reason, COUNT(*) AS count
     FROM buckets WHERE outcome IS NULL OR outcome <> 'connected'
     GROUP BY agent, bucket, reason
@@ -196,10 +209,12 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms,
     t.sentiment_positive, t.sentiment_neutral, t.sentiment_negative, t.sentiment_unknown,
     t.successful, t.unsuccessful, f.failures,
-    t.outbound_calls, t.outbound_human, t.outbound_machine, t.outbound_no_answer, t.outbound_busy, t.outbound_failed, t.transfers_made, t.transfers_answered, t.transfers_failed
+    t.outbound_calls, t.outbound_human, t.outbound_machine, t.outbound_no_answer, t.outbound_busy, t.outbound_failed, t.transfers_made, t.transfers_answered, t.transfers_failed,
+    t.peak_concurrent, t.held, h.p50 AS hold_p50_ms, t.abandoned
   FROM totals t
   LEFT JOIN durations_pct d ON d.agent = t.agent AND d.bucket = t.bucket
   LEFT JOIN registrations_pct r ON r.agent = t.agent AND r.bucket = t.bucket
+  LEFT JOIN holds_pct h ON h.agent = t.agent AND h.bucket = t.bucket
   LEFT JOIN failures f ON f.agent = t.agent AND f.bucket = t.bucket
   ORDER BY t.agent, t.bucket = '${WHOLE_WINDOW}', t.bucket`;
   return { sql, params };
@@ -248,6 +263,7 @@ export function toFigures(row: StatsRow): Figures {
       failed: row.outbound_failed,
     },
     transfers: { made: row.transfers_made, answered: row.transfers_answered, failed: row.transfers_failed },
+    hold: { peakConcurrent: row.peak_concurrent, held: row.held, medianHoldMs: row.hold_p50_ms, abandoned: row.abandoned },
   };
 }
 
