@@ -23,13 +23,14 @@ const USAGE = `Usage: npm run calls -- <list|stats> (--local | --remote) [option
 Call records in the Worker's D1 database (binding ${DB_BINDING}): the same figures as GET /api/calls and GET /api/stats.
 
 Commands:
-  list    the newest calls first: --since, --until, --agent, --from, --to, --status, --outcome, --direction, --limit (default 50, at most ${MAX_LIST_LIMIT})
+  list    the newest calls first: --since, --until, --agent, --from, --to, --status, --outcome, --direction, --voicemail, --limit (default 50, at most ${MAX_LIST_LIMIT})
   stats   per agent and per UTC day: --since (default ${DEFAULT_STATS_DAYS}d), --until, --agent, --direction
 
 Options:
   --since T, --until T  ${INSTANT_HELP}
   --agent A             a Retell agent id (agent_...), a number (+61...) or agent:<route id>
   --direction D         inbound or outbound (calls placed with \`npm run call\`)
+  --voicemail B         true: only calls with a voicemail; false: only calls without
   --json                print JSON (as the admin API answers) instead of tables
 
 Database (one is required):
@@ -53,6 +54,7 @@ const FLAGS = {
   status: { type: "string" },
   outcome: { type: "string" },
   direction: { type: "string" },
+  voicemail: { type: "string" },
   limit: { type: "string" },
   json: { type: "boolean" },
 } as const;
@@ -189,10 +191,10 @@ function runs<T>(plan: Plan<T>): Run {
 
 function list(flags: Flags): Run {
   const parsed = parseListQuery(
-    { since: flags.since, until: flags.until, agent: flags.agent, from: flags.from, to: flags.to, status: flags.status, outcome: flags.outcome, direction: flags.direction, limit: flags.limit },
+    { since: flags.since, until: flags.until, agent: flags.agent, from: flags.from, to: flags.to, status: flags.status, outcome: flags.outcome, direction: flags.direction, voicemail: flags.voicemail, limit: flags.limit },
     Date.now(),
   );
-  if (!parsed.ok) throw usageError(`npm run calls -- list: ${parsed.message.replace(/^(since|until|limit|status|outcome|direction)\b/, "--$1")}.`);
+  if (!parsed.ok) throw usageError(`npm run calls -- list: ${parsed.message.replace(/^(since|until|limit|status|outcome|direction|voicemail)\b/, "--$1")}.`);
   const { filter } = parsed;
   return runs<CallRow>({
     query: listCallsQuery(filter),
