@@ -118,6 +118,18 @@ describe("maxConcurrentCalls", () => {
     expect(record).toMatchObject({ outcome: "connected", queued_at: expect.any(Number), held_ms: expect.any(Number), announced: 1, concurrent_calls: 1 });
   });
 
+  it("does not count a held caller against the rate limits again when they leave the queue", async () => {
+    const { to } = await mappedNumber({ maxConcurrentCalls: 1 });
+    const caller = "+14155550188";
+    const first = await place(to, { From: caller });
+    const second = await place(to, { From: caller });
+    await place(to, { From: caller });
+    await dialEnded(first, first.twiml);
+    expect(await waitTurn(second)).toBe(LEAVE);
+    // The caller's fourth registration this minute would be over CALLER_RATE_LIMITER (3): this is not a new call.
+    expect(sipUri(await leaveQueue(second, "leave"))).toMatch(/^sip:call_/);
+  });
+
   it("sends a caller on to the fallback number after maxHoldSeconds", async () => {
     const { to, agentId } = await mappedNumber({ maxConcurrentCalls: 1, maxHoldSeconds: 10, fallbackNumber: FALLBACK });
     await place(to);

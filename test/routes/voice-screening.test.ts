@@ -85,6 +85,15 @@ describe("blockUnverified", () => {
   });
 });
 
+describe("an unverified caller rejected", () => {
+  it("is not counted against the caller's rate limit (3 a minute)", async () => {
+    const { to } = await mappedNumber({ blockUnverified: "failed" });
+    const caller = "+14155550177";
+    for (let i = 0; i < 4; i++) expect((await call(to, { From: caller, StirVerstat: "TN-Validation-Failed-A" })).text).toContain("<Reject");
+    expect(sipUri((await call(to, { From: caller, StirVerstat: "TN-Validation-Passed-A" })).text)).toMatch(/^sip:call_/);
+  });
+});
+
 describe("maxCallSeconds and the consent notice", () => {
   it("dials the AI leg with timeLimit", async () => {
     const { to } = await mappedNumber({ maxCallSeconds: 900 });
