@@ -328,7 +328,7 @@ async function hours(argv: string[]): Promise<number> {
       else open[entry.slice(0, eq).trim()] = split([entry.slice(eq + 1)]);
     }
     const target = flags["after-hours"] === undefined ? undefined : parseTarget(flags["after-hours"]);
-    if (target === null) problems.push(`--after-hours: ${JSON.stringify(flags["after-hours"])} is not agent:<id>, number:<e164> or say:<text>`);
+    if (target === null) problems.push(`--after-hours: ${JSON.stringify(flags["after-hours"])} is not agent:<id>, number:<e164>, say:<text> or voicemail:<greeting>`);
     if (target && "number" in target && mappingKey(target.number) === key) problems.push(`--after-hours: ${target.number} is this number itself: calls would loop`);
     if (problems.length === 0) {
       const candidate = { timeZone: flags.tz, hours: days, ...(flags.closed && { closed: split(flags.closed) }), ...(flags.open && { open }), ...(target && { afterHours: target }) };

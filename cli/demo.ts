@@ -28,13 +28,16 @@ const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
 Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
 Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down; then the first
 call's agent transfers the caller to a person twice (nobody answers the first, and the caller is back with the
-agent; the second is answered); then the agent calls a customer (POST /api/calls). Offline; leaves nothing
+agent; the second is answered); then the agent calls a customer (POST /api/calls); then a line that takes one
+call at a time holds a second caller in its queue and connects them once the first call ends. Offline; leaves nothing
 running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set (environment
 or .dev.vars); --stand-in forces the stand-in.`;
 
 const DEMO = {
   line: "+14155550123",
   downLine: "+14155550124",
+  busyLine: "+14155550125",
+  busyCallers: ["+14155550191", "+14155550192"],
   unknown: "+14155550177",
   caller: "+14155550199",
   customer: "+14155550166",
@@ -190,6 +193,7 @@ async function main(argv: string[]): Promise<number> {
     const mappings: [string, AgentConfig][] = [
       [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" }, transfers: { sales: DEMO.sales, support: DEMO.support } }],
       [DEMO.downLine, { retellAgentId: realKey ? "agent_demoDoesNotExist" : DEMO.downAgent, name: "Demo after-hours line", fallbackNumber: DEMO.fallback }],
+      [DEMO.busyLine, { retellAgentId: DEMO.agent, name: "Demo busy line", maxConcurrentCalls: 1, maxHoldSeconds: 60, holdMessage: "All our lines are busy. Please hold." }],
     ];
     const d1 = config.d1Databases.find((d) => d.fields.binding);
     const migrationsDir = d1 ? join(dirname(configPath), d1.fields.migrations_dir ?? "migrations") : undefined;
@@ -332,6 +336,41 @@ async function main(argv: string[]): Promise<number> {
       out(outboundSip ? `\n   Twilio now dials ${outboundSip}: the agent talks to the customer, as an outbound call.` : "");
     }
     results.push({ title: "outbound call → placed, then SIP dial once answered", ok: res.status === 201 && outboundSip !== null, detail: outboundSip ?? `HTTP ${res.status} ${JSON.stringify(placed)}` });
+
+    rule(`6. The busy line ${DEMO.busyLine} takes one call at a time (maxConcurrentCalls 1); a second caller dials`);
+    const busyCall = async (from: string) => {
+      const webhook = signedWebhook({ url: voiceUrl, authToken, params: inboundCallParams({ from, to: DEMO.busyLine, accountSid }) });
+      printRequest(webhook);
+      const answer = await sendWebhook(webhook);
+      printAnswer(answer);
+      return { answer, params: webhook.params };
+    };
+    const queueUrls = (twiml: string) => {
+      const match = /<Enqueue action="([^"]*)" method="POST" waitUrl="([^"]*)"/.exec(twiml);
+      return match ? { action: (match[1] as string).replaceAll("&amp;", "&"), waitUrl: (match[2] as string).replaceAll("&amp;", "&") } : null;
+    };
+    const busyFirst = await busyCall(DEMO.busyCallers[0] as string);
+    out("\n   The line is now full. The second caller is held in the line's Twilio queue:");
+    const busySecond = await busyCall(DEMO.busyCallers[1] as string);
+    const queue = queueUrls(busySecond.answer.text);
+    const queueTurn = async (url: string, extra: Record<string, string>) => {
+      out(` → Twilio posts ${url}\n   ${Object.entries(extra).map(([k, v]) => `${k}=${v}`).join("&")}`);
+      const answer = await sendWebhook(signedWebhook({ url, authToken, params: { ...busySecond.params, CallStatus: "in-progress", ...extra } }));
+      printAnswer(answer);
+      return answer;
+    };
+    let heldThenConnected: string | null = null;
+    if (queue) {
+      const waiting = await queueTurn(queue.waitUrl, { QueuePosition: "1", QueueTime: "5", CurrentQueueSize: "1" });
+      out("\n   The first call ends: Twilio reports its AI leg's dial, which frees the line's place:");
+      await sendWebhook(signedWebhook({ url: dialAction(busyFirst.answer.text), authToken, params: { ...busyFirst.params, CallStatus: "in-progress", DialCallStatus: "completed", DialCallDuration: "40" } }));
+      out("   At the held caller's next turn the line lets them go, and the Enqueue action connects them:");
+      const leaving = await queueTurn(queue.waitUrl, { QueuePosition: "1", QueueTime: "45", CurrentQueueSize: "1" });
+      const connected = await queueTurn(queue.action, { QueueResult: "leave", QueueTime: "45" });
+      heldThenConnected = /<Say>/.test(waiting.text) && /<Leave\/>/.test(leaving.text) ? sipTarget(connected.text) : null;
+      out(heldThenConnected ? `\n   Twilio now dials ${heldThenConnected}: the caller who held reaches the agent.` : "");
+    }
+    results.push({ title: "line full → second caller held, then connected when the first call ends", ok: sipTarget(busyFirst.answer.text) !== null && heldThenConnected !== null, detail: heldThenConnected ?? busySecond.answer.text.slice(0, 120) });
 
     rule("Summary");
     for (const r of results) out(`  ${r.ok ? "✓" : "✗"} ${r.title}: ${r.detail}`);

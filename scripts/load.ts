@@ -6,7 +6,8 @@
  * `calls` table is renamed under the running wrangler dev) and comes back. It reports throughput and latency,
  * and a tally that must hold: every call answered with SIP TwiML or the documented fallback, no 5xx, no CallSid
  * registered twice, copies of one webhook answered alike, and once D1 is back (within a minute) a call record
- * for every call that matches its answer.
+ * for every call that matches its answer. Then a busy line (scripts/lib/busy-line.ts): more callers at once than
+ * its agent's maxConcurrentCalls, held in the line's queue and connected as calls end.
  *
  * Bounded in count and time: `--requests` (default 2000), `--concurrency` (default 32), `--numbers` (default 100),
  * `--max-seconds` (default 300) for the sending, then at most a minute's wait for the records. `runLoad()` is
@@ -24,6 +25,7 @@ import { putMany } from "../cli/lib/store.ts";
 import { inboundCallParams, signedWebhook, type SignedWebhook } from "../cli/lib/webhook.ts";
 import { wrangler } from "../cli/lib/wrangler.ts";
 import { startRetellStandIn, type RecordedRequest } from "../stand-ins/retell.ts";
+import { busyLineProblems, DEFAULT_BUSY_LINE, runBusyLine, type BusyLineOptions, type BusyLineReport } from "./lib/busy-line.ts";
 
 const AUTH_TOKEN = "load_twilio_auth_token";
 const API_KEY = "key_load_test";
@@ -58,6 +60,8 @@ export interface LoadOptions {
   downEvery: number;
   chaos: { dropRate: number; failRate: number; slowRate: number; slowMs: number };
   maxSeconds: number;
+  /** The busy line, after the rest (its calls are not among the tally's); null: none. */
+  busyLine: BusyLineOptions | null;
   log?: (line: string) => void;
 }
 
@@ -71,7 +75,11 @@ export const DEFAULT_LOAD: LoadOptions = {
   downEvery: 10,
   chaos: { dropRate: 0.03, failRate: 0.1, slowRate: 0.1, slowMs: 1_500 },
   maxSeconds: 300,
+  busyLine: DEFAULT_BUSY_LINE,
 };
+/** The busy line's number and agent, apart from the others. */
+const BUSY_LINE = "+61419999999";
+const BUSY_AGENT = "agent_load_busy";
 
 type Answer = "sip" | "fallback_number" | "apology" | "other";
 
@@ -117,6 +125,7 @@ export interface LoadReport {
   retellRequests: number;
   /** When D1 was gone and back, in seconds from the first request. */
   outageSeconds: { from: number; to: number } | null;
+  busyLine: BusyLineReport | null;
 }
 
 interface Sent {
@@ -236,8 +245,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const store = { mode: "local" as const, persistTo: state, configPath: "wrangler.toml" };
     await putMany(
       store,
-      numbers.map((n, i) => ({ key: n, value: serializeAgentConfig({ retellAgentId: agentOf(i), ...(withFallback.has(n) && { fallbackNumber: FALLBACK }) }) })),
+      [
+        ...numbers.map((n, i) => ({ key: n, value: serializeAgentConfig({ retellAgentId: agentOf(i), ...(withFallback.has(n) && { fallbackNumber: FALLBACK }) }) })),
+        ...(options.busyLine
+          ? [{ key: BUSY_LINE, value: serializeAgentConfig({ retellAgentId: BUSY_AGENT, fallbackNumber: FALLBACK, maxConcurrentCalls: options.busyLine.maxConcurrentCalls, maxHoldSeconds: options.busyLine.maxHoldSeconds }) }]
+          : []),
+      ],
     );
+    // The busy line measures the queue, not Retell's failures: its agent always registers.
+    if (options.busyLine) retell.setBehaviour(BUSY_AGENT, {});
     await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", "wrangler.toml"], "Applying D1 migrations locally");
     say(`wrangler dev on ${dev.url}; Retell stand-in on ${retell.url} (chaos: ${JSON.stringify(options.chaos)}; 2 in ${options.downEvery} agents down); ${options.numbers} numbers seeded`);
 
@@ -336,6 +352,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
     const { missing, mismatched } = compareRecords(byCall, records);
 
+    let busyLine: BusyLineReport | null = null;
+    if (options.busyLine) {
+      say(`Busy line: ${options.busyLine.calls} callers at once to a line with maxConcurrentCalls ${options.busyLine.maxConcurrentCalls}, each connected for ${options.busyLine.connectedMs} ms`);
+      busyLine = await runBusyLine(dev.url, BUSY_LINE, AUTH_TOKEN, ACCOUNT_SID, options.busyLine);
+    }
+
     const tally: Tally = {
       sent: sent.length,
       answered: { sip: 0, fallback_number: 0, apology: 0, other: 0 },
@@ -383,6 +405,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN },
       retellRequests: retell.requests.length,
       outageSeconds,
+      busyLine,
     };
   } finally {
     await dev.stop();
@@ -439,7 +462,11 @@ async function main() {
   for (const [k, v] of Object.entries({ ...t, answered: undefined, ...Object.fromEntries(Object.entries(t.answered).map(([a, n]) => [`answered ${a}`, n])) })) {
     if (v !== undefined) console.log(`| ${k} | ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : v} |`);
   }
-  const problems = tallyProblems(t);
+  if (report.busyLine && options.busyLine) {
+    const b = report.busyLine;
+    console.log(`\nBusy line: ${b.calls} callers at once, maxConcurrentCalls ${options.busyLine.maxConcurrentCalls}, each call connected ${options.busyLine.connectedMs} ms, hold turns of ${options.busyLine.turnMs} ms, maxHoldSeconds ${options.busyLine.maxHoldSeconds}: at most ${b.maxConnectedAtOnce} connected at once; ${b.held} held, longest hold ${(b.longestHoldMs / 1_000).toFixed(1)} s; ${b.connected} connected, ${b.sentOn} sent on, ${b.lost} lost; ${b.seconds.toFixed(1)} s.`);
+  }
+  const problems = [...tallyProblems(t), ...(report.busyLine && options.busyLine ? busyLineProblems(report.busyLine, options.busyLine) : [])];
   console.log(
     problems.length
       ? `\nFAILED: ${problems.join("; ")}`

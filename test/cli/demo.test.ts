@@ -54,6 +54,9 @@ describe("npm run demo", () => {
     expect(result.stdout).toContain('"transfer_failed": "sales"');
     expect(result.stdout).toContain("<Sip>sip:desk@pbx.example.com</Sip>");
     expect(result.stdout).toMatch(/<Response>\s+<Hangup\/>\s+<\/Response>/);
+    // The busy line: the second caller is held in the line's queue, then connected once the first call's dial ends.
+    expect(result.stdout).toMatch(/<Enqueue action="[^"]+\/api\/webhooks\/twilio\/hold-complete\?[^"]+" method="POST" waitUrl="[^"]+\/api\/webhooks\/twilio\/hold\?[^"]+" waitUrlMethod="POST">hold:\+14155550125<\/Enqueue>/);
+    expect(result.stdout).toMatch(/✓ line full → second caller held, then connected when the first call ends: sip:call_[0-9a-f]{32}@/);
     expect(result.stdout).not.toContain("✗");
     const state = /Local state for this run: (\S+)/.exec(result.stdout)?.[1] as string;
     const pid = Number(/wrangler dev, pid (\d+)/.exec(result.stdout)?.[1]);

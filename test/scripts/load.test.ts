@@ -5,11 +5,24 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOAD, runLoad, tallyProblems, type LoadReport } from "../../scripts/load.ts";
+import { busyLineProblems, type BusyLineOptions } from "../../scripts/lib/busy-line.ts";
+
+/** 12 callers at once on a line taking 5: some wait a turn or two, none past maxHoldSeconds. */
+const BUSY_LINE: BusyLineOptions = { calls: 12, maxConcurrentCalls: 5, maxHoldSeconds: 30, connectedMs: 1_500, turnMs: 300 };
 
 describe("under load with a failing Retell, copies of webhooks and a D1 outage", () => {
   let report: LoadReport;
   beforeAll(async () => {
-    report = await runLoad({ ...DEFAULT_LOAD, requests: 300, concurrency: 16, numbers: 40, repeatRate: 0.1, copies: { rate: 0.1, min: 3, max: 10 }, maxSeconds: 120 });
+    report = await runLoad({
+      ...DEFAULT_LOAD,
+      requests: 300,
+      concurrency: 16,
+      numbers: 40,
+      repeatRate: 0.1,
+      copies: { rate: 0.1, min: 3, max: 10 },
+      maxSeconds: 120,
+      busyLine: BUSY_LINE,
+    });
   }, 240_000);
 
   it("sends every request, with repeats and bursts of copies among them", () => {
@@ -42,6 +55,14 @@ describe("under load with a failing Retell, copies of webhooks and a D1 outage",
     expect({ records: tally.records, missing: tally.missingRecords, mismatched: tally.mismatchedRecords }).toEqual({ records: tally.uniqueCalls, missing: 0, mismatched: 0 });
     expect(tally.recordsCompleteAfterSeconds).not.toBeNull();
     expect(tally.recordsCompleteAfterSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it("never connects more than maxConcurrentCalls on the busy line, holds the rest and connects or sends on every one of them", () => {
+    const busy = report.busyLine;
+    expect(busy && { most: busy.maxConnectedAtOnce <= BUSY_LINE.maxConcurrentCalls, lost: busy.lost, heldTooLong: busy.heldTooLong }).toEqual({ most: true, lost: 0, heldTooLong: 0 });
+    expect(busy?.held).toBeGreaterThan(0);
+    expect((busy?.connected ?? 0) + (busy?.sentOn ?? 0)).toBe(BUSY_LINE.calls);
+    expect(busy ? busyLineProblems(busy, BUSY_LINE) : ["no busy-line report"]).toEqual([]);
   });
 
   it("finds nothing else wrong in the tally", () => {
