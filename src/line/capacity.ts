@@ -111,10 +111,11 @@ function takePlace(sql: SqlStorage, callSid: string, now: number): void {
   );
 }
 
+/** Holds the call; one held before (its turn came, then Retell refused it) keeps its place in line and its hold time so far. */
 function enqueue(sql: SqlStorage, callSid: string, arrivedAt: number, now: number, hold: HoldSettings): number {
   sql.exec(
     `INSERT INTO hold_queue (call_sid, arrived_at, queued_at, max_hold_ms, max_calls, state) VALUES (?, ?, ?, ?, ?, 'waiting')
-     ON CONFLICT (call_sid) DO UPDATE SET state = 'waiting', queued_at = excluded.queued_at, left_at = NULL`,
+     ON CONFLICT (call_sid) DO UPDATE SET state = 'waiting', left_at = NULL`,
     callSid,
     arrivedAt,
     now,

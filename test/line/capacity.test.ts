@@ -196,6 +196,21 @@ describe("leaveHold and callEnded", () => {
 });
 
 describe("holdRefused", () => {
+  it("holds again a caller whose turn came but whom Retell refused, first in line, with the time held so far counted", async () => {
+    const result = await onNewLine((sql) => {
+      const limits = { ...HOLD, maxCalls: 1 };
+      admitCall(sql, "CA1", T0, T0, limits);
+      admitCall(sql, "CA2", T0 + 1, T0 + 1, limits);
+      admitCall(sql, "CA3", T0 + 2, T0 + 2, limits);
+      freePlace(sql, "CA1");
+      holdTurn(sql, "CA2", T0 + 50_000);
+      leaveHold(sql, "CA2", "leave", T0 + 50_000);
+      const again = holdRefused(sql, "CA2", T0 + 1, T0 + 51_000, limits);
+      return [again, holdTurn(sql, "CA2", T0 + HOLD.maxHoldMs + 1)];
+    });
+    expect(result).toEqual([{ kind: "queued", position: 1 }, { kind: "leave", state: "timed_out" }]);
+  });
+
   it("holds a call Retell refused in the order it arrived, giving back its place", async () => {
     const result = await onNewLine((sql) => {
       admitCall(sql, "CA1", T0, T0, { ...HOLD, maxCalls: 1 });
