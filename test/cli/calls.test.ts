@@ -49,9 +49,17 @@ describe("calls stats", () => {
     const alpha = lines.indexOf("Agent agent_alpha");
     expect(alpha).toBeGreaterThan(-1);
     expect(lines[alpha + 1]).toMatch(/^\s+Day\s+Calls\s+Connected\s+Fallbacks\s+Blocked\s+Limited\s+After hours\s+Answered\s+Duration p50\/p95\/total/);
-    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+dial_busy 1, retell_timeout 1$/);
-    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
+    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+dial_busy 1, retell_timeout 1$/);
+    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
     expect(result.stderr).toContain(`local D1 database (binding DB, in ${dir})`);
+  });
+
+  it("prints a busy line's peak concurrent calls, calls held and abandoned, and median hold time", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--agent", "agent_busy", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines.find((l) => /^\s+Day\s/.test(l))).toMatch(/Transfers made\/answered\/failed\s+Peak\s+Held\/abandoned\s+Hold p50\s+Failures/);
+    expect(lines.find((l) => /^\s+all\s/.test(l))).toMatch(/\s0\/0\/0\s+2\s+4\/1\s+10s\s+abandoned 1, hold_timeout 1, line_full 1$/);
   });
 
   it("counts the routing rules' blocked, rate-limited and after-hours calls per agent", async () => {
