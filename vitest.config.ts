@@ -1,12 +1,12 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
-import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "./test/secrets.ts";
+import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_WEBHOOK_SIGNING_SECRET } from "./test/secrets.ts";
 import { TEST_ADMIN_TOKEN } from "./test/admin-token.ts";
 
 /**
  * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
- * the local Retell and Twilio stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler.
+ * the local Retell, Twilio and hook stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler.
  */
 export default defineConfig({
   test: {
@@ -28,6 +28,7 @@ export default defineConfig({
                 TWILIO_AUTH_TOKEN_SECONDARY: TEST_TWILIO_AUTH_TOKEN_SECONDARY,
                 RETELL_API_KEY: TEST_RETELL_API_KEY,
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                WEBHOOK_SIGNING_SECRET: TEST_WEBHOOK_SIGNING_SECRET,
                 // Applied to the DB binding of each test file by test/apply-migrations.ts.
                 TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
               },

@@ -5,6 +5,7 @@
 import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
+import type { HookBehaviour, HookRequestRecord } from "../stand-ins/hook.ts";
 import type { Behaviour, RecordedRequest } from "../stand-ins/retell.ts";
 import type { Failure, TwilioRequest } from "../stand-ins/twilio.ts";
 import { TEST_TWILIO_AUTH_TOKEN } from "./secrets.ts";
@@ -114,4 +115,22 @@ export async function failTwilio(pathPart: string, failure: Failure | null): Pro
 /** Reads the TwiML answer's SIP URI, or null. */
 export function sipUri(twiml: string): string | null {
   return /<Sip>([^<]*)<\/Sip>/.exec(twiml)?.[1] ?? null;
+}
+
+const hookUrl = () => inject("hookBaseUrl");
+
+/** A fresh hook on the hook stand-in (the operator's server): its URL and name. */
+export function uniqueHook(label = "h"): { name: string; url: string } {
+  const name = `${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
+  return { name, url: `${hookUrl()}/hooks/${name}` };
+}
+
+export async function setHookBehaviour(name: string, behaviour: HookBehaviour): Promise<void> {
+  const res = await fetch(`${hookUrl()}/__stand-in/hooks/${encodeURIComponent(name)}`, { method: "PUT", body: JSON.stringify(behaviour) });
+  if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
+}
+
+export async function hookRequests(name: string): Promise<HookRequestRecord[]> {
+  const res = await fetch(`${hookUrl()}/__stand-in/requests?hook=${encodeURIComponent(name)}`);
+  return (await res.json()) as HookRequestRecord[];
 }

@@ -2,6 +2,7 @@
  * The agent mapping stored in KV: the one schema shared by the Worker and the CLI.
  * A value is either a bare Retell agent id (`agent_abc123`) or a JSON object; see docs/storage.md.
  */
+import { validateCallHook, type CallHook } from "../hook/settings.ts";
 import { normalizeE164 } from "../phone.ts";
 import { validateCallerPatterns } from "../rules/callers.ts";
 import { validateSchedule, type Schedule } from "../rules/schedule.ts";
@@ -27,6 +28,8 @@ export interface AgentConfig {
   transferTimeoutSeconds?: number;
   /** The caller id the person sees on a transfer (default: the Twilio number the caller dialed). */
   transferCallerId?: string;
+  /** The operator's server that decides each call (hook/settings.ts); null turns the CALL_HOOK_URL default off. */
+  callHook?: CallHook | null;
 }
 
 export type AgentConfigError = {
@@ -53,7 +56,7 @@ const PHONE_LIKE = /^[\d\s\-.()+\u00a0]*\d[\d\s\-.()+\u00a0]*$/;
 /** Retell's ids have letters (`agent_…`, or 32 random letters and digits); a value without any is not one. */
 const HAS_LETTER = /[A-Za-z]/;
 
-const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId"]);
+const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId", "callHook"]);
 
 const invalid = (detail: string): AgentParseResult => ({ ok: false, reason: "agent_config_invalid", detail });
 
@@ -95,7 +98,7 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
     if (!KNOWN_FIELDS.has(field)) return invalid(`unknown field "${field}"`);
   }
   const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata, schedule, blockedCallers, allowedCallers } = value;
-  const { transfers, transferTimeoutSeconds, transferCallerId } = value;
+  const { transfers, transferTimeoutSeconds, transferCallerId, callHook } = value;
   if (retellAgentId === undefined || retellAgentId === null || retellAgentId === "") {
     return { ok: false, reason: "agent_missing_retell_id", detail: "retellAgentId is missing" };
   }
@@ -161,6 +164,13 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
     const number = typeof transferCallerId === "string" ? normalizeE164(transferCallerId) : null;
     if (!number) return invalid("transferCallerId is not an E.164 phone number");
     agent.transferCallerId = number;
+  }
+  if (callHook === null) {
+    agent.callHook = null;
+  } else if (callHook !== undefined) {
+    const checked = validateCallHook(callHook);
+    if (!checked.ok) return invalid(checked.detail);
+    agent.callHook = checked.hook;
   }
   return { ok: true, agent };
 }

@@ -19,7 +19,8 @@ export type VoiceOutcome =
   | { kind: "fallback_dialed"; reason: RegisterFailure; fallbackNumber: string }
   | { kind: "retell_failed"; reason: RegisterFailure }
   | { kind: "internal_error" }
-  | { kind: "blocked"; reason: BlockReason }
+  /** `hook`: the operator's pre-call hook answered `reject` (hook/consult.ts). */
+  | { kind: "blocked"; reason: BlockReason | "hook" }
   | { kind: "rate_limited"; reason: LimitReason }
   /** The schedule's after-hours number was dialed, or its sentence (or the closed message) spoken. */
   | { kind: "after_hours"; reason: ClosedReason; number: string }

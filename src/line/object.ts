@@ -49,6 +49,8 @@ import {
   type VoiceAnswer,
 } from "./transitions.ts";
 import type { TransferAttempt } from "../transfers/attempt.ts";
+import type { StoredHook } from "../hook/consult.ts";
+import { createHookAnswers, forgetHookAnswers, readHookAnswer, storeHookAnswer } from "./hook-answer.ts";
 import {
   applyTransferDial,
   decideTransfer,
@@ -81,8 +83,11 @@ export const FINISHED_GRACE_MS = 60 * 60 * 1_000;
 export const STALE_CALL_MS = 6 * 60 * 60 * 1_000;
 
 export type VoiceClaim =
-  /** This webhook answers the call: it registers with Retell, then calls completeVoice with the token. */
-  | { kind: "claimed"; token: string }
+  /**
+   * This webhook answers the call: it registers with Retell, then calls completeVoice with the token. `hook`: the
+   * pre-call hook's answer when an earlier webhook for the call already asked it (it is never asked twice).
+   */
+  | { kind: "claimed"; token: string; hook?: StoredHook }
   /** Another webhook for the call has answered (or answered while this one waited): answer the same. */
   | { kind: "answered"; outcome: VoiceOutcome }
   /** Another webhook is still registering the call and did not finish within this one's wait. */
@@ -168,6 +173,7 @@ export class PhoneLine extends DurableObject<Bindings> {
       updated_at INTEGER NOT NULL
     )`);
     this.createOutboundTables();
+    createHookAnswers(ctx.storage.sql);
   }
 
   /**
@@ -194,7 +200,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     const record = receiveVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, call.receivedAt), call, call.receivedAt);
     this.write(callSid, record, row, { claim_token: token, claimed_at: now });
     await this.scheduleCopy(now);
-    return { kind: "claimed", token };
+    const hook = readHookAnswer(this.ctx.storage.sql, callSid);
+    return { kind: "claimed", token, ...(hook && { hook }) };
   }
 
   /**
@@ -202,9 +209,10 @@ export class PhoneLine extends DurableObject<Bindings> {
    * waiting for it. Returns false
    * when the claim was taken over meanwhile (this webhook outlived CLAIM_TTL_MS): the newer one's answer stands.
    */
-  async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome): Promise<boolean> {
+  async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome, hook?: StoredHook): Promise<boolean> {
     const row = this.row(callSid);
     if (row?.claim_token && row.claim_token !== token) return false;
+    if (hook) storeHookAnswer(this.ctx.storage.sql, callSid, hook, answer.answeredAt);
     const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
     this.write(callSid, record, row, { claim_token: null, claimed_at: null });
     const waiting = this.waiters.get(callSid);
@@ -374,6 +382,11 @@ export class PhoneLine extends DurableObject<Bindings> {
     for (const wake of waiting ?? []) wake();
   }
 
+  /** The pre-call hook's stored answer for the call (line/hook-answer.ts), or null when no hook was asked. */
+  async hookAnswer(callSid: string): Promise<StoredHook | null> {
+    return readHookAnswer(this.ctx.storage.sql, callSid);
+  }
+
   /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */
   async call(callSid: string): Promise<CallRecord | null> {
     const row = this.row(callSid);
@@ -385,6 +398,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const now = Date.now();
     const copy = await this.copyToD1(this.env.DB, now);
     this.forgetFinished(Date.now());
+    forgetHookAnswers(this.ctx.storage.sql);
     this.expireOutbound(Date.now());
     let next: number | null;
     if (copy.failed) {

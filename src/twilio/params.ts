@@ -37,12 +37,34 @@ export interface InboundCall {
   from: string;
   to: string;
   accountSid?: string;
+  /** What Twilio says about the caller, when it says it (tw-twiml's voice webhook parameters): for the pre-call hook. */
+  caller?: CallerDetails;
   /**
    * Set by `npm run doctor` (never by Twilio): answer as for a real call but register nothing with Retell.
    * The parameter is covered by the signature, so only a holder of the auth token can set it.
    */
   dryRun: boolean;
 }
+
+export interface CallerDetails {
+  /** `CallerName`: only with the number's paid CNAM lookup. */
+  name?: string;
+  /** `FromCountry`, `FromState`, `FromCity`: geographic, when available. */
+  country?: string;
+  state?: string;
+  city?: string;
+  /** `StirVerstat`: the SHAKEN/STIR verdict on US calls (`TN-Validation-Passed-A`, …). */
+  stirVerstat?: string;
+}
+
+/** Caller details by Twilio parameter name. */
+const CALLER_PARAMS = [
+  ["name", "CallerName"],
+  ["country", "FromCountry"],
+  ["state", "FromState"],
+  ["city", "FromCity"],
+  ["stirVerstat", "StirVerstat"],
+] as const;
 
 /** The signed form parameter that makes a voice webhook a dry run. */
 export const DRY_RUN_PARAM = "BridgeDryRun";
@@ -101,5 +123,17 @@ export function readInboundCall(params: TwilioParams): InboundCall | null {
   const from = param(params, "From");
   const to = param(params, "To");
   if (!callSid || !from || !to) return null;
-  return { callSid, from, to, accountSid: param(params, "AccountSid"), dryRun: param(params, DRY_RUN_PARAM) === "1" };
+  const caller: CallerDetails = {};
+  for (const [field, name] of CALLER_PARAMS) {
+    const value = param(params, name);
+    if (value !== undefined) caller[field] = value;
+  }
+  return {
+    callSid,
+    from,
+    to,
+    accountSid: param(params, "AccountSid"),
+    ...(Object.keys(caller).length > 0 && { caller }),
+    dryRun: param(params, DRY_RUN_PARAM) === "1",
+  };
 }
