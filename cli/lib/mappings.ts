@@ -40,7 +40,7 @@ export const KEY_HELP = "an E.164 phone number such as +61341517921 (spaces, das
 
 /** The field the Worker's validator complained about, read from its detail message. */
 function fieldOf(detail: string): string {
-  return /^(retellAgentId|retellAgentVersion|name|fallbackNumber|dynamicVariables|metadata|schedule|blockedCallers|allowedCallers|transfers|transferTimeoutSeconds|transferCallerId)\b/.exec(detail)?.[1]
+  return /^(retellAgentId|retellAgentVersion|name|fallbackNumber|dynamicVariables|metadata|schedule|blockedCallers|allowedCallers|transfers|transferTimeoutSeconds|transferCallerId|callHook)\b/.exec(detail)?.[1]
     ?? /unknown field "([^"]+)"/.exec(detail)?.[1]
     ?? "retellAgentId";
 }
@@ -118,9 +118,9 @@ function jsonErrorLine(text: string, message: string): number {
   return pos ? text.slice(0, Number(pos[1])).split("\n").length : 1;
 }
 
-const AGENT_FIELDS = ["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId"];
+const AGENT_FIELDS = ["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId", "callHook"];
 /** Fields a CSV row has no column for: a mapping with any of them exports to JSON only. */
-export const JSON_ONLY_FIELDS = ["metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId"] as const;
+export const JSON_ONLY_FIELDS = ["metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId", "callHook"] as const;
 
 /**
  * JSON import: an array of `{ "number": "+61…", "retellAgentId": "agent_…", …AgentConfig }` (what `export` writes),
