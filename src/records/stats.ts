@@ -26,10 +26,14 @@
  * - transfers: attempts to hand the caller to a person (the `transfers` column): `made` every attempt sent to
  *   Twilio, `answered` those the person answered (DialCallStatus `completed`), `failed` those Twilio refused or
  *   nobody answered (busy, no-answer, failed, canceled); one still ringing is made and neither of the others.
+ * - hook: the pre-call hook (docs/pre-call-hook.md), by `hook_result`: `asked` every call it was asked about (once
+ *   per call), `ok` and `rejected` the answers, `failed` the rest by result (`timeout`, `error`, `invalid`), each of
+ *   which connected the call as configured. Counted under the agent the number routes to (`retell_agent_id`),
+ *   whichever agent the hook chose.
  * - percentiles: nearest rank. The p-th percentile of n sorted values is the value at rank ceil(p/100 * n),
  *   so it is always one of the values (p50 of 1, 2, 3, 4 is 2; p95 of 20 values is the 19th).
  */
-import { agentCondition, type CallDirection } from "./list.ts";
+import { agentCondition, HOOK_RESULTS, type CallDirection } from "./list.ts";
 import type { SqlQuery, SqlValue } from "./sql.ts";
 import type { Window } from "./window.ts";
 import { UNANSWERED_DIAL_STATUSES } from "../transfers/attempt.ts";
@@ -67,6 +71,7 @@ export interface Figures {
   success: { successful: number; unsuccessful: number };
   outbound: { calls: number; human: number; machine: number; noAnswer: number; busy: number; failed: number };
   transfers: { made: number; answered: number; failed: number };
+  hook: { asked: number; ok: number; rejected: number; failed: { timeout: number; error: number; invalid: number } };
 }
 
 export interface AgentStats {
@@ -110,6 +115,12 @@ export interface StatsRow {
   transfers_made: number;
   transfers_answered: number;
   transfers_failed: number;
+  hook_asked: number;
+  hook_ok: number;
+  hook_rejected: number;
+  hook_timeout: number;
+  hook_error: number;
+  hook_invalid: number;
 }
 
 /**
@@ -148,7 +159,7 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     SELECT
       COALESCE(retell_agent_id, agent_key, '-') AS agent,
       strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day,
-      outcome, outcome_reason, user_sentiment, call_successful,
+      outcome, outcome_reason, user_sentiment, call_successful, hook_result,
       retell_register_ms AS register_ms,
       COALESCE(duration_s, dial_duration_s, (retell_duration_ms + 500) / 1000) AS seconds,
       (retell_started_at IS NOT NULL OR dial_status = 'completed') AS answered,
@@ -183,7 +194,9 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
       COUNT(CASE WHEN outbound AND outcome_reason IN ('callee_no_answer', 'callee_canceled') THEN 1 END) AS outbound_no_answer,
       COUNT(CASE WHEN outbound AND outcome_reason = 'callee_busy' THEN 1 END) AS outbound_busy,
       COUNT(CASE WHEN outbound AND outcome_reason = 'callee_failed' THEN 1 END) AS outbound_failed,
-      SUM(transfers_made) AS transfers_made, SUM(transfers_answered) AS transfers_answered, SUM(transfers_failed) AS transfers_failed
+      SUM(transfers_made) AS transfers_made, SUM(transfers_answered) AS transfers_answered, SUM(transfers_failed) AS transfers_failed,
+      COUNT(hook_result) AS hook_asked,
+      ${HOOK_RESULTS.map((result) => `COUNT(CASE WHEN hook_result = '${result}' THEN 1 END) AS hook_${result}`).join(", ")}
     FROM buckets GROUP BY agent, bucket
   ), ${ranked("durations", "seconds")}, ${ranked("registrations", "register_ms")}, reasons AS (
     SELECT agent, bucket, COALESCE(outcome_reason, outcome, 'outcome_unknown') AS reason, COUNT(*) AS count
@@ -196,7 +209,8 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms,
     t.sentiment_positive, t.sentiment_neutral, t.sentiment_negative, t.sentiment_unknown,
     t.successful, t.unsuccessful, f.failures,
-    t.outbound_calls, t.outbound_human, t.outbound_machine, t.outbound_no_answer, t.outbound_busy, t.outbound_failed, t.transfers_made, t.transfers_answered, t.transfers_failed
+    t.outbound_calls, t.outbound_human, t.outbound_machine, t.outbound_no_answer, t.outbound_busy, t.outbound_failed, t.transfers_made, t.transfers_answered, t.transfers_failed,
+    t.hook_asked, ${HOOK_RESULTS.map((result) => `t.hook_${result}`).join(", ")}
   FROM totals t
   LEFT JOIN durations_pct d ON d.agent = t.agent AND d.bucket = t.bucket
   LEFT JOIN registrations_pct r ON r.agent = t.agent AND r.bucket = t.bucket
@@ -248,6 +262,7 @@ export function toFigures(row: StatsRow): Figures {
       failed: row.outbound_failed,
     },
     transfers: { made: row.transfers_made, answered: row.transfers_answered, failed: row.transfers_failed },
+    hook: { asked: row.hook_asked, ok: row.hook_ok, rejected: row.hook_rejected, failed: { timeout: row.hook_timeout, error: row.hook_error, invalid: row.hook_invalid } },
   };
 }
 

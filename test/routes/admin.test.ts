@@ -148,7 +148,7 @@ describe("GET /api/calls", () => {
   it("returns every column of the record", async () => {
     const { body } = await getJson<CallPage>("/api/calls?agent=agent_list&limit=1");
     const record: CallRecord | undefined = body.calls[0];
-    expect(Object.keys(record ?? {})).toHaveLength(39);
+    expect(Object.keys(record ?? {})).toHaveLength(42);
     expect(record?.transfers).toBeNull();
   });
 });
