@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { sign } from "retell-sdk/lib/webhook_auth";
+import { startHookStandIn, type HookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../stand-ins/twilio.ts";
 import { parseFlags, expectPositionals } from "./lib/args.ts";
@@ -28,8 +29,9 @@ const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
 Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
 Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down; then the first
 call's agent transfers the caller to a person twice (nobody answers the first, and the caller is back with the
-agent; the second is answered); then the agent calls a customer (POST /api/calls). Offline; leaves nothing
-running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set (environment
+agent; the second is answered); then the agent calls a customer (POST /api/calls); then a known customer
+dials a line whose pre-call hook (a local stand-in for the operator's CRM) greets them by name. Offline; leaves
+nothing running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set (environment
 or .dev.vars); --stand-in forces the stand-in.`;
 
 const DEMO = {
@@ -41,6 +43,9 @@ const DEMO = {
   fallback: "+14155550142",
   sales: "+14155550150",
   support: "sip:desk@pbx.example.com",
+  hookLine: "+14155550125",
+  knownCaller: "+14155550188",
+  knownName: "Ada Lovelace",
   agent: "agent_demoFrontDesk",
   downAgent: "agent_demoAfterHours",
 };
@@ -146,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), "bridge-demo-"));
   let retell: RetellStandIn | undefined;
   let twilio: TwilioStandIn | undefined;
+  let crm: HookStandIn | undefined;
   let dev: DevServer | undefined;
   let stopDev: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
@@ -153,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
     await stopDev?.();
     await retell?.close();
     await twilio?.close();
+    await crm?.close();
     rmSync(tmp, { recursive: true, force: true });
   })());
   const unregister = onInterrupt(cleanup);
@@ -186,10 +193,17 @@ async function main(argv: string[]): Promise<number> {
     // Outbound calls go to Twilio's REST API: always a local stand-in here, so the demo never places a real call.
     twilio = await startTwilioStandIn({ accountSid, authToken });
     out(`Twilio: a local stand-in of its REST API at ${twilio.url} (no real call is ever placed or moved by the demo).`);
+    // The operator's CRM behind the pre-call hook: a local stand-in that verifies the Worker's signature.
+    const signingSecret = `whsec_${randomBytes(32).toString("base64")}`;
+    crm = await startHookStandIn({ secret: signingSecret });
+    crm.setBehaviour("crm", { mode: "crm", crm: { [DEMO.knownCaller]: DEMO.knownName } });
+    const hookUrl = `${crm.url}/hooks/crm`;
+    out(`Operator's CRM: a local stand-in of a pre-call hook at ${hookUrl} (verifies each request's signature).`);
     const store: Store = { mode: "local", persistTo: tmp, configPath };
     const mappings: [string, AgentConfig][] = [
       [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" }, transfers: { sales: DEMO.sales, support: DEMO.support } }],
       [DEMO.downLine, { retellAgentId: realKey ? "agent_demoDoesNotExist" : DEMO.downAgent, name: "Demo after-hours line", fallbackNumber: DEMO.fallback }],
+      [DEMO.hookLine, { retellAgentId: DEMO.agent, name: "Demo line with a pre-call hook", dynamicVariables: { business_name: "Demo Dental" }, callHook: { url: hookUrl, timeoutMs: 2_000 } }],
     ];
     const d1 = config.d1Databases.find((d) => d.fields.binding);
     const migrationsDir = d1 ? join(dirname(configPath), d1.fields.migrations_dir ?? "migrations") : undefined;
@@ -210,6 +224,7 @@ async function main(argv: string[]): Promise<number> {
         TWILIO_ACCOUNT_SID: accountSid,
         TWILIO_API_BASE_URL: twilio.url,
         ADMIN_TOKEN: adminToken,
+        WEBHOOK_SIGNING_SECRET: signingSecret,
       },
     });
     devStarting.catch(() => {});
@@ -225,8 +240,8 @@ async function main(argv: string[]): Promise<number> {
     out(`  ✓ Worker listening on ${dev.url} (wrangler dev, pid ${dev.pid}); Twilio would call ${voiceUrl}`);
 
     const results: { title: string; ok: boolean; detail: string }[] = [];
-    const call = async (to: string) => {
-      const webhook = signedWebhook({ url: voiceUrl, authToken, params: inboundCallParams({ from: DEMO.caller, to, accountSid }) });
+    const call = async (to: string, from: string = DEMO.caller) => {
+      const webhook = signedWebhook({ url: voiceUrl, authToken, params: inboundCallParams({ from, to, accountSid }) });
       const since = Date.now();
       printRequest(webhook);
       const answer = await sendWebhook(webhook);
@@ -333,11 +348,28 @@ async function main(argv: string[]): Promise<number> {
     }
     results.push({ title: "outbound call → placed, then SIP dial once answered", ok: res.status === 201 && outboundSip !== null, detail: outboundSip ?? `HTTP ${res.status} ${JSON.stringify(placed)}` });
 
+    rule(`6. A known customer dials ${DEMO.hookLine}, whose agent asks the operator's CRM first (pre-call hook)`);
+    const hooked = await call(DEMO.hookLine, DEMO.knownCaller);
+    const asked = crm.requests.filter((r) => r.hook === "crm" && r.at >= hooked.since);
+    for (const r of asked) {
+      out(` ⇄ the CRM stand-in received POST /hooks/crm, signature ${r.verified ? "verified with standardwebhooks" : "NOT verified"} (webhook-id ${String(r.headers["webhook-id"])}):`);
+      out(indent(JSON.stringify(r.body, null, 2), "     "));
+      out(`     and answered HTTP ${r.status}${r.status === 200 ? ` {"call_inbound":{"dynamic_variables":{"customer_name":"${DEMO.knownName}"}}}` : ""}`);
+    }
+    printRegistrations(retell, DEMO.agent, hooked.since);
+    printAnswer(hooked.answer);
+    await printLog(dev, hooked.callSid);
+    const greeted = retell?.requests.filter((r) => r.at >= hooked.since && (r.body as { agent_id?: string } | undefined)?.agent_id === DEMO.agent).at(-1);
+    const name = (greeted?.body as { retell_llm_dynamic_variables?: Record<string, string> } | undefined)?.retell_llm_dynamic_variables?.customer_name;
+    const hookOk = asked.length === 1 && asked[0]?.verified === true && sipTarget(hooked.answer.text) !== null && (retell ? name === DEMO.knownName : true);
+    results.push({ title: "pre-call hook → the caller greeted by name (customer_name)", ok: hookOk, detail: name ?? sipTarget(hooked.answer.text) ?? hooked.answer.text.slice(0, 120) });
+    out(`\n   The agent's prompt can open with "Hello {{customer_name}}": the CRM decided, in Retell's own inbound-webhook shape.`);
+
     rule("Summary");
     for (const r of results) out(`  ${r.ok ? "✓" : "✗"} ${r.title}: ${r.detail}`);
     const failed = results.filter((r) => !r.ok).length;
     await cleanup();
-    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio stand-in${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
+    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio and CRM stand-ins${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
     out("Next: `npm run dev` to run the Worker yourself, `npm run deploy` to put it live (docs/operations.md).");
     if (failed > 0) throw new CliError(`${failed} of ${results.length} demo calls did not get the expected answer.`, { details: dev.lines.slice(-20) });
     return EXIT.ok;

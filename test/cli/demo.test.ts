@@ -54,6 +54,10 @@ describe("npm run demo", () => {
     expect(result.stdout).toContain('"transfer_failed": "sales"');
     expect(result.stdout).toContain("<Sip>sip:desk@pbx.example.com</Sip>");
     expect(result.stdout).toMatch(/<Response>\s+<Hangup\/>\s+<\/Response>/);
+    // The pre-call hook: the CRM stand-in verified the signed request and the caller's name reached Retell.
+    expect(result.stdout).toContain("the CRM stand-in received POST /hooks/crm, signature verified with standardwebhooks");
+    expect(result.stdout).toContain('"customer_name": "Ada Lovelace"');
+    expect(result.stdout).toContain("✓ pre-call hook → the caller greeted by name (customer_name): Ada Lovelace");
     expect(result.stdout).not.toContain("✗");
     const state = /Local state for this run: (\S+)/.exec(result.stdout)?.[1] as string;
     const pid = Number(/wrangler dev, pid (\d+)/.exec(result.stdout)?.[1]);
