@@ -21,6 +21,9 @@
  *    wait nothing), against a floor Worker reproducing the design before the line objects with the same delays;
  *    both are taken over a pass-through Worker that makes the same two counts, whose local cost is not production's.
  * 3. Ceiling: claim-and-answer pairs driven into one line's object as fast as it takes them.
+ * 4. Pre-call hook: the same Worker for agents with a hook (a stand-in on loopback answering after HOOK_DELAY_MS,
+ *    verifying each signature), against the Worker without one and the hook stand-in called directly: what the
+ *    Worker adds around the operator's round trip (signing, the request, reading and checking the answer, the merge).
  *
  * Targets below; exit code 1 when one is missed.
  */
@@ -29,7 +32,9 @@ import os from "node:os";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
 import { validateAgentConfig } from "../src/agents/schema.ts";
 import { BLOCKLIST_KEY, parseBlocklist } from "../src/rules/blocklist.ts";
+import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
+import { newMessageId, signedHeaders, signer } from "../src/standard-webhooks/sign.ts";
 import { NO_TIMERS, type BindingTimers } from "./lib/bench-workers.ts";
 import { buildBundle, serveBundle, serveFloor, type LocalWorker } from "./lib/workerd.ts";
 
@@ -73,6 +78,14 @@ const PRODUCTION: Record<keyof BindingTimers, number> = { kv: 1, line: 2, d1: 15
 /** setTimeout arguments whose cost the bench measures, to pick the shortest that costs at least each small round trip. */
 const PROBED_TIMERS = [0, 1, 2, 3, 4, 5, 6];
 const TARGET_OWN_P50_MS = 2;
+/** The hook stand-in's answer delay: the operator's server, on loopback. */
+const HOOK_DELAY_MS = 20;
+/** What the Worker may add around a hook's own round trip (p50). */
+const TARGET_HOOK_ADDED_MS = 0.3;
+/** Signs the bench's hook requests (the Worker's WEBHOOK_SIGNING_SECRET); 32 bytes, as `whsec_`. */
+const SIGNING_SECRET = `whsec_${Buffer.from("bench webhook signing secret 32b").toString("base64")}`;
+/** The hook's answer: a caller greeted by name, merged into each registration. */
+const HOOK_ANSWER = { call_inbound: { dynamic_variables: { customer_name: "Ada" }, metadata: { crm_id: "c-42" } } };
 /** With D1 150 ms away, what the Worker may add to call setup beyond Retell's own answer. */
 const TARGET_ADDED_MS = 10;
 /** The product's bundle budget (gzip, as uploaded): small enough for fast cold starts on the Free plan's 3 MB limit with room to spare. */
@@ -186,10 +199,10 @@ function table(rows: { name: string; run: Run; conns: number; cpu?: boolean }[])
  * Each number's agent with ROUTING_RULES, and the global blocklist. Both are validated as the Worker will read
  * them first: the Worker would treat a bad agent as a configuration error, and a bad blocklist as none at all.
  */
-async function seedAgents(worker: LocalWorker, numbers: string[]): Promise<void> {
+async function seedAgents(worker: LocalWorker, numbers: string[], extra: Record<string, unknown> = {}): Promise<void> {
   const kv = await worker.kv("AGENTS");
   for (const [i, n] of numbers.entries()) {
-    const agent = { retellAgentId: `agent_bench${i}`, ...ROUTING_RULES };
+    const agent = { retellAgentId: `agent_bench${i}`, ...ROUTING_RULES, ...extra };
     const checked = validateAgentConfig(agent);
     if (!checked.ok) throw new Error(`bench agent for ${n}: ${checked.detail}`);
     await kv.put(n, JSON.stringify(agent));
@@ -408,6 +421,51 @@ async function lineCeiling(setup: Setup, workerFar: LocalWorker): Promise<number
   return local.failed + far.failed;
 }
 
+/** The hook's request, signed as the Worker signs it, straight to the hook stand-in (the hook's own latency). */
+function hookSender(url: URL): Send {
+  const sign = signer({ primary: SIGNING_SECRET, primaryName: "WEBHOOK_SIGNING_SECRET", secondaryName: "WEBHOOK_SIGNING_SECRET_SECONDARY" });
+  if (!sign.ok) throw new Error(sign.problem);
+  const body = JSON.stringify({ event: "call_inbound", call_inbound: { agent_id: "agent_direct", from_number: "+14155550100", to_number: "+61390000000", twilio_call_sid: `CA${"0".repeat(32)}`, caller_number: "+14155550100", after_hours: false } });
+  return async () => {
+    const headers = await signedHeaders(sign.sign, newMessageId(), body);
+    const res = await post(url, body, { "Content-Type": "application/json", ...headers });
+    return res.status === 200;
+  };
+}
+
+/** 4. What the Worker adds around a pre-call hook's round trip. Returns that (p50, ms) and the failures. */
+async function hookOverhead(setup: Setup): Promise<{ added: number; failed: number }> {
+  const { numbers, bindings, start } = setup;
+  const hooks = await startHookStandIn({ secret: SIGNING_SECRET });
+  try {
+    hooks.setBehaviour("bench", { delayMs: HOOK_DELAY_MS, answer: HOOK_ANSWER });
+    const hookUrl = new URL("/hooks/bench", hooks.url);
+    const plain = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }, { limits: BENCH_LIMITS }));
+    const hooked = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }, { limits: BENCH_LIMITS }));
+    await seedAgents(plain, numbers);
+    await seedAgents(hooked, numbers, { callHook: { url: hookUrl.toString() } });
+    const targets = {
+      hook: { name: `hook stand-in, direct: signed, verified, answered after ${HOOK_DELAY_MS} ms (the hook's own latency)`, send: hookSender(hookUrl) },
+      plain: { name: "this Worker, agents without a hook", send: webhookSender(plain, numbers), server: plain },
+      hooked: { name: "**this Worker, agents with a hook**", send: webhookSender(hooked, numbers), server: hooked },
+    } satisfies Record<string, Target>;
+    for (const t of Object.values<Target>(targets)) await run(100, 4, t.send);
+    const { merged, p50s } = await rounds(targets, SEQUENTIAL_REQUESTS);
+    const hookRequests = hooks.requests.filter((r) => r.hook === "bench");
+    const unverified = hookRequests.filter((r) => !r.verified).length;
+    await setup.disposeAll();
+    const withHook = pairedP50(p50s.hooked, p50s.plain);
+    const hookLatency = median(p50s.hook);
+    const added = withHook - hookLatency;
+    console.log(`\nPre-call hook: every agent's hook answers after ${HOOK_DELAY_MS} ms on loopback (a stand-in verifying each signature with standardwebhooks); 1 connection, ${ROUNDS} interleaved rounds.\n`);
+    table((Object.keys(targets) as (keyof typeof targets)[]).map((k) => ({ name: targets[k].name, run: merged[k], conns: 1, cpu: k !== "hook" })));
+    console.log(`\nThe hook costs a call ${fmt(withHook)} ms (with − without, median of ${ROUNDS} rounds' paired p50 differences); the hook's own latency, called directly, ${fmt(hookLatency)} ms p50; what the Worker adds around it: ${fmt(added)} ms (target ≤ ${TARGET_HOOK_ADDED_MS} ms); workerd CPU ${fmt(cpuPerRequest(merged.hooked) - cpuPerRequest(merged.plain))} ms more per call. ${hookRequests.length} hook requests, ${unverified} with a signature that did not verify.`);
+    return { added, failed: Object.values<Run>(merged).reduce((n, r) => n + r.failures, 0) + unverified };
+  } finally {
+    await hooks.close();
+  }
+}
+
 async function main() {
   const size = buildBundle();
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { delayMs: RETELL_DELAY_MS } });
@@ -429,16 +487,19 @@ async function main() {
     const floors = await overFloors(setup);
     const model = await latencyModel(setup, floors.ownP50);
     const ceilingFailed = await lineCeiling(setup, model.workerFar);
+    await setup.disposeAll();
+    const hook = await hookOverhead(setup);
 
     console.log(`\nClient CPU is shared with the server on this ${os.cpus().length}-core machine; load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}.`);
     console.log(
       `Bundle as uploaded: ${size.files.join(", ")}, minified: ${fmt(size.rawKiB)} KiB, ${fmt(size.gzipKiB)} KiB gzip -9 (target < ${TARGET_BUNDLE_GZIP_KIB} KiB); wrangler says "${size.wranglerLine}". ` +
         `Uploaded separately, outside the Worker's size: ${size.sourceMaps.files.join(", ") || "no source map"} (${fmt(size.sourceMaps.rawKiB)} KiB, ${fmt(size.sourceMaps.gzipKiB)} KiB gzip).`,
     );
-    const failed = floors.failed + model.failed + ceilingFailed;
+    const failed = floors.failed + model.failed + ceilingFailed + hook.failed;
     const misses = [
       floors.ownP50 >= TARGET_OWN_P50_MS && `own work p50 ${fmt(floors.ownP50)} ms`,
       model.after >= TARGET_ADDED_MS && `call setup adds ${fmt(model.after)} ms`,
+      hook.added > TARGET_HOOK_ADDED_MS && `the Worker adds ${fmt(hook.added)} ms around a hook`,
       size.gzipKiB >= TARGET_BUNDLE_GZIP_KIB && `bundle ${fmt(size.gzipKiB)} KiB gzip`,
       failed > 0 && `${failed} requests or calls did not get the expected answer`,
     ].filter(Boolean);
