@@ -15,6 +15,7 @@
  *         copy_failing_since INTEGER,  -- first failed copy of a version not yet copied
  *         finished_at INTEGER,         -- when Twilio reported the call over
  *         updated_at INTEGER NOT NULL)
+ *   hook_answers(…)                  -- the pre-call hook's answer per call, kept to reuse it (line/hook-answer.ts)
  *
  * Gates (https://developers.cloudflare.com/durable-objects/best-practices/rules-of-durable-objects/): every method
  * reads and writes storage synchronously (SQLite) with no await in between, so each change is atomic; only the
