@@ -118,7 +118,7 @@ describe.concurrent("hours command logic (fake wrangler store)", () => {
     const store = fakeStore({ [MAPPED]: '{"retellAgentId":"agent_front","schedule":{"timeZone":"UTC","hours":{}}}' });
     const result = await runCli("agents", ["export", `${tempDir("csv")}/out.csv`, "--local"], store.env);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`CSV cannot hold metadata, schedule, blockedCallers, allowedCallers, transfers, transferTimeoutSeconds, transferCallerId (set on ${MAPPED})`);
+    expect(result.stderr).toContain(`CSV cannot hold metadata, schedule, blockedCallers, allowedCallers, transfers, transferTimeoutSeconds, transferCallerId, callHook (set on ${MAPPED})`);
   });
 });
 
