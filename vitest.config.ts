@@ -6,7 +6,7 @@ import { TEST_ADMIN_TOKEN } from "./test/admin-token.ts";
 
 /**
  * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
- * the local Retell, Twilio and hook stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler.
+ * the local Retell, Twilio and hook stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, and the operator page in a browser.
  */
 export default defineConfig({
   test: {
@@ -40,14 +40,14 @@ export default defineConfig({
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: ["test/cli/**", "test/scripts/**"],
+          exclude: ["test/cli/**", "test/scripts/**", "test/page/**"],
         },
       },
       {
         test: {
           name: "node",
           environment: "node",
-          include: ["test/cli/**/*.test.ts", "test/scripts/**/*.test.ts"],
+          include: ["test/cli/**/*.test.ts", "test/scripts/**/*.test.ts", "test/page/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

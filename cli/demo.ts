@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the whole call flow offline. Starts the Worker with `wrangler dev` on local KV and D1, a
  * clearly labelled local Retell stand-in (unless RETELL_API_KEY is configured), seeds demo numbers, sends
- * Twilio-signed webhooks exactly as Twilio would, and shows what happened. Leaves nothing running.
+ * Twilio-signed webhooks exactly as Twilio would, and shows what happened. Leaves nothing running, except when a
+ * person runs it in a terminal (or passes --keep): then the Worker stays up for the operator page until Ctrl-C.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,15 +25,19 @@ import { serializeAgentConfig, type AgentConfig } from "../src/agents/schema.ts"
 import { DEFAULT_RETELL_BASE_URL } from "../src/retell/register.ts";
 import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 
-const USAGE = `Usage: npm run demo [-- --stand-in] [-- --config FILE]
+const USAGE = `Usage: npm run demo [-- --stand-in] [-- --keep] [-- --config FILE]
 
 Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
 Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down; then the first
 call's agent transfers the caller to a person twice (nobody answers the first, and the caller is back with the
 agent; the second is answered); then the agent calls a customer (POST /api/calls); then a known customer
 dials a line whose pre-call hook (a local stand-in for the operator's CRM) greets them by name. Offline; leaves
-nothing running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set (environment
-or .dev.vars); --stand-in forces the stand-in.`;
+nothing running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set
+(environment or .dev.vars); --stand-in forces the stand-in. At the end it prints the operator page's address with
+the demo's calls in it; run in a terminal (or with --keep), it keeps the Worker up for the page until Ctrl-C.`;
+
+/** How long the demo waits for its calls' records to reach D1 (each line object copies them about a second after a change). */
+const RECORDS_WAIT_MS = 15_000;
 
 const DEMO = {
   line: "+14155550123",
@@ -136,8 +141,20 @@ function printUpdate(twilio: TwilioStandIn, callSid: string): string {
   return twiml;
 }
 
+/** How many of the calls have reached D1 (GET /api/calls/:callSid answers), waiting up to RECORDS_WAIT_MS for all. */
+async function waitForRecords(url: string, adminToken: string, callSids: string[]): Promise<number> {
+  const deadline = Date.now() + RECORDS_WAIT_MS;
+  let found = 0;
+  while (true) {
+    const answers = await Promise.all(callSids.map((sid) => fetch(`${url}/api/calls/${sid}`, { headers: { Authorization: `Bearer ${adminToken}` } }).then((r) => r.ok, () => false)));
+    found = answers.filter(Boolean).length;
+    if (found === callSids.length || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, { "stand-in": { type: "boolean" }, config: { type: "string", short: "c" } }, "npm run demo");
+  const parsed = parseFlags(argv, { "stand-in": { type: "boolean" }, keep: { type: "boolean" }, config: { type: "string", short: "c" } }, "npm run demo");
   if (parsed.help) {
     out(USAGE);
     return EXIT.ok;
@@ -368,9 +385,19 @@ async function main(argv: string[]): Promise<number> {
     rule("Summary");
     for (const r of results) out(`  ${r.ok ? "✓" : "✗"} ${r.title}: ${r.detail}`);
     const failed = results.filter((r) => !r.ok).length;
+    // Kept up only for a person at a terminal (or when asked): CI and scripts get the exit they always had.
+    if (failed === 0 && (process.stdin.isTTY || parsed.flags.keep)) {
+      const recorded = await waitForRecords(dev.url, adminToken, [first.callSid, second.callSid, third.callSid, ...(placed.callSid ? [placed.callSid] : [])]);
+      rule("The operator page");
+      out(`  Operator page: ${dev.url}/admin`);
+      out(`  Admin token:   ${adminToken}   (this run's own, made up for the demo)`);
+      out(`  ${recorded} of the demo's calls are recorded there; open each for its timeline (docs/admin-page.md).`);
+      out("\nThe Worker stays up for the page. Press Ctrl-C to stop it and delete the demo's state.");
+      return await new Promise<number>(() => {});
+    }
     await cleanup();
     out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio and CRM stand-ins${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
-    out("Next: `npm run dev` to run the Worker yourself, `npm run deploy` to put it live (docs/operations.md).");
+    out("Next: `npm run demo` in a terminal keeps the Worker up to show these calls at /admin; `npm run dev` runs the Worker yourself, `npm run deploy` puts it live (docs/operations.md).");
     if (failed > 0) throw new CliError(`${failed} of ${results.length} demo calls did not get the expected answer.`, { details: dev.lines.slice(-20) });
     return EXIT.ok;
   } finally {

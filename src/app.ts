@@ -3,6 +3,7 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./env.ts";
 import { APOLOGY_MESSAGE } from "./calls/outcome.ts";
 import { log } from "./log.ts";
@@ -21,6 +22,18 @@ import { voice } from "./routes/voice.ts";
 import { sayAndHangUp, TWIML_HEADERS, twimlDocument } from "./twilio/twiml.ts";
 
 export const app = new Hono<AppEnv>();
+
+/**
+ * Every response the Worker builds (JSON, TwiML, text) is data, never a document to render or frame: a CSP that
+ * allows nothing, nosniff, no referrer, and hono's other defaults. The operator page is a static asset that never
+ * reaches the Worker; its headers are in page/public/_headers.
+ */
+app.use(
+  secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    referrerPolicy: "no-referrer",
+  }),
+);
 
 app.route("/health", health);
 // Before the voice sub-app, whose /:agentId would otherwise take these paths' last segments as agent ids.

@@ -105,4 +105,13 @@ describe("responses", () => {
       for (const secret of SECRETS) expect(body).not.toContain(secret);
     }
   });
+
+  it("carry a CSP that allows nothing, nosniff and no referrer, on any route or outcome (the API's; the page's are in page/public/_headers)", async () => {
+    const { responses } = await exercise();
+    for (const res of responses) {
+      expect(res.headers.get("Content-Security-Policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+      expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
+    }
+  });
 });

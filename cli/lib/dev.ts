@@ -65,6 +65,7 @@ type RawConfig = Record<string, unknown> & {
   vars?: Record<string, unknown>;
   secrets?: { required?: string[] };
   assets?: { directory?: string };
+  build?: { command?: string; cwd?: string; watch_dir?: string | string[] };
   d1_databases?: { migrations_dir?: string }[];
 };
 
@@ -76,6 +77,11 @@ function devConfig(raw: RawConfig, configDir: string, names: string[]): RawConfi
   const config: RawConfig = { ...raw };
   for (const field of PATH_FIELDS) if (typeof raw[field] === "string") config[field] = resolve(configDir, raw[field]);
   if (raw.assets?.directory) config.assets = { ...raw.assets, directory: resolve(configDir, raw.assets.directory) };
+  // The build command (the operator page) runs where the project is, whatever folder wrangler is started from.
+  if (raw.build?.command) {
+    const watch = raw.build.watch_dir ?? "./src";
+    config.build = { ...raw.build, cwd: resolve(configDir, raw.build.cwd ?? "."), watch_dir: Array.isArray(watch) ? watch.map((w) => resolve(configDir, w)) : resolve(configDir, watch) };
+  }
   if (raw.d1_databases) config.d1_databases = raw.d1_databases.map((d) => (d.migrations_dir ? { ...d, migrations_dir: resolve(configDir, d.migrations_dir) } : d));
   if (raw.secrets?.required) {
     const undeclared = names.filter((n) => !(n in (raw.vars ?? {})) && !raw.secrets?.required?.includes(n));

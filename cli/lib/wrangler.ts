@@ -32,6 +32,8 @@ export function spawnWrangler(args: string[], options: SpawnOptions = {}): Child
 
 /** wrangler commands still running: each in its own process group, so an interrupt can end it whole. */
 const running = new Set<ChildProcess>();
+/** Set on Ctrl-C: a command started after it would outlive the exit (a detached group nobody ends), so none is. */
+let interrupted = false;
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
@@ -42,6 +44,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 onInterrupt(async () => {
+  interrupted = true;
   const children = [...running];
   for (const child of children) killGroup(child, "SIGTERM");
   await Promise.all(children.map((child) => new Promise<void>((resolve) => {
@@ -59,6 +62,7 @@ onInterrupt(async () => {
 
 export function runWrangler(args: string[], options: { cwd?: string } = {}): Promise<WranglerResult> {
   return new Promise((resolve, reject) => {
+    if (interrupted) return reject(new CliError("Interrupted: wrangler was not started."));
     const child = spawnWrangler(args, { detached: true, ...(options.cwd ? { cwd: options.cwd } : {}) });
     running.add(child);
     child.once("close", () => running.delete(child));

@@ -1,5 +1,6 @@
 /**
- * GET /api/calls and GET /api/stats: call records and statistics for operators, as JSON (both take `direction`).
+ * GET /api/calls and GET /api/stats: call records and statistics for operators, as JSON (both take `direction`;
+ * stats also `group=all`, every agent's calls as one entry, for the operator page's overview).
  * `Authorization: Bearer <ADMIN_TOKEN>`, where the token is whatever was set (Hono's bearerAuth would refuse one
  * with `!`, `#` or a space, locking the operator out), compared in constant time with Hono's timingSafeEqual
  * (SHA-256 of both sides, then a constant-time compare); any failure is 401. Without ADMIN_TOKEN the routes are
@@ -10,7 +11,7 @@ import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { AppEnv } from "../env.ts";
 import { DIRECTION_MESSAGE, isCallDirection, parseListQuery } from "../records/list.ts";
-import type { StatsFilter } from "../records/stats.ts";
+import { GROUP_MESSAGE, isStatsGroup, type StatsFilter } from "../records/stats.ts";
 import { callStats, listCalls } from "../records/store.ts";
 import { DEFAULT_STATS_DAYS, parseWindow } from "../records/window.ts";
 import { AppError, failureResponse, fromStorage } from "../errors.ts";
@@ -43,7 +44,7 @@ admin.get("/calls", requireAdmin, async (c) => {
 });
 
 admin.get("/stats", requireAdmin, async (c) => {
-  const { since, until, agent, direction } = c.req.query();
+  const { since, until, agent, direction, group } = c.req.query();
   const parsed = parseWindow({ since, until }, Date.now(), DEFAULT_STATS_DAYS);
   if (!parsed.ok) throw new AppError({ kind: "bad_request", message: parsed.message });
   const { window } = parsed;
@@ -51,6 +52,10 @@ admin.get("/stats", requireAdmin, async (c) => {
   if (direction) {
     if (!isCallDirection(direction)) throw new AppError({ kind: "bad_request", message: DIRECTION_MESSAGE });
     filter.direction = direction;
+  }
+  if (group) {
+    if (!isStatsGroup(group)) throw new AppError({ kind: "bad_request", message: GROUP_MESSAGE });
+    filter.group = group;
   }
   const agents = await fromStorage(() => callStats(c.env.DB, filter));
   return c.json({ since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), agents });

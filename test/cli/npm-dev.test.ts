@@ -4,7 +4,6 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../cli/lib/dev.ts";
@@ -13,7 +12,8 @@ import { NODE, RETELL_KEY, ROOT, TWILIO_TOKEN, cleanEnv, removeTempDirs, tempDir
 afterAll(removeTempDirs);
 
 const ADMIN = "local admin token #1!";
-const generatedDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("bridge-dev-"));
+/** The generated-config folders in `tmp`: the command gets a temp folder of its own, so other tests' folders never count. */
+const generatedDirs = (tmp: string) => readdirSync(tmp).filter((name) => name.startsWith("bridge-dev-"));
 
 async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -33,13 +33,13 @@ describe("npm run dev", () => {
     const dir = tempDir("npm-dev");
     const devVars = join(dir, ".dev.vars");
     writeFileSync(devVars, `TWILIO_AUTH_TOKEN=${TWILIO_TOKEN}\nRETELL_API_KEY=${RETELL_KEY}\nADMIN_TOKEN='${ADMIN}'\n`);
-    const before = new Set(generatedDirs());
+    const tmp = tempDir("npm-dev-tmp");
     const port = await freePort();
     const inspector = await freePort();
     const child = spawn(
       NODE,
       [join(ROOT, "cli/dev.ts"), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", join(dir, "state"), "--show-interactive-dev-session=false"],
-      { cwd: ROOT, env: cleanEnv({ BRIDGE_DEV_VARS: devVars }), stdio: "ignore", detached: true },
+      { cwd: ROOT, env: cleanEnv({ BRIDGE_DEV_VARS: devVars, TMPDIR: tmp }), stdio: "ignore", detached: true },
     );
     const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
     try {
@@ -51,6 +51,6 @@ describe("npm run dev", () => {
       process.kill(-(child.pid as number), "SIGTERM");
       await exited;
     }
-    expect(generatedDirs().filter((name) => !before.has(name))).toEqual([]);
+    expect(generatedDirs(tmp)).toEqual([]);
   }, 90_000);
 });

@@ -1,6 +1,7 @@
 /** GET /api/calls and GET /api/stats: bearer-token protected, off without ADMIN_TOKEN. */
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_LIST_LIMIT, type CallPage, type CallRecord } from "../../src/records/list.ts";
+import { ALL_AGENTS, type AgentStats, type Figures } from "../../src/records/stats.ts";
 import { worker } from "../helpers.ts";
 import { TEST_ADMIN_TOKEN } from "../admin-token.ts";
 import { adminRequest, insertCall, withBindings } from "../records.ts";
@@ -182,4 +183,35 @@ describe("GET /api/stats", () => {
   it("answers 400 to a since it cannot read", async () => {
     expect((await getJson("/api/stats?since=yesterday")).status).toBe(400);
   });
+
+  it("with group=all counts every agent's calls in one entry, the per-agent counts summed", async () => {
+    const { body } = await getJson<{ agents: AgentStats[] }>(`/api/stats?since=${STATS_SINCE}&until=${STATS_UNTIL}&group=all`);
+    expect(body.agents.map((a) => a.agent)).toEqual([ALL_AGENTS]);
+    const [all] = body.agents as [AgentStats];
+    const sum = (pick: (f: Figures) => number) => EXPECTED_STATS.reduce((n, a) => n + pick(a.total), 0);
+    expect([all.total.calls, all.total.connected, all.total.fallbacks, all.total.answered, all.total.transfers.made, all.total.outbound.human]).toEqual([
+      sum((f) => f.calls), sum((f) => f.connected), sum((f) => f.fallbacks), sum((f) => f.answered), sum((f) => f.transfers.made), sum((f) => f.outbound.human),
+    ]);
+    const failures: Record<string, number> = {};
+    for (const a of EXPECTED_STATS) for (const [reason, n] of Object.entries(a.total.failures)) failures[reason] = (failures[reason] ?? 0) + n;
+    expect(all.total.failures).toEqual(failures);
+    expect(all.days.map((d) => [d.day, d.calls])).toEqual([["2026-11-18", 4], ["2026-11-19", sum((f) => f.calls) - 4]]);
+  });
+
+  it("with group=all takes the percentiles over all the calls, not per agent", async () => {
+    const { body } = await getJson<{ agents: AgentStats[] }>(`/api/stats?since=${STATS_SINCE}&until=${STATS_UNTIL}&group=all`);
+    const inWindow = STATS_ROWS.filter((r) => r.created_at >= Date.parse(STATS_SINCE) && r.created_at < Date.parse("2026-11-20"));
+    const registrations = inWindow.map((r) => r.retell_register_ms).filter((v): v is number => typeof v === "number");
+    expect(body.agents[0]?.total.retellRegisterMs).toEqual({ p50: nearestRank(registrations, 50), p95: nearestRank(registrations, 95) });
+  });
+
+  it("answers 400 to a group it does not know", async () => {
+    expect((await getJson("/api/stats?group=day")).status).toBe(400);
+  });
 });
+
+/** The nearest-rank percentile, as the definitions in src/records/stats.ts state it: the value at rank ceil(p/100 × n). */
+function nearestRank(values: number[], p: number): number | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil((p / 100) * sorted.length) - 1];
+}

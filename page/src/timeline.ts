@@ -1,0 +1,139 @@
+/**
+ * A call's timeline, built from its record (GET /api/calls/:callSid, CallRecord in src/records/list.ts): one
+ * step per thing that happened, oldest first. Plain functions, no DOM, so they are tested alone
+ * (test/page/timeline.test.ts).
+ *
+ * Each STEP_SOURCES entry reads one group of the record's fields (one writer each, migrations/*.sql) and returns
+ * its steps. A feature that adds fields to the record (a pre-call hook's result, deliveries to the operator's
+ * endpoints, voicemail, hold) adds one source here and nothing else changes.
+ */
+import type { CallRecord } from "../../src/records/list.ts";
+import type { TransferAttempt } from "../../src/transfers/attempt.ts";
+
+export interface Step {
+  /** When it happened (ms since the epoch); null when the record does not say, and then it is listed last. */
+  at: number | null;
+  /** Who or what the step is about, for its label and its marker's colour. */
+  kind: "webhook" | "rules" | "retell" | "dial" | "transfer" | "twilio" | "outbound";
+  title: string;
+  /** Further facts, one line each. */
+  details: string[];
+}
+
+export type StepSource = (call: CallRecord) => Step[];
+
+const step = (at: number | null, kind: Step["kind"], title: string, ...details: (string | null | false)[]): Step => ({
+  at,
+  kind,
+  title,
+  details: details.filter((d): d is string => typeof d === "string" && d !== ""),
+});
+
+const seconds = (s: number | null) => (s === null ? null : `${s} s`);
+
+/** Outcomes that mean the routing rules turned the caller away or elsewhere (src/rules/decide.ts). */
+const RULE_OUTCOMES = new Set(["blocked", "rate_limited", "after_hours"]);
+
+/** Where the call came from: Twilio's voice webhook (inbound), or POST /api/calls and then the callee's answer (outbound). */
+const arrival: StepSource = (call) => {
+  if (call.direction === "outbound") {
+    return [
+      step(call.createdAt, "outbound", "Outbound call placed (POST /api/calls)", call.to && `to ${call.to}`, call.from && `from ${call.from}`),
+      ...(call.voiceReceivedAt !== null ? [step(call.voiceReceivedAt, "webhook", "Callee answered: Twilio fetched the call's webhook", call.answeredBy && `answered by: ${call.answeredBy}`)] : []),
+    ];
+  }
+  if (call.voiceReceivedAt === null) return [step(call.createdAt, "twilio", "First heard of (from a status callback or a Retell event)")];
+  return [step(call.voiceReceivedAt, "webhook", "Twilio's voice webhook received", call.from && `from ${call.from}`, call.to && `to ${call.to}`, call.agentKey && `routed by ${call.agentKey}`)];
+};
+
+/** What the voice webhook decided, after the rules and Retell's registration. */
+const decision: StepSource = (call) => {
+  const steps: Step[] = [];
+  if (call.retellRegisterMs !== null || call.retellCallId !== null) {
+    steps.push(
+      step(
+        call.voiceAnsweredAt,
+        "retell",
+        "Registered with Retell",
+        call.retellRegisterMs !== null && `${call.retellRegisterMs} ms`,
+        call.retellRegisterAttempts !== null && `${call.retellRegisterAttempts} attempt${call.retellRegisterAttempts === 1 ? "" : "s"}`,
+        call.retellCallId && `Retell call ${call.retellCallId}`,
+        call.retellAgentId && `agent ${call.retellAgentId}`,
+      ),
+    );
+  }
+  if (call.outcome !== null) {
+    const kind = RULE_OUTCOMES.has(call.outcome) || call.outcomeReason === "after_hours" ? "rules" : "webhook";
+    steps.push(step(call.voiceAnsweredAt, kind, `Decision: ${call.outcome}`, call.outcomeReason && `reason: ${call.outcomeReason}`));
+  }
+  return steps;
+};
+
+/** The <Dial> to Retell's SIP endpoint (or the fallback number) and how it ended (dial-complete). */
+const dial: StepSource = (call) => {
+  const steps: Step[] = [];
+  if (call.dialStatus !== null) {
+    steps.push(step(call.dialEndedAt, "dial", `SIP dial ended: ${call.dialStatus}`, call.dialSipCode !== null && `SIP ${call.dialSipCode}`, seconds(call.dialDurationS)));
+  }
+  if (call.fallbackStatus !== null) steps.push(step(call.fallbackEndedAt, "dial", `Fallback dial ended: ${call.fallbackStatus}`));
+  return steps;
+};
+
+function transferSteps(attempt: TransferAttempt, index: number): Step[] {
+  const name = `Transfer ${index + 1} to ${attempt.destination}`;
+  const requested = step(
+    attempt.requestedAt,
+    "transfer",
+    `${name} requested by the agent`,
+    attempt.update === "refused" ? `Twilio refused the call update${attempt.updateError ? ` (${attempt.updateError})` : ""}` : `call update: ${attempt.update}`,
+  );
+  if (attempt.dialStatus === null) return [requested];
+  const back = attempt.returnRetellCallId ? `back to the agent on Retell call ${attempt.returnRetellCallId}` : attempt.returnError ? `could not go back to the agent (${attempt.returnError})` : null;
+  return [requested, step(attempt.dialEndedAt, "transfer", `${name} ended: ${attempt.dialStatus}`, seconds(attempt.dialDurationS), back)];
+}
+
+const transfers: StepSource = (call) => (call.transfers ?? []).flatMap(transferSteps);
+
+/** Twilio's status callbacks: the record keeps when the call was answered and when it ended, and the last status. */
+const twilioStatus: StepSource = (call) => {
+  const steps: Step[] = [];
+  if (call.twilioAnsweredAt !== null) steps.push(step(call.twilioAnsweredAt, "twilio", "Twilio: in progress"));
+  if (call.twilioEndedAt !== null) steps.push(step(call.twilioEndedAt, "twilio", `Twilio: ${call.twilioStatus ?? "ended"}`, seconds(call.durationS)));
+  else if (call.twilioStatus !== null && call.twilioStatusAt !== null) steps.push(step(call.twilioStatusAt, "twilio", `Twilio: ${call.twilioStatus}`));
+  return steps;
+};
+
+/** Retell's webhook events: started, ended, analysed (with the summary and the caller's sentiment). */
+const retellEvents: StepSource = (call) => {
+  const steps: Step[] = [];
+  if (call.retellStartedAt !== null) steps.push(step(call.retellStartedAt, "retell", "Retell: call started"));
+  if (call.retellEndedAt !== null) {
+    steps.push(step(call.retellEndedAt, "retell", "Retell: call ended", call.disconnectionReason && `reason: ${call.disconnectionReason}`, call.retellDurationMs !== null && `${Math.round(call.retellDurationMs / 1000)} s`));
+  }
+  if (call.callSummary !== null || call.userSentiment !== null || call.callSuccessful !== null) {
+    const analysedAt = call.retellEventAt !== null && call.retellEventAt !== call.retellEndedAt ? call.retellEventAt : null;
+    steps.push(
+      step(
+        analysedAt ?? call.retellEndedAt,
+        "retell",
+        "Retell: call analysed",
+        call.callSummary && `summary: ${call.callSummary}`,
+        call.userSentiment && `sentiment: ${call.userSentiment}`,
+        call.callSuccessful !== null && (call.callSuccessful ? "successful" : "not successful"),
+      ),
+    );
+  }
+  return steps;
+};
+
+/** In the order they happen within one instant (the voice webhook's steps share its answer's time). */
+export const STEP_SOURCES: StepSource[] = [arrival, decision, dial, transfers, twilioStatus, retellEvents];
+
+/** Every step of the call, oldest first; steps at the same instant keep their sources' order; undated ones last. */
+export function timeline(call: CallRecord, sources: StepSource[] = STEP_SOURCES): Step[] {
+  const steps = sources.flatMap((source) => source(call));
+  return steps
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => (a.s.at ?? Infinity) - (b.s.at ?? Infinity) || a.i - b.i)
+    .map(({ s }) => s);
+}

@@ -1,0 +1,48 @@
+/** The operator page's timeline of a call (page/src/timeline.ts), from the record GET /api/calls/:callSid returns. */
+import { describe, expect, it } from "vitest";
+import { CALL_COLUMNS, type CallRecord } from "../../src/records/list.ts";
+import { timeline, STEP_SOURCES, type StepSource } from "../../page/src/timeline.ts";
+
+const T = Date.parse("2026-11-19T12:00:00Z");
+
+/** A record with every field null but the given ones. */
+function record(fields: Partial<CallRecord>): CallRecord {
+  const empty = Object.fromEntries(Object.keys(CALL_COLUMNS).map((k) => [k, null])) as unknown as CallRecord;
+  return { ...empty, callSid: `CA${"a".repeat(32)}`, createdAt: T, updatedAt: T, direction: "inbound", ...fields };
+}
+
+const titles = (call: CallRecord, sources?: StepSource[]) => timeline(call, sources).map((s) => s.title);
+
+describe("timeline", () => {
+  it("starts an outbound call with its placing, then the callee's answer and who answered", () => {
+    const steps = timeline(record({ direction: "outbound", to: "+14155550166", voiceReceivedAt: T + 9_000, answeredBy: "human" }));
+    expect(steps.map((s) => s.title)).toEqual(["Outbound call placed (POST /api/calls)", "Callee answered: Twilio fetched the call's webhook"]);
+    expect(steps[1]?.details).toEqual(["answered by: human"]);
+  });
+
+  it("starts a call known only from a status callback with when it was first heard of", () => {
+    expect(titles(record({ twilioStatus: "completed", twilioEndedAt: T + 5_000, durationS: 5 }))).toEqual(["First heard of (from a status callback or a Retell event)", "Twilio: completed"]);
+  });
+
+  it("marks the routing rules' decision as theirs", () => {
+    const steps = timeline(record({ voiceReceivedAt: T, voiceAnsweredAt: T + 10, outcome: "blocked", outcomeReason: "global_blocklist" }));
+    expect(steps.at(-1)).toEqual({ at: T + 10, kind: "rules", title: "Decision: blocked", details: ["reason: global_blocklist"] });
+  });
+
+  it("says why Twilio refused a transfer's call update", () => {
+    const call = record({ transfers: [{ destination: "sales", requestedAt: T, retellCallId: "c", requestKey: "k", update: "refused", updateError: "twilio_timeout", dialStatus: null, dialDurationS: null, dialEndedAt: null, returnRetellCallId: null, returnError: null }] });
+    expect(timeline(call).find((s) => s.kind === "transfer")?.details).toEqual(["Twilio refused the call update (twilio_timeout)"]);
+  });
+
+  it("keeps the sources' order for steps at the same instant and lists undated steps last", () => {
+    const call = record({ voiceReceivedAt: T, voiceAnsweredAt: T, retellRegisterMs: 90, outcome: "connected", fallbackStatus: "completed" });
+    expect(titles(call)).toEqual(["Twilio's voice webhook received", "Registered with Retell", "Decision: connected", "Fallback dial ended: completed"]);
+    expect(timeline(call).at(-1)?.at).toBeNull();
+  });
+
+  it("takes a new source's steps in time order with the others (how later fields join the timeline)", () => {
+    const hook: StepSource = (call) => [{ at: (call.voiceReceivedAt ?? 0) + 5, kind: "webhook", title: "Pre-call hook answered", details: [] }];
+    const call = record({ voiceReceivedAt: T, voiceAnsweredAt: T + 50, outcome: "connected" });
+    expect(titles(call, [...STEP_SOURCES, hook])).toEqual(["Twilio's voice webhook received", "Pre-call hook answered", "Decision: connected"]);
+  });
+});
