@@ -169,6 +169,8 @@ function counts(): [string, string][] {
     ["transfers_made", "SUM(transfers_made)"],
     ["transfers_answered", "SUM(transfers_answered)"],
     ["transfers_failed", "SUM(transfers_failed)"],
+    ["hook_asked", "COUNT(hook_result)"],
+    ...HOOK_RESULTS.map((result): [string, string] => [`hook_${result}`, `COUNT(CASE WHEN hook_result = '${result}' THEN 1 END)`]),
   ];
 }
 
@@ -218,15 +220,9 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
   const figures = counts();
   const sql = `WITH base AS MATERIALIZED (
     SELECT
-<<<<<<< HEAD
-      COALESCE(retell_agent_id, agent_key, '-') AS agent,
-      strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS day,
-      outcome, outcome_reason, user_sentiment, call_successful, hook_result,
-=======
       ${filter.group === "all" ? `'${ALL_AGENTS}'` : "COALESCE(retell_agent_id, agent_key, '-')"} AS agent,
       created_at / ${DAY_MS} AS day,
-      outcome, outcome_reason, user_sentiment, call_successful,
->>>>>>> main
+      outcome, outcome_reason, user_sentiment, call_successful, hook_result,
       retell_register_ms AS register_ms,
       COALESCE(duration_s, dial_duration_s, (retell_duration_ms + 500) / 1000) AS seconds,
       (retell_started_at IS NOT NULL OR dial_status = 'completed') AS answered,
@@ -244,34 +240,6 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     SELECT agent, day AS bucket, ${figures.map(([name, sql]) => `${sql} AS ${name}`).join(", ")}
     FROM base GROUP BY agent, day
   ), totals AS (
-<<<<<<< HEAD
-    SELECT agent, bucket,
-      COUNT(*) AS calls,
-      COUNT(CASE WHEN outcome = 'connected' THEN 1 END) AS connected,
-      COUNT(CASE WHEN outcome = 'fallback_dialed' THEN 1 END) AS fallbacks,
-      COUNT(CASE WHEN outcome = 'blocked' THEN 1 END) AS blocked,
-      COUNT(CASE WHEN outcome = 'rate_limited' THEN 1 END) AS rate_limited,
-      COUNT(CASE WHEN outcome_reason = 'after_hours' THEN 1 END) AS after_hours,
-      COUNT(CASE WHEN answered THEN 1 END) AS answered,
-      COALESCE(SUM(seconds), 0) AS duration_total_s,
-      ${sentiment},
-      COUNT(CASE WHEN call_successful = 1 THEN 1 END) AS successful,
-      COUNT(CASE WHEN call_successful = 0 THEN 1 END) AS unsuccessful,
-      COUNT(CASE WHEN outbound THEN 1 END) AS outbound_calls,
-      COUNT(CASE WHEN outbound AND reached AND NOT COALESCE(by_machine, 0) THEN 1 END) AS outbound_human,
-      COUNT(CASE WHEN outbound AND by_machine THEN 1 END) AS outbound_machine,
-      COUNT(CASE WHEN outbound AND outcome_reason IN ('callee_no_answer', 'callee_canceled') THEN 1 END) AS outbound_no_answer,
-      COUNT(CASE WHEN outbound AND outcome_reason = 'callee_busy' THEN 1 END) AS outbound_busy,
-      COUNT(CASE WHEN outbound AND outcome_reason = 'callee_failed' THEN 1 END) AS outbound_failed,
-      SUM(transfers_made) AS transfers_made, SUM(transfers_answered) AS transfers_answered, SUM(transfers_failed) AS transfers_failed,
-      COUNT(hook_result) AS hook_asked,
-      ${HOOK_RESULTS.map((result) => `COUNT(CASE WHEN hook_result = '${result}' THEN 1 END) AS hook_${result}`).join(", ")}
-    FROM buckets GROUP BY agent, bucket
-  ), ${ranked("durations", "seconds")}, ${ranked("registrations", "register_ms")}, reasons AS (
-    SELECT agent, bucket, COALESCE(outcome_reason, outcome, 'outcome_unknown') AS reason, COUNT(*) AS count
-    FROM buckets WHERE outcome IS NULL OR outcome <> 'connected'
-    GROUP BY agent, bucket, reason
-=======
     SELECT * FROM days
     UNION ALL
     SELECT agent, ${WHOLE_BUCKET}, ${figures.map(([name]) => `SUM(${name})`).join(", ")} FROM days GROUP BY agent
@@ -279,7 +247,6 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     SELECT agent, day, COALESCE(outcome_reason, outcome, 'outcome_unknown') AS reason, COUNT(*) AS count
     FROM base WHERE outcome IS NULL OR outcome <> 'connected'
     GROUP BY agent, day, reason
->>>>>>> main
   ), failures AS (
     SELECT agent, bucket, json_group_object(reason, count) AS failures FROM (
       SELECT agent, day AS bucket, reason, count FROM reasons
@@ -287,17 +254,8 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
       SELECT agent, ${WHOLE_BUCKET}, reason, SUM(count) FROM reasons GROUP BY agent, reason
     ) GROUP BY agent, bucket
   )
-<<<<<<< HEAD
-  SELECT t.agent, t.bucket AS day, t.calls, t.connected, t.fallbacks, t.blocked, t.rate_limited, t.after_hours, t.answered, t.duration_total_s,
-    d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms,
-    t.sentiment_positive, t.sentiment_neutral, t.sentiment_negative, t.sentiment_unknown,
-    t.successful, t.unsuccessful, f.failures,
-    t.outbound_calls, t.outbound_human, t.outbound_machine, t.outbound_no_answer, t.outbound_busy, t.outbound_failed, t.transfers_made, t.transfers_answered, t.transfers_failed,
-    t.hook_asked, ${HOOK_RESULTS.map((result) => `t.hook_${result}`).join(", ")}
-=======
   SELECT t.agent, CASE t.bucket WHEN ${WHOLE_BUCKET} THEN '${WHOLE_WINDOW}' ELSE strftime('%Y-%m-%d', t.bucket * 86400, 'unixepoch') END AS day, ${figures.map(([name]) => `t.${name}`).join(", ")},
     d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms, f.failures
->>>>>>> main
   FROM totals t
   LEFT JOIN durations_pct d ON d.agent = t.agent AND d.bucket = t.bucket
   LEFT JOIN registrations_pct r ON r.agent = t.agent AND r.bucket = t.bucket
