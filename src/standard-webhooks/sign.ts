@@ -50,7 +50,7 @@ const keyCache = new Map<string, Promise<HmacKey>>();
 function importKey(secret: string, bytes: Uint8Array): Promise<HmacKey> {
   let key = keyCache.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    key = crypto.subtle.importKey("raw", new Uint8Array(bytes), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     if (keyCache.size > 8) keyCache.clear();
     keyCache.set(secret, key);
   }
