@@ -511,6 +511,13 @@ async function main() {
     },
   };
   try {
+    // BENCH_STAGE=hook runs stage 4 alone (a quick look at the hook's figure on a busy machine).
+    if (process.env.BENCH_STAGE === "hook") {
+      const hook = await hookOverhead(setup);
+      console.log(`\nLoad average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} on ${os.cpus().length} cores.`);
+      if (hook.added > TARGET_HOOK_ADDED_MS || hook.failed > 0) process.exitCode = 1;
+      return;
+    }
     const floors = await overFloors(setup);
     const model = await latencyModel(setup, floors.ownP50);
     const ceilingFailed = await lineCeiling(setup, model.workerFar);
