@@ -471,7 +471,7 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
     await seedAgents(hooked, numbers, { callHook: { url: hookUrl.toString() } });
     const targets = {
       hook: { name: `hook stand-in, direct: signed, verified, answered after ${HOOK_DELAY_MS} ms (reference)`, send: hookSender(hookUrl) },
-      pass: { name: "pass-through Worker (floor)", send: registerSender(registerUrl, numbers), server: pass },
+      pass: { name: "pass-through Worker (floor)", send: registerSender(pass.url, numbers), server: pass },
       hookFloor: { name: "pass-through Worker + the hook's round trip (hook floor)", send: hookFloorSender(hookFloor.url, numbers), server: hookFloor },
       plain: { name: "this Worker, agents without a hook", send: webhookSender(plain, numbers), server: plain },
       hooked: { name: "**this Worker, agents with a hook**", send: webhookSender(hooked, numbers), server: hooked },
