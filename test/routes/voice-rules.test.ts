@@ -6,8 +6,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { clearAgentMemo } from "../../src/agents/lookup.ts";
-import { CLOSED_MESSAGE, NOT_IN_SERVICE_MESSAGE, RATE_LIMITED_MESSAGE } from "../../src/calls/outcome.ts";
+import { NOT_IN_SERVICE_MESSAGE, RATE_LIMITED_MESSAGE } from "../../src/calls/outcome.ts";
 import { BLOCKLIST_KEY } from "../../src/rules/blocklist.ts";
+import { CLOSED_MESSAGE } from "../../src/rules/decide.ts";
 import { DRY_RUN_PARAM } from "../../src/twilio/params.ts";
 import { retellRequests, sipUri, twilioRequest, uniqueAgentId, uniqueCaller, uniqueNumber, voiceParams, worker } from "../helpers.ts";
 import { recordOf, withBindings } from "../records.ts";
