@@ -17,6 +17,8 @@ import { spawnWrangler, stopGroup } from "./wrangler.ts";
 
 /** The file wrangler dev reads secrets from, beside its config (Cloudflare: local-development/environment-variables). */
 const DEV_VARS = ".dev.vars";
+/** How long wrangler dev may take to answer: a few seconds usually, over a minute on a loaded 2-core machine. */
+const READY_TIMEOUT_MS = 90_000;
 /** JSON is a Wrangler config format of its own, so wrangler's parsed TOML can be written back as is. */
 const GENERATED_CONFIG = "wrangler.json";
 /** Values written between these quotes reach the Worker as they are: dotenv strips the pair and nothing else. */
@@ -184,7 +186,7 @@ export async function startDev(options: { configPath: string; persistTo: string;
 
   options.onSpawn?.(stop, secrets.devVarsPath);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 45_000);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
   while (true) {
     if (stopped) throw new CliError("wrangler dev was stopped while starting.");
     if (exited) {
@@ -199,7 +201,7 @@ export async function startDev(options: { configPath: string; persistTo: string;
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new CliError(`wrangler dev was not ready within ${Math.round((options.readyTimeoutMs ?? 45_000) / 1000)} s.`, { details: lines.slice(-15) });
+      throw new CliError(`wrangler dev was not ready within ${Math.round((options.readyTimeoutMs ?? READY_TIMEOUT_MS) / 1000)} s.`, { details: lines.slice(-15) });
     }
     await new Promise((r) => setTimeout(r, 150));
   }
