@@ -37,6 +37,10 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
+          // Generous limits that only a failing test reaches: on a loaded 2-core machine a test that takes
+          // 0.5 s alone can take several, and vitest's default 5 s would fail it for the machine, not the code.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
           include: ["test/**/*.test.ts"],
@@ -48,8 +52,10 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/cli/**/*.test.ts", "test/scripts/**/*.test.ts", "test/page/**/*.test.ts"],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // These tests start wrangler and workerd, which a loaded machine slows many times over: limits
+          // that only a failing test reaches (wrangler dev's own start-up allows 90 s).
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
     ],

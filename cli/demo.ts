@@ -20,7 +20,7 @@ import { out } from "./lib/output.ts";
 import { Settings } from "./lib/settings.ts";
 import { putMany, type Store } from "./lib/store.ts";
 import { hexId, inboundCallParams, numberTarget, sendWebhook, signedWebhook, sipTarget, spokenText, type WebhookAnswer } from "./lib/webhook.ts";
-import { wrangler } from "./lib/wrangler.ts";
+import { stopAllWrangler, wrangler } from "./lib/wrangler.ts";
 import { serializeAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
 import { DEFAULT_RETELL_BASE_URL } from "../src/retell/register.ts";
 import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
@@ -171,9 +171,16 @@ async function main(argv: string[]): Promise<number> {
   let crm: HookStandIn | undefined;
   let dev: DevServer | undefined;
   let stopDev: (() => Promise<void>) | undefined;
+  let devStarting: Promise<DevServer> | undefined;
   let stopping: Promise<void> | undefined;
+  // Every stage of the start-up can be cut short (an error, Ctrl-C): stop wrangler dev once it exists, wait for
+  // its start to give up, then every other wrangler this command started (the KV seeding, the D1 migrations),
+  // each as a whole process group, before the state folder they write to is deleted.
   const cleanup = () => (stopping ??= (async () => {
     await stopDev?.();
+    await devStarting?.catch(() => undefined);
+    await stopDev?.();
+    await stopAllWrangler();
     await retell?.close();
     await twilio?.close();
     await crm?.close();
@@ -226,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
     const migrationsDir = d1 ? join(dirname(configPath), d1.fields.migrations_dir ?? "migrations") : undefined;
 
     out("\nStarting the Worker with wrangler dev, seeding local KV and applying D1 migrations…");
-    const devStarting = startDev({
+    devStarting = startDev({
       configPath,
       persistTo: tmp,
       onSpawn: (stop) => {

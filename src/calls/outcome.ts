@@ -8,8 +8,6 @@ import { dialNumber, dialSip, reject, sayAndHangUp } from "../twilio/twiml.ts";
 
 export const NOT_IN_SERVICE_MESSAGE = "Sorry, the number you have called is not in service. Goodbye.";
 export const APOLOGY_MESSAGE = "Sorry, we cannot take your call right now. Please try again later. Goodbye.";
-/** Closed, or a caller not on the allowed list, when the schedule names no after-hours target. */
-export const CLOSED_MESSAGE = "Sorry, we are closed right now. Please call again during our opening hours. Goodbye.";
 export const RATE_LIMITED_MESSAGE = "Sorry, this line is too busy to take your call. Please try again in a few minutes. Goodbye.";
 
 export type VoiceOutcome =

@@ -8,10 +8,15 @@
  * not on the allowed list.
  */
 import type { AgentConfig } from "../agents/schema.ts";
-import { CLOSED_MESSAGE } from "../calls/outcome.ts";
 import { normalizeE164 } from "../phone.ts";
 import { callerNumber, matchesCaller } from "./callers.ts";
 import { isOpen } from "./schedule.ts";
+
+/**
+ * Closed, or a caller not on the allowed list, when the schedule names no after-hours target. The rules own it
+ * (they decide what is said); the call flow only speaks it, so this layer imports nothing from calls/.
+ */
+export const CLOSED_MESSAGE = "Sorry, we are closed right now. Please call again during our opening hours. Goodbye.";
 
 /** Which list blocked the caller. */
 export type BlockReason = "global_blocklist" | "agent_blocklist";

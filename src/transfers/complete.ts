@@ -17,7 +17,7 @@ import type { TransferEnd } from "../line/object.ts";
 import { param, type TwilioParams } from "../twilio/params.ts";
 import { dialNumber, hangUp, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
 
-/** The dynamic variable that tells the agent's prompt the transfer failed, and to whom (README "Transfers"). */
+/** The dynamic variable that tells the agent's prompt the transfer failed, and to whom (docs/transfers.md). */
 export const TRANSFER_FAILED_VARIABLE = "transfer_failed";
 
 export interface TransferDialReport {

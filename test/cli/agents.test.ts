@@ -86,7 +86,7 @@ describe("agents against the real local store (wrangler, one temp folder, distin
 });
 
 describe.concurrent("agents command logic (fake wrangler store)", () => {
-  it("stores a bare agent id when there is nothing else, as the README's raw wrangler recipe does", async () => {
+  it("stores a bare agent id when there is nothing else, as the raw wrangler recipe in docs/configuration.md does", async () => {
     const store = fakeStore();
     expect((await runCli("agents", ["add", "+61341517921", "agent_abc123", "--local"], store.env)).code).toBe(0);
     expect(store.kv()).toEqual({ "+61341517921": "agent_abc123" });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   await store.seed({ "+61341517921": "agent_good1", "agent:hooked": JSON.stringify({ retellAgentId: "agent_good1", callHook: { url: `${hooks.url}/hooks/crm` } }) });
   await store.dispose();
   dev = await startDev({ configPath: join(ROOT, "wrangler.toml"), persistTo: dir, vars: { TWILIO_AUTH_TOKEN: TWILIO_TOKEN, RETELL_API_KEY: RETELL_KEY, RETELL_BASE_URL: retell.url } });
-}, 90_000);
+});
 
 afterAll(async () => {
   await dev?.stop();
