@@ -108,7 +108,8 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   }
 
   if (claim.kind === "claimed") {
-    const answer = voiceAnswer(call, { agentKey: key, retellAgentId }, outcome, receivedAt, registration);
+    // The agent that took the call (an after-hours one's key, or the number's): transfers and the way back use it.
+    const answer = voiceAnswer(call, { agentKey: actionKey, retellAgentId }, outcome, receivedAt, registration);
     try {
       await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, outcome), "line answer");
     } catch (error) {

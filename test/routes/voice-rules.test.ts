@@ -154,7 +154,7 @@ describe("opening hours", () => {
     expect(text).toContain(`agent=agent%3A${routeId}&amp;leg=retell`);
     expect(registration?.body).toMatchObject({ agent_id: nightAgent, retell_llm_dynamic_variables: { after_hours: "true" } });
     expect(await retellRequests(agentId)).toHaveLength(0);
-    expect(await recordOf(callSid)).toMatchObject({ outcome: "connected", outcome_reason: "after_hours", agent_key: to, retell_agent_id: nightAgent });
+    expect(await recordOf(callSid)).toMatchObject({ outcome: "connected", outcome_reason: "after_hours", agent_key: `agent:${routeId}`, retell_agent_id: nightAgent });
   });
 
   it("lets the after-hours agent take the call without applying its own rules again", async () => {
