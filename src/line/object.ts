@@ -33,6 +33,7 @@ import type { RetellCallUpdate } from "../retell/events.ts";
 import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
+import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import {
   answerMachine,
   finishUnanswered,
@@ -168,6 +169,7 @@ export class PhoneLine extends DurableObject<Bindings> {
       updated_at INTEGER NOT NULL
     )`);
     this.createOutboundTables();
+    createAccountTables(ctx.storage.sql);
   }
 
   /**
@@ -595,6 +597,16 @@ export class PhoneLine extends DurableObject<Bindings> {
     sql.exec("INSERT INTO outbound_days (day, started) VALUES (?, 1) ON CONFLICT (day) DO UPDATE SET started = started + 1", day);
     await this.setAlarmNoLaterThan(now + SLOT_TIMEOUT_MS);
     return { ok: true, reservationId };
+  }
+
+  /** On the account's object (account-calls.ts ACCOUNT_LINE): one more outbound call today, under `limit`. */
+  async takeAccountCall(limit: number, now: number): Promise<AccountTake> {
+    return takeAccountCall(this.ctx.storage.sql, utcDay(now), limit);
+  }
+
+  /** On the account's object: a call counted on `day` that was never placed. */
+  async returnAccountCall(day: string): Promise<void> {
+    returnAccountCall(this.ctx.storage.sql, day);
   }
 
   /** Twilio accepted the call: its CallSid joins the reservation (unless a callback already brought it). */
