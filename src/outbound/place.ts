@@ -14,7 +14,7 @@ import { askLine, lineStub } from "../line/address.ts";
 import type { OutboundReservation } from "../line/object.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
-import { isAccountSid } from "../twilio/params.ts";
+import { endTwilioUrl, isAccountSid } from "../twilio/params.ts";
 import { nothingDone, twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
 import { allowedCountries, checkDestination } from "./destination.ts";
@@ -43,7 +43,7 @@ export function callCreateForm(request: OutboundRequest, origin: string, reserva
   const withReservation = (path: string) => {
     const url = new URL(path, origin);
     url.searchParams.set("reservation", reservationId);
-    return url.toString();
+    return endTwilioUrl(url);
   };
   const form: TwilioForm = [
     ["To", request.to],

@@ -5,6 +5,7 @@
  */
 import type { AgentConfig } from "../agents/schema.ts";
 import { normalizeE164 } from "../phone.ts";
+import { endTwilioUrl } from "../twilio/params.ts";
 import { dialTransfer, twimlDocument } from "../twilio/twiml.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S, type Destination } from "./destinations.ts";
 
@@ -32,13 +33,13 @@ export interface TransferDial {
 export function transferCompleteUrl(origin: string, index: number): string {
   const url = new URL(TRANSFER_COMPLETE_PATH, origin);
   url.searchParams.set("attempt", String(index));
-  return url.toString();
+  return endTwilioUrl(url);
 }
 
 export function whisperUrl(origin: string, announce: string): string {
   const url = new URL(TRANSFER_WHISPER_PATH, origin);
   url.searchParams.set(WHISPER_PARAM, announce);
-  return url.toString();
+  return endTwilioUrl(url);
 }
 
 /** The transfer's whole TwiML document. */

@@ -50,7 +50,7 @@ describe("a transfer to a configured destination", () => {
     const call = await transferCall();
     await transfer(call, { destination: "sales" });
     const twiml = parseTwiml((await onlyUpdate(call)).form.Twiml![0]!);
-    expect(twiml.dial).toEqual({ answerOnBridge: "true", timeout: "25", callerId: call.line, action: `${ORIGIN}/api/webhooks/twilio/transfer-complete?attempt=0` });
+    expect(twiml.dial).toEqual({ answerOnBridge: "true", timeout: "25", callerId: call.line, action: `${ORIGIN}/api/webhooks/twilio/transfer-complete?attempt=0&end=1` });
     expect(twiml.noun).toEqual({ name: "Number", target: SALES, url: null });
   });
 

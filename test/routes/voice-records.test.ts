@@ -97,7 +97,7 @@ describe("the <Dial action>", () => {
   it("points the SIP dial at dial-complete on the signed origin, naming the agent's KV key", async () => {
     const { to } = await mappedNumber();
     const text = await (await worker(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })))).text();
-    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=retell`);
+    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=retell&end=1`);
   });
 
   it("points the fallback dial at dial-complete as the fallback leg", async () => {
