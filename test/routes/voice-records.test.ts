@@ -104,7 +104,7 @@ describe("the <Dial action>", () => {
     const { to, agentId } = await mappedNumber({ fallbackNumber: "+61390000002" });
     await setRetellBehaviour(agentId, { status: 500 });
     const text = await (await worker(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })))).text();
-    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=fallback`);
+    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=fallback&end=1`);
   });
 
   it("uses WEBHOOK_BASE_URL's origin, which is what Twilio signs", async () => {

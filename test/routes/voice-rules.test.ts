@@ -169,7 +169,7 @@ describe("opening hours", () => {
   it("dials the after-hours number with a <Dial action> as for fallbacks, registering nothing", async () => {
     const { to, agentId } = await mappedNumber({ schedule: { ...ALWAYS_CLOSED, afterHours: { number: AFTER_HOURS_NUMBER } } });
     const { text, callSid } = await call(to);
-    expect(text).toMatch(new RegExp(`<Dial answerOnBridge="true" action="[^"]*leg=fallback"><Number>\\${AFTER_HOURS_NUMBER}</Number></Dial>`));
+    expect(text).toMatch(new RegExp(`<Dial answerOnBridge="true" action="[^"]*leg=fallback&amp;end=1"><Number>\\${AFTER_HOURS_NUMBER}</Number></Dial>`));
     expect(await retellRequests(agentId)).toHaveLength(0);
     expect(await recordOf(callSid)).toMatchObject({ outcome: "after_hours", outcome_reason: "after_hours" });
   });
