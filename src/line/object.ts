@@ -16,6 +16,10 @@
  *         finished_at INTEGER,         -- when Twilio reported the call over
  *         updated_at INTEGER NOT NULL)
  *
+ *   answers(…): every voice answer given, kept RETENTION_DAYS, so replays are answered from it (line/answers.ts)
+ *   outbound(…), outbound_days(…): outbound reservations and per-day counts (below)
+ *   account_days(…): the account-wide daily count, on the one ACCOUNT_LINE object (line/account-calls.ts)
+ *
  * Gates (https://developers.cloudflare.com/durable-objects/best-practices/rules-of-durable-objects/): every method
  * reads and writes storage synchronously (SQLite) with no await in between, so each change is atomic; only the
  * D1 copy and the wait for another webhook's registration await, and both re-read what they depend on.
@@ -34,6 +38,8 @@ import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
+import { createAnswerTables, expireAnswers, mayAnswerAgain, nextAnswerExpiry, storeAnswer, storedAnswer } from "./answers.ts";
+import { retentionDays } from "../records/retention.ts";
 import {
   answerMachine,
   finishUnanswered,
@@ -170,13 +176,15 @@ export class PhoneLine extends DurableObject<Bindings> {
     )`);
     this.createOutboundTables();
     createAccountTables(ctx.storage.sql);
+    createAnswerTables(ctx.storage.sql);
   }
 
   /**
    * The first voice webhook for a call claims it and registers it; every other one, concurrent or later, answers
-   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). A
-   * registration that failed may be made again by a webhook arriving after it failed (Twilio's retry), never by
-   * one that was waiting for it; a claim older than CLAIM_TTL_MS is dead and taken over.
+   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). Once
+   * an answer is stored (answers.ts, kept RETENTION_DAYS), every later webhook is answered from it, even after the
+   * call itself is forgotten; only a failed answer may be made again, by a webhook within REANSWER_WINDOW_MS of it
+   * (Twilio's retry), never by one that was waiting for it. A claim older than CLAIM_TTL_MS is dead and taken over.
    */
   async claimVoice(callSid: string, call: { accountSid?: string; from: string; to: string; receivedAt: number }, waitMs: number): Promise<VoiceClaim> {
     const now = Date.now();
@@ -185,11 +193,13 @@ export class PhoneLine extends DurableObject<Bindings> {
       const outcome = await this.waitForAnswer(callSid, Math.min(waitMs, row.claimed_at + CLAIM_TTL_MS - now));
       return outcome ? { kind: "answered", outcome } : { kind: "still_registering" };
     }
-    if (row && !row.claim_token) {
+    const stored = storedAnswer(this.ctx.storage.sql, callSid);
+    if (stored && !mayAnswerAgain(stored, now)) return { kind: "answered", outcome: stored.outcome };
+    if (!stored && row && !row.claim_token) {
+      // A call answered before answers were kept: its connected answer still stands.
       const record = JSON.parse(row.record) as CallRecord;
       if (record.voiceAnsweredAt !== null && record.retellCallId !== null) {
-        const retellCallId = record.retellCallId;
-        return { kind: "answered", outcome: connectedOutcome(retellCallId, retellSipHost(this.env)) };
+        return { kind: "answered", outcome: connectedOutcome(record.retellCallId, retellSipHost(this.env)) };
       }
     }
     const token = crypto.randomUUID();
@@ -209,6 +219,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (row?.claim_token && row.claim_token !== token) return false;
     const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
     this.write(callSid, record, row, { claim_token: null, claimed_at: null });
+    storeAnswer(this.ctx.storage.sql, callSid, outcome, answer.answeredAt, retentionDays(this.env) * 24 * 60 * 60 * 1_000);
     const waiting = this.waiters.get(callSid);
     this.waiters.delete(callSid);
     for (const wake of waiting ?? []) wake(outcome);
@@ -388,6 +399,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const copy = await this.copyToD1(this.env.DB, now);
     this.forgetFinished(Date.now());
     this.expireOutbound(Date.now());
+    expireAnswers(this.ctx.storage.sql, Date.now());
     let next: number | null;
     if (copy.failed) {
       next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
@@ -396,8 +408,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
-    const outboundDue = this.nextOutboundAt();
-    if (outboundDue !== null && (next === null || outboundDue < next)) next = outboundDue;
+    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(this.ctx.storage.sql)]) {
+      if (due !== null && (next === null || due < next)) next = due;
+    }
     if (next !== null) await this.setAlarmNoLaterThan(next);
   }
 
