@@ -18,6 +18,7 @@
  *
  *   answers(…): every voice answer given, kept RETENTION_DAYS, so replays are answered from it (line/answers.ts)
  *   outbound(…), outbound_days(…): outbound reservations and per-day counts (below)
+ *   whispers(…): transfer announcements under opaque ids, for 15 minutes (line/whispers.ts)
  *   account_days(…): the account-wide daily count, on the one ACCOUNT_LINE object (line/account-calls.ts)
  *
  * Gates (https://developers.cloudflare.com/durable-objects/best-practices/rules-of-durable-objects/): every method
@@ -40,6 +41,7 @@ import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import { createAnswerTables, expireAnswers, mayAnswerAgain, nextAnswerExpiry, storeAnswer, storedAnswer } from "./answers.ts";
 import { retentionDays } from "../records/retention.ts";
+import { createWhisperTables, expireWhispers, keepWhisper, nextWhisperExpiry, readWhisper, WHISPER_TTL_MS } from "./whispers.ts";
 import {
   answerMachine,
   finishUnanswered,
@@ -177,6 +179,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     this.createOutboundTables();
     createAccountTables(ctx.storage.sql);
     createAnswerTables(ctx.storage.sql);
+    createWhisperTables(ctx.storage.sql);
   }
 
   /**
@@ -290,6 +293,19 @@ export class PhoneLine extends DurableObject<Bindings> {
     return attempt ? { kind: "existing", index: first.index, attempt } : { kind: "unknown_call" };
   }
 
+  /** Keeps a transfer's announcement under an opaque id for the whisper URL (line/whispers.ts). */
+  async keepWhisper(callSid: string, text: string): Promise<string> {
+    const now = Date.now();
+    const id = keepWhisper(this.ctx.storage.sql, callSid, text, now);
+    await this.setAlarmNoLaterThan(now + WHISPER_TTL_MS);
+    return id;
+  }
+
+  /** The announcement under `id`, for the whisper request of the call `parentCallSid`; null when there is none. */
+  async whisper(id: string, parentCallSid: string | undefined): Promise<string | null> {
+    return readWhisper(this.ctx.storage.sql, id, parentCallSid, Date.now());
+  }
+
   /** Twilio's answer to the update of attempt `index`; wakes the requests waiting on it. */
   async settleTransfer(callSid: string, index: number, result: { accepted: true } | { accepted: false; error: string }): Promise<TransferAttempt | null> {
     const row = this.row(callSid);
@@ -400,6 +416,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     this.forgetFinished(Date.now());
     this.expireOutbound(Date.now());
     expireAnswers(this.ctx.storage.sql, Date.now());
+    expireWhispers(this.ctx.storage.sql, Date.now());
     let next: number | null;
     if (copy.failed) {
       next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
@@ -408,7 +425,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
-    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(this.ctx.storage.sql)]) {
+    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(this.ctx.storage.sql), nextWhisperExpiry(this.ctx.storage.sql)]) {
       if (due !== null && (next === null || due < next)) next = due;
     }
     if (next !== null) await this.setAlarmNoLaterThan(next);
