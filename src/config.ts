@@ -5,6 +5,7 @@ import type { Bindings } from "./env.ts";
 import { AppError } from "./errors.ts";
 import { log } from "./log.ts";
 import { DEFAULT_RETELL_BASE_URL, type RetellClientConfig } from "./retell/register.ts";
+import { signer, type Signer } from "./standard-webhooks/sign.ts";
 
 export const DEFAULT_RETELL_SIP_HOST = "sip.retellai.com";
 /** Twilio drops a voice webhook after 15 s (tw-co "hard upper timeout"); 8 s leaves room to dial the fallback. */
@@ -52,4 +53,14 @@ export function signedUrl(env: Bindings, requestUrl: string): string {
   }
   const url = new URL(requestUrl);
   return origin + url.pathname + url.search;
+}
+
+/** Signs what the Worker sends to the operator's servers; fails closed (no signer) on a missing or malformed secret. */
+export function webhookSigner(env: Bindings): Signer {
+  return signer({
+    primary: env.WEBHOOK_SIGNING_SECRET,
+    secondary: env.WEBHOOK_SIGNING_SECRET_SECONDARY,
+    primaryName: "WEBHOOK_SIGNING_SECRET",
+    secondaryName: "WEBHOOK_SIGNING_SECRET_SECONDARY",
+  });
 }
