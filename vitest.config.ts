@@ -2,7 +2,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_WEBHOOK_SIGNING_SECRET } from "./test/secrets.ts";
-import { TEST_ADMIN_TOKEN } from "./test/admin-token.ts";
+import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "./test/admin-token.ts";
 
 /**
  * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
@@ -29,6 +29,9 @@ export default defineConfig({
                 RETELL_API_KEY: TEST_RETELL_API_KEY,
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 WEBHOOK_SIGNING_SECRET: TEST_WEBHOOK_SIGNING_SECRET,
+                CALLS_TOKEN: TEST_CALLS_TOKEN,
+                // The tests call from Australian numbers to American ones (the default is the calling number's country).
+                OUTBOUND_ALLOWED_COUNTRIES: "AU,US",
                 // Applied to the DB binding of each test file by test/apply-migrations.ts.
                 TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
               },

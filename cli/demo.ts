@@ -213,6 +213,8 @@ async function main(argv: string[]): Promise<number> {
 
     const authToken = `demo_twilio_token_${randomBytes(12).toString("hex")}`;
     const accountSid = hexId("AC");
+    // Placing calls takes CALLS_TOKEN, at least 32 characters (docs/outbound-permissions.md).
+    const callsToken = `demo_calls_${randomBytes(16).toString("hex")}`;
     const adminToken = `demo_admin_${randomBytes(12).toString("hex")}`;
     // Outbound calls go to Twilio's REST API: always a local stand-in here, so the demo never places a real call.
     twilio = await startTwilioStandIn({ accountSid, authToken });
@@ -249,6 +251,7 @@ async function main(argv: string[]): Promise<number> {
         TWILIO_API_BASE_URL: twilio.url,
         ADMIN_TOKEN: adminToken,
         WEBHOOK_SIGNING_SECRET: signingSecret,
+        CALLS_TOKEN: callsToken,
       },
     });
     devStarting.catch(() => {});
@@ -346,10 +349,10 @@ async function main(argv: string[]): Promise<number> {
 
     rule(`5. The agent calls a customer: POST /api/calls from ${DEMO.line} to ${DEMO.customer}`);
     const body = { to: DEMO.customer, from: DEMO.line, dynamicVariables: { first_name: "Ada" }, machineDetection: "hangup" };
-    out(` → POST ${dev.url}/api/calls  Authorization: Bearer ${mask(adminToken)}`);
+    out(` → POST ${dev.url}/api/calls  Authorization: Bearer ${mask(callsToken)}`);
     out(indent(JSON.stringify(body)));
     const placedAt = Date.now();
-    const res = await fetch(`${dev.url}/api/calls`, { method: "POST", headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${dev.url}/api/calls`, { method: "POST", headers: { Authorization: `Bearer ${callsToken}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const placed = (await res.json()) as { callSid?: string; status?: string };
     out(` ← HTTP ${res.status} ${JSON.stringify(placed)}`);
     const create = twilio.requests.find((r) => r.path.endsWith("/Calls.json") && r.form.To?.[0] === DEMO.customer);

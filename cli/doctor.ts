@@ -6,7 +6,7 @@ import { parseAgentValue, type AgentConfig } from "../src/agents/schema.ts";
 import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { STATUS_PATH, VOICE_PATH, bridgeRoute, parseBaseUrl, routeKey, webhookBaseUrl } from "./lib/bridge.ts";
-import { outboundFindings } from "./lib/outbound-vars.ts";
+import { outboundFindings, tokenFindings } from "./lib/outbound-vars.ts";
 import { checkHooks, hookTargets } from "./lib/hooks.ts";
 import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
@@ -42,7 +42,8 @@ Exit codes: 0 every check passed, 1 at least one ✗, 2 bad usage.`;
 
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "only during an auth-token rotation",
-  ADMIN_TOKEN: "only for the admin API (call records); without it those routes answer 404",
+  ADMIN_TOKEN: "only for reading call records (GET /api/calls, /api/stats); without it those routes answer 404",
+  CALLS_TOKEN: "only for placing calls (POST /api/calls, npm run call), at least 32 characters; without it that route answers 404",
 };
 
 class Checklist {
@@ -131,11 +132,13 @@ async function main(argv: string[]): Promise<number> {
   // ── Outbound calls ─────────────────────────────────────────────────────────
   list.section("Outbound calls");
   const outboundVars: Record<string, string | undefined> = {};
-  for (const name of ["TWILIO_ACCOUNT_SID", "OUTBOUND_MAX_CONCURRENT", "OUTBOUND_DAILY_LIMIT"]) {
+  for (const name of ["TWILIO_ACCOUNT_SID", "OUTBOUND_MAX_CONCURRENT", "OUTBOUND_DAILY_LIMIT", "OUTBOUND_ACCOUNT_DAILY_LIMIT", "OUTBOUND_ALLOWED_COUNTRIES"]) {
     outboundVars[name] = (store.mode === "local" ? settings.value(name) : undefined) ?? config.vars[name];
   }
   const where = store.mode === "local" ? `${settings.devVarsFile} or wrangler.toml [vars]` : "wrangler.toml [vars]";
-  for (const finding of outboundFindings(outboundVars, where, settings.value("TWILIO_ACCOUNT_SID"))) {
+  // The tokens' values are known only locally (.dev.vars or the environment); deployed secrets cannot be read back.
+  const tokens = store.mode === "local" ? tokenFindings({ ADMIN_TOKEN: settings.value("ADMIN_TOKEN"), CALLS_TOKEN: settings.value("CALLS_TOKEN") }, settings.devVarsFile) : [];
+  for (const finding of [...outboundFindings(outboundVars, where, settings.value("TWILIO_ACCOUNT_SID")), ...tokens]) {
     if (finding.ok === true) list.pass(finding.text);
     else if (finding.ok === false) list.fail(finding.text, finding.fix ?? "");
     else list.skip(finding.text);

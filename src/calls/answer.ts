@@ -128,8 +128,9 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   }
 
   if (claim.kind === "claimed") {
+    // The agent that took the call (an after-hours one's key, or the number's): transfers and the way back use it.
     const answer = {
-      ...voiceAnswer(call, { agentKey: key, retellAgentId }, outcome, receivedAt, registration),
+      ...voiceAnswer(call, { agentKey: actionKey, retellAgentId }, outcome, receivedAt, registration),
       ...(hook && { hook: { result: hook.result, ms: hook.ms } }),
       ...(finalAgentId !== undefined && { finalAgentId }),
     };

@@ -17,6 +17,11 @@
  *         updated_at INTEGER NOT NULL)
  *   hook_answers(…)                  -- the pre-call hook's answer per call, kept to reuse it (line/hook-answer.ts)
  *
+ *   answers(…): every voice answer given, kept RETENTION_DAYS, so replays are answered from it (line/answers.ts)
+ *   outbound(…), outbound_days(…): outbound reservations and per-day counts (below)
+ *   whispers(…): transfer announcements under opaque ids, for 15 minutes (line/whispers.ts)
+ *   account_days(…): the account-wide daily count, on the one ACCOUNT_LINE object (line/account-calls.ts)
+ *
  * Gates (https://developers.cloudflare.com/durable-objects/best-practices/rules-of-durable-objects/): every method
  * reads and writes storage synchronously (SQLite) with no await in between, so each change is atomic; only the
  * D1 copy and the wait for another webhook's registration await, and both re-read what they depend on.
@@ -34,6 +39,10 @@ import type { RetellCallUpdate } from "../retell/events.ts";
 import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
+import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
+import { createAnswerTables, expireAnswers, mayAnswerAgain, nextAnswerExpiry, storeAnswer, storedAnswer } from "./answers.ts";
+import { retentionDays } from "../records/retention.ts";
+import { createWhisperTables, expireWhispers, keepWhisper, nextWhisperExpiry, readWhisper, WHISPER_TTL_MS } from "./whispers.ts";
 import {
   answerMachine,
   finishUnanswered,
@@ -175,13 +184,17 @@ export class PhoneLine extends DurableObject<Bindings> {
     )`);
     this.createOutboundTables();
     createHookAnswers(ctx.storage.sql);
+    createAccountTables(ctx.storage.sql);
+    createAnswerTables(ctx.storage.sql);
+    createWhisperTables(ctx.storage.sql);
   }
 
   /**
    * The first voice webhook for a call claims it and registers it; every other one, concurrent or later, answers
-   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). A
-   * registration that failed may be made again by a webhook arriving after it failed (Twilio's retry), never by
-   * one that was waiting for it; a claim older than CLAIM_TTL_MS is dead and taken over.
+   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). Once
+   * an answer is stored (answers.ts, kept RETENTION_DAYS), every later webhook is answered from it, even after the
+   * call itself is forgotten; only a failed answer may be made again, by a webhook within REANSWER_WINDOW_MS of it
+   * (Twilio's retry), never by one that was waiting for it. A claim older than CLAIM_TTL_MS is dead and taken over.
    */
   async claimVoice(callSid: string, call: { accountSid?: string; from: string; to: string; receivedAt: number }, waitMs: number): Promise<VoiceClaim> {
     const now = Date.now();
@@ -190,11 +203,13 @@ export class PhoneLine extends DurableObject<Bindings> {
       const outcome = await this.waitForAnswer(callSid, Math.min(waitMs, row.claimed_at + CLAIM_TTL_MS - now));
       return outcome ? { kind: "answered", outcome } : { kind: "still_registering" };
     }
-    if (row && !row.claim_token) {
+    const stored = storedAnswer(this.ctx.storage.sql, callSid);
+    if (stored && !mayAnswerAgain(stored, now)) return { kind: "answered", outcome: stored.outcome };
+    if (!stored && row && !row.claim_token) {
+      // A call answered before answers were kept: its connected answer still stands.
       const record = JSON.parse(row.record) as CallRecord;
       if (record.voiceAnsweredAt !== null && record.retellCallId !== null) {
-        const retellCallId = record.retellCallId;
-        return { kind: "answered", outcome: connectedOutcome(retellCallId, retellSipHost(this.env)) };
+        return { kind: "answered", outcome: connectedOutcome(record.retellCallId, retellSipHost(this.env)) };
       }
     }
     const token = crypto.randomUUID();
@@ -216,6 +231,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (hook) storeHookAnswer(this.ctx.storage.sql, callSid, hook, answer.answeredAt);
     const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
     this.write(callSid, record, row, { claim_token: null, claimed_at: null });
+    storeAnswer(this.ctx.storage.sql, callSid, outcome, answer.answeredAt, retentionDays(this.env) * 24 * 60 * 60 * 1_000);
     const waiting = this.waiters.get(callSid);
     this.waiters.delete(callSid);
     for (const wake of waiting ?? []) wake(outcome);
@@ -284,6 +300,19 @@ export class PhoneLine extends DurableObject<Bindings> {
     }
     const attempt = record.transfers?.[first.index];
     return attempt ? { kind: "existing", index: first.index, attempt } : { kind: "unknown_call" };
+  }
+
+  /** Keeps a transfer's announcement under an opaque id for the whisper URL (line/whispers.ts). */
+  async keepWhisper(callSid: string, text: string): Promise<string> {
+    const now = Date.now();
+    const id = keepWhisper(this.ctx.storage.sql, callSid, text, now);
+    await this.setAlarmNoLaterThan(now + WHISPER_TTL_MS);
+    return id;
+  }
+
+  /** The announcement under `id`, for the whisper request of the call `parentCallSid`; null when there is none. */
+  async whisper(id: string, parentCallSid: string | undefined): Promise<string | null> {
+    return readWhisper(this.ctx.storage.sql, id, parentCallSid, Date.now());
   }
 
   /** Twilio's answer to the update of attempt `index`; wakes the requests waiting on it. */
@@ -401,6 +430,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     this.forgetFinished(Date.now());
     forgetHookAnswers(this.ctx.storage.sql);
     this.expireOutbound(Date.now());
+    expireAnswers(this.ctx.storage.sql, Date.now());
+    expireWhispers(this.ctx.storage.sql, Date.now());
     let next: number | null;
     if (copy.failed) {
       next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
@@ -409,8 +440,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
-    const outboundDue = this.nextOutboundAt();
-    if (outboundDue !== null && (next === null || outboundDue < next)) next = outboundDue;
+    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(this.ctx.storage.sql), nextWhisperExpiry(this.ctx.storage.sql)]) {
+      if (due !== null && (next === null || due < next)) next = due;
+    }
     if (next !== null) await this.setAlarmNoLaterThan(next);
   }
 
@@ -610,6 +642,16 @@ export class PhoneLine extends DurableObject<Bindings> {
     sql.exec("INSERT INTO outbound_days (day, started) VALUES (?, 1) ON CONFLICT (day) DO UPDATE SET started = started + 1", day);
     await this.setAlarmNoLaterThan(now + SLOT_TIMEOUT_MS);
     return { ok: true, reservationId };
+  }
+
+  /** On the account's object (account-calls.ts ACCOUNT_LINE): one more outbound call today, under `limit`. */
+  async takeAccountCall(limit: number, now: number): Promise<AccountTake> {
+    return takeAccountCall(this.ctx.storage.sql, utcDay(now), limit);
+  }
+
+  /** On the account's object: a call counted on `day` that was never placed. */
+  async returnAccountCall(day: string): Promise<void> {
+    returnAccountCall(this.ctx.storage.sql, day);
   }
 
   /** Twilio accepted the call: its CallSid joins the reservation (unless a callback already brought it). */

@@ -53,7 +53,7 @@ describe("npm run demo", () => {
     // The transfer: the function's answer, Twilio's call update with the whisper, back to the agent, then answered.
     expect(result.stdout).toContain('{"ok":true,"message":"The caller is being put through to sales now."}');
     expect(result.stdout).toMatch(/Twilio stand-in received: POST \/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Calls\/CA[0-9a-f]{32}\.json/);
-    expect(result.stdout).toMatch(/<Number url="http:\/\/[^"]+\/api\/webhooks\/twilio\/transfer-whisper\?say=[^"]+">\+14155550150<\/Number>/);
+    expect(result.stdout).toMatch(/<Number url="http:\/\/[^"]+\/api\/webhooks\/twilio\/transfer-whisper\?line=[^"]+&amp;whisper=[0-9a-f-]+&amp;end=1">\+14155550150<\/Number>/);
     expect(result.stdout).toContain('"transfer_failed": "sales"');
     expect(result.stdout).toContain("<Sip>sip:desk@pbx.example.com</Sip>");
     expect(result.stdout).toMatch(/<Response>\s+<Hangup\/>\s+<\/Response>/);

@@ -97,14 +97,14 @@ describe("the <Dial action>", () => {
   it("points the SIP dial at dial-complete on the signed origin, naming the agent's KV key", async () => {
     const { to } = await mappedNumber();
     const text = await (await worker(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })))).text();
-    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=retell`);
+    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=retell&end=1`);
   });
 
   it("points the fallback dial at dial-complete as the fallback leg", async () => {
     const { to, agentId } = await mappedNumber({ fallbackNumber: "+61390000002" });
     await setRetellBehaviour(agentId, { status: 500 });
     const text = await (await worker(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })))).text();
-    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=fallback`);
+    expect(actionPath(text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(to)}&leg=fallback&end=1`);
   });
 
   it("uses WEBHOOK_BASE_URL's origin, which is what Twilio signs", async () => {

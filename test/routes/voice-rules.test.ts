@@ -176,7 +176,7 @@ describe("opening hours", () => {
     expect(text).toContain(`agent=agent%3A${routeId}&amp;leg=retell`);
     expect(registration?.body).toMatchObject({ agent_id: nightAgent, retell_llm_dynamic_variables: { after_hours: "true" } });
     expect(await retellRequests(agentId)).toHaveLength(0);
-    expect(await recordOf(callSid)).toMatchObject({ outcome: "connected", outcome_reason: "after_hours", agent_key: to, retell_agent_id: nightAgent });
+    expect(await recordOf(callSid)).toMatchObject({ outcome: "connected", outcome_reason: "after_hours", agent_key: `agent:${routeId}`, retell_agent_id: nightAgent });
   });
 
   it("lets the after-hours agent take the call without applying its own rules again", async () => {
@@ -191,7 +191,7 @@ describe("opening hours", () => {
   it("dials the after-hours number with a <Dial action> as for fallbacks, registering nothing", async () => {
     const { to, agentId } = await mappedNumber({ schedule: { ...ALWAYS_CLOSED, afterHours: { number: AFTER_HOURS_NUMBER } } });
     const { text, callSid } = await call(to);
-    expect(text).toMatch(new RegExp(`<Dial answerOnBridge="true" action="[^"]*leg=fallback"><Number>\\${AFTER_HOURS_NUMBER}</Number></Dial>`));
+    expect(text).toMatch(new RegExp(`<Dial answerOnBridge="true" action="[^"]*leg=fallback&amp;end=1"><Number>\\${AFTER_HOURS_NUMBER}</Number></Dial>`));
     expect(await retellRequests(agentId)).toHaveLength(0);
     expect(await recordOf(callSid)).toMatchObject({ outcome: "after_hours", outcome_reason: "after_hours" });
   });
