@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { ROUTE_AGENT_ID, parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+import { hookTimeoutMs } from "../src/hook/settings.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S } from "../src/transfers/destinations.ts";
 import { DEFAULT_VOICEMAIL_SECONDS } from "../src/voicemail/settings.ts";
 import { DEFAULT_MAX_HOLD_S } from "../src/hold/settings.ts";
@@ -24,6 +25,7 @@ Number → Retell agent mappings in the Worker's KV namespace (binding AGENTS).
 
 Commands:
   add <number> <retellAgentId> [--name N] [--fallback <number>] [--version V] [--var key=value ...] [--check]
+        [--hook <url>|none] [--hook-timeout <ms>]
   remove <number>
   list [--json]
   show <number>                 (says whether the number is open now, and when that changes)
@@ -40,6 +42,9 @@ Store (every command needs one):
   -c, --config FILE     wrangler.toml to use (default ./wrangler.toml)
 
   --check               ask Retell (RETELL_API_KEY) that each agent exists before writing
+  --hook URL            the operator's server asked before each call (docs/pre-call-hook.md; https, or http to
+                        127.0.0.1/localhost); --hook none turns the CALL_HOOK_URL default off for this number
+  --hook-timeout MS     how long the hook may take (default 2500, at most 5000)
 
 Opening hours (hours): days not given are closed; a day takes ranges HH:MM-HH:MM (repeat the flag or separate
 them with commas; 22:00-02:00 runs past midnight); --closed YYYY-MM-DD closes a date; --open
@@ -116,6 +121,7 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   name: "--name",
   fallbackNumber: "--fallback",
   dynamicVariables: "--var",
+  callHook: "--hook",
 };
 
 async function add(argv: string[]): Promise<number> {
@@ -125,6 +131,8 @@ async function add(argv: string[]): Promise<number> {
     version: { type: "string" },
     var: { type: "string", multiple: true },
     check: { type: "boolean" },
+    hook: { type: "string" },
+    "hook-timeout": { type: "string" },
   });
   if (!parsed) return EXIT.ok;
   const { flags } = parsed;
@@ -144,6 +152,12 @@ async function add(argv: string[]): Promise<number> {
       else vars[name] = pair.slice(eq + 1);
     }
     agent.dynamicVariables = vars;
+  }
+  if (flags["hook-timeout"] !== undefined && (flags.hook === undefined || flags.hook === "none")) problems.push("--hook-timeout: needs --hook <url>");
+  if (flags.hook === "none") agent.callHook = null;
+  else if (flags.hook !== undefined) {
+    const timeout = flags["hook-timeout"];
+    agent.callHook = { url: flags.hook, ...(timeout !== undefined && { timeoutMs: /^\d+$/.test(timeout) ? Number(timeout) : timeout }) };
   }
   const result = checkRow(0, number, agent);
   if (Array.isArray(result)) problems.push(...result.map((p: Problem) => `${FLAG_FOR_FIELD[p.field] ?? p.field}: ${p.message}`));
@@ -231,6 +245,9 @@ async function show(argv: string[]): Promise<number> {
   out(`  fallback:      ${agent.fallbackNumber ?? "(none: callers hear an apology when Retell cannot take the call)"}`);
   for (const [k, v] of Object.entries(agent.dynamicVariables ?? {})) out(`  var ${k}: ${v}`);
   if (agent.metadata) out(`  metadata:      ${JSON.stringify(agent.metadata)}`);
+  if (agent.callHook !== undefined) {
+    out(`  call hook:     ${agent.callHook === null ? "none (the CALL_HOOK_URL default is off for this number)" : `${agent.callHook.url} (${hookTimeoutMs(agent.callHook)} ms)`}`);
+  }
   if (agent.blockedCallers) out(`  blocked:       ${agent.blockedCallers.join(", ")}`);
   if (agent.allowedCallers) out(`  allowed only:  ${agent.allowedCallers.join(", ")}`);
   if (agent.transfers) {

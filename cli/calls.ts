@@ -130,8 +130,15 @@ function callSeconds(call: CallRecord): number | null {
   return call.durationS ?? call.dialDurationS ?? (call.retellDurationMs === null ? null : Math.round(call.retellDurationMs / 1000));
 }
 
+/** The pre-call hook's result and latency, and the agent it chose when that is not the number's own. */
+function hookColumn(c: CallRecord): string {
+  if (c.hookResult === null) return "";
+  const chose = c.finalAgentId !== null && c.finalAgentId !== c.retellAgentId ? ` → ${c.finalAgentId}` : "";
+  return `${c.hookResult} ${c.hookMs ?? "?"}ms${chose}`;
+}
+
 function callsTable(calls: CallRecord[]): string[] {
-  const header = ["Time (UTC)", "CallSid", "Agent", "From", "To", "Outcome", "Twilio", "Duration", "Sentiment", "Success", "Direction"];
+  const header = ["Time (UTC)", "CallSid", "Agent", "From", "To", "Outcome", "Twilio", "Duration", "Sentiment", "Success", "Direction", "Hook"];
   const rows = calls.map((c) => [
     time(c.createdAt),
     c.callSid,
@@ -144,6 +151,7 @@ function callsTable(calls: CallRecord[]): string[] {
     c.userSentiment ?? "",
     c.callSuccessful === null ? "" : c.callSuccessful ? "yes" : "no",
     c.direction + (c.answeredBy ? ` (${c.answeredBy})` : ""),
+    hookColumn(c),
   ]);
   return table([header, ...rows]);
 }
@@ -154,7 +162,7 @@ function failures(figures: Figures): string {
 }
 
 function statsTable(agent: AgentStats): string[] {
-  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Peak", "Held/abandoned", "Hold p50", "Failures"];
+  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Peak", "Held/abandoned", "Hold p50", "Hook ok/rejected/failed", "Failures"];
   const row = (day: string, f: Figures) => [
     day,
     String(f.calls),
@@ -172,6 +180,7 @@ function statsTable(agent: AgentStats): string[] {
     f.hold.peakConcurrent === null ? "-" : String(f.hold.peakConcurrent),
     `${f.hold.held}/${f.hold.abandoned}`,
     f.hold.medianHoldMs === null ? "-" : duration(Math.round(f.hold.medianHoldMs / 1_000)),
+    `${f.hook.ok}/${f.hook.rejected}/${f.hook.failed.timeout + f.hook.failed.error + f.hook.failed.invalid}`,
     failures(f),
   ];
   return table([header, ...agent.days.map((d) => row(d.day, d)), row(WHOLE_WINDOW, agent.total)]);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { VOICE_PATH } from "./lib/bridge.ts";
-import { outboundFindings } from "./lib/outbound-vars.ts";
+import { outboundFindings, tokenFindings } from "./lib/outbound-vars.ts";
 import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig, setEntryField, type TableEntry } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { note, out } from "./lib/output.ts";
@@ -32,7 +32,8 @@ Exit codes: 0 deployed, 1 failed (nothing deployed; resources already created st
 
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "the previous auth token, only during a rotation",
-  ADMIN_TOKEN: "bearer token for the admin API (/api/calls…); without it those routes answer 404",
+  ADMIN_TOKEN: "bearer token for reading call records (GET /api/calls, /api/stats); without it those routes answer 404",
+  CALLS_TOKEN: "bearer token for placing calls (POST /api/calls, npm run call), at least 32 characters; without it that route answers 404",
 };
 
 /** Wrangler's own name for a resource it would auto-provision: `<worker>-<binding, lower-case, _ → ->`. */
@@ -93,8 +94,8 @@ async function ensureD1(configPath: string, worker: string, entry: TableEntry, c
   out(`  ✓ D1 database ${name} for ${binding}: ${how}, id ${id} written to wrangler.toml`);
 }
 
-/** Names set by a --secrets-file (dotenv lines or a JSON object). */
-function secretsFileNames(file: string): Set<string> {
+/** What a --secrets-file sets (dotenv lines or a JSON object): name → value. */
+function secretsFileValues(file: string): Map<string, string> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -103,12 +104,12 @@ function secretsFileNames(file: string): Set<string> {
   }
   if (text.trim().startsWith("{")) {
     try {
-      return new Set(Object.keys(JSON.parse(text) as Record<string, unknown>));
+      return new Map(Object.entries(JSON.parse(text) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
     } catch {
       throw usageError(`--secrets-file ${file} is neither NAME=value lines nor a JSON object.`);
     }
   }
-  return new Set([...parseDevVars(text)].filter(([, v]) => v !== "").map(([k]) => k));
+  return new Map([...parseDevVars(text)].filter(([, v]) => v !== ""));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -120,7 +121,8 @@ async function main(argv: string[]): Promise<number> {
   expectPositionals(parsed.positionals, [], "npm run deploy");
   const configPath = resolve(parsed.flags.config ?? DEFAULT_CONFIG);
   const secretsFile = parsed.flags["secrets-file"] ? resolve(parsed.flags["secrets-file"]) : undefined;
-  const fromFile = secretsFile ? secretsFileNames(secretsFile) : new Set<string>();
+  const fileValues = secretsFile ? secretsFileValues(secretsFile) : new Map<string, string>();
+  const fromFile = new Set(fileValues.keys());
   const config = readWranglerConfig(configPath);
   const worker = config.name;
   if (!worker) throw usageError(`${configPath} has no name = "…" for the Worker.`);
@@ -178,6 +180,10 @@ async function main(argv: string[]): Promise<number> {
         : `first deploy: put ${missing.map((m) => `${m}=…`).join(" and ")} in a file outside the repo (one NAME=value a line) and run npm run deploy -- --secrets-file <that file>`,
     });
   }
+
+  const badTokens = tokenFindings({ ADMIN_TOKEN: fileValues.get("ADMIN_TOKEN"), CALLS_TOKEN: fileValues.get("CALLS_TOKEN") }, secretsFile ?? "").filter((f) => f.ok === false);
+  for (const finding of badTokens) out(`  ✗ ${finding.text}`);
+  if (badTokens.length > 0) throw new CliError("Not deployed: a token in the secrets file breaks the token rule.", { details: badTokens.map((f) => f.text), ...(badTokens[0]?.fix && { fix: badTokens[0].fix }) });
 
   out("\nOutbound calls");
   const wrong = outboundFindings(current.vars, "wrangler.toml [vars]").filter((finding) => {

@@ -97,6 +97,15 @@ export function registerBodyProblem(body: unknown): string | null {
   for (const field of ["from_number", "to_number"] as const) {
     if (b[field] !== undefined && (typeof b[field] !== "string" || !E164.test(b[field]))) return `${field} must be an E.164 number`;
   }
+  if (b.metadata !== undefined && (typeof b.metadata !== "object" || b.metadata === null || Array.isArray(b.metadata))) return "metadata must be an object";
+  const override = b.agent_override;
+  if (override !== undefined) {
+    if (typeof override !== "object" || override === null || Array.isArray(override)) return "agent_override must be an object";
+    for (const [group, value] of Object.entries(override)) {
+      if (!["agent", "retell_llm", "conversation_flow"].includes(group)) return `unknown field agent_override.${group}`;
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return `agent_override.${group} must be an object`;
+    }
+  }
   const vars = b.retell_llm_dynamic_variables;
   if (vars !== undefined) {
     if (typeof vars !== "object" || vars === null || Array.isArray(vars)) return "retell_llm_dynamic_variables must be an object";

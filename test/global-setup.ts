@@ -1,16 +1,20 @@
-/** Starts the local Retell and Twilio stand-ins once for the whole run (Node side) and hands their URLs to the Workers runtime. */
+/** Starts the local Retell, Twilio and hook (the operator's server) stand-ins once for the whole run (Node side) and hands their URLs to the Workers runtime. */
 import type { TestProject } from "vitest/node";
+import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { startTwilioStandIn } from "../stand-ins/twilio.ts";
-import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN } from "./secrets.ts";
+import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_WEBHOOK_SIGNING_SECRET } from "./secrets.ts";
 
 export default async function setup(project: TestProject) {
   const retell = await startRetellStandIn({ apiKey: TEST_RETELL_API_KEY });
   const twilio = await startTwilioStandIn({ accountSid: TEST_TWILIO_ACCOUNT_SID, authToken: TEST_TWILIO_AUTH_TOKEN });
   project.provide("retellBaseUrl", retell.url);
+  const hook = await startHookStandIn({ secret: TEST_WEBHOOK_SIGNING_SECRET });
+  project.provide("retellBaseUrl", retell.url);
   project.provide("twilioApiBaseUrl", twilio.url);
+  project.provide("hookBaseUrl", hook.url);
   return async () => {
-    await Promise.all([retell.close(), twilio.close()]);
+    await Promise.all([retell.close(), twilio.close(), hook.close()]);
   };
 }
 
@@ -18,5 +22,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     retellBaseUrl: string;
     twilioApiBaseUrl: string;
+    hookBaseUrl: string;
   }
 }

@@ -2,6 +2,7 @@
  * The agent mapping stored in KV: the one schema shared by the Worker and the CLI.
  * A value is either a bare Retell agent id (`agent_abc123`) or a JSON object; see docs/storage.md.
  */
+import { validateCallHook, type CallHook } from "../hook/settings.ts";
 import { normalizeE164 } from "../phone.ts";
 import { validateAnnounce, type Announce } from "../calls/announce.ts";
 import { validateHold, type HoldFields } from "../hold/settings.ts";
@@ -40,6 +41,8 @@ export interface AgentConfig extends HoldFields {
   announce?: Announce;
   /** Takes a message when Retell cannot take the call (or a hold ends) and there is no fallback number, or it fails. */
   voicemail?: Voicemail;
+  /** The operator's server that decides each call (hook/settings.ts); null turns the CALL_HOOK_URL default off. */
+  callHook?: CallHook | null;
 }
 
 /** `<Dial timeLimit>`'s range: at least a second, at most Twilio's own default and maximum of four hours. */
@@ -72,7 +75,7 @@ const HAS_LETTER = /[A-Za-z]/;
 /** Every field of an agent value, in the order they are written (the CLI's import and export share it). */
 export const AGENT_FIELDS = [
   "retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers",
-  "transfers", "transferTimeoutSeconds", "transferCallerId", "blockUnverified", "maxCallSeconds", "announce", "maxConcurrentCalls", "holdMessage", "holdMusicUrl", "maxHoldSeconds", "voicemail",
+  "transfers", "transferTimeoutSeconds", "transferCallerId", "callHook", "blockUnverified", "maxCallSeconds", "announce", "maxConcurrentCalls", "holdMessage", "holdMusicUrl", "maxHoldSeconds", "voicemail",
 ] as const satisfies readonly (keyof AgentConfig)[];
 const KNOWN_FIELDS = new Set<string>(AGENT_FIELDS);
 
@@ -116,7 +119,7 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
     if (!KNOWN_FIELDS.has(field)) return invalid(`unknown field "${field}"`);
   }
   const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata, schedule, blockedCallers, allowedCallers } = value;
-  const { transfers, transferTimeoutSeconds, transferCallerId, blockUnverified, maxCallSeconds, announce } = value;
+  const { transfers, transferTimeoutSeconds, transferCallerId, callHook, blockUnverified, maxCallSeconds, announce } = value;
   if (retellAgentId === undefined || retellAgentId === null || retellAgentId === "") {
     return { ok: false, reason: "agent_missing_retell_id", detail: "retellAgentId is missing" };
   }
@@ -206,6 +209,13 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
   const hold = validateHold(value);
   if (!hold.ok) return invalid(hold.detail);
   Object.assign(agent, hold.fields);
+  if (callHook === null) {
+    agent.callHook = null;
+  } else if (callHook !== undefined) {
+    const checked = validateCallHook(callHook);
+    if (!checked.ok) return invalid(checked.detail);
+    agent.callHook = checked.hook;
+  }
   return { ok: true, agent };
 }
 

@@ -14,6 +14,8 @@ import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
 import { applyRules, readRouting, type Routing } from "../rules/route-call.ts";
 import type { InboundCall } from "../twilio/params.ts";
+import { askHook, type StoredHook } from "../hook/consult.ts";
+import { retellBudgetMs, timeLeftMs } from "./budget.ts";
 import { failedOutcome } from "./connect.ts";
 import { aiLeg, type AiLeg, type VoiceOutcome } from "./outcome.ts";
 
@@ -100,6 +102,10 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   let logFields: Record<string, unknown> = {};
   let registration: { ms: number; attempts: number } | undefined;
   let holdRecord: { queuedAt?: number; concurrentCalls?: number } = {};
+  // The pre-call hook's answer (docs/pre-call-hook.md): `asked` when this webhook asked it, so the line keeps it.
+  let hook: StoredHook | null = null;
+  let asked = false;
+  let finalAgentId: string | undefined;
   if (routing.kind === "answer") {
     outcome = routing.outcome;
     if (routing.detail !== undefined) logFields = { detail: routing.detail };
@@ -108,18 +114,32 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
     logFields = { heldMs: "heldMs" in held ? held.heldMs : undefined };
   } else {
     try {
-      const result = await connectOrHold(env, budget, call, routing.agent, line, receivedAt, claim.kind === "claimed");
-      // A call the after-hours agent took is connected for that reason (stats count it as after hours).
-      outcome = result.outcome.kind === "connected" && routing.reason ? { ...result.outcome, reason: routing.reason } : result.outcome;
-      registration = result.registration;
-      holdRecord = result.record;
-      logFields = {
-        ...(result.registration && {
-          retellMs: result.registration.ms,
-          retellAttempts: result.registration.attempts,
-          ...(!result.registration.ok && { retellStatus: result.registration.status, detail: result.registration.detail }),
-        }),
-      };
+      // Asked once per CallSid, by the webhook answering the call (copies returned above), never for a dry run.
+      hook = claim.kind === "claimed" && claim.hook ? claim.hook : null;
+      if (!hook && !call.dryRun) {
+        hook = await askHook(env, call, routing.agent, timeLeftMs(receivedAt));
+        asked = hook !== null;
+      }
+      if (hook?.result === "rejected") {
+        outcome = { kind: "blocked", reason: "hook" };
+        logFields = { hookResult: hook.result, hookMs: hook.ms };
+      } else {
+        // Retell gets what is left of the webhook's time once the hook has answered, at most RETELL_TIMEOUT_MS.
+        const result = await connectOrHold(env, retellBudgetMs(budget, receivedAt), call, routing.agent, line, receivedAt, claim.kind === "claimed", hook?.answer);
+        // A call the after-hours agent took is connected for that reason (stats count it as after hours).
+        outcome = result.outcome.kind === "connected" && routing.reason ? { ...result.outcome, reason: routing.reason } : result.outcome;
+        registration = result.registration;
+        holdRecord = result.record;
+        finalAgentId = result.agentId;
+        logFields = {
+          ...(hook && { hookResult: hook.result, hookMs: hook.ms }),
+          ...(result.registration && {
+            retellMs: result.registration.ms,
+            retellAttempts: result.registration.attempts,
+            ...(!result.registration.ok && { retellStatus: result.registration.status, detail: result.registration.detail }),
+          }),
+        };
+      }
     } catch (error) {
       outcome = { kind: "internal_error" };
       logFields = { detail: error instanceof Error ? error.message : String(error) };
@@ -127,9 +147,15 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   }
 
   if (claim.kind === "claimed") {
-    const answer = { ...voiceAnswer(call, { agentKey: key, retellAgentId, announces: leg?.announce !== undefined }, outcome, receivedAt, registration), ...holdRecord };
+    // The agent that took the call (an after-hours one's key, or the number's): transfers and the way back use it.
+    const answer = {
+      ...voiceAnswer(call, { agentKey: actionKey, retellAgentId, announces: leg?.announce !== undefined }, outcome, receivedAt, registration),
+      ...holdRecord,
+      ...(hook && { hook: { result: hook.result, ms: hook.ms } }),
+      ...(finalAgentId !== undefined && { finalAgentId }),
+    };
     try {
-      await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, outcome), "line answer");
+      await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, outcome, asked && hook ? hook : undefined), "line answer");
     } catch (error) {
       log("error", "line.unavailable", { callSid: call.callSid, step: "answer", detail: error instanceof Error ? error.message : String(error) });
     }

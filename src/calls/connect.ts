@@ -3,6 +3,8 @@
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
+import type { HookAnswer } from "../hook/answer.ts";
+import { applyHookAnswer } from "../hook/merge.ts";
 import { normalizeE164 } from "../phone.ts";
 import { callerVerification } from "../rules/verification.ts";
 import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
@@ -12,6 +14,8 @@ import { connectedOutcome, type NotConnectedReason, type VoiceOutcome } from "./
 export interface ConnectResult {
   outcome: VoiceOutcome;
   registration: RegisterResult;
+  /** The Retell agent registered: the hook's override, else the configured one. */
+  agentId: string;
 }
 
 /**
@@ -20,9 +24,15 @@ export interface ConnectResult {
  * `anonymous`, `client:…`, `sip:…`) is left out there; the dynamic variables carry Twilio's values as they came,
  * and `caller_verification`, the caller's SHAKEN/STIR result (rules/verification.ts), which no agent setting overrides.
  * The metadata names the call's line and CallSid, so Retell's events find their way back to the line's object
- * (routes/retell-webhook.ts).
+ * (routes/retell-webhook.ts). The pre-call hook's answer, when there is one, goes over the agent's settings
+ * (hook/merge.ts).
  */
-export function registrationParams(call: InboundCall, agent: AgentConfig, line: string): CallRegisterPhoneCallParams {
+export function registrationParams(call: InboundCall, agent: AgentConfig, line: string, hook?: HookAnswer): CallRegisterPhoneCallParams {
+  const params = agentParams(call, agent, line);
+  return hook ? applyHookAnswer(params, hook) : params;
+}
+
+function agentParams(call: InboundCall, agent: AgentConfig, line: string): CallRegisterPhoneCallParams {
   const from = normalizeE164(call.from);
   const to = normalizeE164(call.to);
   return {
@@ -62,18 +72,23 @@ export async function connectRegistration(
   signal?: AbortSignal,
 ): Promise<ConnectResult> {
   const registration = await registerPhoneCall(retell, params, signal);
-  return { registration, outcome: registration.ok ? connectedOutcome(registration.callId, sipHost) : failedOutcome(agent, registration.reason) };
+  return { registration, agentId: params.agent_id, outcome: registration.ok ? connectedOutcome(registration.callId, sipHost) : failedOutcome(agent, registration.reason) };
 }
 
-/** An inbound call (or a dry run, which registers nothing and dials a call id Retell will never accept). */
+/**
+ * An inbound call (or a dry run, which registers nothing and dials a call id Retell will never accept), with the
+ * pre-call hook's answer when there is one.
+ */
 export async function connectCall(
   retell: RetellClientConfig,
   sipHost: string,
   call: InboundCall,
   agent: AgentConfig,
   line: string,
-  signal?: AbortSignal,
+  hook?: HookAnswer,
 ): Promise<ConnectResult> {
-  if (call.dryRun) return { registration: { ok: true, callId: DRY_RUN_CALL_ID, attempts: 0, ms: 0 }, outcome: connectedOutcome(DRY_RUN_CALL_ID, sipHost) };
-  return connectRegistration(retell, sipHost, agent, registrationParams(call, agent, line), signal);
+  if (call.dryRun) {
+    return { registration: { ok: true, callId: DRY_RUN_CALL_ID, attempts: 0, ms: 0 }, agentId: agent.retellAgentId, outcome: connectedOutcome(DRY_RUN_CALL_ID, sipHost) };
+  }
+  return connectRegistration(retell, sipHost, agent, registrationParams(call, agent, line, hook));
 }

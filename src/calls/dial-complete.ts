@@ -4,7 +4,7 @@
  * (https://www.twilio.com/docs/voice/twiml/dial#action). When the SIP leg to Retell failed, the caller goes to
  * the agent's fallback number or hears an apology; when it completed, the call simply ends.
  */
-import { param, type TwilioParams } from "../twilio/params.ts";
+import { endTwilioUrl, param, type TwilioParams } from "../twilio/params.ts";
 import { normalizeE164 } from "../phone.ts";
 import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
 import type { DialActions } from "./outcome.ts";
@@ -51,7 +51,7 @@ export function dialActions(signedRequestUrl: string, agentKey: string): DialAct
     // Covered by Twilio's signature when it posts back, so the key cannot be swapped for another agent's.
     action.searchParams.set("agent", agentKey);
     action.searchParams.set("leg", leg);
-    return action.toString();
+    return endTwilioUrl(action);
   };
   return { retell: url("retell"), fallback: url("fallback") };
 }

@@ -12,8 +12,6 @@ import { announceTwiml, type Announce } from "./announce.ts";
 
 export const NOT_IN_SERVICE_MESSAGE = "Sorry, the number you have called is not in service. Goodbye.";
 export const APOLOGY_MESSAGE = "Sorry, we cannot take your call right now. Please try again later. Goodbye.";
-/** Closed, or a caller not on the allowed list, when the schedule names no after-hours target. */
-export const CLOSED_MESSAGE = "Sorry, we are closed right now. Please call again during our opening hours. Goodbye.";
 export const RATE_LIMITED_MESSAGE = "Sorry, this line is too busy to take your call. Please try again in a few minutes. Goodbye.";
 
 /** Why a call is held: its line at the agent's maxConcurrentCalls, or Retell refusing the registration for capacity. */
@@ -30,7 +28,8 @@ export type VoiceOutcome =
   /** Held in the line's Twilio queue (hold/): the line is at the agent's maxConcurrentCalls, or Retell is full. */
   | { kind: "queued"; reason: QueuedReason }
   | { kind: "internal_error" }
-  | { kind: "blocked"; reason: BlockReason }
+  /** `hook`: the operator's pre-call hook answered `reject` (hook/consult.ts). */
+  | { kind: "blocked"; reason: BlockReason | "hook" }
   | { kind: "rate_limited"; reason: LimitReason }
   /** The schedule's after-hours number was dialed, or its sentence (or the closed message) spoken. */
   | { kind: "after_hours"; reason: ClosedReason; number: string }

@@ -8,6 +8,7 @@ import type { AgentConfig } from "../agents/schema.ts";
 import type { Bindings } from "../env.ts";
 import { retellClient, retellSipHost } from "../config.ts";
 import { connectCall, type ConnectResult } from "../calls/connect.ts";
+import type { HookAnswer } from "../hook/answer.ts";
 import type { VoiceOutcome } from "../calls/outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { Admission } from "../line/capacity.ts";
@@ -19,6 +20,8 @@ export interface HeldResult {
   outcome: VoiceOutcome;
   /** Absent when the call was held before any registration. */
   registration?: ConnectResult["registration"];
+  /** The Retell agent registered (the pre-call hook's override, else the agent's own), once registration was tried. */
+  agentId?: string;
   /** For the record: when the call was held, or the line's connected calls once it took its place. */
   record: { queuedAt?: number; concurrentCalls?: number };
 }
@@ -41,6 +44,7 @@ export async function connectOrHold(
   line: string,
   arrivedAt: number,
   claimed: boolean,
+  hook?: HookAnswer,
 ): Promise<HeldResult> {
   const canHold = claimed && !call.dryRun;
   const stub = lineStub(env, line);
@@ -52,10 +56,10 @@ export async function connectOrHold(
     if (admission?.kind === "queued") return { outcome: { kind: "queued", reason: "line_full" }, record: { queuedAt: Date.now() } };
     if (admission?.kind === "admitted") record.concurrentCalls = admission.connected;
   }
-  const result = await connectCall(retellClient(env, budgetMs), retellSipHost(env), call, agent, line);
+  const result = await connectCall(retellClient(env, budgetMs), retellSipHost(env), call, agent, line, hook);
   if (canHold && !result.registration.ok && result.registration.reason === "retell_at_capacity") {
     const held = await askCapacity(call.callSid, "hold", () => stub.holdRefusedVoice(call.callSid, arrivedAt, hold));
-    if (held?.kind === "queued") return { outcome: { kind: "queued", reason: "retell_at_capacity" }, registration: result.registration, record: { queuedAt: Date.now() } };
+    if (held?.kind === "queued") return { outcome: { kind: "queued", reason: "retell_at_capacity" }, registration: result.registration, agentId: result.agentId, record: { queuedAt: Date.now() } };
   }
   return { ...result, record };
 }

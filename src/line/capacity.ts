@@ -221,6 +221,15 @@ export function callEnded(sql: SqlStorage, callSid: string, now: number): HoldEx
 }
 
 /** What the line holds now (for tests and the log). */
+/**
+ * Whether a held caller has left the queue to be answered anew (their turn came, or the hold ran out): only then
+ * may the Enqueue action claim a call whose stored answer is `queued` (line/answers.ts answers every other repeat).
+ */
+export function leftQueue(sql: SqlStorage, callSid: string): boolean {
+  const row = sql.exec<{ state: string }>("SELECT state FROM hold_queue WHERE call_sid = ?", callSid).toArray()[0];
+  return row?.state === "admitted" || row?.state === "timed_out";
+}
+
 export function capacityState(sql: SqlStorage): { connected: number; waiting: string[] } {
   const waiting = sql
     .exec<{ call_sid: string }>("SELECT call_sid FROM hold_queue WHERE state = 'waiting' ORDER BY arrived_at, call_sid")

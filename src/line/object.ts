@@ -15,6 +15,12 @@
  *         copy_failing_since INTEGER,  -- first failed copy of a version not yet copied
  *         finished_at INTEGER,         -- when Twilio reported the call over
  *         updated_at INTEGER NOT NULL)
+ *   hook_answers(…)                  -- the pre-call hook's answer per call, kept to reuse it (line/hook-answer.ts)
+ *
+ *   answers(…): every voice answer given, kept RETENTION_DAYS, so replays are answered from it (line/answers.ts)
+ *   outbound(…), outbound_days(…): outbound reservations and per-day counts (below)
+ *   whispers(…): transfer announcements under opaque ids, for 15 minutes (line/whispers.ts)
+ *   account_days(…): the account-wide daily count, on the one ACCOUNT_LINE object (line/account-calls.ts)
  *
  *   ai_legs, hold_queue: the line's calls connected to an AI leg and its held callers (line/capacity.ts)
  *
@@ -35,6 +41,10 @@ import type { RetellCallUpdate } from "../retell/events.ts";
 import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
+import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
+import { createAnswerTables, expireAnswers, mayAnswerAgain, nextAnswerExpiry, storeAnswer, storedAnswer } from "./answers.ts";
+import { retentionDays } from "../records/retention.ts";
+import { createWhisperTables, expireWhispers, keepWhisper, nextWhisperExpiry, readWhisper, WHISPER_TTL_MS } from "./whispers.ts";
 import {
   answerMachine,
   finishUnanswered,
@@ -51,6 +61,8 @@ import {
   type VoiceAnswer,
 } from "./transitions.ts";
 import type { TransferAttempt } from "../transfers/attempt.ts";
+import type { StoredHook } from "../hook/consult.ts";
+import { createHookAnswers, forgetHookAnswers, readHookAnswer, storeHookAnswer } from "./hook-answer.ts";
 import {
   admitCall,
   callEnded,
@@ -60,6 +72,7 @@ import {
   holdRefused,
   holdTurn,
   leaveHold,
+  leftQueue,
   settlePlace,
   type Admission,
   type HoldExit,
@@ -100,8 +113,11 @@ export const FINISHED_GRACE_MS = 60 * 60 * 1_000;
 export const STALE_CALL_MS = 6 * 60 * 60 * 1_000;
 
 export type VoiceClaim =
-  /** This webhook answers the call: it registers with Retell, then calls completeVoice with the token. */
-  | { kind: "claimed"; token: string }
+  /**
+   * This webhook answers the call: it registers with Retell, then calls completeVoice with the token. `hook`: the
+   * pre-call hook's answer when an earlier webhook for the call already asked it (it is never asked twice).
+   */
+  | { kind: "claimed"; token: string; hook?: StoredHook }
   /** Another webhook for the call has answered (or answered while this one waited): answer the same. */
   | { kind: "answered"; outcome: VoiceOutcome }
   /** Another webhook is still registering the call and did not finish within this one's wait. */
@@ -188,13 +204,18 @@ export class PhoneLine extends DurableObject<Bindings> {
     )`);
     this.createOutboundTables();
     createCapacityTables(ctx.storage.sql);
+    createHookAnswers(ctx.storage.sql);
+    createAccountTables(ctx.storage.sql);
+    createAnswerTables(ctx.storage.sql);
+    createWhisperTables(ctx.storage.sql);
   }
 
   /**
    * The first voice webhook for a call claims it and registers it; every other one, concurrent or later, answers
-   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). A
-   * registration that failed may be made again by a webhook arriving after it failed (Twilio's retry), never by
-   * one that was waiting for it; a claim older than CLAIM_TTL_MS is dead and taken over.
+   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). Once
+   * an answer is stored (answers.ts, kept RETENTION_DAYS), every later webhook is answered from it, even after the
+   * call itself is forgotten; only a failed answer may be made again, by a webhook within REANSWER_WINDOW_MS of it
+   * (Twilio's retry), never by one that was waiting for it. A claim older than CLAIM_TTL_MS is dead and taken over.
    */
   async claimVoice(callSid: string, call: { accountSid?: string; from: string; to: string; receivedAt: number }, waitMs: number): Promise<VoiceClaim> {
     const now = Date.now();
@@ -203,18 +224,22 @@ export class PhoneLine extends DurableObject<Bindings> {
       const outcome = await this.waitForAnswer(callSid, Math.min(waitMs, row.claimed_at + CLAIM_TTL_MS - now));
       return outcome ? { kind: "answered", outcome } : { kind: "still_registering" };
     }
-    if (row && !row.claim_token) {
+    const stored = storedAnswer(this.ctx.storage.sql, callSid);
+    const resumed = stored?.outcome.kind === "queued" && leftQueue(this.ctx.storage.sql, callSid);
+    if (stored && !resumed && !mayAnswerAgain(stored, now)) return { kind: "answered", outcome: stored.outcome };
+    if (!stored && row && !row.claim_token) {
+      // A call answered before answers were kept: its connected answer still stands.
       const record = JSON.parse(row.record) as CallRecord;
       if (record.voiceAnsweredAt !== null && record.retellCallId !== null) {
-        const retellCallId = record.retellCallId;
-        return { kind: "answered", outcome: connectedOutcome(retellCallId, retellSipHost(this.env)) };
+        return { kind: "answered", outcome: connectedOutcome(record.retellCallId, retellSipHost(this.env)) };
       }
     }
     const token = crypto.randomUUID();
     const record = receiveVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, call.receivedAt), call, call.receivedAt);
     this.write(callSid, record, row, { claim_token: token, claimed_at: now });
     await this.scheduleCopy(now);
-    return { kind: "claimed", token };
+    const hook = readHookAnswer(this.ctx.storage.sql, callSid);
+    return { kind: "claimed", token, ...(hook && { hook }) };
   }
 
   /**
@@ -222,12 +247,14 @@ export class PhoneLine extends DurableObject<Bindings> {
    * waiting for it. Returns false
    * when the claim was taken over meanwhile (this webhook outlived CLAIM_TTL_MS): the newer one's answer stands.
    */
-  async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome): Promise<boolean> {
+  async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome, hook?: StoredHook): Promise<boolean> {
     const row = this.row(callSid);
     if (row?.claim_token && row.claim_token !== token) return false;
+    if (hook) storeHookAnswer(this.ctx.storage.sql, callSid, hook, answer.answeredAt);
     const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
     this.write(callSid, record, row, { claim_token: null, claimed_at: null });
     settlePlace(this.ctx.storage.sql, callSid, outcome.kind === "connected", Date.now());
+    storeAnswer(this.ctx.storage.sql, callSid, outcome, answer.answeredAt, retentionDays(this.env) * 24 * 60 * 60 * 1_000);
     const waiting = this.waiters.get(callSid);
     this.waiters.delete(callSid);
     for (const wake of waiting ?? []) wake(outcome);
@@ -348,6 +375,19 @@ export class PhoneLine extends DurableObject<Bindings> {
     return attempt ? { kind: "existing", index: first.index, attempt } : { kind: "unknown_call" };
   }
 
+  /** Keeps a transfer's announcement under an opaque id for the whisper URL (line/whispers.ts). */
+  async keepWhisper(callSid: string, text: string): Promise<string> {
+    const now = Date.now();
+    const id = keepWhisper(this.ctx.storage.sql, callSid, text, now);
+    await this.setAlarmNoLaterThan(now + WHISPER_TTL_MS);
+    return id;
+  }
+
+  /** The announcement under `id`, for the whisper request of the call `parentCallSid`; null when there is none. */
+  async whisper(id: string, parentCallSid: string | undefined): Promise<string | null> {
+    return readWhisper(this.ctx.storage.sql, id, parentCallSid, Date.now());
+  }
+
   /** Twilio's answer to the update of attempt `index`; wakes the requests waiting on it. */
   async settleTransfer(callSid: string, index: number, result: { accepted: true } | { accepted: false; error: string }): Promise<TransferAttempt | null> {
     const row = this.row(callSid);
@@ -445,6 +485,11 @@ export class PhoneLine extends DurableObject<Bindings> {
     for (const wake of waiting ?? []) wake();
   }
 
+  /** The pre-call hook's stored answer for the call (line/hook-answer.ts), or null when no hook was asked. */
+  async hookAnswer(callSid: string): Promise<StoredHook | null> {
+    return readHookAnswer(this.ctx.storage.sql, callSid);
+  }
+
   /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */
   async call(callSid: string): Promise<CallRecord | null> {
     const row = this.row(callSid);
@@ -456,7 +501,10 @@ export class PhoneLine extends DurableObject<Bindings> {
     const now = Date.now();
     const copy = await this.copyToD1(this.env.DB, now);
     this.forgetFinished(Date.now());
+    forgetHookAnswers(this.ctx.storage.sql);
     this.expireOutbound(Date.now());
+    expireAnswers(this.ctx.storage.sql, Date.now());
+    expireWhispers(this.ctx.storage.sql, Date.now());
     let next: number | null;
     if (copy.failed) {
       next = now + (COPY_BACKOFF_MS[Math.min(this.copyFailures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
@@ -465,8 +513,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
-    const outboundDue = this.nextOutboundAt();
-    if (outboundDue !== null && (next === null || outboundDue < next)) next = outboundDue;
+    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(this.ctx.storage.sql), nextWhisperExpiry(this.ctx.storage.sql)]) {
+      if (due !== null && (next === null || due < next)) next = due;
+    }
     if (next !== null) await this.setAlarmNoLaterThan(next);
   }
 
@@ -666,6 +715,16 @@ export class PhoneLine extends DurableObject<Bindings> {
     sql.exec("INSERT INTO outbound_days (day, started) VALUES (?, 1) ON CONFLICT (day) DO UPDATE SET started = started + 1", day);
     await this.setAlarmNoLaterThan(now + SLOT_TIMEOUT_MS);
     return { ok: true, reservationId };
+  }
+
+  /** On the account's object (account-calls.ts ACCOUNT_LINE): one more outbound call today, under `limit`. */
+  async takeAccountCall(limit: number, now: number): Promise<AccountTake> {
+    return takeAccountCall(this.ctx.storage.sql, utcDay(now), limit);
+  }
+
+  /** On the account's object: a call counted on `day` that was never placed. */
+  async returnAccountCall(day: string): Promise<void> {
+    returnAccountCall(this.ctx.storage.sql, day);
   }
 
   /** Twilio accepted the call: its CallSid joins the reservation (unless a callback already brought it). */

@@ -7,7 +7,7 @@
  * identity fields are filled only where still empty, a step's time is kept once set, and statuses only move
  * forward.
  */
-import type { CallOutcome, CallRecord } from "../records/list.ts";
+import type { CallOutcome, CallRecord, HookResult } from "../records/list.ts";
 import { isFinalStatus, statusKey, TWILIO_STATUS_RANK, type StatusUpdate } from "../calls/status.ts";
 import type { DialFailureReason, DialReport } from "../calls/dial-complete.ts";
 import { RETELL_STATUS_RANK, type RetellCallUpdate } from "../retell/events.ts";
@@ -36,6 +36,10 @@ export interface VoiceAnswer {
   concurrentCalls?: number;
   receivedAt: number;
   answeredAt: number;
+  /** How the pre-call hook answered, when one was asked (hook/consult.ts). */
+  hook?: { result: HookResult; ms: number };
+  /** The Retell agent registered: the hook's override, else retellAgentId. */
+  finalAgentId?: string;
 }
 
 export interface DialRecord {
@@ -93,6 +97,9 @@ export function newRecord(callSid: string, now: number): CallRecord {
     heldMs: null,
     concurrentCalls: null,
     voicemail: null,
+    hookResult: null,
+    hookMs: null,
+    finalAgentId: null,
   };
 }
 
@@ -131,6 +138,9 @@ export function answerVoice(record: CallRecord, a: VoiceAnswer): CallRecord {
     announced: a.announced ?? record.announced ?? false,
     queuedAt: record.queuedAt ?? a.queuedAt ?? null,
     concurrentCalls: a.concurrentCalls ?? record.concurrentCalls ?? null,
+    hookResult: a.hook?.result ?? record.hookResult ?? null,
+    hookMs: a.hook?.ms ?? record.hookMs ?? null,
+    finalAgentId: a.finalAgentId ?? null,
     voiceReceivedAt: record.voiceReceivedAt ?? a.receivedAt,
     voiceAnsweredAt: a.answeredAt,
     createdAt: Math.min(record.createdAt, a.receivedAt),

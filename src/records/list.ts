@@ -40,6 +40,10 @@ export const CALL_OUTCOMES = [
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
+/** How the operator's pre-call hook answered (docs/pre-call-hook.md); every result but `ok` and `rejected` is a failure. */
+export const HOOK_RESULTS = ["ok", "rejected", "timeout", "error", "invalid"] as const;
+export type HookResult = (typeof HOOK_RESULTS)[number];
+
 /** One call as GET /api/calls returns it: the `calls` columns in camelCase; times in ms since the epoch. */
 export interface CallRecord {
   callSid: string;
@@ -96,6 +100,12 @@ export interface CallRecord {
   concurrentCalls: number | null;
   /** The voicemail the caller left (Twilio keeps the audio at `url`); null when none was recorded. */
   voicemail: VoicemailRecording | null;
+  /** The pre-call hook's result; null when no hook was asked. */
+  hookResult: HookResult | null;
+  /** How long the hook took to answer (or to fail), ms. */
+  hookMs: number | null;
+  /** The Retell agent registered for the call: the hook's override_agent_id, else retellAgentId; null when none was. */
+  finalAgentId: string | null;
 }
 
 export const CALL_DIRECTIONS = ["inbound", "outbound"] as const;
@@ -153,6 +163,9 @@ export const CALL_COLUMNS: { [K in keyof CallRecord]: string } = {
   heldMs: "held_ms",
   concurrentCalls: "concurrent_calls",
   voicemail: "voicemail",
+  hookResult: "hook_result",
+  hookMs: "hook_ms",
+  finalAgentId: "final_agent_id",
 };
 
 const SELECT_RECORD = Object.entries(CALL_COLUMNS)

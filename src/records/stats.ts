@@ -32,10 +32,14 @@
  *   line at once, as each call found it when it took its place under maxConcurrentCalls (`concurrent_calls`;
  *   null when no call had a limit); `held` the calls ever put on hold (`queued_at` set); `medianHoldMs` the p50
  *   of `held_ms` over those that left the queue; `abandoned` the callers who hung up while held.
+ * - hook: the pre-call hook (docs/pre-call-hook.md), by `hook_result`: `asked` every call it was asked about (once
+ *   per call), `ok` and `rejected` the answers, `failed` the rest by result (`timeout`, `error`, `invalid`), each of
+ *   which connected the call as configured. Counted under the agent the number routes to (`retell_agent_id`),
+ *   whichever agent the hook chose.
  * - percentiles: nearest rank. The p-th percentile of n sorted values is the value at rank ceil(p/100 * n),
  *   so it is always one of the values (p50 of 1, 2, 3, 4 is 2; p95 of 20 values is the 19th).
  */
-import { agentCondition, type CallDirection } from "./list.ts";
+import { agentCondition, HOOK_RESULTS, type CallDirection } from "./list.ts";
 import type { SqlQuery, SqlValue } from "./sql.ts";
 import type { Window } from "./window.ts";
 import { UNANSWERED_DIAL_STATUSES } from "../transfers/attempt.ts";
@@ -91,6 +95,7 @@ export interface Figures {
   outbound: { calls: number; human: number; machine: number; noAnswer: number; busy: number; failed: number };
   transfers: { made: number; answered: number; failed: number };
   hold: { peakConcurrent: number | null; held: number; medianHoldMs: number | null; abandoned: number };
+  hook: { asked: number; ok: number; rejected: number; failed: { timeout: number; error: number; invalid: number } };
 }
 
 export interface AgentStats {
@@ -138,6 +143,12 @@ export interface StatsRow {
   held: number;
   hold_p50_ms: number | null;
   abandoned: number;
+  hook_asked: number;
+  hook_ok: number;
+  hook_rejected: number;
+  hook_timeout: number;
+  hook_error: number;
+  hook_invalid: number;
 }
 
 /**
@@ -171,6 +182,8 @@ function counts(): [name: string, sql: string, whole?: "SUM" | "MAX"][] {
     ["peak_concurrent", "MAX(concurrent_calls)", "MAX"],
     ["held", "COUNT(CASE WHEN held THEN 1 END)"],
     ["abandoned", "COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END)"],
+    ["hook_asked", "COUNT(hook_result)"],
+    ...HOOK_RESULTS.map((result): [string, string] => [`hook_${result}`, `COUNT(CASE WHEN hook_result = '${result}' THEN 1 END)`]),
   ];
 }
 
@@ -222,7 +235,7 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     SELECT
       ${filter.group === "all" ? `'${ALL_AGENTS}'` : "COALESCE(retell_agent_id, agent_key, '-')"} AS agent,
       created_at / ${DAY_MS} AS day,
-      outcome, outcome_reason, user_sentiment, call_successful,
+      outcome, outcome_reason, user_sentiment, call_successful, hook_result,
       retell_register_ms AS register_ms,
       COALESCE(duration_s, dial_duration_s, (retell_duration_ms + 500) / 1000) AS seconds,
       (retell_started_at IS NOT NULL OR dial_status = 'completed') AS answered,
@@ -310,6 +323,7 @@ export function toFigures(row: StatsRow): Figures {
     },
     transfers: { made: row.transfers_made, answered: row.transfers_answered, failed: row.transfers_failed },
     hold: { peakConcurrent: row.peak_concurrent, held: row.held, medianHoldMs: row.hold_p50_ms, abandoned: row.abandoned },
+    hook: { asked: row.hook_asked, ok: row.hook_ok, rejected: row.hook_rejected, failed: { timeout: row.hook_timeout, error: row.hook_error, invalid: row.hook_invalid } },
   };
 }
 

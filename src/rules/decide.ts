@@ -8,12 +8,17 @@
  * not on the allowed list.
  */
 import type { AgentConfig } from "../agents/schema.ts";
-import { CLOSED_MESSAGE } from "../calls/outcome.ts";
 import { normalizeE164 } from "../phone.ts";
 import { callerNumber, matchesCaller } from "./callers.ts";
 import { isOpen } from "./schedule.ts";
 import { rejectsUnverified, type CallerVerification } from "./verification.ts";
 import type { Voicemail } from "../voicemail/settings.ts";
+
+/**
+ * Closed, or a caller not on the allowed list, when the schedule names no after-hours target. The rules own it
+ * (they decide what is said); the call flow only speaks it, so this layer imports nothing from calls/.
+ */
+export const CLOSED_MESSAGE = "Sorry, we are closed right now. Please call again during our opening hours. Goodbye.";
 
 /** Which list blocked the caller, or `unverified`: the agent's `blockUnverified` and the caller's SHAKEN/STIR result. */
 export type BlockReason = "global_blocklist" | "agent_blocklist" | "unverified";

@@ -151,7 +151,7 @@ function validateTarget(value: unknown, isAgentId: (id: string) => boolean): { o
   }
   if (kind === "number") {
     const number = typeof target === "string" ? normalizeE164(target) : null;
-    return number ? { ok: true, target: { number } } : fail(`.number ${JSON.stringify(target)} is not an E.164 phone number`);
+    return number ? { ok: true, target: { number } } : fail(".number is not an E.164 phone number");
   }
   if (kind === "say") {
     if (typeof target !== "string" || target.trim() === "") return fail(".say is not a sentence");

@@ -96,7 +96,7 @@ describe("parseAgentValue with routing rules", () => {
     ["a bad range", { schedule: { timeZone: "UTC", hours: { mon: ["9-5"] } } }, 'schedule.hours.mon[0] "9-5" is not a range'],
     ["a bad date", { schedule: { timeZone: "UTC", hours: {}, closed: ["2026-13-01"] } }, 'schedule.closed[0] "2026-13-01" is not a date'],
     ["an after-hours agent id that cannot be a route id", { schedule: { timeZone: "UTC", hours: {}, afterHours: { agent: "night/desk" } } }, "schedule.afterHours.agent"],
-    ["a blocked caller that is no pattern", { blockedCallers: ["+1900"] }, "blockedCallers[0] \"+1900\" is not"],
+    ["a blocked caller that is no pattern", { blockedCallers: ["+1900"] }, "blockedCallers[0] is not"],
     ["an empty allowed list", { allowedCallers: [] }, "allowedCallers is empty"],
   ])("reports %s as agent_config_invalid, naming the field", (_name, fields, detail) => {
     expect(parseAgentValue(JSON.stringify({ retellAgentId: "agent_a", ...fields }))).toEqual({ ok: false, reason: "agent_config_invalid", detail: expect.stringContaining(detail) });

@@ -119,7 +119,7 @@ describe.concurrent("hours command logic (fake wrangler store)", () => {
     const store = fakeStore({ [MAPPED]: '{"retellAgentId":"agent_front","schedule":{"timeZone":"UTC","hours":{}}}' });
     const result = await runCli("agents", ["export", `${tempDir("csv")}/out.csv`, "--local"], store.env);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`CSV cannot hold metadata, schedule, blockedCallers, allowedCallers, transfers, transferTimeoutSeconds, transferCallerId, blockUnverified, maxCallSeconds, announce, maxConcurrentCalls, holdMessage, holdMusicUrl, maxHoldSeconds, voicemail (set on ${MAPPED})`);
+    expect(result.stderr).toContain(`CSV cannot hold metadata, schedule, blockedCallers, allowedCallers, transfers, transferTimeoutSeconds, transferCallerId, callHook, blockUnverified, maxCallSeconds, announce, maxConcurrentCalls, holdMessage, holdMusicUrl, maxHoldSeconds, voicemail (set on ${MAPPED})`);
   });
 });
 
@@ -134,10 +134,16 @@ describe.concurrent("show: open now, and when that changes", () => {
 
   it("says a number closed today opens when its next open day starts", async () => {
     // Open all day every day, but closed yesterday, today and tomorrow (UTC): it opens the day after at 00:00.
-    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-    const schedule = { timeZone: "UTC", hours: Object.fromEntries(DAYS.map((d) => [d, ["00:00-24:00"]])), closed: [day(-1), day(0), day(1)] };
-    const store = fakeStore({ [MAPPED]: JSON.stringify({ retellAgentId: "agent_front", schedule, allowedCallers: ["+61412345678"] }) });
-    const result = await runCli("agents", ["show", MAPPED, "--local"], store.env);
+    // "Today" is the day the command ran on: a run that UTC midnight overtook runs again.
+    let today: number;
+    let result: Awaited<ReturnType<typeof runCli>>;
+    const day = (offset: number) => new Date((today + offset) * 86_400_000).toISOString().slice(0, 10);
+    do {
+      today = Math.floor(Date.now() / 86_400_000);
+      const schedule = { timeZone: "UTC", hours: Object.fromEntries(DAYS.map((d) => [d, ["00:00-24:00"]])), closed: [day(-1), day(0), day(1)] };
+      const store = fakeStore({ [MAPPED]: JSON.stringify({ retellAgentId: "agent_front", schedule, allowedCallers: ["+61412345678"] }) });
+      result = await runCli("agents", ["show", MAPPED, "--local"], store.env);
+    } while (Math.floor(Date.now() / 86_400_000) !== today);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`now:\\s+closed \\(.* in UTC\\); opens \\w{3} ${day(2)} 00:00`));
     expect(result.stdout).toMatch(/allowed only:\s+\+61412345678/);

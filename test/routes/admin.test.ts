@@ -90,6 +90,13 @@ describe("with an ADMIN_TOKEN outside the bearer-token alphabet", () => {
   });
 });
 
+describe("with an ADMIN_TOKEN that could never match", () => {
+  it.each([" admin_token", "admin_token ", "admin\ttoken", "admin_tökén"])("refuses every request while ADMIN_TOKEN is %j (500, logged), even one carrying it", async (token) => {
+    const request = new Request("https://bridge.example.com/api/stats", { headers: { Authorization: `Bearer ${token}` } });
+    expect((await withBindings(request, { ADMIN_TOKEN: token })).status).toBe(500);
+  });
+});
+
 describe("GET /api/calls", () => {
   it("lists an agent's calls newest first, as camelCase records", async () => {
     const { body } = await getJson<CallPage>("/api/calls?agent=agent_list&limit=3");

@@ -45,7 +45,7 @@ describe("the callee answers", () => {
     const [registration] = await retellRequests(call.agentId);
     expect(res.status).toBe(200);
     expect(sipUri(res.text)).toBe(`sip:${registration?.callId}@sip.retellai.com;transport=tcp`);
-    expect(actionPath(res.text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.from)}&leg=retell`);
+    expect(actionPath(res.text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.from)}&leg=retell&end=1`);
   });
 
   it("plays the agent's consent notice before the Dial, caps the AI leg with maxCallSeconds, and records the call as announced", async () => {

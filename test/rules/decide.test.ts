@@ -1,8 +1,7 @@
 /** src/rules/decide.ts: the one routing decision, as a pure function of the call and its agent's rules. */
 import { describe, expect, it } from "vitest";
 import type { AgentConfig } from "../../src/agents/schema.ts";
-import { CLOSED_MESSAGE } from "../../src/calls/outcome.ts";
-import { decide, type RuleInput } from "../../src/rules/decide.ts";
+import { CLOSED_MESSAGE, decide, type RuleInput } from "../../src/rules/decide.ts";
 import type { Schedule } from "../../src/rules/schedule.ts";
 
 const TO = "+61341517921";

@@ -160,7 +160,7 @@ describe("validateSchedule", () => {
     ["a special date that is not a date", { timeZone: "UTC", hours: {}, open: { "24/12/2026": ["09:00-12:00"] } }, 'schedule.open has "24/12/2026", which is not a date'],
     ["a date both closed and open", { timeZone: "UTC", hours: {}, closed: ["2026-12-24"], open: { "2026-12-24": ["09:00-12:00"] } }, "schedule.open.2026-12-24 is also in schedule.closed"],
     ["two after-hours targets", { timeZone: "UTC", hours: {}, afterHours: { say: "Closed.", number: "+61390000000" } }, "schedule.afterHours is not one of"],
-    ["an after-hours number that is not one", { timeZone: "UTC", hours: {}, afterHours: { number: "000" } }, 'schedule.afterHours.number "000" is not an E.164 phone number'],
+    ["an after-hours number that is not one", { timeZone: "UTC", hours: {}, afterHours: { number: "000" } }, "schedule.afterHours.number is not an E.164 phone number"],
     ["an after-hours agent id that cannot be a KV key", { timeZone: "UTC", hours: {}, afterHours: { agent: "a b" } }, 'schedule.afterHours.agent "a b" is not a route agent id'],
     ["an empty after-hours sentence", { timeZone: "UTC", hours: {}, afterHours: { say: " " } }, "schedule.afterHours.say is not a sentence"],
     ["an unknown after-hours target", { timeZone: "UTC", hours: {}, afterHours: { email: "x" } }, 'schedule.afterHours has unknown field "email"'],
