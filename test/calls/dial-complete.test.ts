@@ -58,8 +58,8 @@ describe("readAgentKey", () => {
 describe("dialActions", () => {
   it("builds absolute URLs on the signed origin, the key encoded in the query", () => {
     expect(dialActions("https://calls.example.com:8443/api/webhooks/twilio?x=1", "+61341517921")).toEqual({
-      retell: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=retell",
-      fallback: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=fallback",
+      retell: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=retell&end=1",
+      fallback: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=fallback&end=1",
     });
   });
 });
