@@ -5,6 +5,7 @@
 import type { AgentConfig } from "../agents/schema.ts";
 import { enqueue, leave, play, say } from "../twilio/twiml.ts";
 import { DEFAULT_HOLD_MESSAGE, DEFAULT_HOLD_MUSIC_URL } from "./settings.ts";
+import { endTwilioUrl } from "../twilio/params.ts";
 
 export const HOLD_PATH = "/api/webhooks/twilio/hold";
 export const HOLD_COMPLETE_PATH = "/api/webhooks/twilio/hold-complete";
@@ -33,7 +34,7 @@ export function holdUrls(signedRequestUrl: string, agentKey: string, line: strin
     const u = new URL(path, origin);
     u.searchParams.set("agent", agentKey);
     u.searchParams.set("line", line);
-    return u.toString();
+    return endTwilioUrl(u);
   };
   return { waitUrl: url(HOLD_PATH), action: url(HOLD_COMPLETE_PATH), queue: queueName(line) };
 }

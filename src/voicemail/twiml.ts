@@ -6,6 +6,7 @@
  */
 import { record, say } from "../twilio/twiml.ts";
 import type { Voicemail } from "./settings.ts";
+import { endTwilioUrl } from "../twilio/params.ts";
 
 export const VOICEMAIL_PATH = "/api/webhooks/twilio/voicemail";
 export const VOICEMAIL_END_PATH = "/api/webhooks/twilio/voicemail-end";
@@ -22,7 +23,7 @@ export function voicemailUrls(signedRequestUrl: string, line: string): Voicemail
   const url = (path: string) => {
     const u = new URL(path, origin);
     u.searchParams.set("line", line);
-    return u.toString();
+    return endTwilioUrl(u);
   };
   return { callback: url(VOICEMAIL_PATH), action: url(VOICEMAIL_END_PATH) };
 }

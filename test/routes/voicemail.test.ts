@@ -60,7 +60,7 @@ describe("the voicemail TwiML", () => {
     const { params, twiml } = await call(to);
     expect(twiml).toMatch(new RegExp(`<Response><Say>${GREETING}</Say><Record maxLength="90" `));
     const line = encodeURIComponent(lineName(to));
-    expect(recordUrls(twiml)).toEqual({ callback: `/api/webhooks/twilio/voicemail?line=${line}`, action: `/api/webhooks/twilio/voicemail-end?line=${line}` });
+    expect(recordUrls(twiml)).toEqual({ callback: `/api/webhooks/twilio/voicemail?line=${line}&end=1`, action: `/api/webhooks/twilio/voicemail-end?line=${line}&end=1` });
     expect(await recordOf(params.CallSid ?? "")).toMatchObject({ outcome: "voicemail", outcome_reason: "after_hours" });
   });
 
