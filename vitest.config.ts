@@ -2,11 +2,11 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_WEBHOOK_SIGNING_SECRET } from "./test/secrets.ts";
-import { TEST_ADMIN_TOKEN } from "./test/admin-token.ts";
+import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "./test/admin-token.ts";
 
 /**
  * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
- * the local Retell and Twilio stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, and the operator page in a browser.
+ * the local Retell, Twilio and hook stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, and the operator page in a browser.
  */
 export default defineConfig({
   test: {
@@ -29,6 +29,9 @@ export default defineConfig({
                 RETELL_API_KEY: TEST_RETELL_API_KEY,
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 WEBHOOK_SIGNING_SECRET: TEST_WEBHOOK_SIGNING_SECRET,
+                CALLS_TOKEN: TEST_CALLS_TOKEN,
+                // The tests call from Australian numbers to American ones (the default is the calling number's country).
+                OUTBOUND_ALLOWED_COUNTRIES: "AU,US",
                 // Applied to the DB binding of each test file by test/apply-migrations.ts.
                 TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
               },
@@ -37,6 +40,10 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
+          // Generous limits that only a failing test reaches: on a loaded 2-core machine a test that takes
+          // 0.5 s alone can take several, and vitest's default 5 s would fail it for the machine, not the code.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
           include: ["test/**/*.test.ts"],
@@ -48,8 +55,10 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/cli/**/*.test.ts", "test/scripts/**/*.test.ts", "test/page/**/*.test.ts"],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // These tests start wrangler and workerd, which a loaded machine slows many times over: limits
+          // that only a failing test reaches (wrangler dev's own start-up allows 90 s).
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
     ],

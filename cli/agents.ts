@@ -5,7 +5,10 @@
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { ROUTE_AGENT_ID, parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+import { hookTimeoutMs } from "../src/hook/settings.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S } from "../src/transfers/destinations.ts";
+import { DEFAULT_VOICEMAIL_SECONDS } from "../src/voicemail/settings.ts";
+import { DEFAULT_MAX_HOLD_S } from "../src/hold/settings.ts";
 import { WEEK_ORDER, describeWallTime, isOpen, nextChange, validateSchedule, type AfterHoursTarget, type Schedule } from "../src/rules/schedule.ts";
 import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
@@ -22,11 +25,12 @@ Number → Retell agent mappings in the Worker's KV namespace (binding AGENTS).
 
 Commands:
   add <number> <retellAgentId> [--name N] [--fallback <number>] [--version V] [--var key=value ...] [--check]
+        [--hook <url>|none] [--hook-timeout <ms>]
   remove <number>
   list [--json]
   show <number>                 (says whether the number is open now, and when that changes)
   hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date> ...] [--open <date>=<ranges> ...]
-        [--after-hours agent:<id>|number:<e164>|say:<text>]
+        [--after-hours agent:<id>|number:<e164>|say:<text>|voicemail:<greeting>]
   hours <number> --clear
   import <file.json|file.csv> [--check] [--dry-run]
   export [file.json|file.csv]
@@ -38,6 +42,9 @@ Store (every command needs one):
   -c, --config FILE     wrangler.toml to use (default ./wrangler.toml)
 
   --check               ask Retell (RETELL_API_KEY) that each agent exists before writing
+  --hook URL            the operator's server asked before each call (docs/pre-call-hook.md; https, or http to
+                        127.0.0.1/localhost); --hook none turns the CALL_HOOK_URL default off for this number
+  --hook-timeout MS     how long the hook may take (default 2500, at most 5000)
 
 Opening hours (hours): days not given are closed; a day takes ranges HH:MM-HH:MM (repeat the flag or separate
 them with commas; 22:00-02:00 runs past midnight); --closed YYYY-MM-DD closes a date; --open
@@ -114,6 +121,7 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   name: "--name",
   fallbackNumber: "--fallback",
   dynamicVariables: "--var",
+  callHook: "--hook",
 };
 
 async function add(argv: string[]): Promise<number> {
@@ -123,6 +131,8 @@ async function add(argv: string[]): Promise<number> {
     version: { type: "string" },
     var: { type: "string", multiple: true },
     check: { type: "boolean" },
+    hook: { type: "string" },
+    "hook-timeout": { type: "string" },
   });
   if (!parsed) return EXIT.ok;
   const { flags } = parsed;
@@ -142,6 +152,12 @@ async function add(argv: string[]): Promise<number> {
       else vars[name] = pair.slice(eq + 1);
     }
     agent.dynamicVariables = vars;
+  }
+  if (flags["hook-timeout"] !== undefined && (flags.hook === undefined || flags.hook === "none")) problems.push("--hook-timeout: needs --hook <url>");
+  if (flags.hook === "none") agent.callHook = null;
+  else if (flags.hook !== undefined) {
+    const timeout = flags["hook-timeout"];
+    agent.callHook = { url: flags.hook, ...(timeout !== undefined && { timeoutMs: /^\d+$/.test(timeout) ? Number(timeout) : timeout }) };
   }
   const result = checkRow(0, number, agent);
   if (Array.isArray(result)) problems.push(...result.map((p: Problem) => `${FLAG_FOR_FIELD[p.field] ?? p.field}: ${p.message}`));
@@ -229,12 +245,22 @@ async function show(argv: string[]): Promise<number> {
   out(`  fallback:      ${agent.fallbackNumber ?? "(none: callers hear an apology when Retell cannot take the call)"}`);
   for (const [k, v] of Object.entries(agent.dynamicVariables ?? {})) out(`  var ${k}: ${v}`);
   if (agent.metadata) out(`  metadata:      ${JSON.stringify(agent.metadata)}`);
+  if (agent.callHook !== undefined) {
+    out(`  call hook:     ${agent.callHook === null ? "none (the CALL_HOOK_URL default is off for this number)" : `${agent.callHook.url} (${hookTimeoutMs(agent.callHook)} ms)`}`);
+  }
   if (agent.blockedCallers) out(`  blocked:       ${agent.blockedCallers.join(", ")}`);
   if (agent.allowedCallers) out(`  allowed only:  ${agent.allowedCallers.join(", ")}`);
   if (agent.transfers) {
     const ring = `rings ${agent.transferTimeoutSeconds ?? DEFAULT_TRANSFER_TIMEOUT_S} s, caller id ${agent.transferCallerId ?? "the number dialed"}`;
     out(`  transfers:     ${Object.entries(agent.transfers).map(([name, target]) => `${name} → ${target}`).join(", ")} (${ring})`);
   }
+  if (agent.blockUnverified) out(`  unverified:    rejects callers whose SHAKEN/STIR check ${agent.blockUnverified === "failed" ? "failed" : "failed or gave only C attestation"}`);
+  if (agent.maxCallSeconds !== undefined) out(`  AI leg limit:  ${agent.maxCallSeconds} s`);
+  if (agent.announce) out(`  notice:        ${"url" in agent.announce ? `play ${agent.announce.url}` : `say "${agent.announce.text}"`} before the agent`);
+  if (agent.maxConcurrentCalls !== undefined) {
+    out(`  capacity:      ${agent.maxConcurrentCalls} calls at once; others hold up to ${agent.maxHoldSeconds ?? DEFAULT_MAX_HOLD_S} s`);
+  }
+  if (agent.voicemail) out(`  voicemail:     say "${agent.voicemail.greeting}", record up to ${agent.voicemail.maxSeconds} s`);
   if (!agent.schedule) {
     out("  hours:         none: open at all hours");
     return EXIT.ok;
@@ -248,6 +274,7 @@ function describeTarget(target: AfterHoursTarget | undefined): string {
   if (!target) return "the closed message, then hang up";
   if ("agent" in target) return `the agent stored under agent:${target.agent}`;
   if ("number" in target) return `dial ${target.number}`;
+  if ("voicemail" in target) return `say "${target.voicemail.greeting}", then record a message of up to ${target.voicemail.maxSeconds} s`;
   return `say "${target.say}", then hang up`;
 }
 
@@ -271,7 +298,10 @@ function openNow(schedule: Schedule, now: number): string {
 
 const DAY_FLAGS = Object.fromEntries(WEEK_ORDER.map((day) => [day, { type: "string", multiple: true }])) as Record<(typeof WEEK_ORDER)[number], { type: "string"; multiple: true }>;
 
-/** `agent:night_desk`, `number:+61390000000`, `say:We open at nine.` → the schedule's afterHours target. */
+/**
+ * `agent:night_desk`, `number:+61390000000`, `say:We open at nine.`, `voicemail:Leave a message.` → the schedule's
+ * afterHours target (a voicemail records for DEFAULT_VOICEMAIL_SECONDS; JSON import sets another length).
+ */
 function parseTarget(text: string): AfterHoursTarget | null {
   const colon = text.indexOf(":");
   const [kind, value] = [text.slice(0, colon), text.slice(colon + 1)];
@@ -279,6 +309,7 @@ function parseTarget(text: string): AfterHoursTarget | null {
   if (kind === "agent") return { agent: value };
   if (kind === "number") return { number: value };
   if (kind === "say") return { say: value };
+  if (kind === "voicemail") return { voicemail: { greeting: value, maxSeconds: DEFAULT_VOICEMAIL_SECONDS } };
   return null;
 }
 
@@ -296,7 +327,7 @@ async function hours(argv: string[]): Promise<number> {
   const { flags } = parsed;
   const [input] = expectPositionals(parsed.positionals, ["number"], "npm run agents -- hours") as [string];
   const key = keyArgument(input);
-  const usage = "npm run agents -- hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date>] [--open <date>=<ranges>] [--after-hours agent:<id>|number:<e164>|say:<text>], or --clear";
+  const usage = "npm run agents -- hours <number> --tz <zone> [--mon 09:00-17:00 ...] [--closed <date>] [--open <date>=<ranges>] [--after-hours agent:<id>|number:<e164>|say:<text>|voicemail:<greeting>], or --clear";
   const given = ["tz", ...WEEK_ORDER, "closed", "open", "after-hours"].filter((f) => flags[f as keyof typeof flags] !== undefined);
   let schedule: Schedule | undefined;
   if (flags.clear) {
@@ -314,7 +345,7 @@ async function hours(argv: string[]): Promise<number> {
       else open[entry.slice(0, eq).trim()] = split([entry.slice(eq + 1)]);
     }
     const target = flags["after-hours"] === undefined ? undefined : parseTarget(flags["after-hours"]);
-    if (target === null) problems.push(`--after-hours: ${JSON.stringify(flags["after-hours"])} is not agent:<id>, number:<e164> or say:<text>`);
+    if (target === null) problems.push(`--after-hours: ${JSON.stringify(flags["after-hours"])} is not agent:<id>, number:<e164>, say:<text> or voicemail:<greeting>`);
     if (target && "number" in target && mappingKey(target.number) === key) problems.push(`--after-hours: ${target.number} is this number itself: calls would loop`);
     if (problems.length === 0) {
       const candidate = { timeZone: flags.tz, hours: days, ...(flags.closed && { closed: split(flags.closed) }), ...(flags.open && { open }), ...(target && { afterHours: target }) };

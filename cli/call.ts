@@ -27,7 +27,8 @@ const USAGE = `Usage: npm run call -- <to> --from <number> [options]
 
 Places outbound calls through the Worker's API (POST /api/calls): our Twilio number --from calls <to>, and
 when the callee answers, the agent stored under --from (or --agent) takes the call. Prints the CallSid, then
-follows the call until Twilio reports it over. ADMIN_TOKEN (environment or .dev.vars) must be the Worker's.
+follows the call until Twilio reports it over. CALLS_TOKEN (environment or .dev.vars) must be the Worker's;
+ADMIN_TOKEN too to follow the calls (without it they are placed and not followed).
 
 Options:
   --from N                    our Twilio number that calls (E.164)
@@ -78,7 +79,7 @@ function parseVars(pairs: string[]): Record<string, string> {
 async function follow(api: WorkerApi, callSid: string, onStatus: (record: CallRecord) => void, stopped: () => boolean): Promise<CallRecord | null> {
   let last = "";
   let record: CallRecord | null = null;
-  while (!stopped()) {
+  while (api.canFollow && !stopped()) {
     record = (await api.call(callSid)) ?? record;
     const status = record?.twilioStatus ?? "queued";
     if (record && status !== last) {
@@ -106,6 +107,10 @@ async function callOne(api: WorkerApi, body: Record<string, unknown>): Promise<n
     throw new CliError(`The call was not placed: ${failure.error} (HTTP ${failure.status}${failure.code ? `, Twilio code ${failure.code}` : ""}): ${failure.message}`);
   }
   out(placed.callSid);
+  if (!api.canFollow) {
+    note(`Placed ${placed.callSid} (${placed.status}); not followed without ADMIN_TOKEN.`);
+    return EXIT.ok;
+  }
   note(`Placed ${placed.callSid} (${placed.status}); following it until Twilio reports it over (Ctrl-C stops following, not the call)…`);
   const final = await follow(api, placed.callSid, (record) => note(`  ${describeRecord(record)}`), () => false);
   note(final ? `Call over: ${describeRecord(final)}` : "");
@@ -179,8 +184,10 @@ async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 50) throw usageError("--concurrency must be a whole number from 1 to 50.");
   const baseUrl = flags.url ? parseBaseUrl(flags.url) : LOCAL_WORKER_URL;
   const settings = new Settings(resolve(flags.config ?? DEFAULT_CONFIG));
-  const token = settings.get("ADMIN_TOKEN");
-  if (!token) throw usageError("ADMIN_TOKEN is not set: POST /api/calls needs the Worker's admin token.", `set ADMIN_TOKEN in the environment or in ${settings.devVarsFile}`);
+  const token = settings.get("CALLS_TOKEN");
+  if (!token) throw usageError("CALLS_TOKEN is not set: POST /api/calls needs the Worker's calls token.", `set CALLS_TOKEN in the environment or in ${settings.devVarsFile}`);
+  const admin = settings.value("ADMIN_TOKEN");
+  if (!admin) note("ADMIN_TOKEN is not set: calls are placed but not followed (reading a call's record needs it).");
 
   const shared = parseVars(flags.var ?? []);
   const request = (to: string, vars: Record<string, string>): Record<string, unknown> => ({
@@ -191,7 +198,7 @@ async function main(argv: string[]): Promise<number> {
     ...(flags["machine-detection"] !== undefined && { machineDetection: flags["machine-detection"] }),
     ...(flags.voicemail !== undefined && { voicemailMessage: flags.voicemail }),
   });
-  const api = new WorkerApi(baseUrl, token.value);
+  const api = new WorkerApi(baseUrl, { calls: token.value, ...(admin && { admin }) });
   if (flags.csv !== undefined) {
     const rows = readCallList(flags.csv, request);
     note(`${rows.length} calls from ${flags.from} through ${baseUrl}, at most ${concurrency} at once.`);

@@ -23,13 +23,14 @@ const USAGE = `Usage: npm run calls -- <list|stats> (--local | --remote) [option
 Call records in the Worker's D1 database (binding ${DB_BINDING}): the same figures as GET /api/calls and GET /api/stats.
 
 Commands:
-  list    the newest calls first: --since, --until, --agent, --from, --to, --status, --outcome, --direction, --limit (default 50, at most ${MAX_LIST_LIMIT})
+  list    the newest calls first: --since, --until, --agent, --from, --to, --status, --outcome, --direction, --voicemail, --limit (default 50, at most ${MAX_LIST_LIMIT})
   stats   per agent and per UTC day: --since (default ${DEFAULT_STATS_DAYS}d), --until, --agent, --direction
 
 Options:
   --since T, --until T  ${INSTANT_HELP}
   --agent A             a Retell agent id (agent_...), a number (+61...) or agent:<route id>
   --direction D         inbound or outbound (calls placed with \`npm run call\`)
+  --voicemail B         true: only calls with a voicemail; false: only calls without
   --json                print JSON (as the admin API answers) instead of tables
 
 Database (one is required):
@@ -53,6 +54,7 @@ const FLAGS = {
   status: { type: "string" },
   outcome: { type: "string" },
   direction: { type: "string" },
+  voicemail: { type: "string" },
   limit: { type: "string" },
   json: { type: "boolean" },
 } as const;
@@ -128,8 +130,15 @@ function callSeconds(call: CallRecord): number | null {
   return call.durationS ?? call.dialDurationS ?? (call.retellDurationMs === null ? null : Math.round(call.retellDurationMs / 1000));
 }
 
+/** The pre-call hook's result and latency, and the agent it chose when that is not the number's own. */
+function hookColumn(c: CallRecord): string {
+  if (c.hookResult === null) return "";
+  const chose = c.finalAgentId !== null && c.finalAgentId !== c.retellAgentId ? ` → ${c.finalAgentId}` : "";
+  return `${c.hookResult} ${c.hookMs ?? "?"}ms${chose}`;
+}
+
 function callsTable(calls: CallRecord[]): string[] {
-  const header = ["Time (UTC)", "CallSid", "Agent", "From", "To", "Outcome", "Twilio", "Duration", "Sentiment", "Success", "Direction"];
+  const header = ["Time (UTC)", "CallSid", "Agent", "From", "To", "Outcome", "Twilio", "Duration", "Sentiment", "Success", "Direction", "Hook"];
   const rows = calls.map((c) => [
     time(c.createdAt),
     c.callSid,
@@ -142,6 +151,7 @@ function callsTable(calls: CallRecord[]): string[] {
     c.userSentiment ?? "",
     c.callSuccessful === null ? "" : c.callSuccessful ? "yes" : "no",
     c.direction + (c.answeredBy ? ` (${c.answeredBy})` : ""),
+    hookColumn(c),
   ]);
   return table([header, ...rows]);
 }
@@ -152,7 +162,7 @@ function failures(figures: Figures): string {
 }
 
 function statsTable(agent: AgentStats): string[] {
-  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Failures"];
+  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Peak", "Held/abandoned", "Hold p50", "Hook ok/rejected/failed", "Failures"];
   const row = (day: string, f: Figures) => [
     day,
     String(f.calls),
@@ -167,6 +177,10 @@ function statsTable(agent: AgentStats): string[] {
     `${f.sentiment.positive}/${f.sentiment.neutral}/${f.sentiment.negative}/${f.sentiment.unknown}`,
     `${f.success.successful}/${f.success.unsuccessful}`,
     `${f.transfers.made}/${f.transfers.answered}/${f.transfers.failed}`,
+    f.hold.peakConcurrent === null ? "-" : String(f.hold.peakConcurrent),
+    `${f.hold.held}/${f.hold.abandoned}`,
+    f.hold.medianHoldMs === null ? "-" : duration(Math.round(f.hold.medianHoldMs / 1_000)),
+    `${f.hook.ok}/${f.hook.rejected}/${f.hook.failed.timeout + f.hook.failed.error + f.hook.failed.invalid}`,
     failures(f),
   ];
   return table([header, ...agent.days.map((d) => row(d.day, d)), row(WHOLE_WINDOW, agent.total)]);
@@ -186,10 +200,10 @@ function runs<T>(plan: Plan<T>): Run {
 
 function list(flags: Flags): Run {
   const parsed = parseListQuery(
-    { since: flags.since, until: flags.until, agent: flags.agent, from: flags.from, to: flags.to, status: flags.status, outcome: flags.outcome, direction: flags.direction, limit: flags.limit },
+    { since: flags.since, until: flags.until, agent: flags.agent, from: flags.from, to: flags.to, status: flags.status, outcome: flags.outcome, direction: flags.direction, voicemail: flags.voicemail, limit: flags.limit },
     Date.now(),
   );
-  if (!parsed.ok) throw usageError(`npm run calls -- list: ${parsed.message.replace(/^(since|until|limit|status|outcome|direction)\b/, "--$1")}.`);
+  if (!parsed.ok) throw usageError(`npm run calls -- list: ${parsed.message.replace(/^(since|until|limit|status|outcome|direction|voicemail)\b/, "--$1")}.`);
   const { filter } = parsed;
   return runs<CallRow>({
     query: listCallsQuery(filter),

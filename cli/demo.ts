@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { sign } from "retell-sdk/lib/webhook_auth";
+import { startHookStandIn, type HookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../stand-ins/twilio.ts";
 import { startReceiverStandIn, type ReceiverStandIn } from "../stand-ins/receiver.ts";
@@ -21,7 +22,7 @@ import { out } from "./lib/output.ts";
 import { Settings } from "./lib/settings.ts";
 import { putMany, type Store } from "./lib/store.ts";
 import { hexId, inboundCallParams, numberTarget, sendWebhook, signedWebhook, sipTarget, spokenText, type WebhookAnswer } from "./lib/webhook.ts";
-import { wrangler } from "./lib/wrangler.ts";
+import { stopAllWrangler, wrangler } from "./lib/wrangler.ts";
 import { serializeAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
 import { DEFAULT_RETELL_BASE_URL } from "../src/retell/register.ts";
 import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
@@ -31,8 +32,10 @@ const USAGE = `Usage: npm run demo [-- --stand-in] [-- --keep] [-- --config FILE
 Runs the Worker locally (wrangler dev, local KV and D1 in a temporary folder) and places three simulated
 Twilio calls: one to a mapped number, one to an unknown number, one while Retell is down; then the first
 call's agent transfers the caller to a person twice (nobody answers the first, and the caller is back with the
-agent; the second is answered); then the agent calls a customer (POST /api/calls); then the first call's
-events arrive, signed, at a local receiver standing in for your endpoint. Offline; leaves nothing
+agent; the second is answered); then the agent calls a customer (POST /api/calls); then a line that takes one
+call at a time holds a second caller in its queue and connects them once the first call ends; then a known
+customer dials a line whose pre-call hook (a local stand-in for the operator's CRM) greets them by name; then the
+first call's events arrive, signed, at a local receiver standing in for your endpoint. Offline; leaves nothing
 running. Twilio's REST API is always a local stand-in; Retell is one unless RETELL_API_KEY is set (environment
 or .dev.vars); --stand-in forces the stand-in. At the end it prints the operator page's address with the demo's
 calls in it; run in a terminal (or with --keep), it keeps the Worker up for the page until Ctrl-C.`;
@@ -43,12 +46,17 @@ const RECORDS_WAIT_MS = 15_000;
 const DEMO = {
   line: "+14155550123",
   downLine: "+14155550124",
+  busyLine: "+14155550125",
+  busyCallers: ["+14155550191", "+14155550192"],
   unknown: "+14155550177",
   caller: "+14155550199",
   customer: "+14155550166",
   fallback: "+14155550142",
   sales: "+14155550150",
   support: "sip:desk@pbx.example.com",
+  hookLine: "+14155550125",
+  knownCaller: "+14155550188",
+  knownName: "Ada Lovelace",
   agent: "agent_demoFrontDesk",
   downAgent: "agent_demoAfterHours",
 };
@@ -167,14 +175,23 @@ async function main(argv: string[]): Promise<number> {
   let retell: RetellStandIn | undefined;
   let twilio: TwilioStandIn | undefined;
   let receiver: ReceiverStandIn | undefined;
+  let crm: HookStandIn | undefined;
   let dev: DevServer | undefined;
   let stopDev: (() => Promise<void>) | undefined;
+  let devStarting: Promise<DevServer> | undefined;
   let stopping: Promise<void> | undefined;
+  // Every stage of the start-up can be cut short (an error, Ctrl-C): stop wrangler dev once it exists, wait for
+  // its start to give up, then every other wrangler this command started (the KV seeding, the D1 migrations),
+  // each as a whole process group, before the state folder they write to is deleted.
   const cleanup = () => (stopping ??= (async () => {
     await stopDev?.();
+    await devStarting?.catch(() => undefined);
+    await stopDev?.();
+    await stopAllWrangler();
     await retell?.close();
     await twilio?.close();
     await receiver?.close();
+    await crm?.close();
     rmSync(tmp, { recursive: true, force: true });
   })());
   const unregister = onInterrupt(cleanup);
@@ -204,6 +221,8 @@ async function main(argv: string[]): Promise<number> {
 
     const authToken = `demo_twilio_token_${randomBytes(12).toString("hex")}`;
     const accountSid = hexId("AC");
+    // Placing calls takes CALLS_TOKEN, at least 32 characters (docs/outbound-permissions.md).
+    const callsToken = `demo_calls_${randomBytes(16).toString("hex")}`;
     const adminToken = `demo_admin_${randomBytes(12).toString("hex")}`;
     // Outbound calls go to Twilio's REST API: always a local stand-in here, so the demo never places a real call.
     twilio = await startTwilioStandIn({ accountSid, authToken });
@@ -213,16 +232,23 @@ async function main(argv: string[]): Promise<number> {
     receiver = await startReceiverStandIn({ secret: signingSecret });
     const eventsUrl = `${receiver.url}/call-events`;
     out(`Your endpoint: a local receiver at ${eventsUrl}, verifying each call event's signature with the standardwebhooks package.`);
+    // The operator's CRM behind the pre-call hook: a local stand-in that verifies the Worker's signature.
+    crm = await startHookStandIn({ secret: signingSecret });
+    crm.setBehaviour("crm", { mode: "crm", crm: { [DEMO.knownCaller]: DEMO.knownName } });
+    const hookUrl = `${crm.url}/hooks/crm`;
+    out(`Operator's CRM: a local stand-in of a pre-call hook at ${hookUrl} (verifies each request's signature).`);
     const store: Store = { mode: "local", persistTo: tmp, configPath };
     const mappings: [string, AgentConfig][] = [
       [DEMO.line, { retellAgentId: DEMO.agent, name: "Demo front desk", fallbackNumber: DEMO.fallback, dynamicVariables: { business_name: "Demo Dental" }, transfers: { sales: DEMO.sales, support: DEMO.support } }],
       [DEMO.downLine, { retellAgentId: realKey ? "agent_demoDoesNotExist" : DEMO.downAgent, name: "Demo after-hours line", fallbackNumber: DEMO.fallback }],
+      [DEMO.busyLine, { retellAgentId: DEMO.agent, name: "Demo busy line", maxConcurrentCalls: 1, maxHoldSeconds: 60, holdMessage: "All our lines are busy. Please hold." }],
+      [DEMO.hookLine, { retellAgentId: DEMO.agent, name: "Demo line with a pre-call hook", dynamicVariables: { business_name: "Demo Dental" }, callHook: { url: hookUrl, timeoutMs: 2_000 } }],
     ];
     const d1 = config.d1Databases.find((d) => d.fields.binding);
     const migrationsDir = d1 ? join(dirname(configPath), d1.fields.migrations_dir ?? "migrations") : undefined;
 
     out("\nStarting the Worker with wrangler dev, seeding local KV and applying D1 migrations…");
-    const devStarting = startDev({
+    devStarting = startDev({
       configPath,
       persistTo: tmp,
       onSpawn: (stop) => {
@@ -238,6 +264,7 @@ async function main(argv: string[]): Promise<number> {
         TWILIO_API_BASE_URL: twilio.url,
         ADMIN_TOKEN: adminToken,
         WEBHOOK_SIGNING_SECRET: signingSecret,
+        CALLS_TOKEN: callsToken,
       },
     });
     devStarting.catch(() => {});
@@ -256,8 +283,8 @@ async function main(argv: string[]): Promise<number> {
     out(`  ✓ Worker listening on ${dev.url} (wrangler dev, pid ${dev.pid}); Twilio would call ${voiceUrl}`);
 
     const results: { title: string; ok: boolean; detail: string }[] = [];
-    const call = async (to: string) => {
-      const webhook = signedWebhook({ url: voiceUrl, authToken, params: inboundCallParams({ from: DEMO.caller, to, accountSid }) });
+    const call = async (to: string, from: string = DEMO.caller) => {
+      const webhook = signedWebhook({ url: voiceUrl, authToken, params: inboundCallParams({ from, to, accountSid }) });
       const since = Date.now();
       printRequest(webhook);
       const answer = await sendWebhook(webhook);
@@ -338,10 +365,10 @@ async function main(argv: string[]): Promise<number> {
 
     rule(`5. The agent calls a customer: POST /api/calls from ${DEMO.line} to ${DEMO.customer}`);
     const body = { to: DEMO.customer, from: DEMO.line, dynamicVariables: { first_name: "Ada" }, machineDetection: "hangup" };
-    out(` → POST ${dev.url}/api/calls  Authorization: Bearer ${mask(adminToken)}`);
+    out(` → POST ${dev.url}/api/calls  Authorization: Bearer ${mask(callsToken)}`);
     out(indent(JSON.stringify(body)));
     const placedAt = Date.now();
-    const res = await fetch(`${dev.url}/api/calls`, { method: "POST", headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${dev.url}/api/calls`, { method: "POST", headers: { Authorization: `Bearer ${callsToken}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const placed = (await res.json()) as { callSid?: string; status?: string };
     out(` ← HTTP ${res.status} ${JSON.stringify(placed)}`);
     const create = twilio.requests.find((r) => r.path.endsWith("/Calls.json") && r.form.To?.[0] === DEMO.customer);
@@ -364,7 +391,58 @@ async function main(argv: string[]): Promise<number> {
     }
     results.push({ title: "outbound call → placed, then SIP dial once answered", ok: res.status === 201 && outboundSip !== null, detail: outboundSip ?? `HTTP ${res.status} ${JSON.stringify(placed)}` });
 
-    rule(`6. Call 1's events arrive at your endpoint`);
+    rule(`6. The busy line ${DEMO.busyLine} takes one call at a time (maxConcurrentCalls 1); a second caller dials`);
+    const busyCall = async (from: string) => {
+      const webhook = signedWebhook({ url: voiceUrl, authToken, params: inboundCallParams({ from, to: DEMO.busyLine, accountSid }) });
+      printRequest(webhook);
+      const answer = await sendWebhook(webhook);
+      printAnswer(answer);
+      return { answer, params: webhook.params };
+    };
+    const queueUrls = (twiml: string) => {
+      const match = /<Enqueue action="([^"]*)" method="POST" waitUrl="([^"]*)"/.exec(twiml);
+      return match ? { action: (match[1] as string).replaceAll("&amp;", "&"), waitUrl: (match[2] as string).replaceAll("&amp;", "&") } : null;
+    };
+    const busyFirst = await busyCall(DEMO.busyCallers[0] as string);
+    out("\n   The line is now full. The second caller is held in the line's Twilio queue:");
+    const busySecond = await busyCall(DEMO.busyCallers[1] as string);
+    const queue = queueUrls(busySecond.answer.text);
+    const queueTurn = async (url: string, extra: Record<string, string>) => {
+      out(` → Twilio posts ${url}\n   ${Object.entries(extra).map(([k, v]) => `${k}=${v}`).join("&")}`);
+      const answer = await sendWebhook(signedWebhook({ url, authToken, params: { ...busySecond.params, CallStatus: "in-progress", ...extra } }));
+      printAnswer(answer);
+      return answer;
+    };
+    let heldThenConnected: string | null = null;
+    if (queue) {
+      const waiting = await queueTurn(queue.waitUrl, { QueuePosition: "1", QueueTime: "5", CurrentQueueSize: "1" });
+      out("\n   The first call ends: Twilio reports its AI leg's dial, which frees the line's place:");
+      await sendWebhook(signedWebhook({ url: dialAction(busyFirst.answer.text), authToken, params: { ...busyFirst.params, CallStatus: "in-progress", DialCallStatus: "completed", DialCallDuration: "40" } }));
+      out("   At the held caller's next turn the line lets them go, and the Enqueue action connects them:");
+      const leaving = await queueTurn(queue.waitUrl, { QueuePosition: "1", QueueTime: "45", CurrentQueueSize: "1" });
+      const connected = await queueTurn(queue.action, { QueueResult: "leave", QueueTime: "45" });
+      heldThenConnected = /<Say>/.test(waiting.text) && /<Leave\/>/.test(leaving.text) ? sipTarget(connected.text) : null;
+      out(heldThenConnected ? `\n   Twilio now dials ${heldThenConnected}: the caller who held reaches the agent.` : "");
+    }
+    results.push({ title: "line full → second caller held, then connected when the first call ends", ok: sipTarget(busyFirst.answer.text) !== null && heldThenConnected !== null, detail: heldThenConnected ?? busySecond.answer.text.slice(0, 120) });
+    rule(`7. A known customer dials ${DEMO.hookLine}, whose agent asks the operator's CRM first (pre-call hook)`);
+    const hooked = await call(DEMO.hookLine, DEMO.knownCaller);
+    const asked = crm.requests.filter((r) => r.hook === "crm" && r.at >= hooked.since);
+    for (const r of asked) {
+      out(` ⇄ the CRM stand-in received POST /hooks/crm, signature ${r.verified ? "verified with standardwebhooks" : "NOT verified"} (webhook-id ${String(r.headers["webhook-id"])}):`);
+      out(indent(JSON.stringify(r.body, null, 2), "     "));
+      out(`     and answered HTTP ${r.status}${r.status === 200 ? ` {"call_inbound":{"dynamic_variables":{"customer_name":"${DEMO.knownName}"}}}` : ""}`);
+    }
+    printRegistrations(retell, DEMO.agent, hooked.since);
+    printAnswer(hooked.answer);
+    await printLog(dev, hooked.callSid);
+    const greeted = retell?.requests.filter((r) => r.at >= hooked.since && (r.body as { agent_id?: string } | undefined)?.agent_id === DEMO.agent).at(-1);
+    const name = (greeted?.body as { retell_llm_dynamic_variables?: Record<string, string> } | undefined)?.retell_llm_dynamic_variables?.customer_name;
+    const hookOk = asked.length === 1 && asked[0]?.verified === true && sipTarget(hooked.answer.text) !== null && (retell ? name === DEMO.knownName : true);
+    results.push({ title: "pre-call hook → the caller greeted by name (customer_name)", ok: hookOk, detail: name ?? sipTarget(hooked.answer.text) ?? hooked.answer.text.slice(0, 120) });
+    out(`\n   The agent's prompt can open with "Hello {{customer_name}}": the CRM decided, in Retell's own inbound-webhook shape.`);
+
+    rule(`8. Call 1's events arrive at your endpoint`);
     out(" → Twilio reports call 1 over (its final status callback):");
     const statusParams = { ...inboundCallParams({ from: DEMO.caller, to: DEMO.line, accountSid }), CallSid: first.callSid, CallStatus: "completed", CallDuration: "180" };
     const status = await sendWebhook(signedWebhook({ url: `${dev.url}/api/webhooks/twilio/status`, authToken, params: statusParams }));
@@ -404,7 +482,7 @@ async function main(argv: string[]): Promise<number> {
       return await new Promise<number>(() => {});
     }
     await cleanup();
-    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio stand-in, the receiver${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
+    out(`\n${failed === 0 ? "Demo finished" : "Demo FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; wrangler dev, the Twilio and CRM stand-ins, the receiver${retell ? " and the Retell stand-in" : ""} stopped, temporary state deleted.`);
     out("Next: `npm run demo` in a terminal keeps the Worker up to show these calls at /admin; `npm run dev` runs the Worker yourself, `npm run deploy` puts it live (docs/operations.md).");
     if (failed > 0) throw new CliError(`${failed} of ${results.length} demo calls did not get the expected answer.`, { details: dev.lines.slice(-20) });
     return EXIT.ok;

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { VOICE_PATH } from "./lib/bridge.ts";
-import { outboundFindings } from "./lib/outbound-vars.ts";
+import { outboundFindings, tokenFindings } from "./lib/outbound-vars.ts";
 import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig, setEntryField, type TableEntry } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { note, out } from "./lib/output.ts";
@@ -34,7 +34,8 @@ Exit codes: 0 deployed, 1 failed (nothing deployed; resources already created st
 
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "the previous auth token, only during a rotation",
-  ADMIN_TOKEN: "bearer token for the admin API (/api/calls…); without it those routes answer 404",
+  ADMIN_TOKEN: "bearer token for reading call records (GET /api/calls, /api/stats); without it those routes answer 404",
+  CALLS_TOKEN: "bearer token for placing calls (POST /api/calls, npm run call), at least 32 characters; without it that route answers 404",
   WEBHOOK_SIGNING_SECRET: "whsec_… signing every webhook sent to your endpoints (docs/events.md); without it nothing is sent",
   WEBHOOK_SIGNING_SECRET_SECONDARY: "the previous signing secret, only during a rotation",
 };
@@ -136,7 +137,7 @@ async function ensureD1(configPath: string, worker: string, entry: TableEntry, c
   out(`  ✓ D1 database ${name} for ${binding}: ${how}, id ${id} written to wrangler.toml`);
 }
 
-/** Names and values set by a --secrets-file (dotenv lines or a JSON object). */
+/** What a --secrets-file sets (dotenv lines or a JSON object): name → value. */
 function secretsFileValues(file: string): Map<string, string> {
   let text: string;
   try {
@@ -229,6 +230,10 @@ async function main(argv: string[]): Promise<number> {
         : `first deploy: put ${missing.map((m) => `${m}=…`).join(" and ")} in a file outside the repo (one NAME=value a line) and run npm run deploy -- --secrets-file <that file>`,
     });
   }
+
+  const badTokens = tokenFindings({ ADMIN_TOKEN: fileValues.get("ADMIN_TOKEN"), CALLS_TOKEN: fileValues.get("CALLS_TOKEN") }, secretsFile ?? "").filter((f) => f.ok === false);
+  for (const finding of badTokens) out(`  ✗ ${finding.text}`);
+  if (badTokens.length > 0) throw new CliError("Not deployed: a token in the secrets file breaks the token rule.", { details: badTokens.map((f) => f.text), ...(badTokens[0]?.fix && { fix: badTokens[0].fix }) });
 
   out("\nOutbound calls");
   const wrong = outboundFindings(current.vars, "wrangler.toml [vars]").filter((finding) => {

@@ -4,7 +4,7 @@
  *
  * wrangler dev loads from .dev.vars only the names listed in wrangler.toml's `[secrets] required`
  * (developers.cloudflare.com/workers/local-development/environment-variables), so the optional secrets
- * (ADMIN_TOKEN, TWILIO_AUTH_TOKEN_SECONDARY) would silently be dropped. They are handed over the way the demo
+ * (ADMIN_TOKEN, CALLS_TOKEN, TWILIO_AUTH_TOKEN_SECONDARY) would silently be dropped. They are handed over the way the demo
  * does it (cli/lib/dev.ts): a private copy of the config that declares them, beside a private .dev.vars, both
  * deleted when wrangler dev stops. Arguments after `--` go to wrangler dev (`npm run dev -- --port 9000`).
  */

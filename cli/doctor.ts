@@ -6,7 +6,8 @@ import { parseAgentValue, type AgentConfig } from "../src/agents/schema.ts";
 import { DRY_RUN_CALL_ID } from "../src/twilio/params.ts";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
 import { STATUS_PATH, VOICE_PATH, bridgeRoute, parseBaseUrl, routeKey, webhookBaseUrl } from "./lib/bridge.ts";
-import { outboundFindings } from "./lib/outbound-vars.ts";
+import { outboundFindings, tokenFindings } from "./lib/outbound-vars.ts";
+import { checkHooks, hookTargets } from "./lib/hooks.ts";
 import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { mappingKey } from "./lib/mappings.ts";
@@ -24,7 +25,8 @@ const USAGE = `Usage: npm run doctor -- (--local | --remote) [--url <Worker base
 
 Checks, without placing a call: secrets set, the KV namespace reachable and its mappings valid, every Twilio
 number that points at the Worker has a valid agent and the right URLs, every mapped agent exists in Retell
-(when RETELL_API_KEY is available), WEBHOOK_BASE_URL matches the Voice URLs, and a Twilio-signed dry-run
+(when RETELL_API_KEY is available), WEBHOOK_BASE_URL matches the Voice URLs, each pre-call hook answers a
+signed test request ("test": true, from +15005550006) in a shape that parses, and a Twilio-signed dry-run
 webhook to the Worker returns SIP TwiML (BridgeDryRun=1: nothing is registered with Retell).
 
   --remote              the deployed Worker; --url defaults to WEBHOOK_BASE_URL in wrangler.toml
@@ -35,13 +37,15 @@ webhook to the Worker returns SIP TwiML (BridgeDryRun=1: nothing is registered w
   -c, --config FILE     wrangler.toml (default ./wrangler.toml)
 
 Credentials (environment or .dev.vars): TWILIO_AUTH_TOKEN (signs the webhook; must be the Worker's),
-TWILIO_ACCOUNT_SID (numbers; required with --remote), RETELL_API_KEY (agents; optional).
+TWILIO_ACCOUNT_SID (numbers; required with --remote), RETELL_API_KEY (agents; optional),
+WEBHOOK_SIGNING_SECRET (signs the pre-call hooks' test requests; optional).
 Exit codes: 0 every check passed, 1 at least one ✗, 2 bad usage.`;
 
 
 const OPTIONAL_SECRETS: Record<string, string> = {
   TWILIO_AUTH_TOKEN_SECONDARY: "only during an auth-token rotation",
-  ADMIN_TOKEN: "only for the admin API (call records); without it those routes answer 404",
+  ADMIN_TOKEN: "only for reading call records (GET /api/calls, /api/stats); without it those routes answer 404",
+  CALLS_TOKEN: "only for placing calls (POST /api/calls, npm run call), at least 32 characters; without it that route answers 404",
 };
 
 class Checklist {
@@ -174,11 +178,13 @@ async function main(argv: string[]): Promise<number> {
   // ── Outbound calls ─────────────────────────────────────────────────────────
   list.section("Outbound calls");
   const outboundVars: Record<string, string | undefined> = {};
-  for (const name of ["TWILIO_ACCOUNT_SID", "OUTBOUND_MAX_CONCURRENT", "OUTBOUND_DAILY_LIMIT"]) {
+  for (const name of ["TWILIO_ACCOUNT_SID", "OUTBOUND_MAX_CONCURRENT", "OUTBOUND_DAILY_LIMIT", "OUTBOUND_ACCOUNT_DAILY_LIMIT", "OUTBOUND_ALLOWED_COUNTRIES"]) {
     outboundVars[name] = (store.mode === "local" ? settings.value(name) : undefined) ?? config.vars[name];
   }
   const where = store.mode === "local" ? `${settings.devVarsFile} or wrangler.toml [vars]` : "wrangler.toml [vars]";
-  for (const finding of outboundFindings(outboundVars, where, settings.value("TWILIO_ACCOUNT_SID"))) {
+  // The tokens' values are known only locally (.dev.vars or the environment); deployed secrets cannot be read back.
+  const tokens = store.mode === "local" ? tokenFindings({ ADMIN_TOKEN: settings.value("ADMIN_TOKEN"), CALLS_TOKEN: settings.value("CALLS_TOKEN") }, settings.devVarsFile) : [];
+  for (const finding of [...outboundFindings(outboundVars, where, settings.value("TWILIO_ACCOUNT_SID")), ...tokens]) {
     if (finding.ok === true) list.pass(finding.text);
     else if (finding.ok === false) list.fail(finding.text, finding.fix ?? "");
     else list.skip(finding.text);
@@ -287,6 +293,25 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
       list.fail(error.message, error.fix ?? "check RETELL_API_KEY");
+    }
+  }
+
+  // ── Pre-call hooks ─────────────────────────────────────────────────────────
+  list.section("Pre-call hooks");
+  const hookDefault = (store.mode === "local" ? settings.value("CALL_HOOK_URL") : undefined) ?? config.vars.CALL_HOOK_URL;
+  const { targets, invalidDefault } = hookTargets(agents, hookDefault);
+  if (invalidDefault) list.fail(`${invalidDefault}: no call asks the default hook`, "set CALL_HOOK_URL in wrangler.toml [vars] to an https:// URL, or to \"\" for none");
+  const signingSecret = settings.value("WEBHOOK_SIGNING_SECRET");
+  if (targets.length === 0) list.skip("no agent has a pre-call hook (callHook or CALL_HOOK_URL)");
+  else if (!signingSecret) list.skip(`${targets.length} hook(s) not called: WEBHOOK_SIGNING_SECRET (the Worker's) is not in the environment or ${settings.devVarsFile} to sign a test request`);
+  else {
+    try {
+      for (const check of await checkHooks(targets, { primary: signingSecret, secondary: settings.value("WEBHOOK_SIGNING_SECRET_SECONDARY") })) {
+        if (check.ok) list.pass(check.text);
+        else list.fail(check.text, check.fix);
+      }
+    } catch (error) {
+      list.fail(`cannot sign the hooks' test requests: ${(error as Error).message}`, `set WEBHOOK_SIGNING_SECRET to a whsec_ secret of 24–64 bytes (the Worker's) in ${settings.devVarsFile}`);
     }
   }
 

@@ -182,7 +182,7 @@ function openApi(flags: { local?: boolean; url?: string; config?: string }, comm
   const settings = new Settings(resolve(flags.config ?? DEFAULT_CONFIG));
   const token = settings.get("ADMIN_TOKEN");
   if (!token) throw usageError("ADMIN_TOKEN is not set: the deliveries API needs the Worker's admin token.", `set ADMIN_TOKEN in the environment or in ${settings.devVarsFile}`);
-  return new WorkerApi(flags.url ? parseBaseUrl(flags.url) : LOCAL_WORKER_URL, token.value);
+  return new WorkerApi(flags.url ? parseBaseUrl(flags.url) : LOCAL_WORKER_URL, { admin: token.value });
 }
 
 async function test(argv: string[]): Promise<number> {

@@ -21,6 +21,10 @@
  *    wait nothing), against a floor Worker reproducing the design before the line objects with the same delays;
  *    both are taken over a pass-through Worker that makes the same two counts, whose local cost is not production's.
  * 3. Ceiling: claim-and-answer pairs driven into one line's object as fast as it takes them.
+ * 4. Pre-call hook: the same Worker for agents with a hook (a stand-in on loopback answering after HOOK_DELAY_MS,
+ *    verifying each signature) over the Worker without one, less the hook's round trip as a floor Worker makes it
+ *    (the pass-through plus a client-signed hook request): what the Worker adds around the operator's round trip
+ *    (signing, the request, reading and checking the answer, the merge, keeping it on the line).
  *
  * Targets below; exit code 1 when one is missed.
  */
@@ -29,7 +33,9 @@ import os from "node:os";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
 import { validateAgentConfig } from "../src/agents/schema.ts";
 import { BLOCKLIST_KEY, parseBlocklist } from "../src/rules/blocklist.ts";
+import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
+import { newMessageId, signedHeaders, signer } from "../src/standard-webhooks/sign.ts";
 import { NO_TIMERS, type BindingTimers } from "./lib/bench-workers.ts";
 import { buildBundle, serveBundle, serveFloor, type LocalWorker } from "./lib/workerd.ts";
 
@@ -73,6 +79,14 @@ const PRODUCTION: Record<keyof BindingTimers, number> = { kv: 1, line: 2, d1: 15
 /** setTimeout arguments whose cost the bench measures, to pick the shortest that costs at least each small round trip. */
 const PROBED_TIMERS = [0, 1, 2, 3, 4, 5, 6];
 const TARGET_OWN_P50_MS = 2;
+/** The hook stand-in's answer delay: the operator's server, on loopback. */
+const HOOK_DELAY_MS = 20;
+/** What the Worker may add around a hook's own round trip (p50). */
+const TARGET_HOOK_ADDED_MS = 0.3;
+/** Signs the bench's hook requests (the Worker's WEBHOOK_SIGNING_SECRET); 32 bytes, as `whsec_`. */
+const SIGNING_SECRET = `whsec_${Buffer.from("bench webhook signing secret 32b").toString("base64")}`;
+/** The hook's answer: a caller greeted by name, merged into each registration. */
+const HOOK_ANSWER = { call_inbound: { dynamic_variables: { customer_name: "Ada" }, metadata: { crm_id: "c-42" } } };
 /** With D1 150 ms away, what the Worker may add to call setup beyond Retell's own answer. */
 const TARGET_ADDED_MS = 10;
 /** The product's bundle budget (gzip, as uploaded): small enough for fast cold starts on the Free plan's 3 MB limit with room to spare. */
@@ -130,7 +144,8 @@ async function run(count: number, concurrency: number, send: Send, server?: Loca
       while (next < count) {
         const i = next++;
         const t = performance.now();
-        if (!(await send(i))) failures++;
+        // A connection reset (a busy machine) is a failed request, counted, not the end of the bench.
+        if (!(await send(i).catch(() => false))) failures++;
         latencies.push(performance.now() - t);
       }
     }),
@@ -186,10 +201,10 @@ function table(rows: { name: string; run: Run; conns: number; cpu?: boolean }[])
  * Each number's agent with ROUTING_RULES, and the global blocklist. Both are validated as the Worker will read
  * them first: the Worker would treat a bad agent as a configuration error, and a bad blocklist as none at all.
  */
-async function seedAgents(worker: LocalWorker, numbers: string[]): Promise<void> {
+async function seedAgents(worker: LocalWorker, numbers: string[], extra: Record<string, unknown> = {}): Promise<void> {
   const kv = await worker.kv("AGENTS");
   for (const [i, n] of numbers.entries()) {
-    const agent = { retellAgentId: `agent_bench${i}`, ...ROUTING_RULES };
+    const agent = { retellAgentId: `agent_bench${i}`, ...ROUTING_RULES, ...extra };
     const checked = validateAgentConfig(agent);
     if (!checked.ok) throw new Error(`bench agent for ${n}: ${checked.detail}`);
     await kv.put(n, JSON.stringify(agent));
@@ -408,6 +423,76 @@ async function lineCeiling(setup: Setup, workerFar: LocalWorker): Promise<number
   return local.failed + far.failed;
 }
 
+/** The hook's request body as the bench client signs it, for the direct reference and the hook floor alike. */
+const HOOK_BODY = JSON.stringify({ event: "call_inbound", call_inbound: { agent_id: "agent_direct", from_number: "+14155550100", to_number: "+61390000000", twilio_call_sid: `CA${"0".repeat(32)}`, caller_number: "+14155550100", after_hours: false } });
+
+let signedHook: { at: number; headers: Record<string, string> } | undefined;
+/**
+ * Standard Webhooks headers for HOOK_BODY, signed as the Worker signs (its own signer), renewed every minute (the
+ * stand-in's tolerance is 5): the client's signing stays out of the latencies it compares.
+ */
+async function hookHeaders(): Promise<Record<string, string>> {
+  if (signedHook && Date.now() - signedHook.at < 60_000) return signedHook.headers;
+  const sign = signer({ primary: SIGNING_SECRET, primaryName: "WEBHOOK_SIGNING_SECRET", secondaryName: "WEBHOOK_SIGNING_SECRET_SECONDARY" });
+  if (!sign.ok) throw new Error(sign.problem);
+  signedHook = { at: Date.now(), headers: await signedHeaders(sign.sign, newMessageId(), HOOK_BODY) };
+  return signedHook.headers;
+}
+
+/** The hook's request straight to the hook stand-in (the hook's own latency, from this client). */
+function hookSender(url: URL): Send {
+  return async () => (await post(url, HOOK_BODY, { "Content-Type": "application/json", ...(await hookHeaders()) })).status === 200;
+}
+
+/** Retell's register body to the hook floor, with the hook's signed headers for it to forward. */
+function hookFloorSender(target: URL, numbers: string[]): Send {
+  return async (i) => {
+    const body = JSON.stringify({ agent_id: "agent_direct", from_number: "+14155550100", to_number: numbers[i % numbers.length], direction: "inbound" });
+    const res = await post(target, body, { "Content-Type": "application/json", Authorization: `Bearer ${API_KEY}`, ...(await hookHeaders()) });
+    return res.status === 201;
+  };
+}
+
+/**
+ * 4. What the Worker adds around a pre-call hook's round trip: (Worker with hooks − Worker without) − (hook floor −
+ * pass-through floor), each a median of paired round p50s. Returns that (ms) and the failures.
+ */
+async function hookOverhead(setup: Setup): Promise<{ added: number; failed: number }> {
+  const { numbers, registerUrl, bindings, start } = setup;
+  const hooks = await startHookStandIn({ secret: SIGNING_SECRET });
+  try {
+    hooks.setBehaviour("bench", { delayMs: HOOK_DELAY_MS, answer: HOOK_ANSWER });
+    const hookUrl = new URL("/hooks/bench", hooks.url);
+    const pass = await start(serveFloor(registerUrl.toString(), "pass"));
+    const hookFloor = await start(serveFloor(registerUrl.toString(), "hook", { hook: { url: hookUrl.toString(), body: HOOK_BODY } }));
+    const plain = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }, { limits: BENCH_LIMITS }));
+    const hooked = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }, { limits: BENCH_LIMITS }));
+    await seedAgents(plain, numbers);
+    await seedAgents(hooked, numbers, { callHook: { url: hookUrl.toString() } });
+    const targets = {
+      hook: { name: `hook stand-in, direct: signed, verified, answered after ${HOOK_DELAY_MS} ms (reference)`, send: hookSender(hookUrl) },
+      pass: { name: "pass-through Worker (floor)", send: registerSender(pass.url, numbers), server: pass },
+      hookFloor: { name: "pass-through Worker + the hook's round trip (hook floor)", send: hookFloorSender(hookFloor.url, numbers), server: hookFloor },
+      plain: { name: "this Worker, agents without a hook", send: webhookSender(plain, numbers), server: plain },
+      hooked: { name: "**this Worker, agents with a hook**", send: webhookSender(hooked, numbers), server: hooked },
+    } satisfies Record<string, Target>;
+    for (const t of Object.values<Target>(targets)) await run(100, 4, t.send);
+    const { merged, p50s } = await rounds(targets, SEQUENTIAL_REQUESTS);
+    const hookRequests = hooks.requests.filter((r) => r.hook === "bench");
+    const unverified = hookRequests.filter((r) => !r.verified).length;
+    await setup.disposeAll();
+    const withHook = pairedP50(p50s.hooked, p50s.plain);
+    const hookSeen = pairedP50(p50s.hookFloor, p50s.pass);
+    const added = withHook - hookSeen;
+    console.log(`\nPre-call hook: every agent's hook answers after ${HOOK_DELAY_MS} ms on loopback (a stand-in verifying each signature with standardwebhooks); 1 connection, ${ROUNDS} interleaved rounds.\n`);
+    table((Object.keys(targets) as (keyof typeof targets)[]).map((k) => ({ name: targets[k].name, run: merged[k], conns: 1, cpu: k !== "hook" })));
+    console.log(`\nA hook costs a call ${fmt(withHook)} ms (Worker with − without); the hook's round trip as a Worker sees it (hook floor − pass-through) ${fmt(hookSeen)} ms, from this client directly ${fmt(median(p50s.hook))} ms; what the Worker adds around it: ${fmt(added)} ms p50 (medians of ${ROUNDS} rounds' paired p50 differences; target ≤ ${TARGET_HOOK_ADDED_MS} ms); workerd CPU ${fmt(cpuPerRequest(merged.hooked) - cpuPerRequest(merged.plain))} ms more per call, of which the hook floor's round trip ${fmt(cpuPerRequest(merged.hookFloor) - cpuPerRequest(merged.pass))} ms. ${hookRequests.length} hook requests, ${unverified} with a signature that did not verify.`);
+    return { added, failed: Object.values<Run>(merged).reduce((n, r) => n + r.failures, 0) + unverified };
+  } finally {
+    await hooks.close();
+  }
+}
+
 async function main() {
   const size = buildBundle();
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { delayMs: RETELL_DELAY_MS } });
@@ -426,19 +511,29 @@ async function main() {
     },
   };
   try {
+    // BENCH_STAGE=hook runs stage 4 alone (a quick look at the hook's figure on a busy machine).
+    if (process.env.BENCH_STAGE === "hook") {
+      const hook = await hookOverhead(setup);
+      console.log(`\nLoad average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} on ${os.cpus().length} cores.`);
+      if (hook.added > TARGET_HOOK_ADDED_MS || hook.failed > 0) process.exitCode = 1;
+      return;
+    }
     const floors = await overFloors(setup);
     const model = await latencyModel(setup, floors.ownP50);
     const ceilingFailed = await lineCeiling(setup, model.workerFar);
+    await setup.disposeAll();
+    const hook = await hookOverhead(setup);
 
     console.log(`\nClient CPU is shared with the server on this ${os.cpus().length}-core machine; load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}.`);
     console.log(
       `Bundle as uploaded: ${size.files.join(", ")}, minified: ${fmt(size.rawKiB)} KiB, ${fmt(size.gzipKiB)} KiB gzip -9 (target < ${TARGET_BUNDLE_GZIP_KIB} KiB); wrangler says "${size.wranglerLine}". ` +
         `Uploaded separately, outside the Worker's size: ${size.sourceMaps.files.join(", ") || "no source map"} (${fmt(size.sourceMaps.rawKiB)} KiB, ${fmt(size.sourceMaps.gzipKiB)} KiB gzip).`,
     );
-    const failed = floors.failed + model.failed + ceilingFailed;
+    const failed = floors.failed + model.failed + ceilingFailed + hook.failed;
     const misses = [
       floors.ownP50 >= TARGET_OWN_P50_MS && `own work p50 ${fmt(floors.ownP50)} ms`,
       model.after >= TARGET_ADDED_MS && `call setup adds ${fmt(model.after)} ms`,
+      hook.added > TARGET_HOOK_ADDED_MS && `the Worker adds ${fmt(hook.added)} ms around a hook`,
       size.gzipKiB >= TARGET_BUNDLE_GZIP_KIB && `bundle ${fmt(size.gzipKiB)} KiB gzip`,
       failed > 0 && `${failed} requests or calls did not get the expected answer`,
     ].filter(Boolean);

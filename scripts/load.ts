@@ -6,7 +6,8 @@
  * `calls` table is renamed under the running wrangler dev) and comes back. It reports throughput and latency,
  * and a tally that must hold: every call answered with SIP TwiML or the documented fallback, no 5xx, no CallSid
  * registered twice, copies of one webhook answered alike, and once D1 is back (within a minute) a call record
- * for every call that matches its answer.
+ * for every call that matches its answer. Then a busy line (scripts/lib/busy-line.ts): more callers at once than
+ * its agent's maxConcurrentCalls, held in the line's queue and connected as calls end.
  *
  * Call events (docs/events.md): each call also gets its final status callback, so it has two events (call.started,
  * call.ended), delivered through the local queue to a receiver stand-in that answers 500 to a share of deliveries,
@@ -32,6 +33,7 @@ import { CliError } from "../cli/lib/errors.ts";
 import { startRetellStandIn, type RecordedRequest } from "../stand-ins/retell.ts";
 import { startReceiverStandIn, type ReceivedRequest } from "../stand-ins/receiver.ts";
 import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
+import { busyLineProblems, DEFAULT_BUSY_LINE, runBusyLine, type BusyLineOptions, type BusyLineReport } from "./lib/busy-line.ts";
 
 const AUTH_TOKEN = "load_twilio_auth_token";
 const API_KEY = "key_load_test";
@@ -75,6 +77,8 @@ export interface LoadOptions {
    * (EVENTS_RETRY_SCALE); every event must be in within `waitSeconds` of the last answer. Null: no events.
    */
   events: { failRate: number; dropRate: number; downAfter: number; downSeconds: number; retryScale: number; waitSeconds: number } | null;
+  /** The busy line, after the rest (its calls are not among the tally's); null: none. */
+  busyLine: BusyLineOptions | null;
   log?: (line: string) => void;
 }
 
@@ -91,7 +95,11 @@ export const DEFAULT_LOAD: LoadOptions = {
   // Retry schedule × 0.001: 5 s, 5 min, 30 min, 2 h, 5 h… become 1, 1, 2, 7, 18 s… (273 s for all ten attempts), so a
   // bounded run sees the whole schedule's shape, and waits long enough for an event's last attempt.
   events: { failRate: 0.2, dropRate: 0.05, downAfter: 0.5, downSeconds: 20, retryScale: 0.001, waitSeconds: 420 },
+  busyLine: DEFAULT_BUSY_LINE,
 };
+/** The busy line's number and agent, apart from the others. */
+const BUSY_LINE = "+61419999999";
+const BUSY_AGENT = "agent_load_busy";
 
 type Answer = "sip" | "fallback_number" | "apology" | "other";
 
@@ -163,6 +171,7 @@ export interface LoadReport {
   retellRequests: number;
   /** When D1 was gone and back, in seconds from the first request. */
   outageSeconds: { from: number; to: number } | null;
+  busyLine: BusyLineReport | null;
 }
 
 interface Sent {
@@ -303,10 +312,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const down = (i: number) => i % options.downEvery < 2;
     numbers.forEach((_, i) => down(i) && retell.setBehaviour(agentOf(i), { status: 503 }));
     const store = { mode: "local" as const, persistTo: state, configPath: "wrangler.toml" };
-    await putMany(store, [
-      ...numbers.map((n, i) => ({ key: n, value: serializeAgentConfig({ retellAgentId: agentOf(i), ...(withFallback.has(n) && { fallbackNumber: FALLBACK }) }) })),
-      ...(options.events ? [{ key: WEBHOOKS_KEY, value: JSON.stringify([{ id: "load", url: receiver.url + EVENTS_PATH }]) }] : []),
-    ]);
+    await putMany(
+      store,
+      [
+        ...numbers.map((n, i) => ({ key: n, value: serializeAgentConfig({ retellAgentId: agentOf(i), ...(withFallback.has(n) && { fallbackNumber: FALLBACK }) }) })),
+        ...(options.events ? [{ key: WEBHOOKS_KEY, value: JSON.stringify([{ id: "load", url: receiver.url + EVENTS_PATH }]) }] : []),
+        ...(options.busyLine
+          ? [{ key: BUSY_LINE, value: serializeAgentConfig({ retellAgentId: BUSY_AGENT, fallbackNumber: FALLBACK, maxConcurrentCalls: options.busyLine.maxConcurrentCalls, maxHoldSeconds: options.busyLine.maxHoldSeconds }) }]
+          : []),
+      ],
+    );
+    // The busy line measures the queue, not Retell's failures: its agent always registers.
+    if (options.busyLine) retell.setBehaviour(BUSY_AGENT, {});
     await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", "wrangler.toml"], "Applying D1 migrations locally");
     say(`wrangler dev on ${dev.url}; Retell stand-in on ${retell.url} (chaos: ${JSON.stringify(options.chaos)}; 2 in ${options.downEvery} agents down); ${options.numbers} numbers seeded`);
 
@@ -425,6 +442,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const events = options.events ? await waitForEvents(options.events.waitSeconds, dev.url, receiver.requests, byCall, statuses, downSeconds, say) : null;
     clearTimeout(downTimer);
 
+    let busyLine: BusyLineReport | null = null;
+    if (options.busyLine) {
+      say(`Busy line: ${options.busyLine.calls} callers at once to a line with maxConcurrentCalls ${options.busyLine.maxConcurrentCalls}, each connected for ${options.busyLine.connectedMs} ms`);
+      busyLine = await runBusyLine(dev.url, BUSY_LINE, AUTH_TOKEN, ACCOUNT_SID, options.busyLine);
+    }
+
     const tally: Tally = {
       sent: sent.length,
       answered: { sip: 0, fallback_number: 0, apology: 0, other: 0 },
@@ -473,6 +496,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN },
       retellRequests: retell.requests.length,
       outageSeconds,
+      busyLine,
     };
   } finally {
     await dev.stop();
@@ -636,7 +660,11 @@ async function main() {
   for (const [k, v] of Object.entries({ ...t, events: undefined, answered: undefined, ...Object.fromEntries(Object.entries(t.answered).map(([a, n]) => [`answered ${a}`, n])) })) {
     if (v !== undefined) console.log(`| ${k} | ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : v} |`);
   }
-  const problems = tallyProblems(t);
+  if (report.busyLine && options.busyLine) {
+    const b = report.busyLine;
+    console.log(`\nBusy line: ${b.calls} callers at once, maxConcurrentCalls ${options.busyLine.maxConcurrentCalls}, each call connected ${options.busyLine.connectedMs} ms, hold turns of ${options.busyLine.turnMs} ms, maxHoldSeconds ${options.busyLine.maxHoldSeconds}: at most ${b.maxConnectedAtOnce} connected at once; ${b.held} held, longest hold ${(b.longestHoldMs / 1_000).toFixed(1)} s; ${b.connected} connected, ${b.sentOn} sent on, ${b.lost} lost; ${b.seconds.toFixed(1)} s.`);
+  }
+  const problems = [...tallyProblems(t), ...(report.busyLine && options.busyLine ? busyLineProblems(report.busyLine, options.busyLine) : [])];
   console.log(
     problems.length
       ? `\nFAILED: ${problems.join("; ")}`

@@ -1,5 +1,5 @@
 /**
- * Reads the Worker's vars with their defaults. Every name here is documented in README.md ("Configuration").
+ * Reads the Worker's vars with their defaults. Every name here is documented in docs/configuration.md.
  */
 import type { Bindings } from "./env.ts";
 import { AppError } from "./errors.ts";

@@ -9,6 +9,8 @@ export type Bindings = Env & {
   TWILIO_AUTH_TOKEN_SECONDARY?: string;
   /** Bearer token for GET /api/calls and /api/stats; without it those routes are off (src/routes/admin.ts). */
   ADMIN_TOKEN?: string;
+  /** Bearer token for POST /api/calls, at least 32 characters; without it placing calls is off (src/routes/admin.ts). */
+  CALLS_TOKEN?: string;
   /** `whsec_…`: signs every webhook sent to the operator's servers (standard-webhooks/sign.ts); none is sent without it. */
   WEBHOOK_SIGNING_SECRET?: string;
   /** The previous signing secret while a rotation is under way: both sign, in one `webhook-signature` header. */

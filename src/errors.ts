@@ -18,6 +18,8 @@ export type AppFailure = (
   | { kind: "forbidden"; detail: string }
   /** ADMIN_TOKEN is not configured, so the admin routes do not exist. */
   | { kind: "admin_disabled" }
+  /** CALLS_TOKEN is not configured, so POST /api/calls does not exist. */
+  | { kind: "calls_disabled" }
   /** D1 failed; the sender should retry (Retell does, up to 3 times). */
   | { kind: "storage_unavailable"; detail: string }
   /** A deployment mistake (a missing secret, a malformed var): the operator must fix it. */
@@ -69,6 +71,8 @@ export function failureResponse(failure: AppFailure): FailureResponse {
       return answer(403, "warn", "Forbidden");
     case "admin_disabled":
       return answer(404, "info", "The admin routes are off: set the ADMIN_TOKEN secret to turn them on.");
+    case "calls_disabled":
+      return answer(404, "info", "Placing calls is off: set the CALLS_TOKEN secret (at least 32 characters) to turn it on.");
     case "storage_unavailable":
       return answer(503, "error", "Storage is unavailable; try again later.");
     case "misconfigured":

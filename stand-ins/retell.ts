@@ -32,6 +32,13 @@ export interface Behaviour {
    * (`failRate`) or answer after `slowMs` (`slowRate`); otherwise register the call normally.
    */
   chaos?: { dropRate?: number; failRate?: number; slowRate?: number; slowMs?: number };
+  /**
+   * The account's concurrency quota (docs.retellai.com/deploy/concurrency), counted per agent here so tests side
+   * by side stay apart: a registration while `limit` of the agent's calls are ongoing is refused with Retell's
+   * documented 429 ("Account rate limited, please throttle your requests."). A call is ongoing from its
+   * registration until `callMs` later, or until POST /__stand-in/calls/<call_id>/end.
+   */
+  concurrency?: { limit: number; callMs?: number };
 }
 
 export interface RecordedRequest {
@@ -49,6 +56,8 @@ export interface RetellStandIn {
   url: string;
   requests: RecordedRequest[];
   setBehaviour(agentId: string, behaviour: Behaviour): void;
+  /** Ends an ongoing call, freeing its place under `concurrency`. */
+  endCall(callId: string): void;
   close(): Promise<void>;
 }
 
@@ -88,6 +97,15 @@ export function registerBodyProblem(body: unknown): string | null {
   for (const field of ["from_number", "to_number"] as const) {
     if (b[field] !== undefined && (typeof b[field] !== "string" || !E164.test(b[field]))) return `${field} must be an E.164 number`;
   }
+  if (b.metadata !== undefined && (typeof b.metadata !== "object" || b.metadata === null || Array.isArray(b.metadata))) return "metadata must be an object";
+  const override = b.agent_override;
+  if (override !== undefined) {
+    if (typeof override !== "object" || override === null || Array.isArray(override)) return "agent_override must be an object";
+    for (const [group, value] of Object.entries(override)) {
+      if (!["agent", "retell_llm", "conversation_flow"].includes(group)) return `unknown field agent_override.${group}`;
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return `agent_override.${group} must be an object`;
+    }
+  }
   const vars = b.retell_llm_dynamic_variables;
   if (vars !== undefined) {
     if (typeof vars !== "object" || vars === null || Array.isArray(vars)) return "retell_llm_dynamic_variables must be an object";
@@ -107,6 +125,14 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
   const defaults: Behaviour = options.defaults ?? {};
   const requests: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
+  /** Ongoing calls by agent id, for `concurrency`: call id → when it ends (Infinity: when told). */
+  const ongoing = new Map<string, Map<string, number>>();
+  const ongoingCount = (agentId: string, now: number) => {
+    const calls = ongoing.get(agentId);
+    if (!calls) return 0;
+    for (const [id, endsAt] of calls) if (endsAt <= now) calls.delete(id);
+    return calls.size;
+  };
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -198,7 +224,15 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       record.status = 201;
       return;
     }
+    if (behaviour.concurrency && ongoingCount(agentId, Date.now()) >= behaviour.concurrency.limit) {
+      record.status = error(res, 429, "Account rate limited, please throttle your requests.");
+      return;
+    }
     const callId = misbehave && behaviour.callId !== undefined ? behaviour.callId : `call_${randomBytes(16).toString("hex")}`;
+    if (behaviour.concurrency) {
+      if (!ongoing.has(agentId)) ongoing.set(agentId, new Map());
+      ongoing.get(agentId)?.set(callId, behaviour.concurrency.callMs === undefined ? Infinity : Date.now() + behaviour.concurrency.callMs);
+    }
     const call = {
       ...(misbehave && behaviour.mode === "no_call_id" ? {} : { call_id: callId }),
       call_type: "phone_call",
@@ -215,10 +249,19 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     record.status = send(res, 201, call);
   });
 
+  function endCall(callId: string): void {
+    for (const calls of ongoing.values()) calls.delete(callId);
+  }
+
   function control(url: URL, method: string, text: string, res: ServerResponse) {
     const agent = url.pathname.match(/^\/__stand-in\/agents\/([^/]+)$/);
     if (agent && method === "PUT") {
       behaviours.set(decodeURIComponent(agent[1] as string), { ...(JSON.parse(text || "{}") as Behaviour), seen: 0 });
+      return send(res, 204, null);
+    }
+    const end = url.pathname.match(/^\/__stand-in\/calls\/([^/]+)\/end$/);
+    if (end && method === "POST") {
+      endCall(decodeURIComponent(end[1] as string));
       return send(res, 204, null);
     }
     if (url.pathname === "/__stand-in/requests" && method === "GET") {
@@ -237,6 +280,7 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     url: `http://127.0.0.1:${port}`,
     requests,
     setBehaviour: (agentId, behaviour) => behaviours.set(agentId, { ...behaviour, seen: 0 }),
+    endCall,
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

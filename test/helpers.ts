@@ -5,6 +5,7 @@
 import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
+import type { HookBehaviour, HookRequestRecord } from "../stand-ins/hook.ts";
 import type { Behaviour, RecordedRequest } from "../stand-ins/retell.ts";
 import type { Failure, TwilioRequest } from "../stand-ins/twilio.ts";
 import { TEST_TWILIO_AUTH_TOKEN } from "./secrets.ts";
@@ -17,9 +18,9 @@ export function callSid(): string {
   return `CA${Date.now().toString(16)}${(++sequence).toString(16).padStart(8, "0")}`.padEnd(34, "0").slice(0, 34);
 }
 
-/** A fresh E.164 number per test (Australian +61 4xx mobile range). */
+/** A fresh E.164 number per test (a valid Australian mobile, +61 40–43, so outbound checks place it in AU). */
 export function uniqueNumber(): string {
-  return `+614${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+  return `+614${Math.floor(Math.random() * 4)}${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
 }
 
 /** A fresh Retell-format agent id per test. */
@@ -27,9 +28,12 @@ export function uniqueAgentId(label = "t"): string {
   return `agent_${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
 }
 
-/** A fresh caller per test call (US +1 415 555 01xx-style), so no test runs into the caller rate limit (3 a minute). */
+/**
+ * A fresh caller per test call (a valid US +1 415 number: the exchange starts 2–9), so no test runs into the
+ * caller rate limit (3 a minute), and an outbound call to it is to a number in the US.
+ */
 export function uniqueCaller(): string {
-  return `+1415${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
+  return `+1415${2 + Math.floor(Math.random() * 8)}${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
 }
 
 /** A voice webhook's parameters; without `From`, a caller of its own, as every real call has. */
@@ -92,6 +96,12 @@ export async function setRetellBehaviour(agentId: string, behaviour: Behaviour):
   if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
 }
 
+/** Ends a Retell call the stand-in counts as ongoing under a `concurrency` behaviour. */
+export async function endRetellCall(callId: string): Promise<void> {
+  const res = await fetch(`${retellUrl()}/__stand-in/calls/${encodeURIComponent(callId)}/end`, { method: "POST" });
+  if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
+}
+
 export async function retellRequests(agentId: string): Promise<RecordedRequest[]> {
   const res = await fetch(`${retellUrl()}/__stand-in/requests?agent_id=${encodeURIComponent(agentId)}`);
   return (await res.json()) as RecordedRequest[];
@@ -114,4 +124,22 @@ export async function failTwilio(pathPart: string, failure: Failure | null): Pro
 /** Reads the TwiML answer's SIP URI, or null. */
 export function sipUri(twiml: string): string | null {
   return /<Sip>([^<]*)<\/Sip>/.exec(twiml)?.[1] ?? null;
+}
+
+const hookUrl = () => inject("hookBaseUrl");
+
+/** A fresh hook on the hook stand-in (the operator's server): its URL and name. */
+export function uniqueHook(label = "h"): { name: string; url: string } {
+  const name = `${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
+  return { name, url: `${hookUrl()}/hooks/${name}` };
+}
+
+export async function setHookBehaviour(name: string, behaviour: HookBehaviour): Promise<void> {
+  const res = await fetch(`${hookUrl()}/__stand-in/hooks/${encodeURIComponent(name)}`, { method: "PUT", body: JSON.stringify(behaviour) });
+  if (res.status !== 204) throw new Error(`stand-in control failed: ${res.status}`);
+}
+
+export async function hookRequests(name: string): Promise<HookRequestRecord[]> {
+  const res = await fetch(`${hookUrl()}/__stand-in/requests?hook=${encodeURIComponent(name)}`);
+  return (await res.json()) as HookRequestRecord[];
 }

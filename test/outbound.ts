@@ -6,12 +6,12 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { ORIGIN, twilioRequest, twilioRequests, uniqueAgentId, uniqueCaller, uniqueNumber, worker } from "./helpers.ts";
-import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
+import { TEST_CALLS_TOKEN } from "./admin-token.ts";
 import { TEST_TWILIO_ACCOUNT_SID } from "./secrets.ts";
 
 export const CALLS_JSON = `/2010-04-01/Accounts/${TEST_TWILIO_ACCOUNT_SID}/Calls.json`;
 
-export function placeRequest(body: unknown, token: string | null = TEST_ADMIN_TOKEN): Request {
+export function placeRequest(body: unknown, token: string | null = TEST_CALLS_TOKEN): Request {
   return new Request(`${ORIGIN}/api/calls`, {
     method: "POST",
     headers: { "Content-Type": "application/json", ...(token !== null && { Authorization: `Bearer ${token}` }) },

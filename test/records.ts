@@ -27,8 +27,13 @@ export function readCall(callSid: string): Promise<Row | null> {
   return env.DB.prepare("SELECT * FROM calls WHERE call_sid = ?").bind(callSid).first<Row>();
 }
 
-/** Polls `read` until `done` holds (the Worker writes records in waitUntil, after its answer); fails after `timeoutMs`. */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 3_000): Promise<T> {
+/**
+ * Polls `read` until `done` holds (the Worker writes records in waitUntil, after its answer). The limit only
+ * bounds a failing test: a loaded machine may take many times the usual second, and a passing test never waits it.
+ */
+export const EVENTUALLY_LIMIT_MS = 20_000;
+
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = EVENTUALLY_LIMIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();

@@ -18,6 +18,8 @@ const alpha = { agent_key: "+61341510001", retell_agent_id: "agent_alpha" };
 const rules = { agent_key: "+61341510002", retell_agent_id: "agent_rules" };
 const outbound = { agent_key: "+61341510003", retell_agent_id: "agent_outbound", direction: "outbound" };
 const transferring = { agent_key: "+61341510004", retell_agent_id: "agent_transfers" };
+const busy = { agent_key: "+61341510005", retell_agent_id: "agent_busy" };
+const hooked = { agent_key: "+61341510006", retell_agent_id: "agent_hooked" };
 
 /** A `transfers` column: attempts with the fields that matter to the figures (the rest as an attempt starts). */
 function attempts(list: Partial<TransferAttempt>[]): string {
@@ -62,6 +64,21 @@ export const STATS_ROWS: Row[] = [
     transfers: attempts([{ update: "refused", updateError: "twilio_timeout" }, { update: "accepted", dialStatus: "no-answer", returnRetellCallId: "call_back" }, { update: "accepted", dialStatus: "completed" }]),
   },
   { call_sid: sid(42), created_at: DAY2 + 22, ...transferring, outcome: "connected", transfers: attempts([{ update: "accepted" }]) },
+  // agent_busy, 2026-11-19 (maxConcurrentCalls 2): two connected at once (peak 2), three held for 4, 10 and 30 s
+  // (median 10 s), one of them hung up while held; one still held (no hold time yet).
+  { call_sid: sid(50), created_at: DAY2 + 30, ...busy, outcome: "connected", concurrent_calls: 1 },
+  { call_sid: sid(51), created_at: DAY2 + 31, ...busy, outcome: "connected", concurrent_calls: 2 },
+  { call_sid: sid(52), created_at: DAY2 + 32, ...busy, outcome: "connected", concurrent_calls: 1, queued_at: DAY2 + 32, held_ms: 4_000 },
+  { call_sid: sid(53), created_at: DAY2 + 33, ...busy, outcome: "abandoned", queued_at: DAY2 + 33, held_ms: 30_000 },
+  { call_sid: sid(54), created_at: DAY2 + 34, ...busy, outcome: "fallback_dialed", outcome_reason: "hold_timeout", queued_at: DAY2 + 34, held_ms: 10_000 },
+  { call_sid: sid(55), created_at: DAY2 + 35, ...busy, outcome: "queued", outcome_reason: "line_full", queued_at: DAY2 + 35 },
+  // agent_hooked, 2026-11-19: the pre-call hook chose another agent, rejected a caller, failed each way; one call without it.
+  { call_sid: sid(60), created_at: DAY2 + 50, ...hooked, outcome: "connected", hook_result: "ok", hook_ms: 20, final_agent_id: "agent_vip" },
+  { call_sid: sid(61), created_at: DAY2 + 51, ...hooked, outcome: "blocked", outcome_reason: "hook", hook_result: "rejected", hook_ms: 30 },
+  { call_sid: sid(62), created_at: DAY2 + 52, ...hooked, outcome: "connected", hook_result: "timeout", hook_ms: 2500, final_agent_id: "agent_hooked" },
+  { call_sid: sid(63), created_at: DAY2 + 53, ...hooked, outcome: "connected", hook_result: "error", hook_ms: 5, final_agent_id: "agent_hooked" },
+  { call_sid: sid(64), created_at: DAY2 + 54, ...hooked, outcome: "connected", hook_result: "invalid", hook_ms: 40, final_agent_id: "agent_hooked" },
+  { call_sid: sid(65), created_at: DAY2 + 55, ...hooked, outcome: "connected" },
   // Outside the window.
   { call_sid: sid(10), created_at: Date.parse("2026-11-10T12:00:00Z"), ...alpha, outcome: "connected", duration_s: 999, retell_register_ms: 999 },
   // agent_twenty: registration latencies 10, 20, ..., 200 ms: p50 is the 10th (100), p95 the 19th (190).
@@ -91,6 +108,8 @@ const figures = (f: Partial<Figures> & Pick<Figures, "calls">): Figures => ({
   success: { successful: 0, unsuccessful: 0 },
   outbound: { calls: 0, human: 0, machine: 0, noAnswer: 0, busy: 0, failed: 0 },
   transfers: { made: 0, answered: 0, failed: 0 },
+  hold: { peakConcurrent: null, held: 0, medianHoldMs: null, abandoned: 0 },
+  hook: { asked: 0, ok: 0, rejected: 0, failed: { timeout: 0, error: 0, invalid: 0 } },
   ...f,
 });
 
@@ -140,10 +159,20 @@ const outboundDay = figures({
   outbound: { calls: 7, human: 2, machine: 2, noAnswer: 1, busy: 1, failed: 1 },
 });
 
+const hookedDay = figures({ calls: 6, connected: 5, blocked: 1, failures: { hook: 1 }, hook: { asked: 5, ok: 1, rejected: 1, failed: { timeout: 1, error: 1, invalid: 1 } } });
+
 /** The agent_outbound entry: alone in GET /api/stats?direction=outbound, absent with direction=inbound. */
 export const EXPECTED_OUTBOUND_STATS = { agent: "agent_outbound", total: outboundDay, days: [{ day: "2026-11-19", ...outboundDay }] };
 
 /** What GET /api/stats?since=2026-11-18&until=2026-11-19 returns in `agents` (ordered by agent). */
+const busyDay = figures({
+  calls: 6,
+  connected: 3,
+  fallbacks: 1,
+  failures: { abandoned: 1, hold_timeout: 1, line_full: 1 },
+  hold: { peakConcurrent: 2, held: 4, medianHoldMs: 10_000, abandoned: 1 },
+});
+
 export const EXPECTED_STATS = [
   { agent: "+61399990000", total: figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }), days: [{ day: "2026-11-19", ...figures({ calls: 1, failures: { agent_not_found: 1 }, durationS: { p50: 4, p95: 4, total: 4 } }) }] },
   { agent: "-", total: figures({ calls: 1, failures: { outcome_unknown: 1 }, durationS: { p50: 7, p95: 7, total: 7 } }), days: [{ day: "2026-11-19", ...figures({ calls: 1, failures: { outcome_unknown: 1 }, durationS: { p50: 7, p95: 7, total: 7 } }) }] },
@@ -165,6 +194,16 @@ export const EXPECTED_STATS = [
       { day: "2026-11-18", ...alphaDay1 },
       { day: "2026-11-19", ...alphaDay2 },
     ],
+  },
+  {
+    agent: "agent_busy",
+    total: busyDay,
+    days: [{ day: "2026-11-19", ...busyDay }],
+  },
+  {
+    agent: "agent_hooked",
+    total: hookedDay,
+    days: [{ day: "2026-11-19", ...hookedDay }],
   },
   EXPECTED_OUTBOUND_STATS,
   {

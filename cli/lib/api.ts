@@ -1,6 +1,7 @@
 /**
- * The Worker's admin API over HTTP (POST /api/calls, GET /api/calls/:callSid), with ADMIN_TOKEN as a bearer
- * token. The CLI never imports the Worker's handlers: it sends what an operator's own script would.
+ * The Worker's calls API over HTTP: POST /api/calls with CALLS_TOKEN, GET /api/calls/:callSid with ADMIN_TOKEN
+ * (placing calls and reading records are separate permissions). The CLI never imports the Worker's handlers: it
+ * sends what an operator's own script would.
  */
 import type { CallRecord } from "../../src/records/list.ts";
 import { CliError } from "./errors.ts";
@@ -20,21 +21,37 @@ export interface ApiError {
 
 export type PlaceResult = { ok: true; callSid: string; status: string } | { ok: false; failure: ApiError };
 
+export interface ApiTokens {
+  /** CALLS_TOKEN: places calls; absent for commands that only read or replay (npm run webhooks). */
+  calls?: string;
+  /** ADMIN_TOKEN: reads a call's record, to follow it; without it calls are placed but not followed. */
+  admin?: string;
+}
+
 export class WorkerApi {
   readonly baseUrl: string;
-  readonly #token: string;
+  readonly #tokens: ApiTokens;
 
-  constructor(baseUrl: string, token: string) {
+  constructor(baseUrl: string, tokens: ApiTokens) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
-    this.#token = token;
+    this.#tokens = tokens;
+  }
+
+  /** Whether calls can be followed (ADMIN_TOKEN is known). */
+  get canFollow(): boolean {
+    return this.#tokens.admin !== undefined;
   }
 
   async #request(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    // Placing a call is CALLS_TOKEN's alone; everything else the CLI asks (records, deliveries, replays) is ADMIN_TOKEN's.
+    const places = method === "POST" && path === "/api/calls";
+    const name = places ? "CALLS_TOKEN" : "ADMIN_TOKEN";
+    const token = (places ? this.#tokens.calls : this.#tokens.admin) ?? "";
     let response: Response;
     try {
       response = await fetch(this.baseUrl + path, {
         method,
-        headers: { Authorization: `Bearer ${this.#token}`, ...(body !== undefined && { "Content-Type": "application/json" }) },
+        headers: { Authorization: `Bearer ${token}`, ...(body !== undefined && { "Content-Type": "application/json" }) },
         ...(body !== undefined && { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
@@ -51,8 +68,9 @@ export class WorkerApi {
     } catch {
       json = { error: "not_json", message: `HTTP ${response.status}: ${text.slice(0, 120)}` };
     }
-    if (response.status === 401) throw new CliError(`The Worker at ${this.baseUrl} refused ADMIN_TOKEN (401).`, { fix: "use the Worker's own ADMIN_TOKEN (wrangler secret put ADMIN_TOKEN; .dev.vars for npm run dev)" });
-    if (json.error === "admin_disabled") throw new CliError(`The Worker at ${this.baseUrl} has no ADMIN_TOKEN, so its admin API is off.`, { fix: "set it: npx wrangler secret put ADMIN_TOKEN (or ADMIN_TOKEN=… in .dev.vars for npm run dev)" });
+    if (response.status === 401) throw new CliError(`The Worker at ${this.baseUrl} refused ${name} (401).`, { fix: `use the Worker's own ${name} (wrangler secret put ${name}; .dev.vars for npm run dev)` });
+    if (json.error === "admin_disabled") throw new CliError(`The Worker at ${this.baseUrl} has no ADMIN_TOKEN, so reading call records is off.`, { fix: "set it: npx wrangler secret put ADMIN_TOKEN (or ADMIN_TOKEN=… in .dev.vars for npm run dev)" });
+    if (json.error === "calls_disabled") throw new CliError(`The Worker at ${this.baseUrl} has no CALLS_TOKEN, so placing calls is off.`, { fix: "set it (at least 32 characters): openssl rand -hex 32 | npx wrangler secret put CALLS_TOKEN (or CALLS_TOKEN=… in .dev.vars for npm run dev)" });
     return { status: response.status, json };
   }
 

@@ -11,7 +11,7 @@ export const VOICE_PATH = "/api/webhooks/twilio";
 /** Twilio's status callback route (call records). */
 export const STATUS_PATH = `${VOICE_PATH}/status`;
 /** Sub-paths of VOICE_PATH that are not per-agent voice routes. */
-const RESERVED = new Set(["status", "dial-complete", "transfer-complete", "transfer-whisper"]);
+const RESERVED = new Set(["status", "dial-complete", "transfer-complete", "transfer-whisper", "hold", "hold-complete", "voicemail", "voicemail-end"]);
 
 /** A public base URL: scheme and host (and port), no path; a trailing slash is dropped. */
 export function parseBaseUrl(input: string, flag = "--url"): string {

@@ -6,6 +6,8 @@
  * ASVS 1.2.10), so a `=HYPERLINK(…)` stored as a name would run on the operator's machine. formatCsv writes
  * such a cell with one leading ' (a spreadsheet shows it as text), except a signed number such as the E.164
  * key +61341517921; parseCsv strips that one ' again, so an exported file imports as the values it came from.
+ * Spreadsheets in semicolon locales split an unquoted `North;@SUM(1+1)` into two cells, the second a formula: a
+ * cell holding a ; or a tab is quoted, and each of its segments is guarded as a cell of its own.
  */
 
 /** The first characters that make a spreadsheet read a cell as a formula. */
@@ -22,14 +24,27 @@ function guarded(value: string): boolean {
   return FORMULA_START.test(text) && !SIGNED_NUMBER.test(text);
 }
 
-/** The cell formatCsv writes for `value` (before RFC 4180 quoting). */
+/**
+ * A cell's segments: spreadsheets set to a semicolon (or tab) separator split an unquoted cell there, and may not
+ * honour the comma file's quotes, so each segment is guarded as a cell of its own. The separator stays at the end
+ * of the segment before it.
+ */
+function segments(value: string): string[] {
+  return value.split(/(?<=[;\t])/);
+}
+
+/** The cell formatCsv writes for `value` (before RFC 4180 quoting): each segment that would run, behind one '. */
 function neutralizeCell(value: string): string {
-  return guarded(value) ? `'${value}` : value;
+  return segments(value)
+    .map((segment) => (guarded(segment) ? `'${segment}` : segment))
+    .join("");
 }
 
 /** The value a cell written by neutralizeCell holds. */
 function restoreCell(cell: string): string {
-  return cell.startsWith("'") && guarded(cell.slice(1)) ? cell.slice(1) : cell;
+  return segments(cell)
+    .map((segment) => (segment.startsWith("'") && guarded(segment.slice(1)) ? segment.slice(1) : segment))
+    .join("");
 }
 
 export interface CsvRow {
@@ -106,7 +121,7 @@ export function parseCsv(input: string): CsvRow[] {
 
 function csvField(value: string): string {
   const cell = neutralizeCell(value);
-  return /[",\r\n]/.test(cell) || /^\s|\s$/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+  return /[",\r\n;\t]/.test(cell) || /^\s|\s$/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
 
 export function formatCsv(rows: string[][]): string {

@@ -13,10 +13,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { CliError } from "./errors.ts";
-import { spawnWrangler } from "./wrangler.ts";
+import { spawnWrangler, stopGroup } from "./wrangler.ts";
 
 /** The file wrangler dev reads secrets from, beside its config (Cloudflare: local-development/environment-variables). */
 const DEV_VARS = ".dev.vars";
+/** How long wrangler dev may take to answer: a few seconds usually, over a minute on a loaded 2-core machine. */
+const READY_TIMEOUT_MS = 90_000;
 /** JSON is a Wrangler config format of its own, so wrangler's parsed TOML can be written back as is. */
 const GENERATED_CONFIG = "wrangler.json";
 /** Values written between these quotes reach the Worker as they are: dotenv strips the pair and nothing else. */
@@ -128,7 +130,14 @@ export async function startDev(options: { configPath: string; persistTo: string;
     "dev", "--config", secrets.configPath, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", resolve(options.persistTo), "--show-interactive-dev-session=false", "--log-level", "log",
   ];
-  const child: ChildProcess = spawnWrangler(args, { detached: true });
+  let child: ChildProcess;
+  try {
+    child = spawnWrangler(args);
+  } catch (error) {
+    removeSecrets();
+    process.off("exit", removeSecrets);
+    throw error;
+  }
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   let buffered = "";
@@ -142,45 +151,26 @@ export async function startDev(options: { configPath: string; persistTo: string;
   child.stdout?.setEncoding("utf8").on("data", onData);
   child.stderr?.setEncoding("utf8").on("data", onData);
   let exited = false;
-  const exit = new Promise<void>((done) => {
-    const ended = () => {
-      exited = true;
-      for (const wake of waiters) wake();
-      done();
-    };
-    child.on("exit", ended);
-    // wrangler could not be started at all: there is no process to wait for.
-    child.on("error", ended);
-  });
+  const ended = () => {
+    exited = true;
+    for (const wake of waiters) wake();
+  };
+  child.on("exit", ended);
+  // wrangler could not be started at all: there is no process to wait for.
+  child.on("error", ended);
 
   let stopped = false;
-  const stop = async () => {
-    stopped = true;
-    try {
-      await endGroup();
-    } finally {
-      removeSecrets();
-      process.off("exit", removeSecrets);
-    }
-  };
-  const endGroup = async () => {
-    if (child.pid === undefined) return;
-    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-      if (exited) break;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      stopped = true;
       try {
-        process.kill(-child.pid, signal);
-      } catch {
-        break; // The group is gone.
+        await stopGroup(child);
+      } finally {
+        removeSecrets();
+        process.off("exit", removeSecrets);
       }
-      await Promise.race([exit, new Promise((r) => setTimeout(r, 3_000))]);
-    }
-    // workerd may outlive wrangler for a moment: end what is left of the group.
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Nothing left.
-    }
-  };
+    })());
 
   const waitForLine = (match: (line: string) => boolean, timeoutMs: number) =>
     new Promise<string | null>((resolve) => {
@@ -202,7 +192,7 @@ export async function startDev(options: { configPath: string; persistTo: string;
 
   options.onSpawn?.(stop, secrets.devVarsPath);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 45_000);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
   while (true) {
     if (stopped) throw new CliError("wrangler dev was stopped while starting.");
     if (exited) {
@@ -217,7 +207,7 @@ export async function startDev(options: { configPath: string; persistTo: string;
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new CliError(`wrangler dev was not ready within ${Math.round((options.readyTimeoutMs ?? 45_000) / 1000)} s.`, { details: lines.slice(-15) });
+      throw new CliError(`wrangler dev was not ready within ${Math.round((options.readyTimeoutMs ?? READY_TIMEOUT_MS) / 1000)} s.`, { details: lines.slice(-15) });
     }
     await new Promise((r) => setTimeout(r, 150));
   }

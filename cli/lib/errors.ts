@@ -33,6 +33,12 @@ export function usageError(message: string, fix?: string, details?: string[]): C
 }
 
 const interruptHooks = new Set<() => Promise<void> | void>();
+let interruptedBy: NodeJS.Signals | undefined;
+
+/** True once Ctrl-C or SIGTERM arrived: from then on the command starts no new process, so none can outlive it. */
+export function interrupted(): boolean {
+  return interruptedBy !== undefined;
+}
 
 /** Runs `hook` when the command is interrupted (Ctrl-C, SIGTERM) before it exits; returns an unregister function. */
 export function onInterrupt(hook: () => Promise<void> | void): () => void {
@@ -41,6 +47,7 @@ export function onInterrupt(hook: () => Promise<void> | void): () => void {
 }
 
 function handleInterrupt(signal: NodeJS.Signals): void {
+  interruptedBy = signal;
   note(`\n${signal}: stopping what this command started…`);
   void Promise.allSettled([...interruptHooks].map(async (hook) => hook())).finally(() => process.exit(130));
 }

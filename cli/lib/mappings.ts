@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../../src/agents/schema.ts";
+import { AGENT_FIELDS, AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../../src/agents/schema.ts";
 import { normalizeE164 } from "../../src/phone.ts";
 import { CsvError, formatCsv, parseCsv } from "./csv.ts";
 import { CliError, usageError } from "./errors.ts";
@@ -40,7 +40,7 @@ export const KEY_HELP = "an E.164 phone number such as +61341517921 (spaces, das
 
 /** The field the Worker's validator complained about, read from its detail message. */
 function fieldOf(detail: string): string {
-  return /^(retellAgentId|retellAgentVersion|name|fallbackNumber|dynamicVariables|metadata|schedule|blockedCallers|allowedCallers|transfers|transferTimeoutSeconds|transferCallerId)\b/.exec(detail)?.[1]
+  return new RegExp(`^(${AGENT_FIELDS.join("|")})\\b`).exec(detail)?.[1]
     ?? /unknown field "([^"]+)"/.exec(detail)?.[1]
     ?? "retellAgentId";
 }
@@ -118,9 +118,8 @@ function jsonErrorLine(text: string, message: string): number {
   return pos ? text.slice(0, Number(pos[1])).split("\n").length : 1;
 }
 
-const AGENT_FIELDS = ["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId"];
 /** Fields a CSV row has no column for: a mapping with any of them exports to JSON only. */
-export const JSON_ONLY_FIELDS = ["metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId"] as const;
+export const JSON_ONLY_FIELDS = AGENT_FIELDS.filter((field) => !["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables"].includes(field));
 
 /**
  * JSON import: an array of `{ "number": "+61…", "retellAgentId": "agent_…", …AgentConfig }` (what `export` writes),

@@ -1,8 +1,10 @@
 /**
  * What `doctor` and `deploy` say about the Worker's outbound settings: TWILIO_ACCOUNT_SID (the account POST
- * /api/calls places calls on) and the two limits, checked with the Worker's own rules.
+ * /api/calls places calls on), the limits, the allowed countries, and the tokens, checked with the Worker's own rules.
  */
+import { allowedCountries } from "../../src/outbound/destination.ts";
 import { outboundLimits } from "../../src/outbound/limits.ts";
+import { tokenProblem } from "../../src/tokens.ts";
 import { isAccountSid } from "../../src/twilio/params.ts";
 
 export interface Finding {
@@ -26,7 +28,28 @@ export function outboundFindings(vars: Record<string, string | undefined>, where
     findings.push({ ok: true, text: `TWILIO_ACCOUNT_SID is ${sid}: outbound calls are placed on this account` });
   }
   const read = outboundLimits(vars);
-  if (read.ok) findings.push({ ok: true, text: `outbound limits per number: ${read.limits.maxConcurrent} at once, ${read.limits.dailyLimit} a UTC day` });
-  else findings.push({ ok: false, text: `${read.message} (${where})`, fix: `correct it in ${where}` });
+  if (read.ok) {
+    const { maxConcurrent, dailyLimit, accountDailyLimit } = read.limits;
+    findings.push({ ok: true, text: `outbound limits: per number ${maxConcurrent} at once and ${dailyLimit} a UTC day; ${accountDailyLimit} a UTC day from all numbers together` });
+  } else {
+    findings.push({ ok: false, text: `${read.message} (${where})`, fix: `correct it in ${where}` });
+  }
+  const countries = allowedCountries(vars.OUTBOUND_ALLOWED_COUNTRIES, null);
+  if (!countries.ok) findings.push({ ok: false, text: `${countries.message} (${where})`, fix: `correct it in ${where}, e.g. OUTBOUND_ALLOWED_COUNTRIES = "AU,NZ"` });
+  else if (countries.countries.size === 0) findings.push({ ok: true, text: "outbound calls reach only the calling number's own country (OUTBOUND_ALLOWED_COUNTRIES is empty); never premium-rate or satellite numbers" });
+  else findings.push({ ok: true, text: `outbound calls reach ${[...countries.countries].join(", ")} (OUTBOUND_ALLOWED_COUNTRIES); never premium-rate or satellite numbers` });
+  return findings;
+}
+
+/** The tokens whose values are known here (.dev.vars, a --secrets-file), checked with the Worker's rule (src/tokens.ts). */
+export function tokenFindings(values: { ADMIN_TOKEN?: string | undefined; CALLS_TOKEN?: string | undefined }, where: string): Finding[] {
+  const findings: Finding[] = [];
+  for (const name of ["ADMIN_TOKEN", "CALLS_TOKEN"] as const) {
+    const value = values[name];
+    if (value === undefined || value === "") continue;
+    const problem = tokenProblem(name, value);
+    if (problem) findings.push({ ok: false, text: `${problem} (${where})`, fix: `set a new ${name} in ${where}: openssl rand -hex 32` });
+    else findings.push({ ok: true, text: `${name} (${where}) follows the token rule${name === "CALLS_TOKEN" ? ": at least 32 characters" : ""}` });
+  }
   return findings;
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { CliError, onInterrupt } from "./errors.ts";
+import { CliError, interrupted, onInterrupt } from "./errors.ts";
 
 export const WRANGLER_JS = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 
@@ -25,47 +25,75 @@ export function wranglerEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
 }
 
+/** How long a wrangler process group has to end after SIGTERM before it gets SIGKILL. */
+const STOP_GRACE_MS = 3_000;
+
+/**
+ * Every wrangler process still running. Each leads a process group of its own (wrangler's Node child, workerd,
+ * esbuild are in it), so it can be ended whole, and a Ctrl-C in the terminal reaches only this command.
+ */
+const running = new Set<ChildProcess>();
+
+/**
+ * Starts wrangler in a process group of its own and keeps it in `running` until it exits. Once the command is
+ * interrupted it starts nothing: a step that was about to run wrangler gets an error instead, so no wrangler
+ * can start after the interrupt's clean-up looked for processes to stop.
+ */
 export function spawnWrangler(args: string[], options: SpawnOptions = {}): ChildProcess {
+  if (interrupted()) throw new CliError("Interrupted: wrangler was not started.");
   const { file, args: lead } = wranglerCommand();
-  return spawn(file, [...lead, ...args], { env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], ...options });
+  const child = spawn(file, [...lead, ...args], { env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], ...options, detached: true });
+  running.add(child);
+  // "close": its output pipes are shut, so nothing of the group that shared them is left.
+  const forget = () => running.delete(child);
+  child.once("close", forget);
+  child.once("error", forget);
+  return child;
 }
 
-/** wrangler commands still running: each in its own process group, so an interrupt can end it whole. */
-const running = new Set<ChildProcess>();
-/** Set on Ctrl-C: a command started after it would outlive the exit (a detached group nobody ends), so none is. */
-let interrupted = false;
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
   try {
     if (child.pid !== undefined) process.kill(-child.pid, signal);
+    return true;
   } catch {
-    // Already gone.
+    return false; // The group is gone.
   }
 }
 
-onInterrupt(async () => {
-  interrupted = true;
-  const children = [...running];
-  for (const child of children) killGroup(child, "SIGTERM");
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => {
-      killGroup(child, "SIGKILL");
-      resolve();
-    }, 2_000);
-    child.once("close", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  })));
-});
+function hasExited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
+}
+
+/**
+ * Ends a wrangler process group: SIGTERM (wrangler stops workerd itself), then SIGKILL if it has not exited
+ * within STOP_GRACE_MS, then SIGKILL to whatever of the group is left (workerd may outlive wrangler a moment).
+ */
+export async function stopGroup(child: ChildProcess): Promise<void> {
+  const exited = hasExited(child);
+  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    if (!signalGroup(child, signal)) break;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
+  }
+  signalGroup(child, "SIGKILL");
+}
+
+/** Ends every wrangler process group this command started that is still running, and waits for each. */
+export async function stopAllWrangler(): Promise<void> {
+  await Promise.all([...running].map(stopGroup));
+}
+
+onInterrupt(stopAllWrangler);
 
 export function runWrangler(args: string[], options: { cwd?: string } = {}): Promise<WranglerResult> {
   return new Promise((resolve, reject) => {
-    if (interrupted) return reject(new CliError("Interrupted: wrangler was not started."));
-    const child = spawnWrangler(args, { detached: true, ...(options.cwd ? { cwd: options.cwd } : {}) });
-    running.add(child);
-    child.once("close", () => running.delete(child));
+    const child = spawnWrangler(args, options.cwd ? { cwd: options.cwd } : {});
     let stdout = "";
     let stderr = "";
     child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));

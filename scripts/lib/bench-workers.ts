@@ -142,7 +142,14 @@ export type FloorKind =
    * rate-limit counts, then Retell, then the record upserted into D1 after the answer (waitUntil), so that write
    * never holds up the answer.
    */
-  | "d1";
+  | "d1"
+  /**
+   * The pass-through plus the pre-call hook's round trip before Retell, and nothing of the hook's own handling:
+   * the request's `webhook-*` headers (signed by the bench client) and `env.HOOK_BODY` go to `env.HOOK_URL`, and
+   * the answer is read whole. So this − pass is the hook's latency as a Worker sees it (workerd's outbound hop
+   * included), and the Worker's own work around its hook is measured over it.
+   */
+  | "hook";
 
 /**
  * A floor Worker's source. Each request is a Retell register-phone-call body; the call's line is its
@@ -216,7 +223,12 @@ export default {
     const env = delayedEnv(raw);
     const body = await request.text();
     const authorization = request.headers.get("Authorization") ?? "";
-    if (KIND === "pass") {
+    if (KIND === "pass" || KIND === "hook") {
+      if (KIND === "hook") {
+        const signed = Object.fromEntries(["webhook-id", "webhook-timestamp", "webhook-signature"].map((name) => [name, request.headers.get(name) ?? ""]));
+        const hook = await fetch(env.HOOK_URL, { method: "POST", headers: { "Content-Type": "application/json", ...signed }, body: env.HOOK_BODY, redirect: "manual" });
+        await hook.text();
+      }
       const answer = await register(env, body, authorization);
       return new Response(answer.text, { status: answer.status, headers: { "Content-Type": "application/json" } });
     }

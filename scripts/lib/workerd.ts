@@ -183,6 +183,8 @@ export function rateLimits(limits: Record<string, number> = {}): RateLimitOption
 export interface ServeOptions {
   timers?: BindingTimers;
   limits?: Record<string, number>;
+  /** For the `hook` floor: where the pre-call hook is, and the body the bench client signed for it. */
+  hook?: { url: string; body: string };
 }
 
 /**
@@ -250,7 +252,7 @@ export async function serveBundle(bindings: Record<string, string>, options: Ser
 export async function serveFloor(target: string, kind: FloorKind, options: ServeOptions = {}): Promise<LocalWorker> {
   const stored = kind === "line" || kind === "d1";
   const stores = {
-    ...(kind !== "pass" && { ratelimits: rateLimits(options.limits) }),
+    ...(kind !== "pass" && kind !== "hook" && { ratelimits: rateLimits(options.limits) }),
     ...(stored && { kvNamespaces: ["AGENTS"], d1Databases: ["DB"] }),
     ...(kind === "line" && { durableObjects: { LINES: { className: "FloorLine", useSQLite: true } } }),
   };
@@ -260,7 +262,7 @@ export async function serveFloor(target: string, kind: FloorKind, options: Serve
       script: floorScript(kind),
       // The Worker's own date, so floors and Worker get the same runtime.
       compatibilityDate: workerConfig().compatibilityDate,
-      bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(options.timers ?? NO_TIMERS) },
+      bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(options.timers ?? NO_TIMERS), ...(options.hook && { HOOK_URL: options.hook.url, HOOK_BODY: options.hook.body }) },
       ...stores,
     },
     stored ? ["DB"] : [],

@@ -2,12 +2,18 @@
  * The agent mapping stored in KV: the one schema shared by the Worker and the CLI.
  * A value is either a bare Retell agent id (`agent_abc123`) or a JSON object; see docs/storage.md.
  */
+import { validateCallHook, type CallHook } from "../hook/settings.ts";
 import { normalizeE164 } from "../phone.ts";
+import { validateAnnounce, type Announce } from "../calls/announce.ts";
+import { validateHold, type HoldFields } from "../hold/settings.ts";
+import { validateVoicemail, type Voicemail } from "../voicemail/settings.ts";
 import { validateCallerPatterns } from "../rules/callers.ts";
+import { BLOCK_UNVERIFIED, isBlockUnverified, type BlockUnverified } from "../rules/verification.ts";
 import { validateSchedule, type Schedule } from "../rules/schedule.ts";
 import { MAX_TRANSFER_TIMEOUT_S, MIN_TRANSFER_TIMEOUT_S, validateTransfers, type Transfers } from "../transfers/destinations.ts";
 
-export interface AgentConfig {
+/** `maxConcurrentCalls`, `holdMessage`, `holdMusicUrl`, `maxHoldSeconds`: see hold/settings.ts. */
+export interface AgentConfig extends HoldFields {
   retellAgentId: string;
   retellAgentVersion?: number;
   name?: string;
@@ -27,7 +33,20 @@ export interface AgentConfig {
   transferTimeoutSeconds?: number;
   /** The caller id the person sees on a transfer (default: the Twilio number the caller dialed). */
   transferCallerId?: string;
+  /** Rejects callers whose SHAKEN/STIR verification failed, or also those with only C attestation (rules/verification.ts). */
+  blockUnverified?: BlockUnverified;
+  /** The AI leg's `<Dial timeLimit>`, seconds (default: Twilio's four hours). */
+  maxCallSeconds?: number;
+  /** The consent notice played before the `<Dial>` to Retell (calls/announce.ts). */
+  announce?: Announce;
+  /** Takes a message when Retell cannot take the call (or a hold ends) and there is no fallback number, or it fails. */
+  voicemail?: Voicemail;
+  /** The operator's server that decides each call (hook/settings.ts); null turns the CALL_HOOK_URL default off. */
+  callHook?: CallHook | null;
 }
+
+/** `<Dial timeLimit>`'s range: at least a second, at most Twilio's own default and maximum of four hours. */
+export const MAX_CALL_SECONDS = 14_400;
 
 export type AgentConfigError = {
   reason: "agent_missing_retell_id" | "agent_config_invalid";
@@ -53,7 +72,12 @@ const PHONE_LIKE = /^[\d\s\-.()+\u00a0]*\d[\d\s\-.()+\u00a0]*$/;
 /** Retell's ids have letters (`agent_…`, or 32 random letters and digits); a value without any is not one. */
 const HAS_LETTER = /[A-Za-z]/;
 
-const KNOWN_FIELDS = new Set(["retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers", "transfers", "transferTimeoutSeconds", "transferCallerId"]);
+/** Every field of an agent value, in the order they are written (the CLI's import and export share it). */
+export const AGENT_FIELDS = [
+  "retellAgentId", "retellAgentVersion", "name", "fallbackNumber", "dynamicVariables", "metadata", "schedule", "blockedCallers", "allowedCallers",
+  "transfers", "transferTimeoutSeconds", "transferCallerId", "callHook", "blockUnverified", "maxCallSeconds", "announce", "maxConcurrentCalls", "holdMessage", "holdMusicUrl", "maxHoldSeconds", "voicemail",
+] as const satisfies readonly (keyof AgentConfig)[];
+const KNOWN_FIELDS = new Set<string>(AGENT_FIELDS);
 
 const invalid = (detail: string): AgentParseResult => ({ ok: false, reason: "agent_config_invalid", detail });
 
@@ -95,7 +119,7 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
     if (!KNOWN_FIELDS.has(field)) return invalid(`unknown field "${field}"`);
   }
   const { retellAgentId, retellAgentVersion, name, fallbackNumber, dynamicVariables, metadata, schedule, blockedCallers, allowedCallers } = value;
-  const { transfers, transferTimeoutSeconds, transferCallerId } = value;
+  const { transfers, transferTimeoutSeconds, transferCallerId, callHook, blockUnverified, maxCallSeconds, announce } = value;
   if (retellAgentId === undefined || retellAgentId === null || retellAgentId === "") {
     return { ok: false, reason: "agent_missing_retell_id", detail: "retellAgentId is missing" };
   }
@@ -161,6 +185,36 @@ export function validateAgentConfig(value: unknown): AgentParseResult {
     const number = typeof transferCallerId === "string" ? normalizeE164(transferCallerId) : null;
     if (!number) return invalid("transferCallerId is not an E.164 phone number");
     agent.transferCallerId = number;
+  }
+  if (blockUnverified !== undefined) {
+    if (!isBlockUnverified(blockUnverified)) return invalid(`blockUnverified is not one of ${BLOCK_UNVERIFIED.map((v) => `"${v}"`).join(", ")}`);
+    agent.blockUnverified = blockUnverified;
+  }
+  if (maxCallSeconds !== undefined) {
+    if (typeof maxCallSeconds !== "number" || !Number.isSafeInteger(maxCallSeconds) || maxCallSeconds < 1 || maxCallSeconds > MAX_CALL_SECONDS) {
+      return invalid(`maxCallSeconds is not a whole number from 1 to ${MAX_CALL_SECONDS}`);
+    }
+    agent.maxCallSeconds = maxCallSeconds;
+  }
+  if (announce !== undefined) {
+    const checked = validateAnnounce(announce);
+    if (!checked.ok) return invalid(checked.detail);
+    agent.announce = checked.value;
+  }
+  if (value.voicemail !== undefined) {
+    const checked = validateVoicemail(value.voicemail, "voicemail");
+    if (!checked.ok) return invalid(checked.detail);
+    agent.voicemail = checked.voicemail;
+  }
+  const hold = validateHold(value);
+  if (!hold.ok) return invalid(hold.detail);
+  Object.assign(agent, hold.fields);
+  if (callHook === null) {
+    agent.callHook = null;
+  } else if (callHook !== undefined) {
+    const checked = validateCallHook(callHook);
+    if (!checked.ok) return invalid(checked.detail);
+    agent.callHook = checked.hook;
   }
   return { ok: true, agent };
 }

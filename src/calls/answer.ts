@@ -5,15 +5,19 @@
  * call to D1 later (line/object.ts).
  */
 import type { Bindings } from "../env.ts";
-import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
+import { retellTimeoutMs } from "../config.ts";
+import { connectOrHold } from "../hold/connect.ts";
+import type { HoldExit } from "../line/capacity.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
 import type { VoiceClaim } from "../line/object.ts";
 import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
 import { applyRules, readRouting, type Routing } from "../rules/route-call.ts";
 import type { InboundCall } from "../twilio/params.ts";
-import { connectCall, failedOutcome } from "./connect.ts";
-import type { VoiceOutcome } from "./outcome.ts";
+import { askHook, type StoredHook } from "../hook/consult.ts";
+import { retellBudgetMs, timeLeftMs } from "./budget.ts";
+import { failedOutcome } from "./connect.ts";
+import { aiLeg, type AiLeg, type VoiceOutcome } from "./outcome.ts";
 
 export interface CallAnswer {
   outcome: VoiceOutcome;
@@ -23,6 +27,8 @@ export interface CallAnswer {
   actionKey: string | null;
   /** For the webhook's log line. */
   log: Record<string, unknown>;
+  /** How the AI leg is dialed (the agent's consent notice and time limit), when the call goes to an agent. */
+  leg?: AiLeg;
 }
 
 type Claim = VoiceClaim | { kind: "unclaimed"; detail?: string };
@@ -50,7 +56,7 @@ function stillRegistering(routing: Routing): VoiceOutcome {
 /** What the line stores as a voice webhook's answer (inbound or outbound): the call, its agent, and its outcome. */
 export function voiceAnswer(
   call: InboundCall,
-  agent: { agentKey: string | null; retellAgentId?: string | undefined },
+  agent: { agentKey: string | null; retellAgentId?: string | undefined; announces?: boolean },
   outcome: VoiceOutcome,
   receivedAt: number,
   registration?: { ms: number; attempts: number },
@@ -67,19 +73,27 @@ export function voiceAnswer(
     ...("reason" in outcome && outcome.reason !== undefined && { outcomeReason: outcome.reason }),
     ...(outcome.kind === "connected" && { retellCallId: outcome.retellCallId }),
     ...(registration && { registerMs: registration.ms, registerAttempts: registration.attempts }),
+    ...(call.stirVerstat && { stirVerstat: call.stirVerstat }),
+    ...(outcome.kind === "connected" && agent.announces && { announced: true }),
   };
 }
 
-export async function answerCall(env: Bindings, call: InboundCall, key: string | null, receivedAt: number): Promise<CallAnswer> {
+/**
+ * `held`: the call is back from the line's queue (the Enqueue action, hold/leave.ts): admitted, it registers like a
+ * fresh call (and is never counted against the rate limits again); timed out, it goes where a failed
+ * registration goes.
+ */
+export async function answerCall(env: Bindings, call: InboundCall, key: string | null, receivedAt: number, held?: HoldExit): Promise<CallAnswer> {
   const line = lineName(call.to);
   const budget = retellTimeoutMs(env);
   const [read, claim] = await Promise.all([readRouting(env, key), claimCall(env, call, line, receivedAt, budget)]);
   // Only the webhook answering the call counts it against the rate limits: a copy of a webhook is no new call.
-  const counts = !call.dryRun && (claim.kind === "claimed" || claim.kind === "unclaimed");
+  const counts = !call.dryRun && !held && (claim.kind === "claimed" || claim.kind === "unclaimed");
   const routing = await applyRules(env, read, call, receivedAt, counts);
   const actionKey = routing.kind === "connect" ? routing.key : key;
   const retellAgentId = routing.kind === "connect" ? routing.agent.retellAgentId : routing.lookup.ok ? routing.lookup.agent.retellAgentId : undefined;
-  const answered = (outcome: VoiceOutcome, log: Record<string, unknown>): CallAnswer => ({ outcome, actionKey, log, ...(retellAgentId && { retellAgentId }) });
+  const leg = routing.kind === "connect" ? aiLeg(routing.agent) : undefined;
+  const answered = (outcome: VoiceOutcome, log: Record<string, unknown>): CallAnswer => ({ outcome, actionKey, log, ...(retellAgentId && { retellAgentId }), ...(leg && { leg }) });
 
   if (claim.kind === "answered") return answered(claim.outcome, { replay: true });
   if (claim.kind === "still_registering") return answered(stillRegistering(routing), { replay: true, detail: "another webhook is still registering this call" });
@@ -87,20 +101,45 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   let outcome: VoiceOutcome;
   let logFields: Record<string, unknown> = {};
   let registration: { ms: number; attempts: number } | undefined;
+  let holdRecord: { queuedAt?: number; concurrentCalls?: number } = {};
+  // The pre-call hook's answer (docs/pre-call-hook.md): `asked` when this webhook asked it, so the line keeps it.
+  let hook: StoredHook | null = null;
+  let asked = false;
+  let finalAgentId: string | undefined;
   if (routing.kind === "answer") {
     outcome = routing.outcome;
     if (routing.detail !== undefined) logFields = { detail: routing.detail };
+  } else if (held && held.kind !== "admitted") {
+    outcome = failedOutcome(routing.agent, "hold_timeout");
+    logFields = { heldMs: "heldMs" in held ? held.heldMs : undefined };
   } else {
     try {
-      const result = await connectCall(retellClient(env, budget), retellSipHost(env), call, routing.agent, line);
-      // A call the after-hours agent took is connected for that reason (stats count it as after hours).
-      outcome = result.outcome.kind === "connected" && routing.reason ? { ...result.outcome, reason: routing.reason } : result.outcome;
-      registration = result.registration;
-      logFields = {
-        retellMs: result.registration.ms,
-        retellAttempts: result.registration.attempts,
-        ...(!result.registration.ok && { retellStatus: result.registration.status, detail: result.registration.detail }),
-      };
+      // Asked once per CallSid, by the webhook answering the call (copies returned above), never for a dry run.
+      hook = claim.kind === "claimed" && claim.hook ? claim.hook : null;
+      if (!hook && !call.dryRun) {
+        hook = await askHook(env, call, routing.agent, timeLeftMs(receivedAt));
+        asked = hook !== null;
+      }
+      if (hook?.result === "rejected") {
+        outcome = { kind: "blocked", reason: "hook" };
+        logFields = { hookResult: hook.result, hookMs: hook.ms };
+      } else {
+        // Retell gets what is left of the webhook's time once the hook has answered, at most RETELL_TIMEOUT_MS.
+        const result = await connectOrHold(env, retellBudgetMs(budget, receivedAt), call, routing.agent, line, receivedAt, claim.kind === "claimed", hook?.answer);
+        // A call the after-hours agent took is connected for that reason (stats count it as after hours).
+        outcome = result.outcome.kind === "connected" && routing.reason ? { ...result.outcome, reason: routing.reason } : result.outcome;
+        registration = result.registration;
+        holdRecord = result.record;
+        finalAgentId = result.agentId;
+        logFields = {
+          ...(hook && { hookResult: hook.result, hookMs: hook.ms }),
+          ...(result.registration && {
+            retellMs: result.registration.ms,
+            retellAttempts: result.registration.attempts,
+            ...(!result.registration.ok && { retellStatus: result.registration.status, detail: result.registration.detail }),
+          }),
+        };
+      }
     } catch (error) {
       outcome = { kind: "internal_error" };
       logFields = { detail: error instanceof Error ? error.message : String(error) };
@@ -108,9 +147,15 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   }
 
   if (claim.kind === "claimed") {
-    const answer = voiceAnswer(call, { agentKey: key, retellAgentId }, outcome, receivedAt, registration);
+    // The agent that took the call (an after-hours one's key, or the number's): transfers and the way back use it.
+    const answer = {
+      ...voiceAnswer(call, { agentKey: actionKey, retellAgentId, announces: leg?.announce !== undefined }, outcome, receivedAt, registration),
+      ...holdRecord,
+      ...(hook && { hook: { result: hook.result, ms: hook.ms } }),
+      ...(finalAgentId !== undefined && { finalAgentId }),
+    };
     try {
-      await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, outcome), "line answer");
+      await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, outcome, asked && hook ? hook : undefined), "line answer");
     } catch (error) {
       log("error", "line.unavailable", { callSid: call.callSid, step: "answer", detail: error instanceof Error ? error.message : String(error) });
     }

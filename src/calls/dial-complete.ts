@@ -4,10 +4,11 @@
  * (https://www.twilio.com/docs/voice/twiml/dial#action). When the SIP leg to Retell failed, the caller goes to
  * the agent's fallback number or hears an apology; when it completed, the call simply ends.
  */
-import { param, type TwilioParams } from "../twilio/params.ts";
+import { endTwilioUrl, param, type TwilioParams } from "../twilio/params.ts";
 import { normalizeE164 } from "../phone.ts";
 import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
 import type { DialActions } from "./outcome.ts";
+import type { Voicemail } from "../voicemail/settings.ts";
 
 export const DIAL_COMPLETE_PATH = "/api/webhooks/twilio/dial-complete";
 
@@ -50,7 +51,7 @@ export function dialActions(signedRequestUrl: string, agentKey: string): DialAct
     // Covered by Twilio's signature when it posts back, so the key cannot be swapped for another agent's.
     action.searchParams.set("agent", agentKey);
     action.searchParams.set("leg", leg);
-    return action.toString();
+    return endTwilioUrl(action);
   };
   return { retell: url("retell"), fallback: url("fallback") };
 }
@@ -89,11 +90,15 @@ export function classifyDial(report: Pick<DialReport, "status" | "sipCode">): Di
   return { failed: false };
 }
 
-/** What the caller gets next. Only a failed Retell leg is sent to the fallback, so a fallback never loops. */
-export type DialNext = { kind: "end" } | { kind: "fallback"; number: string } | { kind: "apology" };
+/**
+ * What the caller gets next. Only a failed Retell leg is sent to the fallback, so a fallback never loops; the
+ * agent's voicemail takes a message when there is no fallback number, or when the fallback failed too.
+ */
+export type DialNext = { kind: "end" } | { kind: "fallback"; number: string } | { kind: "voicemail"; voicemail: Voicemail } | { kind: "apology" };
 
-export function nextAfterDial(leg: DialLeg, result: DialResult, fallbackNumber: string | undefined): DialNext {
+export function nextAfterDial(leg: DialLeg, result: DialResult, fallbackNumber: string | undefined, voicemail?: Voicemail): DialNext {
   if (!result.failed) return { kind: "end" };
   if (leg === "retell" && fallbackNumber) return { kind: "fallback", number: fallbackNumber };
+  if (voicemail) return { kind: "voicemail", voicemail };
   return { kind: "apology" };
 }

@@ -15,6 +15,14 @@
  *         copy_failing_since INTEGER,  -- first failed copy of a version not yet copied
  *         finished_at INTEGER,         -- when Twilio reported the call over
  *         updated_at INTEGER NOT NULL)
+ *   hook_answers(…)                  -- the pre-call hook's answer per call, kept to reuse it (line/hook-answer.ts)
+ *
+ *   answers(…): every voice answer given, kept RETENTION_DAYS, so replays are answered from it (line/answers.ts)
+ *   outbound(…), outbound_days(…): outbound reservations and per-day counts (below)
+ *   whispers(…): transfer announcements under opaque ids, for 15 minutes (line/whispers.ts)
+ *   account_days(…): the account-wide daily count, on the one ACCOUNT_LINE object (line/account-calls.ts)
+ *
+ *   ai_legs, hold_queue: the line's calls connected to an AI leg and its held callers (line/capacity.ts)
  *
  * Call events for the operator's endpoints are written beside each change and sent from the same alarm
  * (line/events-outbox.ts, which documents its tables).
@@ -36,6 +44,10 @@ import type { RetellCallUpdate } from "../retell/events.ts";
 import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
+import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
+import { createAnswerTables, expireAnswers, mayAnswerAgain, nextAnswerExpiry, storeAnswer, storedAnswer } from "./answers.ts";
+import { retentionDays } from "../records/retention.ts";
+import { createWhisperTables, expireWhispers, keepWhisper, nextWhisperExpiry, readWhisper, WHISPER_TTL_MS } from "./whispers.ts";
 import {
   answerMachine,
   finishUnanswered,
@@ -54,6 +66,26 @@ import {
 import type { TransferAttempt } from "../transfers/attempt.ts";
 import { loadEndpoints } from "../events/endpoint-store.ts";
 import { createEventTables, forgetEventKeys, recordChangeEvents, recordRetellEvents, sendEvents, sendFailingSince, type RetellRaw } from "./events-outbox.ts";
+import type { StoredHook } from "../hook/consult.ts";
+import { createHookAnswers, forgetHookAnswers, readHookAnswer, storeHookAnswer } from "./hook-answer.ts";
+import {
+  admitCall,
+  callEnded,
+  capacityState,
+  createCapacityTables,
+  freePlace,
+  holdRefused,
+  holdTurn,
+  leaveHold,
+  leftQueue,
+  settlePlace,
+  type Admission,
+  type HoldExit,
+  type HoldSettings,
+  type HoldTurn,
+} from "./capacity.ts";
+import { leftHold, withVoicemail } from "./transitions.ts";
+import type { VoicemailRecording } from "../voicemail/recording.ts";
 import {
   applyTransferDial,
   decideTransfer,
@@ -72,7 +104,7 @@ import {
 export const CLAIM_TTL_MS = 15_000;
 /** Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one batch. */
 export const COPY_DELAY_MS = 1_000;
-/** Calls per D1 batch: each upsert binds 38 values, and one batch is one D1 transaction. */
+/** Calls per D1 batch: each upsert binds 44 values, and one batch is one D1 transaction. */
 const COPY_BATCH = 50;
 /** A copy slower than this counts as failed (D1 calls take no AbortSignal), so a hanging D1 is retried, not waited on. */
 export const COPY_TIMEOUT_MS = 10_000;
@@ -86,8 +118,11 @@ export const FINISHED_GRACE_MS = 60 * 60 * 1_000;
 export const STALE_CALL_MS = 6 * 60 * 60 * 1_000;
 
 export type VoiceClaim =
-  /** This webhook answers the call: it registers with Retell, then calls completeVoice with the token. */
-  | { kind: "claimed"; token: string }
+  /**
+   * This webhook answers the call: it registers with Retell, then calls completeVoice with the token. `hook`: the
+   * pre-call hook's answer when an earlier webhook for the call already asked it (it is never asked twice).
+   */
+  | { kind: "claimed"; token: string; hook?: StoredHook }
   /** Another webhook for the call has answered (or answered while this one waited): answer the same. */
   | { kind: "answered"; outcome: VoiceOutcome }
   /** Another webhook is still registering the call and did not finish within this one's wait. */
@@ -176,13 +211,19 @@ export class PhoneLine extends DurableObject<Bindings> {
     )`);
     this.createOutboundTables();
     createEventTables(ctx.storage.sql);
+    createCapacityTables(ctx.storage.sql);
+    createHookAnswers(ctx.storage.sql);
+    createAccountTables(ctx.storage.sql);
+    createAnswerTables(ctx.storage.sql);
+    createWhisperTables(ctx.storage.sql);
   }
 
   /**
    * The first voice webhook for a call claims it and registers it; every other one, concurrent or later, answers
-   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). A
-   * registration that failed may be made again by a webhook arriving after it failed (Twilio's retry), never by
-   * one that was waiting for it; a claim older than CLAIM_TTL_MS is dead and taken over.
+   * with that registration. One still in flight is waited for, at most `waitMs` (the caller's Retell budget). Once
+   * an answer is stored (answers.ts, kept RETENTION_DAYS), every later webhook is answered from it, even after the
+   * call itself is forgotten; only a failed answer may be made again, by a webhook within REANSWER_WINDOW_MS of it
+   * (Twilio's retry), never by one that was waiting for it. A claim older than CLAIM_TTL_MS is dead and taken over.
    */
   async claimVoice(callSid: string, call: { accountSid?: string; from: string; to: string; receivedAt: number }, waitMs: number): Promise<VoiceClaim> {
     const now = Date.now();
@@ -191,18 +232,22 @@ export class PhoneLine extends DurableObject<Bindings> {
       const outcome = await this.waitForAnswer(callSid, Math.min(waitMs, row.claimed_at + CLAIM_TTL_MS - now));
       return outcome ? { kind: "answered", outcome } : { kind: "still_registering" };
     }
-    if (row && !row.claim_token) {
+    const stored = storedAnswer(this.ctx.storage.sql, callSid);
+    const resumed = stored?.outcome.kind === "queued" && leftQueue(this.ctx.storage.sql, callSid);
+    if (stored && !resumed && !mayAnswerAgain(stored, now)) return { kind: "answered", outcome: stored.outcome };
+    if (!stored && row && !row.claim_token) {
+      // A call answered before answers were kept: its connected answer still stands.
       const record = JSON.parse(row.record) as CallRecord;
       if (record.voiceAnsweredAt !== null && record.retellCallId !== null) {
-        const retellCallId = record.retellCallId;
-        return { kind: "answered", outcome: connectedOutcome(retellCallId, retellSipHost(this.env)) };
+        return { kind: "answered", outcome: connectedOutcome(record.retellCallId, retellSipHost(this.env)) };
       }
     }
     const token = crypto.randomUUID();
     const record = receiveVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, call.receivedAt), call, call.receivedAt);
     this.write(callSid, record, row, { claim_token: token, claimed_at: now });
     await this.scheduleCopy(now);
-    return { kind: "claimed", token };
+    const hook = readHookAnswer(this.ctx.storage.sql, callSid);
+    return { kind: "claimed", token, ...(hook && { hook }) };
   }
 
   /**
@@ -210,11 +255,14 @@ export class PhoneLine extends DurableObject<Bindings> {
    * waiting for it. Returns false
    * when the claim was taken over meanwhile (this webhook outlived CLAIM_TTL_MS): the newer one's answer stands.
    */
-  async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome): Promise<boolean> {
+  async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome, hook?: StoredHook): Promise<boolean> {
     const row = this.row(callSid);
     if (row?.claim_token && row.claim_token !== token) return false;
+    if (hook) storeHookAnswer(this.ctx.storage.sql, callSid, hook, answer.answeredAt);
     const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
     this.write(callSid, record, row, { claim_token: null, claimed_at: null });
+    settlePlace(this.ctx.storage.sql, callSid, outcome.kind === "connected", Date.now());
+    storeAnswer(this.ctx.storage.sql, callSid, outcome, answer.answeredAt, retentionDays(this.env) * 24 * 60 * 60 * 1_000);
     const waiting = this.waiters.get(callSid);
     this.waiters.delete(callSid);
     for (const wake of waiting ?? []) wake(outcome);
@@ -230,7 +278,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     const row = this.row(update.callSid) ?? (reservation ? this.adoptOutbound(reservation, update.callSid, update.accountSid) : null);
     if (!row) return "unknown_call";
     const { record, applied } = applyStatus(JSON.parse(row.record) as CallRecord, update, receivedAt);
-    this.write(update.callSid, finishUnanswered(record), row);
+    // A call over gives back its place on the line; a caller still held hung up (line/capacity.ts).
+    const held = isFinished(record) ? callEnded(this.ctx.storage.sql, update.callSid, receivedAt) : null;
+    this.write(update.callSid, held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record), row);
     if (isFinished(record)) this.freeOutboundSlot(update.callSid);
     await this.scheduleCopy(receivedAt);
     return applied ? "recorded" : "stale";
@@ -245,6 +295,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (!row) return "unknown_call";
     const record = JSON.parse(row.record) as CallRecord;
     const transferring = dial.report.leg === "retell" && transferUnderWay(record) !== -1;
+    // The AI leg's dial is over: its place on the line is free for the next caller (line/capacity.ts).
+    if (dial.report.leg === "retell") freePlace(this.ctx.storage.sql, dial.report.callSid);
     this.write(dial.report.callSid, applyDial(record, transferring ? { report: dial.report, endedAt: dial.endedAt } : dial), row);
     await this.scheduleCopy(dial.endedAt);
     return transferring ? "transferring" : "recorded";
@@ -271,6 +323,52 @@ export class PhoneLine extends DurableObject<Bindings> {
     return "recorded";
   }
 
+  // ── Holding callers while the line is at capacity (line/capacity.ts, src/hold/) ──────────────────────────────
+
+  /** The claim holder's check-and-set against the agent's maxConcurrentCalls: a place on the line, or the queue. */
+  async admitVoice(callSid: string, arrivedAt: number, hold: HoldSettings & { maxCalls: number }): Promise<Admission> {
+    return admitCall(this.ctx.storage.sql, callSid, arrivedAt, Date.now(), hold);
+  }
+
+  /** Retell refused the call for capacity: it is held, in arrival order. */
+  async holdRefusedVoice(callSid: string, arrivedAt: number, hold: HoldSettings): Promise<Admission> {
+    return holdRefused(this.ctx.storage.sql, callSid, arrivedAt, Date.now(), hold);
+  }
+
+  /** A waitUrl request: leave the queue (a place is theirs, or their time is up) or keep waiting. */
+  async holdTurn(callSid: string): Promise<HoldTurn> {
+    return holdTurn(this.ctx.storage.sql, callSid, Date.now());
+  }
+
+  /** The Enqueue action: how the caller left the queue, with the time held kept on their record. */
+  async leaveHold(callSid: string, queueResult: string): Promise<HoldExit> {
+    const now = Date.now();
+    const exit = leaveHold(this.ctx.storage.sql, callSid, queueResult, now);
+    const row = this.row(callSid);
+    if (exit.kind !== "unknown" && row) {
+      this.write(callSid, leftHold(JSON.parse(row.record) as CallRecord, exit, now), row);
+      await this.scheduleCopy(now);
+    }
+    return exit;
+  }
+
+  /** A voicemail recording's status callback, for a call this line answered. */
+  async recordVoicemail(callSid: string, recording: VoicemailRecording): Promise<EventResult> {
+    const row = this.row(callSid);
+    if (!row) return "unknown_call";
+    const stored = JSON.parse(row.record) as CallRecord;
+    const record = withVoicemail(stored, recording);
+    if (record === stored) return "stale";
+    this.write(callSid, record, row);
+    await this.scheduleCopy(recording.reportedAt);
+    return "recorded";
+  }
+
+  /** The line's connected calls and its held callers in queue order (tests, the load test). */
+  async capacity(): Promise<{ connected: number; waiting: string[] }> {
+    return capacityState(this.ctx.storage.sql);
+  }
+
   // ── Transfers to a person: check-and-set around the Twilio update, which the Worker makes between two calls ──
 
   /**
@@ -293,6 +391,19 @@ export class PhoneLine extends DurableObject<Bindings> {
     }
     const attempt = record.transfers?.[first.index];
     return attempt ? { kind: "existing", index: first.index, attempt } : { kind: "unknown_call" };
+  }
+
+  /** Keeps a transfer's announcement under an opaque id for the whisper URL (line/whispers.ts). */
+  async keepWhisper(callSid: string, text: string): Promise<string> {
+    const now = Date.now();
+    const id = keepWhisper(this.ctx.storage.sql, callSid, text, now);
+    await this.setAlarmNoLaterThan(now + WHISPER_TTL_MS);
+    return id;
+  }
+
+  /** The announcement under `id`, for the whisper request of the call `parentCallSid`; null when there is none. */
+  async whisper(id: string, parentCallSid: string | undefined): Promise<string | null> {
+    return readWhisper(this.ctx.storage.sql, id, parentCallSid, Date.now());
   }
 
   /** Twilio's answer to the update of attempt `index`; wakes the requests waiting on it. */
@@ -392,6 +503,11 @@ export class PhoneLine extends DurableObject<Bindings> {
     for (const wake of waiting ?? []) wake();
   }
 
+  /** The pre-call hook's stored answer for the call (line/hook-answer.ts), or null when no hook was asked. */
+  async hookAnswer(callSid: string): Promise<StoredHook | null> {
+    return readHookAnswer(this.ctx.storage.sql, callSid);
+  }
+
   /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */
   async call(callSid: string): Promise<CallRecord | null> {
     const row = this.row(callSid);
@@ -405,7 +521,10 @@ export class PhoneLine extends DurableObject<Bindings> {
     const events = await this.sendEvents(now);
     this.forgetFinished(Date.now());
     forgetEventKeys(this.ctx.storage.sql);
+    forgetHookAnswers(this.ctx.storage.sql);
     this.expireOutbound(Date.now());
+    expireAnswers(this.ctx.storage.sql, Date.now());
+    expireWhispers(this.ctx.storage.sql, Date.now());
     let next: number | null;
     if (copy.failed || events.failed) {
       const failures = Math.max(copy.failed ? this.copyFailures : 0, events.failed ? this.sendFailures : 0);
@@ -415,8 +534,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
-    const outboundDue = this.nextOutboundAt();
-    if (outboundDue !== null && (next === null || outboundDue < next)) next = outboundDue;
+    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(this.ctx.storage.sql), nextWhisperExpiry(this.ctx.storage.sql)]) {
+      if (due !== null && (next === null || due < next)) next = due;
+    }
     if (next !== null) await this.setAlarmNoLaterThan(next);
   }
 
@@ -631,6 +751,16 @@ export class PhoneLine extends DurableObject<Bindings> {
     sql.exec("INSERT INTO outbound_days (day, started) VALUES (?, 1) ON CONFLICT (day) DO UPDATE SET started = started + 1", day);
     await this.setAlarmNoLaterThan(now + SLOT_TIMEOUT_MS);
     return { ok: true, reservationId };
+  }
+
+  /** On the account's object (account-calls.ts ACCOUNT_LINE): one more outbound call today, under `limit`. */
+  async takeAccountCall(limit: number, now: number): Promise<AccountTake> {
+    return takeAccountCall(this.ctx.storage.sql, utcDay(now), limit);
+  }
+
+  /** On the account's object: a call counted on `day` that was never placed. */
+  async returnAccountCall(day: string): Promise<void> {
+    returnAccountCall(this.ctx.storage.sql, day);
   }
 
   /** Twilio accepted the call: its CallSid joins the reservation (unless a callback already brought it). */

@@ -7,11 +7,12 @@
  * identity fields are filled only where still empty, a step's time is kept once set, and statuses only move
  * forward.
  */
-import type { CallOutcome, CallRecord } from "../records/list.ts";
+import type { CallOutcome, CallRecord, HookResult } from "../records/list.ts";
 import { isFinalStatus, statusKey, TWILIO_STATUS_RANK, type StatusUpdate } from "../calls/status.ts";
 import type { DialFailureReason, DialReport } from "../calls/dial-complete.ts";
 import { RETELL_STATUS_RANK, type RetellCallUpdate } from "../retell/events.ts";
 import { isUnderWay, type TransferAttempt } from "../transfers/attempt.ts";
+import { laterRecording, type VoicemailRecording } from "../voicemail/recording.ts";
 
 /** What the voice webhook learnt and decided for a call: written once it has its answer. */
 export interface VoiceAnswer {
@@ -25,15 +26,27 @@ export interface VoiceAnswer {
   retellCallId?: string;
   registerMs?: number;
   registerAttempts?: number;
+  /** Twilio's StirVerstat, when the webhook carried one. */
+  stirVerstat?: string;
+  /** Set when the caller hears the agent's consent notice before the AI leg. */
+  announced?: boolean;
+  /** Set when this answer holds the caller (outcome `queued`). */
+  queuedAt?: number;
+  /** The line's connected calls with this one, when it took a place under maxConcurrentCalls. */
+  concurrentCalls?: number;
   receivedAt: number;
   answeredAt: number;
+  /** How the pre-call hook answered, when one was asked (hook/consult.ts). */
+  hook?: { result: HookResult; ms: number };
+  /** The Retell agent registered: the hook's override, else retellAgentId. */
+  finalAgentId?: string;
 }
 
 export interface DialRecord {
   report: DialReport;
   endedAt: number;
   /** Set when the SIP leg to Retell failed: what the caller got instead. */
-  failure?: { outcome: Extract<CallOutcome, "fallback_dialed" | "sip_failed">; reason: DialFailureReason };
+  failure?: { outcome: Extract<CallOutcome, "fallback_dialed" | "voicemail" | "sip_failed">; reason: DialFailureReason };
 }
 
 /** A record with nothing known yet but the CallSid, first seen at `now`. */
@@ -78,6 +91,15 @@ export function newRecord(callSid: string, now: number): CallRecord {
     direction: "inbound",
     answeredBy: null,
     transfers: null,
+    stirVerstat: null,
+    announced: false,
+    queuedAt: null,
+    heldMs: null,
+    concurrentCalls: null,
+    voicemail: null,
+    hookResult: null,
+    hookMs: null,
+    finalAgentId: null,
   };
 }
 
@@ -112,6 +134,13 @@ export function answerVoice(record: CallRecord, a: VoiceAnswer): CallRecord {
     retellCallId: a.retellCallId ?? record.retellCallId,
     retellRegisterMs: a.registerMs ?? null,
     retellRegisterAttempts: a.registerAttempts ?? null,
+    stirVerstat: a.stirVerstat ?? record.stirVerstat ?? null,
+    announced: a.announced ?? record.announced ?? false,
+    queuedAt: record.queuedAt ?? a.queuedAt ?? null,
+    concurrentCalls: a.concurrentCalls ?? record.concurrentCalls ?? null,
+    hookResult: a.hook?.result ?? record.hookResult ?? null,
+    hookMs: a.hook?.ms ?? record.hookMs ?? null,
+    finalAgentId: a.finalAgentId ?? null,
     voiceReceivedAt: record.voiceReceivedAt ?? a.receivedAt,
     voiceAnsweredAt: a.answeredAt,
     createdAt: Math.min(record.createdAt, a.receivedAt),
@@ -374,4 +403,22 @@ export function returnToAgent(record: CallRecord, index: number, result: { retel
     retellDurationMs: null,
     disconnectionReason: null,
   };
+}
+
+// ── Holding (hold/, line/capacity.ts) ─────────────────────────────────────────────────────────────────────────
+
+/**
+ * The caller left the line's queue after `heldMs` (kept once set: a repeat of the Enqueue action is no new wait).
+ * One who hung up while held is `abandoned`, unless dial-complete or a later answer already said otherwise.
+ */
+export function leftHold(record: CallRecord, exit: { kind: "admitted" | "timed_out" | "abandoned"; heldMs: number }, at: number): CallRecord {
+  const held = { ...record, heldMs: record.heldMs ?? exit.heldMs, updatedAt: at };
+  if (exit.kind !== "abandoned" || (record.outcome !== null && record.outcome !== "queued")) return held;
+  return { ...held, outcome: "abandoned", outcomeReason: null };
+}
+
+/** A voicemail recording's status callback: kept as laterRecording orders them, so repeats and late ones are safe. */
+export function withVoicemail(record: CallRecord, recording: VoicemailRecording): CallRecord {
+  const voicemail = laterRecording(record.voicemail ?? null, recording);
+  return voicemail === record.voicemail ? record : { ...record, voicemail, updatedAt: recording.reportedAt };
 }

@@ -10,7 +10,7 @@ import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { voiceAnswer } from "../calls/answer.ts";
 import { connectRegistration, failedOutcome } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
-import { APOLOGY_MESSAGE, outcomeTwiml } from "../calls/outcome.ts";
+import { aiLeg, APOLOGY_MESSAGE, outcomeTwiml } from "../calls/outcome.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
 import type { OutboundAnswer } from "../line/object.ts";
 import { log } from "../log.ts";
@@ -77,13 +77,14 @@ export async function answerOutbound(
 
   const { context, claim } = answer;
   const actions = dialActions(twilioUrl, context.agentKey);
-  if (claim.kind === "answered") return { twiml: outcomeTwiml(claim.outcome, actions), log: { result: claim.outcome.kind, replay: true } };
+  const leg = aiLeg(context.agent);
+  if (claim.kind === "answered") return { twiml: outcomeTwiml(claim.outcome, actions, leg), log: { result: claim.outcome.kind, replay: true } };
   if (claim.kind === "still_registering") {
     return { twiml: outcomeTwiml(failedOutcome(context.agent, "retell_timeout"), actions), log: { result: "still_registering", replay: true } };
   }
   const params = outboundRegistrationParams(context, call.callSid, call.accountSid, line);
   const { outcome, registration } = await connectRegistration(retellClient(env, budget), retellSipHost(env), context.agent, params);
-  const answered = voiceAnswer(call, { agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId }, outcome, receivedAt, registration);
+  const answered = voiceAnswer(call, { agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId, announces: leg.announce !== undefined }, outcome, receivedAt, registration);
   try {
     await askLine(stub.completeVoice(call.callSid, claim.token, answered, outcome), "line answer");
   } catch (error) {
@@ -91,7 +92,7 @@ export async function answerOutbound(
     log("error", "line.unavailable", { callSid: call.callSid, step: "outbound_answer", detail: error instanceof Error ? error.message : String(error) });
   }
   return {
-    twiml: outcomeTwiml(outcome, actions),
+    twiml: outcomeTwiml(outcome, actions, leg),
     log: {
       result: outcome.kind,
       retellAgentId: context.agent.retellAgentId,

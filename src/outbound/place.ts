@@ -1,19 +1,23 @@
 /**
- * Placing an outbound call (POST /api/calls): the agent from KV, a slot on the calling number's line object,
- * then Twilio's Calls resource (POST /2010-04-01/Accounts/{AccountSid}/Calls.json, vendor facts §B), then the
+ * Placing an outbound call (POST /api/calls): the agent from KV (`from` must be one of the operator's mapped
+ * numbers), the destination checked (outbound/destination.ts, not one of ours), a count on the account's daily
+ * cap and a slot on the calling number's line object, then Twilio's Calls resource (POST /2010-04-01/Accounts/{AccountSid}/Calls.json, vendor facts §B), then the
  * CallSid back to the line, or the slot given back when Twilio refused. Every failure is an AppError.
  */
 import type { Bindings } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
+import { isOwnNumber } from "../agents/own-numbers.ts";
 import { AGENT_KEY_PREFIX } from "../agents/schema.ts";
 import { AppError } from "../errors.ts";
+import { ACCOUNT_LINE, type AccountTake } from "../line/account-calls.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { OutboundReservation } from "../line/object.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
-import { isAccountSid } from "../twilio/params.ts";
+import { endTwilioUrl, isAccountSid } from "../twilio/params.ts";
 import { nothingDone, twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
+import { allowedCountries, checkDestination } from "./destination.ts";
 import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "./limits.ts";
 import { twilioMachineDetection } from "./machine.ts";
 import type { OutboundRequest } from "./request.ts";
@@ -39,7 +43,7 @@ export function callCreateForm(request: OutboundRequest, origin: string, reserva
   const withReservation = (path: string) => {
     const url = new URL(path, origin);
     url.searchParams.set("reservation", reservationId);
-    return url.toString();
+    return endTwilioUrl(url);
   };
   const form: TwilioForm = [
     ["To", request.to],
@@ -56,22 +60,43 @@ export function callCreateForm(request: OutboundRequest, origin: string, reserva
   return form;
 }
 
-function settings(env: Bindings): { accountSid: string; limits: OutboundLimits } {
+function settings(env: Bindings, from: string): { accountSid: string; limits: OutboundLimits; countries: ReadonlySet<string> } {
   const accountSid = env.TWILIO_ACCOUNT_SID?.trim() ?? "";
   const misconfigured = (detail: string, name: string) => new AppError({ kind: "misconfigured", detail, event: "config.invalid_var", log: { var: name } });
   if (!isAccountSid(accountSid)) throw misconfigured("TWILIO_ACCOUNT_SID must be the account's SID (AC and 32 hex digits) to place calls", "TWILIO_ACCOUNT_SID");
   if (!env.TWILIO_AUTH_TOKEN) throw misconfigured("TWILIO_AUTH_TOKEN is not set: wrangler secret put TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN");
   const read = outboundLimits(env);
   if (!read.ok) throw misconfigured(read.message, "OUTBOUND_LIMITS");
-  return { accountSid, limits: read.limits };
+  const countries = allowedCountries(env.OUTBOUND_ALLOWED_COUNTRIES, from);
+  if (!countries.ok) throw misconfigured(countries.message, "OUTBOUND_ALLOWED_COUNTRIES");
+  return { accountSid, limits: read.limits, countries: countries.countries };
 }
 
+/**
+ * The destination: in an allowed country, not premium rate, not non-geographic (outbound/destination.ts), and
+ * not one of the bridge's own numbers (a loop through the bridge). KV failing refuses the call.
+ */
+async function checkTo(env: Bindings, to: string, countries: ReadonlySet<string>): Promise<void> {
+  const destination = checkDestination(to, countries);
+  if (!destination.ok) throw new AppError({ kind: "bad_request", message: destination.message, event: "outbound.destination_refused", log: { field: "to", to: maskPhone(to), reason: destination.reason } });
+  const own = await isOwnNumber(env.AGENTS, to).catch((error: unknown) => {
+    throw new AppError({ kind: "storage_unavailable", detail: error instanceof Error ? error.message : String(error) });
+  });
+  if (own) throw new AppError({ kind: "bad_request", message: "to is one of this bridge's own numbers (it has a mapping): the call would loop through the bridge", event: "outbound.destination_refused", log: { field: "to", to: maskPhone(to), reason: "own_number" } });
+}
+
+/** The agent that takes the call; `from` must itself be one of the operator's numbers (a mapping in KV), whichever agent takes it. */
 async function readContext(env: Bindings, request: OutboundRequest): Promise<OutboundContext> {
-  const lookup = await lookupAgent(env.AGENTS, request.agentKey);
+  const viaId = request.agentKey !== request.from;
+  const [line, lookup] = await Promise.all([viaId ? lookupAgent(env.AGENTS, request.from) : null, lookupAgent(env.AGENTS, request.agentKey)]);
+  if (line && !line.ok) {
+    if (line.reason === "agent_lookup_failed") throw new AppError({ kind: "storage_unavailable", detail: line.detail });
+    throw new AppError({ kind: "bad_request", message: `from: ${request.from} is not one of this bridge's numbers (no valid mapping in KV): calls are placed only from the operator's own lines`, log: { field: "from" } });
+  }
   if (!lookup.ok) {
     if (lookup.reason === "agent_lookup_failed") throw new AppError({ kind: "storage_unavailable", detail: lookup.detail });
-    const field = request.agentKey.startsWith(AGENT_KEY_PREFIX) ? "agentId" : "from";
-    const where = field === "agentId" ? `agent ${request.agentKey.slice(AGENT_KEY_PREFIX.length)} (KV key ${request.agentKey})` : `from ${request.from}`;
+    const field = viaId ? "agentId" : "from";
+    const where = viaId ? `agent ${request.agentKey.slice(AGENT_KEY_PREFIX.length)} (KV key ${request.agentKey})` : `from ${request.from}`;
     const problem = lookup.reason === "agent_not_found" ? `no agent is stored for ${where}` : `the agent stored for ${where} is invalid: ${lookup.detail}`;
     throw new AppError({ kind: "bad_request", message: `${field}: ${problem}`, log: { field } });
   }
@@ -79,16 +104,39 @@ async function readContext(env: Bindings, request: OutboundRequest): Promise<Out
   return { to, from, agentKey, agent: lookup.agent, dynamicVariables, metadata, machineDetection, ...(voicemailMessage !== undefined && { voicemailMessage }) };
 }
 
+/** One more call on the account's daily count (line/account-calls.ts): the day to give back if the call is not placed. */
+async function takeAccountCall(env: Bindings, limit: number, fields: Record<string, unknown>): Promise<string> {
+  const taken = await askLine<AccountTake>(lineStub(env, ACCOUNT_LINE).takeAccountCall(limit, Date.now()), "account count").catch((error: unknown) => {
+    throw new AppError({ kind: "storage_unavailable", detail: error instanceof Error ? error.message : String(error) });
+  });
+  if (!taken.ok) {
+    const message = `the account has started ${taken.started} calls today (UTC) from all its numbers, the most OUTBOUND_ACCOUNT_DAILY_LIMIT (${limit}) allows; the count resets at 00:00 UTC`;
+    throw new AppError({ kind: "limit_reached", message, event: "outbound.limit_reached", log: { ...fields, limit: "account_daily" } });
+  }
+  return taken.day;
+}
+
+async function returnAccountCall(env: Bindings, day: string): Promise<void> {
+  await askLine(lineStub(env, ACCOUNT_LINE).returnAccountCall(day), "account release").catch((error: unknown) => {
+    log("error", "line.unavailable", { step: "account_release", detail: error instanceof Error ? error.message : String(error) });
+  });
+}
+
 export async function placeCall(env: Bindings, request: OutboundRequest, origin: string): Promise<PlacedCall> {
-  const { accountSid, limits } = settings(env);
-  const context = await readContext(env, request);
+  const { accountSid, limits, countries } = settings(env, request.from);
+  const [context] = await Promise.all([readContext(env, request), checkTo(env, request.to, countries)]);
   const line = lineStub(env, request.from);
   const fields = { from: maskPhone(request.from), to: maskPhone(request.to), agentKey: maskKey(request.agentKey) };
 
-  const reservation = await askLine<OutboundReservation>(line.reserveOutbound(context, limits, Date.now()), "line reserve").catch((error: unknown) => {
+  const day = await takeAccountCall(env, limits.accountDailyLimit, fields);
+  const reservation = await askLine<OutboundReservation>(line.reserveOutbound(context, limits, Date.now()), "line reserve").catch(async (error: unknown) => {
+    await returnAccountCall(env, day);
     throw new AppError({ kind: "storage_unavailable", detail: error instanceof Error ? error.message : String(error) });
   });
-  if (!reservation.ok) throw new AppError({ kind: "limit_reached", message: reservation.message, event: "outbound.limit_reached", log: { ...fields, limit: reservation.limit } });
+  if (!reservation.ok) {
+    await returnAccountCall(env, day);
+    throw new AppError({ kind: "limit_reached", message: reservation.message, event: "outbound.limit_reached", log: { ...fields, limit: reservation.limit } });
+  }
   const { reservationId } = reservation;
 
   const result = await twilioPost(env, accountSid, "/Calls.json", callCreateForm(request, origin, reservationId), TWILIO_TIMEOUT_MS);
@@ -105,10 +153,11 @@ export async function placeCall(env: Bindings, request: OutboundRequest, origin:
     return { callSid: sid, status };
   }
   if (!result.ok && nothingDone(result)) {
-    // Twilio created nothing: the slot and the day's count go back.
+    // Twilio created nothing: the slot and the day's counts go back.
     await askLine(line.releaseOutbound(reservationId), "line release").catch((error: unknown) => {
       log("error", "line.unavailable", { step: "outbound_release", detail: error instanceof Error ? error.message : String(error) });
     });
+    await returnAccountCall(env, day);
     throw new AppError({
       kind: "twilio_error",
       code: result.code ?? null,

@@ -7,6 +7,7 @@ import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
 import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../calls/status.ts";
 import { parseWindow } from "./window.ts";
 import type { TransferAttempt } from "../transfers/attempt.ts";
+import type { VoicemailRecording } from "../voicemail/recording.ts";
 
 export const DEFAULT_LIST_LIMIT = 50;
 /** A page stays well under D1's and the Worker's response limits even with long summaries. */
@@ -30,8 +31,18 @@ export const CALL_OUTCOMES = [
   "machine_answered",
   /** Outbound: the callee never answered (busy, no answer, failed, canceled). */
   "not_answered",
+  /** Held in the line's queue (hold/), and not yet out of it. */
+  "queued",
+  /** Hung up while held. */
+  "abandoned",
+  /** A voicemail box took the call (after hours, or when neither Retell nor a fallback number could). */
+  "voicemail",
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** How the operator's pre-call hook answered (docs/pre-call-hook.md); every result but `ok` and `rejected` is a failure. */
+export const HOOK_RESULTS = ["ok", "rejected", "timeout", "error", "invalid"] as const;
+export type HookResult = (typeof HOOK_RESULTS)[number];
 
 /** One call as GET /api/calls returns it: the `calls` columns in camelCase; times in ms since the epoch. */
 export interface CallRecord {
@@ -77,6 +88,24 @@ export interface CallRecord {
   answeredBy: string | null;
   /** Each transfer to a person, oldest first (transfers/attempt.ts); null when the call was never transferred. */
   transfers: TransferAttempt[] | null;
+  /** Twilio's `StirVerstat` as it came (SHAKEN/STIR, rules/verification.ts); null when the webhook had none. */
+  stirVerstat: string | null;
+  /** Whether the caller heard the agent's consent notice before the AI leg was dialed. */
+  announced: boolean;
+  /** When the caller was first put on hold (the line or Retell at capacity); null when never held. */
+  queuedAt: number | null;
+  /** How long the caller was held, ms, once they left the queue (connected, sent on, or hung up). */
+  heldMs: number | null;
+  /** The line's calls connected to an AI leg, this one included, when it took its place (under maxConcurrentCalls). */
+  concurrentCalls: number | null;
+  /** The voicemail the caller left (Twilio keeps the audio at `url`); null when none was recorded. */
+  voicemail: VoicemailRecording | null;
+  /** The pre-call hook's result; null when no hook was asked. */
+  hookResult: HookResult | null;
+  /** How long the hook took to answer (or to fail), ms. */
+  hookMs: number | null;
+  /** The Retell agent registered for the call: the hook's override_agent_id, else retellAgentId; null when none was. */
+  finalAgentId: string | null;
 }
 
 export const CALL_DIRECTIONS = ["inbound", "outbound"] as const;
@@ -128,20 +157,37 @@ export const CALL_COLUMNS: { [K in keyof CallRecord]: string } = {
   direction: "direction",
   answeredBy: "answered_by",
   transfers: "transfers",
+  stirVerstat: "stir_verstat",
+  announced: "announced",
+  queuedAt: "queued_at",
+  heldMs: "held_ms",
+  concurrentCalls: "concurrent_calls",
+  voicemail: "voicemail",
+  hookResult: "hook_result",
+  hookMs: "hook_ms",
+  finalAgentId: "final_agent_id",
 };
 
 const SELECT_RECORD = Object.entries(CALL_COLUMNS)
   .map(([field, column]) => `${column} AS "${field}"`)
   .join(", ");
 
-/** A row of the list query, before the conversions it needs (call_successful is 0/1 in SQLite, transfers JSON text). */
-export type CallRow = Omit<CallRecord, "callSuccessful" | "transfers"> & { callSuccessful: number | null; transfers: string | null };
+/** A row of the list query, before the conversions it needs (booleans are 0/1 in SQLite, transfers JSON text). */
+export type CallRow = Omit<CallRecord, "callSuccessful" | "transfers" | "announced" | "voicemail"> & {
+  callSuccessful: number | null;
+  transfers: string | null;
+  voicemail: string | null;
+  /** NULL on rows copied before the column existed: not announced. */
+  announced: number | null;
+};
 
 export function toCallRecord(row: CallRow): CallRecord {
   return {
     ...row,
     callSuccessful: row.callSuccessful === null ? null : row.callSuccessful === 1,
     transfers: row.transfers ? (JSON.parse(row.transfers) as TransferAttempt[]) : null,
+    announced: row.announced === 1,
+    voicemail: row.voicemail ? (JSON.parse(row.voicemail) as VoicemailRecording) : null,
   };
 }
 
@@ -158,6 +204,8 @@ export interface CallListFilter {
   status?: TwilioCallStatus;
   outcome?: CallOutcome;
   direction?: CallDirection;
+  /** true: only calls with a voicemail; false: only calls without. */
+  voicemail?: boolean;
   since?: number;
   until?: number;
   limit: number;
@@ -194,7 +242,7 @@ export function decodeCursor(text: string): CallCursor | null {
 
 export type FilterResult = { ok: true; filter: CallListFilter } | { ok: false; message: string };
 
-/** Reads GET /api/calls's query: agent, from, to, status, outcome, direction, since, until, limit, cursor. */
+/** Reads GET /api/calls's query: agent, from, to, status, outcome, direction, voicemail, since, until, limit, cursor. */
 export function parseListQuery(query: Record<string, string | undefined>, now: number): FilterResult {
   const limitText = query.limit ?? "";
   const limit = limitText === "" ? DEFAULT_LIST_LIMIT : Number(limitText);
@@ -217,6 +265,10 @@ export function parseListQuery(query: Record<string, string | undefined>, now: n
   if (query.direction) {
     if (!isCallDirection(query.direction)) return { ok: false, message: DIRECTION_MESSAGE };
     filter.direction = query.direction;
+  }
+  if (query.voicemail) {
+    if (query.voicemail !== "true" && query.voicemail !== "false") return { ok: false, message: "voicemail must be true or false" };
+    filter.voicemail = query.voicemail === "true";
   }
   if (query.since || query.until) {
     const window = parseWindow({ since: query.since, until: query.until }, now, null);
@@ -249,6 +301,7 @@ export function listCallsQuery(filter: CallListFilter): SqlQuery {
   if (filter.status !== undefined) add("twilio_status = ?", filter.status);
   if (filter.outcome !== undefined) add("outcome = ?", filter.outcome);
   if (filter.direction !== undefined) add("direction = ?", filter.direction);
+  if (filter.voicemail !== undefined) add(filter.voicemail ? "voicemail IS NOT NULL" : "voicemail IS NULL");
   if (filter.since !== undefined) add("created_at >= ?", filter.since);
   if (filter.until !== undefined) add("created_at < ?", filter.until);
   if (filter.cursor !== undefined) {

@@ -28,10 +28,18 @@
  * - transfers: attempts to hand the caller to a person (the `transfers` column): `made` every attempt sent to
  *   Twilio, `answered` those the person answered (DialCallStatus `completed`), `failed` those Twilio refused or
  *   nobody answered (busy, no-answer, failed, canceled); one still ringing is made and neither of the others.
+ * - hold: calls held in the line's queue (hold/): `peakConcurrent` the most calls connected to an AI leg on the
+ *   line at once, as each call found it when it took its place under maxConcurrentCalls (`concurrent_calls`;
+ *   null when no call had a limit); `held` the calls ever put on hold (`queued_at` set); `medianHoldMs` the p50
+ *   of `held_ms` over those that left the queue; `abandoned` the callers who hung up while held.
+ * - hook: the pre-call hook (docs/pre-call-hook.md), by `hook_result`: `asked` every call it was asked about (once
+ *   per call), `ok` and `rejected` the answers, `failed` the rest by result (`timeout`, `error`, `invalid`), each of
+ *   which connected the call as configured. Counted under the agent the number routes to (`retell_agent_id`),
+ *   whichever agent the hook chose.
  * - percentiles: nearest rank. The p-th percentile of n sorted values is the value at rank ceil(p/100 * n),
  *   so it is always one of the values (p50 of 1, 2, 3, 4 is 2; p95 of 20 values is the 19th).
  */
-import { agentCondition, type CallDirection } from "./list.ts";
+import { agentCondition, HOOK_RESULTS, type CallDirection } from "./list.ts";
 import type { SqlQuery, SqlValue } from "./sql.ts";
 import type { Window } from "./window.ts";
 import { UNANSWERED_DIAL_STATUSES } from "../transfers/attempt.ts";
@@ -86,6 +94,8 @@ export interface Figures {
   success: { successful: number; unsuccessful: number };
   outbound: { calls: number; human: number; machine: number; noAnswer: number; busy: number; failed: number };
   transfers: { made: number; answered: number; failed: number };
+  hold: { peakConcurrent: number | null; held: number; medianHoldMs: number | null; abandoned: number };
+  hook: { asked: number; ok: number; rejected: number; failed: { timeout: number; error: number; invalid: number } };
 }
 
 export interface AgentStats {
@@ -129,13 +139,23 @@ export interface StatsRow {
   transfers_made: number;
   transfers_answered: number;
   transfers_failed: number;
+  peak_concurrent: number | null;
+  held: number;
+  hold_p50_ms: number | null;
+  abandoned: number;
+  hook_asked: number;
+  hook_ok: number;
+  hook_rejected: number;
+  hook_timeout: number;
+  hook_error: number;
+  hook_invalid: number;
 }
 
 /**
  * The counts, each an aggregate over a day's calls in `base` and the same name summed over the days for the whole
- * window: the counts are worked out once per call and per day, never again for the window.
+ * window (or their maximum, for a peak): the counts are worked out once per call and per day, never again for the window.
  */
-function counts(): [string, string][] {
+function counts(): [name: string, sql: string, whole?: "SUM" | "MAX"][] {
   const sentiment = SENTIMENTS.map((s): [string, string] => [`sentiment_${s.toLowerCase()}`, `COUNT(CASE WHEN user_sentiment = '${s}' THEN 1 END)`]);
   return [
     ["calls", "COUNT(*)"],
@@ -158,6 +178,12 @@ function counts(): [string, string][] {
     ["transfers_made", "SUM(transfers_made)"],
     ["transfers_answered", "SUM(transfers_answered)"],
     ["transfers_failed", "SUM(transfers_failed)"],
+    // The window's peak is the highest day's, not their sum.
+    ["peak_concurrent", "MAX(concurrent_calls)", "MAX"],
+    ["held", "COUNT(CASE WHEN held THEN 1 END)"],
+    ["abandoned", "COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END)"],
+    ["hook_asked", "COUNT(hook_result)"],
+    ...HOOK_RESULTS.map((result): [string, string] => [`hook_${result}`, `COUNT(CASE WHEN hook_result = '${result}' THEN 1 END)`]),
   ];
 }
 
@@ -209,13 +235,14 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     SELECT
       ${filter.group === "all" ? `'${ALL_AGENTS}'` : "COALESCE(retell_agent_id, agent_key, '-')"} AS agent,
       created_at / ${DAY_MS} AS day,
-      outcome, outcome_reason, user_sentiment, call_successful,
+      outcome, outcome_reason, user_sentiment, call_successful, hook_result,
       retell_register_ms AS register_ms,
       COALESCE(duration_s, dial_duration_s, (retell_duration_ms + 500) / 1000) AS seconds,
       (retell_started_at IS NOT NULL OR dial_status = 'completed') AS answered,
       direction = 'outbound' AS outbound,
       answered_by IN ${MACHINE_SQL} AS by_machine,
       voice_received_at IS NOT NULL AS reached,
+      concurrent_calls, queued_at IS NOT NULL AS held, held_ms,
       CASE WHEN transfers IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM json_each(calls.transfers)) END AS transfers_made,
       CASE WHEN transfers IS NULL THEN 0 ELSE
         (SELECT COUNT(*) FROM json_each(calls.transfers) WHERE json_extract(value, '$.dialStatus') = 'completed') END AS transfers_answered,
@@ -229,8 +256,8 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
   ), totals AS (
     SELECT * FROM days
     UNION ALL
-    SELECT agent, ${WHOLE_BUCKET}, ${figures.map(([name]) => `SUM(${name})`).join(", ")} FROM days GROUP BY agent
-  ), ${percentiles("durations", "seconds")}, ${percentiles("registrations", "register_ms")}, reasons AS MATERIALIZED (
+    SELECT agent, ${WHOLE_BUCKET}, ${figures.map(([name, , whole = "SUM"]) => `${whole}(${name})`).join(", ")} FROM days GROUP BY agent
+  ), ${percentiles("durations", "seconds")}, ${percentiles("registrations", "register_ms")}, ${percentiles("holds", "held_ms")}, reasons AS MATERIALIZED (
     SELECT agent, day, COALESCE(outcome_reason, outcome, 'outcome_unknown') AS reason, COUNT(*) AS count
     FROM base WHERE outcome IS NULL OR outcome <> 'connected'
     GROUP BY agent, day, reason
@@ -242,10 +269,11 @@ export function statsQuery(filter: StatsFilter): SqlQuery {
     ) GROUP BY agent, bucket
   )
   SELECT t.agent, CASE t.bucket WHEN ${WHOLE_BUCKET} THEN '${WHOLE_WINDOW}' ELSE strftime('%Y-%m-%d', t.bucket * 86400, 'unixepoch') END AS day, ${figures.map(([name]) => `t.${name}`).join(", ")},
-    d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms, f.failures
+    d.p50 AS duration_p50_s, d.p95 AS duration_p95_s, r.p50 AS register_p50_ms, r.p95 AS register_p95_ms, h.p50 AS hold_p50_ms, f.failures
   FROM totals t
   LEFT JOIN durations_pct d ON d.agent = t.agent AND d.bucket = t.bucket
   LEFT JOIN registrations_pct r ON r.agent = t.agent AND r.bucket = t.bucket
+  LEFT JOIN holds_pct h ON h.agent = t.agent AND h.bucket = t.bucket
   LEFT JOIN failures f ON f.agent = t.agent AND f.bucket = t.bucket
   ORDER BY t.agent, t.bucket = ${WHOLE_BUCKET}, t.bucket`;
   return { sql, params };
@@ -294,6 +322,8 @@ export function toFigures(row: StatsRow): Figures {
       failed: row.outbound_failed,
     },
     transfers: { made: row.transfers_made, answered: row.transfers_answered, failed: row.transfers_failed },
+    hold: { peakConcurrent: row.peak_concurrent, held: row.held, medianHoldMs: row.hold_p50_ms, abandoned: row.abandoned },
+    hook: { asked: row.hook_asked, ok: row.hook_ok, rejected: row.hook_rejected, failed: { timeout: row.hook_timeout, error: row.hook_error, invalid: row.hook_invalid } },
   };
 }
 

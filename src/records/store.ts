@@ -21,11 +21,17 @@ function prepare(db: D1Database, query: SqlQuery): D1PreparedStatement {
 }
 
 const FIELDS = Object.keys(CALL_COLUMNS) as (keyof CallRecord)[];
+/**
+ * The upsert of a whole record. A copy whose record was created later than the stored row's is not applied: the
+ * line forgot the call and a later event (a replay) made a new, emptier record of it, which must not replace
+ * the complete one nor restart its retention. Every copy of one living record keeps its first `created_at`
+ * (the transitions only ever lower it), so its copies always apply.
+ */
 const UPSERT_SQL = (() => {
   const columns = FIELDS.map((field) => CALL_COLUMNS[field]);
   const updates = columns.filter((column) => column !== "call_sid").map((column) => `${column} = excluded.${column}`);
   return `INSERT INTO calls (${columns.join(", ")}) VALUES (${columns.map((_, i) => `?${i + 1}`).join(", ")})
-    ON CONFLICT (call_sid) DO UPDATE SET ${updates.join(", ")}`;
+    ON CONFLICT (call_sid) DO UPDATE SET ${updates.join(", ")} WHERE excluded.created_at <= calls.created_at`;
 })();
 
 /** Writes whole records, in one batch (D1 runs a batch as one transaction). */
@@ -39,7 +45,7 @@ export async function upsertCalls(db: D1Database, records: readonly CallRecord[]
           const value = record[field];
           // A record stored before a column existed lacks its field: NULL, as the column's default.
           if (value === undefined) return null;
-          if (Array.isArray(value)) return JSON.stringify(value);
+          if (Array.isArray(value) || (typeof value === "object" && value !== null)) return JSON.stringify(value);
           return typeof value === "boolean" ? (value ? 1 : 0) : value;
         }),
       ),

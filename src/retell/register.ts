@@ -4,7 +4,6 @@
  * types, so the SDK's runtime stays out of the bundle.
  */
 import type { CallRegisterPhoneCallParams, PhoneCallResponse } from "retell-sdk/resources/call";
-import { maskPhone } from "../phone.ts";
 
 /** Retell's API origin (the default of retell-sdk's `baseURL`). */
 export const DEFAULT_RETELL_BASE_URL = "https://api.retellai.com";
@@ -14,12 +13,18 @@ const MAX_ATTEMPTS = 3;
 const BACKOFF_MS = [150, 400];
 /** Retell call ids go into a SIP URI's user part: letters, digits, `_` and `-` only, so nothing can redirect the dial. */
 const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
-/** The most of Retell's error message that is logged: enough to read the reason, never a whole echoed request. */
-const MAX_ERROR_MESSAGE_CHARS = 160;
-/** Digit runs this long can be phone numbers (E.164 has 7 to 15 digits), which Retell may echo back. */
-const LONG_DIGIT_RUN = /\d{7,}/g;
 /** An error code as APIs write them: a short token, which carries no caller data. */
 const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * Retell's answer when the account is full. What Retell documents (checked for this issue): register-phone-call
+ * lists 429 "Account rate limited, please throttle your requests." among its errors
+ * (https://docs.retellai.com/api-references/register-phone-call) and nothing naming concurrency; the concurrency
+ * page (https://docs.retellai.com/deploy/concurrency) gives the quota (20 concurrent calls on pay-as-you-go) but no
+ * error, and a call dialed over it ends with `disconnection_reason: concurrency_limit_reached`
+ * (https://docs.retellai.com/reliability/debug-call-disconnect). So a 429 still failing after retries, or any error
+ * whose text names concurrency, is taken as "at capacity": the caller is held rather than sent away.
+ */
+const NAMES_CONCURRENCY = /concurren/i;
 
 export interface RetellClientConfig {
   baseUrl: string;
@@ -30,7 +35,8 @@ export interface RetellClientConfig {
 
 export type RegisterFailure =
   | "retell_rejected" // an answer retell-sdk would not retry (bad key, unknown agent, no payment)
-  | "retell_unavailable" // an answer retell-sdk would retry (408, 409, 429, 5xx), still failing after retries
+  | "retell_unavailable" // an answer retell-sdk would retry (408, 409, 5xx), still failing after retries
+  | "retell_at_capacity" // 429, still after retries, or an error naming the concurrency limit: the caller may hold (hold/)
   | "retell_unreachable" // network error, still failing after retries
   | "retell_timeout" // the budget ran out
   | "retell_bad_response" // 2xx without a usable call_id
@@ -50,9 +56,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /**
- * What of a Retell error answer is logged: the status, then Retell's error code when it sends one, else its message
- * (Retell answers `{"status":"error","message":…}`, https://docs.retellai.com/api-references/register-phone-call)
- * or the raw body, cut to MAX_ERROR_MESSAGE_CHARS, with every run of 7 or more digits masked like a phone number.
+ * What of a Retell error answer is logged: the status, and Retell's error code when it sends one
+ * (https://docs.retellai.com/api-references/register-phone-call). Never its message or body: that free text
+ * echoes what the request carried (numbers in any format, `+1 (415) 555-0100`, callers' names), which no mask of
+ * digit runs catches whole.
  */
 function errorSummary(status: number, body: string): string {
   let parsed: unknown;
@@ -63,10 +70,7 @@ function errorSummary(status: number, body: string): string {
   }
   const fields = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
   const code = typeof fields.code === "string" && ERROR_CODE.test(fields.code) ? fields.code : undefined;
-  if (code) return `HTTP ${status} ${code}`;
-  const message = (typeof fields.message === "string" ? fields.message : body).replace(LONG_DIGIT_RUN, (digits) => maskPhone(digits) ?? "");
-  const bounded = message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…` : message;
-  return bounded.trim() ? `HTTP ${status}: ${bounded}` : `HTTP ${status}`;
+  return code ? `HTTP ${status} ${code}` : `HTTP ${status}`;
 }
 
 /**
@@ -145,10 +149,12 @@ export async function registerPhoneCall(
 
     // Drain the body so the connection can be reused; only a masked summary of it is kept for the log.
     const text = await response.text().catch(() => "");
-    const retryable = shouldRetry(response);
+    // A full account stays full for longer than a caller's budget: such an answer goes straight to the hold queue.
+    const full = NAMES_CONCURRENCY.test(text);
+    const retryable = !full && shouldRetry(response);
     last = {
       ok: false,
-      reason: retryable ? "retell_unavailable" : "retell_rejected",
+      reason: full || response.status === 429 ? "retell_at_capacity" : retryable ? "retell_unavailable" : "retell_rejected",
       status: response.status,
       detail: errorSummary(response.status, text),
     };

@@ -1,6 +1,6 @@
 /**
- * POST /api/calls: places an outbound call (outbound/place.ts); GET /api/calls/:callSid: one call's record, for
- * following it. Behind ADMIN_TOKEN like the listing (routes/admin.ts).
+ * POST /api/calls: places an outbound call (outbound/place.ts), behind CALLS_TOKEN; GET /api/calls/:callSid: one
+ * call's record, for following it, behind ADMIN_TOKEN like the listing (routes/admin.ts).
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -10,7 +10,7 @@ import { AppError, fromStorage } from "../errors.ts";
 import { placeCall } from "../outbound/place.ts";
 import { readOutboundRequest } from "../outbound/request.ts";
 import { getCall } from "../records/store.ts";
-import { requireAdmin } from "./admin.ts";
+import { requireAdmin, requireCaller } from "./admin.ts";
 
 /** A request is a few hundred bytes; metadata is capped at 4 KiB (outbound/request.ts). */
 const MAX_BODY_BYTES = 32 * 1024;
@@ -25,7 +25,7 @@ export const calls = new Hono<AppEnv>();
 
 calls.post(
   "/calls",
-  requireAdmin,
+  requireCaller,
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {

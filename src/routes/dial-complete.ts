@@ -18,6 +18,8 @@ import { param } from "../twilio/params.ts";
 import { dialNumber, sayAndHangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "../twilio/webhook.ts";
 import { interruptedDialTwiml } from "../transfers/interrupted.ts";
+import type { Voicemail } from "../voicemail/settings.ts";
+import { voicemailTwiml, voicemailUrls } from "../voicemail/twiml.ts";
 
 export const dialComplete = new Hono<AppEnv>();
 dialComplete.use(twilioWebhook());
@@ -27,17 +29,18 @@ dialComplete.post("/", async (c) => {
   const result = classifyDial(report);
 
   let fallbackNumber: string | undefined;
+  let voicemail: Voicemail | undefined;
   let lookupDetail: string | undefined;
-  if (result.failed && report.leg === "retell") {
+  if (result.failed) {
     const lookup = await lookupAgent(c.env.AGENTS, report.agentKey);
-    if (lookup.ok) fallbackNumber = lookup.agent.fallbackNumber;
+    if (lookup.ok) ({ fallbackNumber, voicemail } = lookup.agent);
     else lookupDetail = `${lookup.reason}: ${lookup.detail}`;
   }
-  const next: DialNext = nextAfterDial(report.leg, result, fallbackNumber);
+  const next: DialNext = nextAfterDial(report.leg, result, fallbackNumber, voicemail);
 
   const record: DialRecord = { report, endedAt: Date.now() };
   if (result.failed && report.leg === "retell") {
-    record.failure = { outcome: next.kind === "fallback" ? "fallback_dialed" : "sip_failed", reason: result.reason };
+    record.failure = { outcome: next.kind === "fallback" ? "fallback_dialed" : next.kind === "voicemail" ? "voicemail" : "sip_failed", reason: result.reason };
   }
   // A live caller waits on this answer: a line that fails is logged and the call goes on without the record.
   const line = lineOfTwilioCall({ direction: param(c.var.twilioParams, "Direction"), from: report.from, to: report.to });
@@ -72,6 +75,8 @@ dialComplete.post("/", async (c) => {
     // The fallback leg gets its own action: its result is recorded, and a failure there ends in an apology, never another dial.
     const actions = report.agentKey === null ? undefined : dialActions(c.var.twilioUrl, report.agentKey);
     body = dialNumber(next.number, actions && { action: actions.fallback });
+  } else if (next.kind === "voicemail") {
+    body = line ? voicemailTwiml(next.voicemail, voicemailUrls(c.var.twilioUrl, line)) : sayAndHangUp(APOLOGY_MESSAGE);
   } else if (next.kind === "apology") {
     body = sayAndHangUp(APOLOGY_MESSAGE);
   }

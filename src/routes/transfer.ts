@@ -1,6 +1,6 @@
 /**
- * POST /api/webhooks/retell/transfer: the Retell custom function that hands the caller to a person (README
- * "Transfers to a person"). Signed like Retell's webhooks (401 otherwise); a body that is not `{ name, call, args }`
+ * POST /api/webhooks/retell/transfer: the Retell custom function that hands the caller to a person
+ * (docs/transfers.md). Signed like Retell's webhooks (401 otherwise); a body that is not `{ name, call, args }`
  * with `args.destination` is a 400; everything else is a 200 `{ ok, message }` that Retell gives the model.
  */
 import { Hono } from "hono";

@@ -5,13 +5,17 @@
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
  * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys, as are
- * `agent:transfer-complete` and `agent:transfer-whisper` (transfers/dial.ts).
+ * `agent:transfer-complete` and `agent:transfer-whisper` (transfers/dial.ts), `agent:hold` and
+ * `agent:hold-complete` (hold/twiml.ts), `agent:voicemail` and `agent:voicemail-end` (voicemail/twiml.ts).
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env.ts";
 import { agentKey } from "../agents/lookup.ts";
 import { answerCall, type CallAnswer } from "../calls/answer.ts";
 import { dialActions } from "../calls/dial-complete.ts";
+import { holdUrls } from "../hold/twiml.ts";
+import { lineName } from "../line/address.ts";
+import { voicemailUrls } from "../voicemail/twiml.ts";
 import { outcomeTwiml } from "../calls/outcome.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -47,7 +51,10 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
     }));
     const { outcome } = answer;
     // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number.
-    const actions = answer.actionKey === null ? undefined : dialActions(c.var.twilioUrl, answer.actionKey);
+    const line = lineName(call.to);
+    const actions = answer.actionKey === null
+      ? undefined
+      : { ...dialActions(c.var.twilioUrl, answer.actionKey), hold: holdUrls(c.var.twilioUrl, answer.actionKey, line), voicemail: voicemailUrls(c.var.twilioUrl, line) };
     log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
       callSid: call.callSid,
       from: maskPhone(call.from),
@@ -62,7 +69,7 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
       totalMs: Date.now() - started,
     });
     try {
-      await writer.write(encoder.encode(outcomeTwiml(outcome, actions) + RESPONSE_CLOSE));
+      await writer.write(encoder.encode(outcomeTwiml(outcome, actions, answer.leg) + RESPONSE_CLOSE));
       await writer.close();
     } catch {
       log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });

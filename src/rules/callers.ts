@@ -32,13 +32,17 @@ export function normalizePattern(input: string): string | null {
   return normalizeE164(text);
 }
 
-/** Validates a list of patterns (`field` names it in the detail); entries come back normalised. */
+/**
+ * Validates a list of patterns (`field` names it in the detail); entries come back normalised. The detail names
+ * the field and index only, never the entry: it reaches every call's log line, and a hand-written entry such as
+ * `0412 345 678` is a phone number in full.
+ */
 export function validateCallerPatterns(value: unknown, field: string): PatternsResult {
   if (!Array.isArray(value)) return { ok: false, detail: `${field} is not an array of caller patterns` };
   const patterns: string[] = [];
   for (const [index, entry] of value.entries()) {
     const pattern = typeof entry === "string" ? normalizePattern(entry) : null;
-    if (pattern === null) return { ok: false, detail: `${field}[${index}] ${JSON.stringify(entry)} is not ${PATTERN_HELP}` };
+    if (pattern === null) return { ok: false, detail: `${field}[${index}] is not ${PATTERN_HELP}` };
     patterns.push(pattern);
   }
   return { ok: true, patterns };

@@ -8,13 +8,20 @@
  * not on the allowed list.
  */
 import type { AgentConfig } from "../agents/schema.ts";
-import { CLOSED_MESSAGE } from "../calls/outcome.ts";
 import { normalizeE164 } from "../phone.ts";
 import { callerNumber, matchesCaller } from "./callers.ts";
 import { isOpen } from "./schedule.ts";
+import { rejectsUnverified, type CallerVerification } from "./verification.ts";
+import type { Voicemail } from "../voicemail/settings.ts";
 
-/** Which list blocked the caller. */
-export type BlockReason = "global_blocklist" | "agent_blocklist";
+/**
+ * Closed, or a caller not on the allowed list, when the schedule names no after-hours target. The rules own it
+ * (they decide what is said); the call flow only speaks it, so this layer imports nothing from calls/.
+ */
+export const CLOSED_MESSAGE = "Sorry, we are closed right now. Please call again during our opening hours. Goodbye.";
+
+/** Which list blocked the caller, or `unverified`: the agent's `blockUnverified` and the caller's SHAKEN/STIR result. */
+export type BlockReason = "global_blocklist" | "agent_blocklist" | "unverified";
 /** Which rate limit the call is over. */
 export type LimitReason = "caller_rate_limit" | "number_rate_limit";
 /** Why the call did not go to its own agent: the line is closed, or the caller is not on its allowed list. */
@@ -33,6 +40,8 @@ export interface RuleInput {
   /** Twilio's `From` and `To`. */
   from: string;
   to: string;
+  /** The caller's SHAKEN/STIR result (rules/verification.ts); `none` when Twilio sent none. */
+  verification: CallerVerification;
   /** ms since the epoch. */
   now: number;
   limits: LimitResults;
@@ -47,20 +56,23 @@ export type RuleDecision =
   | { kind: "dial"; number: string; reason: ClosedReason }
   /** `detail` says why a configured target was not used (for the log). */
   | { kind: "say"; message: string; reason: ClosedReason; detail?: string }
+  /** The schedule's voicemail box takes a message. */
+  | { kind: "voicemail"; voicemail: Voicemail; reason: ClosedReason }
   | { kind: "reject"; reason: BlockReason }
   | { kind: "rate_limited"; reason: LimitReason };
 
-/** Whether, and by which list, the caller is blocked. */
-export function blockReason(agent: AgentConfig, blocklist: readonly string[], from: string): BlockReason | null {
+/** Whether, and by which list (or their verification), the caller is blocked. */
+export function blockReason(agent: AgentConfig, blocklist: readonly string[], from: string, verification: CallerVerification): BlockReason | null {
   const caller = callerNumber(from);
   if (matchesCaller(blocklist, caller)) return "global_blocklist";
   if (agent.blockedCallers && matchesCaller(agent.blockedCallers, caller)) return "agent_blocklist";
+  if (rejectsUnverified(agent.blockUnverified, verification)) return "unverified";
   return null;
 }
 
 export function decide(input: RuleInput): RuleDecision {
   const { agent, from, to, now, limits } = input;
-  const blocked = blockReason(agent, input.blocklist, from);
+  const blocked = blockReason(agent, input.blocklist, from, input.verification);
   if (blocked) return { kind: "reject", reason: blocked };
   if (!limits.caller) return { kind: "rate_limited", reason: "caller_rate_limit" };
   if (!limits.number) return { kind: "rate_limited", reason: "number_rate_limit" };
@@ -77,6 +89,7 @@ export function decide(input: RuleInput): RuleDecision {
   if (!target) return { kind: "say", message: CLOSED_MESSAGE, reason };
   if ("agent" in target) return { kind: "connect", agentId: target.agent, reason, variables };
   if ("say" in target) return { kind: "say", message: target.say, reason };
+  if ("voicemail" in target) return { kind: "voicemail", voicemail: target.voicemail, reason };
   // Dialing the number that was called would loop back into this Worker, call after call, at the operator's cost.
   if (target.number === (normalizeE164(to) ?? to)) {
     return { kind: "say", message: CLOSED_MESSAGE, reason, detail: "afterHours number is the dialed number: not dialed" };

@@ -16,6 +16,7 @@ import { BLOCKLIST_KEY, parseBlocklist } from "./blocklist.ts";
 import type { PatternsResult } from "./callers.ts";
 import { blockReason, decide, type ClosedReason, type RuleVariables } from "./decide.ts";
 import { countCall, UNCOUNTED, type Limiters } from "./limits.ts";
+import { callerVerification } from "./verification.ts";
 
 export interface RouteBindings extends Limiters {
   AGENTS: KVNamespace;
@@ -80,8 +81,9 @@ export async function applyRules(env: RouteBindings, read: RoutingRead, call: In
   if (!lookup.ok) return { kind: "answer", lookup, outcome: { kind: lookup.reason }, detail: lookup.detail };
   const { agent } = lookup;
   // A blocked caller is turned away for nothing: not counted either.
-  const limits = !count || blockReason(agent, blocklist, call.from) ? UNCOUNTED : await countCall(env, call.from, call.to);
-  const decision = decide({ agent, blocklist, from: call.from, to: call.to, now, limits });
+  const verification = callerVerification(call.stirVerstat);
+  const limits = !count || blockReason(agent, blocklist, call.from, verification) ? UNCOUNTED : await countCall(env, call.from, call.to);
+  const decision = decide({ agent, blocklist, from: call.from, to: call.to, verification, now, limits });
   if (decision.kind !== "connect") {
     return { kind: "answer", lookup, outcome: ruleOutcome(decision), ...("detail" in decision && decision.detail && { detail: decision.detail }) };
   }

@@ -8,13 +8,14 @@
  * Shared by the Worker and the CLI: plain TypeScript.
  */
 import { normalizeE164 } from "../phone.ts";
+import { validateVoicemail, type Voicemail } from "../voicemail/settings.ts";
 
 export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 /** The order days are written in, for storage and output. */
 export const WEEK_ORDER: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-export type AfterHoursTarget = { agent: string } | { number: string } | { say: string };
+export type AfterHoursTarget = { agent: string } | { number: string } | { say: string } | { voicemail: Voicemail };
 
 export interface Schedule {
   timeZone: string;
@@ -143,21 +144,25 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function validateTarget(value: unknown, isAgentId: (id: string) => boolean): { ok: true; target: AfterHoursTarget } | { ok: false; detail: string } {
   const field = "schedule.afterHours";
   const fail = (detail: string) => ({ ok: false as const, detail: `${field}${detail}` });
-  if (!isPlainObject(value) || Object.keys(value).length !== 1) return fail(' is not one of {"agent": id}, {"number": E.164} or {"say": text}');
+  if (!isPlainObject(value) || Object.keys(value).length !== 1) return fail(' is not one of {"agent": id}, {"number": E.164}, {"say": text} or {"voicemail": {"greeting": text, "maxSeconds": n}}');
   const [[kind, target]] = Object.entries(value) as [[string, unknown]];
   if (kind === "agent") {
     return typeof target === "string" && isAgentId(target) ? { ok: true, target: { agent: target } } : fail(`.agent ${JSON.stringify(target)} is not a route agent id`);
   }
   if (kind === "number") {
     const number = typeof target === "string" ? normalizeE164(target) : null;
-    return number ? { ok: true, target: { number } } : fail(`.number ${JSON.stringify(target)} is not an E.164 phone number`);
+    return number ? { ok: true, target: { number } } : fail(".number is not an E.164 phone number");
   }
   if (kind === "say") {
     if (typeof target !== "string" || target.trim() === "") return fail(".say is not a sentence");
     if (target.length > MAX_SAY_LENGTH) return fail(`.say is longer than ${MAX_SAY_LENGTH} characters`);
     return { ok: true, target: { say: target } };
   }
-  return fail(` has unknown field "${kind}" (agent, number or say)`);
+  if (kind === "voicemail") {
+    const checked = validateVoicemail(target, `${field}.voicemail`);
+    return checked.ok ? { ok: true, target: { voicemail: checked.voicemail } } : { ok: false, detail: checked.detail };
+  }
+  return fail(` has unknown field "${kind}" (agent, number, say or voicemail)`);
 }
 
 /**

@@ -42,13 +42,15 @@ export type Signer =
   | { ok: false; secret: string; problem: string };
 
 const encoder = new TextEncoder();
+/** WebCrypto's key type, named through `crypto` so the CLI (Node's types) can share this module. */
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 /** Imported keys by secret text: importKey costs more than the HMAC itself, and the secrets rarely change. */
-const keyCache = new Map<string, ReturnType<typeof crypto.subtle.importKey>>();
+const keyCache = new Map<string, Promise<HmacKey>>();
 
-function importKey(secret: string, bytes: Uint8Array<ArrayBuffer>): ReturnType<typeof crypto.subtle.importKey> {
+function importKey(secret: string, bytes: Uint8Array): Promise<HmacKey> {
   let key = keyCache.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    key = crypto.subtle.importKey("raw", new Uint8Array(bytes), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     if (keyCache.size > 8) keyCache.clear();
     keyCache.set(secret, key);
   }

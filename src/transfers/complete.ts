@@ -17,7 +17,7 @@ import type { TransferEnd } from "../line/object.ts";
 import { param, type TwilioParams } from "../twilio/params.ts";
 import { dialNumber, hangUp, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
 
-/** The dynamic variable that tells the agent's prompt the transfer failed, and to whom (README "Transfers"). */
+/** The dynamic variable that tells the agent's prompt the transfer failed, and to whom (docs/transfers.md). */
 export const TRANSFER_FAILED_VARIABLE = "transfer_failed";
 
 export interface TransferDialReport {
@@ -89,7 +89,11 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
     return { twiml: noAgent(null, signedUrl, record.agentKey), log: { ...log, detail: lookup.detail } };
   }
   // The failed destination joins the agent's own variables, so the prompt can say "nobody is free, can I take a message?".
-  const agent: AgentConfig = { ...lookup.agent, dynamicVariables: { ...lookup.agent.dynamicVariables, [TRANSFER_FAILED_VARIABLE]: attempt.destination } };
+  const failed = { [TRANSFER_FAILED_VARIABLE]: attempt.destination };
+  const agent: AgentConfig = { ...lookup.agent, dynamicVariables: { ...lookup.agent.dynamicVariables, ...failed } };
+  // The pre-call hook is never asked twice for a call: its first answer (stored on the line) applies again, under transfer_failed.
+  const stored = await askLine(stub.hookAnswer(report.callSid), "line hook answer").catch(() => null);
+  const hook = stored && { ...stored.answer, dynamic_variables: { ...stored.answer.dynamic_variables, ...failed } };
   const call = {
     callSid: report.callSid,
     from: record.from ?? report.from ?? "",
@@ -97,7 +101,7 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
     dryRun: false,
     ...((record.accountSid ?? report.accountSid) && { accountSid: record.accountSid ?? report.accountSid }),
   };
-  const result = await connectCall(retellClient(env, budget), retellSipHost(env), call, agent, line);
+  const result = await connectCall(retellClient(env, budget), retellSipHost(env), call, agent, line, hook ?? undefined);
   const registered = result.registration.ok ? { retellCallId: result.registration.callId } : { error: result.registration.reason };
   await askLine(stub.backToAgent(report.callSid, report.index, registered), "line back to agent");
   const actions = record.agentKey === null ? undefined : dialActions(signedUrl, record.agentKey);

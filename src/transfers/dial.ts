@@ -1,10 +1,12 @@
 /**
  * The TwiML that moves a live call to a person (sent inline as the call update's `Twiml`, vendor facts §A): a
- * `<Dial>` of the destination whose `action` is transfer-complete, with the whisper as the noun's `url`. Inline
+ * `<Dial>` of the destination whose `action` is transfer-complete, with the whisper as the noun's `url` (naming
+ * only the announcement's opaque id on the line). Inline
  * TwiML must use absolute URLs (Twilio error 15004) and stay within 4,000 characters (error 32018).
  */
 import type { AgentConfig } from "../agents/schema.ts";
 import { normalizeE164 } from "../phone.ts";
+import { endTwilioUrl } from "../twilio/params.ts";
 import { dialTransfer, twimlDocument } from "../twilio/twiml.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S, type Destination } from "./destinations.ts";
 
@@ -12,10 +14,16 @@ export const TRANSFER_COMPLETE_PATH = "/api/webhooks/twilio/transfer-complete";
 export const TRANSFER_WHISPER_PATH = "/api/webhooks/twilio/transfer-whisper";
 /** Twilio's limit for an update's `Twiml` (https://www.twilio.com/docs/api/errors/32018). */
 export const MAX_INLINE_TWIML_CHARS = 4_000;
-/** The longest announcement: a sentence or two for the person; with it, the TwiML stays under 4,000 characters. */
+/** The longest announcement: a sentence or two for the person (kept on the line, never in the TwiML or a URL). */
 export const MAX_ANNOUNCE_CHARS = 300;
-/** The whisper's query parameter: the sentence itself, covered by Twilio's signature when Twilio requests it. */
-export const WHISPER_PARAM = "say";
+/** The whisper URL's query parameters: the line whose object keeps the sentence, and its opaque id there. */
+export const WHISPER_LINE_PARAM = "line";
+export const WHISPER_ID_PARAM = "whisper";
+/**
+ * What the person hears before the announcement: the model writes the announcement, and the caller can steer the
+ * model, so the sentence is marked as the assistant's and cannot pose as the system (or as the operator).
+ */
+export const ANNOUNCE_PREFIX = "Message from the assistant:";
 
 export interface TransferDial {
   destination: Destination;
@@ -26,19 +34,21 @@ export interface TransferDial {
   dialed: string | null;
   /** The public origin Twilio reaches the Worker on (WEBHOOK_BASE_URL, else the request's). */
   origin: string;
-  announce?: string;
+  /** Where the line keeps the announcement (line/whispers.ts), when there is one. */
+  whisper?: { line: string; id: string };
 }
 
 export function transferCompleteUrl(origin: string, index: number): string {
   const url = new URL(TRANSFER_COMPLETE_PATH, origin);
   url.searchParams.set("attempt", String(index));
-  return url.toString();
+  return endTwilioUrl(url);
 }
 
-export function whisperUrl(origin: string, announce: string): string {
+export function whisperUrl(origin: string, whisper: { line: string; id: string }): string {
   const url = new URL(TRANSFER_WHISPER_PATH, origin);
-  url.searchParams.set(WHISPER_PARAM, announce);
-  return url.toString();
+  url.searchParams.set(WHISPER_LINE_PARAM, whisper.line);
+  url.searchParams.set(WHISPER_ID_PARAM, whisper.id);
+  return endTwilioUrl(url);
 }
 
 /** The transfer's whole TwiML document. */
@@ -47,7 +57,7 @@ export function transferTwiml(dial: TransferDial): string {
   const callerId = agent.transferCallerId ?? (dial.dialed === null ? undefined : (normalizeE164(dial.dialed) ?? undefined));
   return twimlDocument(
     dialTransfer(
-      { kind: destination.kind, target: destination.target, ...(dial.announce && { whisperUrl: whisperUrl(dial.origin, dial.announce) }) },
+      { kind: destination.kind, target: destination.target, ...(dial.whisper && { whisperUrl: whisperUrl(dial.origin, dial.whisper) }) },
       { action: transferCompleteUrl(dial.origin, dial.index), timeout: agent.transferTimeoutSeconds ?? DEFAULT_TRANSFER_TIMEOUT_S, callerId },
     ),
   );

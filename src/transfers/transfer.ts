@@ -67,11 +67,22 @@ export async function requestTransfer(env: Bindings, call: TransferCall, origin:
   if (start.kind === "refused") return refused({ reason: start.reason }, { destination: destination.name });
   if (start.kind === "existing") return answered(start.attempt, { repeat: true });
 
-  const twiml = transferTwiml({ destination, index: start.index, agent, dialed: start.record.to, origin, ...(call.announce && { announce: call.announce }) });
+  let whisper: { line: string; id: string } | undefined;
+  const whisperLog: Record<string, unknown> = {};
+  if (call.announce) {
+    try {
+      whisper = { line, id: await askLine<string>(stub.keepWhisper(callSid, call.announce), "line whisper") };
+    } catch (error) {
+      // The transfer matters more than the announcement: the person is connected without it.
+      whisperLog.whisper = "unavailable";
+      whisperLog.whisperDetail = error instanceof Error ? error.message : String(error);
+    }
+  }
+  const twiml = transferTwiml({ destination, index: start.index, agent, dialed: start.record.to, origin, ...(whisper && { whisper }) });
   const accountSid = start.record.accountSid ?? env.TWILIO_ACCOUNT_SID;
   const update = await twilioPost(env, accountSid, `/Calls/${callSid}.json`, { Twiml: twiml }, TWILIO_UPDATE_TIMEOUT_MS);
   const result = update.ok ? ({ accepted: true } as const) : ({ accepted: false, error: failureLabel(update) } as const);
-  const log = { attempt: start.index, twilioMs: Date.now() - request.requestedAt, ...(!update.ok && { detail: update.detail }) };
+  const log = { attempt: start.index, twilioMs: Date.now() - request.requestedAt, ...whisperLog, ...(!update.ok && { detail: update.detail }) };
   const settled = await askLine<TransferAttempt | null>(stub.settleTransfer(callSid, start.index, result), "line transfer settle").catch(() => null);
   // The line failing now must not change what Twilio did: the answer follows Twilio's result.
   const attempt: TransferAttempt = settled ?? { ...(start.record.transfers?.[start.index] as TransferAttempt), update: result.accepted ? "accepted" : "refused", updateError: result.accepted ? null : result.error };

@@ -37,12 +37,36 @@ export interface InboundCall {
   from: string;
   to: string;
   accountSid?: string;
+  /** Twilio's SHAKEN/STIR result (rules/verification.ts), when the call carried an identity header and it is one of Twilio's shapes. */
+  stirVerstat?: string;
+  /** What Twilio says about the caller, when it says it (tw-twiml's voice webhook parameters): for the pre-call hook. */
+  caller?: CallerDetails;
   /**
    * Set by `npm run doctor` (never by Twilio): answer as for a real call but register nothing with Retell.
    * The parameter is covered by the signature, so only a holder of the auth token can set it.
    */
   dryRun: boolean;
 }
+
+export interface CallerDetails {
+  /** `CallerName`: only with the number's paid CNAM lookup. */
+  name?: string;
+  /** `FromCountry`, `FromState`, `FromCity`: geographic, when available. */
+  country?: string;
+  state?: string;
+  city?: string;
+  /** `StirVerstat`: the SHAKEN/STIR verdict on US calls (`TN-Validation-Passed-A`, …). */
+  stirVerstat?: string;
+}
+
+/** Caller details by Twilio parameter name. */
+const CALLER_PARAMS = [
+  ["name", "CallerName"],
+  ["country", "FromCountry"],
+  ["state", "FromState"],
+  ["city", "FromCity"],
+  ["stirVerstat", "StirVerstat"],
+] as const;
 
 /** The signed form parameter that makes a voice webhook a dry run. */
 export const DRY_RUN_PARAM = "BridgeDryRun";
@@ -76,8 +100,37 @@ const IDENTIFIERS: { name: string; required: boolean; valid: (value: string) => 
   { name: DRY_RUN_PARAM, required: false, valid: (v) => v === "1", expected: "1" },
 ];
 
+/**
+ * Twilio's parameter names: an ASCII capital, then letters, digits, `_`, `-` and `.` (`CallSid`,
+ * `SipHeader_X-Custom`, `Called.Zip` …). Twilio signs the URL followed by the sorted names and values with no
+ * separator, so the tail of a signed URL can be moved into the first parameter's name when the moved text sorts
+ * before `A` (`/status`, `=fallback`): no Twilio name starts so, and no such name is accepted.
+ */
+const TWILIO_NAME = /^[A-Z][A-Za-z0-9_.-]*$/;
+export function isTwilioShapedName(name: string): boolean {
+  return TWILIO_NAME.test(name);
+}
+
+/**
+ * The parameter every URL the Worker gives Twilio ends with, whose value is digits: moved into a first parameter's
+ * name, any tail of the URL would start that name with `=` or a digit, which isTwilioShapedName refuses. Without
+ * it, a URL ending in capitals (an agent key, a sentence) could lend its tail to a name that sorts before `A`.
+ */
+export const URL_END_PARAM = "end";
+
+/** `url` with URL_END_PARAM last, as every URL given to Twilio (callbacks, actions, whispers) must be. */
+export function endTwilioUrl(url: URL): string {
+  url.searchParams.delete(URL_END_PARAM);
+  url.searchParams.append(URL_END_PARAM, "1");
+  return url.toString();
+}
+
 /** What is wrong with Twilio's identifiers in a signed request, safe to answer with; null when they are right. */
 export function identifierProblem(params: TwilioParams): { param: string; message: string } | null {
+  for (const name of params.keys()) {
+    // The name itself is never echoed or logged: it may carry a caller's number (a re-split moves values into names).
+    if (!isTwilioShapedName(name)) return { param: "(a parameter name)", message: "every parameter name must be Twilio's: an ASCII capital letter, then letters, digits, _, - and ." };
+  }
   for (const { name, required, valid, expected } of IDENTIFIERS) {
     const values = params.get(name);
     // One value (Twilio sends each once; a repeat of the same value changes nothing, the signature dedupes it).
@@ -95,11 +148,28 @@ export function identifierProblem(params: TwilioParams): { param: string; messag
   return null;
 }
 
+/** A StirVerstat value kept as it came: Twilio's are short words and hyphens (rules/verification.ts); anything else is dropped. */
+const STORABLE_VERSTAT = /^[A-Za-z0-9-]{1,64}$/;
+
 /** The fields every voice webhook must carry; `null` when one is missing. */
 export function readInboundCall(params: TwilioParams): InboundCall | null {
   const callSid = param(params, "CallSid");
   const from = param(params, "From");
   const to = param(params, "To");
   if (!callSid || !from || !to) return null;
-  return { callSid, from, to, accountSid: param(params, "AccountSid"), dryRun: param(params, DRY_RUN_PARAM) === "1" };
+  const stirVerstat = STORABLE_VERSTAT.test(param(params, "StirVerstat") ?? "") ? param(params, "StirVerstat") : undefined;
+  const caller: CallerDetails = {};
+  for (const [field, name] of CALLER_PARAMS) {
+    const value = param(params, name);
+    if (value !== undefined) caller[field] = value;
+  }
+  return {
+    callSid,
+    from,
+    to,
+    accountSid: param(params, "AccountSid"),
+    ...(Object.keys(caller).length > 0 && { caller }),
+    ...(stirVerstat && { stirVerstat }),
+    dryRun: param(params, DRY_RUN_PARAM) === "1",
+  };
 }

@@ -52,6 +52,8 @@ function element(name: string, attributes: Attributes, content: string | null): 
 export interface DialOptions {
   /** Where Twilio posts the dial's result; when set, the verbs after <Dial> are never reached (tw-dial). */
   action?: string;
+  /** The most seconds the dialed leg may last (Twilio's default: 14 400, four hours; twilio.com/docs/voice/twiml/dial#timelimit). */
+  timeLimit?: number;
   /** Seconds to wait for an answer (Twilio's default is 30). */
   timeout?: number;
   /** The caller id the dialed party sees (a Twilio number of ours for `<Number>`; tw-dial "callerId"). */
@@ -101,9 +103,61 @@ export function dialTransfer(to: TransferTarget, options: DialOptions): string {
   return element("Dial", { answerOnBridge: true, ...options }, noun);
 }
 
+/** `<Say>`'s voice and language (twilio.com/docs/voice/twiml/say); Twilio's defaults when left out. */
+export interface SayOptions {
+  voice?: string;
+  language?: string;
+}
+
 /** What the person hears before being connected: a whisper URL may only use Say, Play, Gather and Hangup (tw-number). */
-export function say(message: string): string {
-  return element("Say", {}, escapeXml(message));
+export function say(message: string, options: SayOptions = {}): string {
+  return element("Say", { voice: options.voice, language: options.language }, escapeXml(message));
+}
+
+/** Plays an audio file once (twilio.com/docs/voice/twiml/play). */
+export function play(url: string): string {
+  return element("Play", {}, escapeXml(url));
+}
+
+export interface EnqueueOptions {
+  /** Requested when the caller leaves the queue, with QueueResult; its TwiML continues the call (tw-enqueue "action"). */
+  action: string;
+  /** Requested while the caller waits, again each time its TwiML ends (tw-enqueue "waitUrl"). */
+  waitUrl: string;
+}
+
+/**
+ * Puts the caller in the named queue, created on demand (https://www.twilio.com/docs/voice/twiml/enqueue). Both
+ * URLs are posted to, as every Twilio webhook here is.
+ */
+export function enqueue(queue: string, options: EnqueueOptions): string {
+  return element("Enqueue", { action: options.action, method: "POST", waitUrl: options.waitUrl, waitUrlMethod: "POST" }, escapeXml(queue));
+}
+
+/** Takes the caller out of the queue; Twilio then requests the Enqueue's action with QueueResult=leave (tw-leave). */
+export function leave(): string {
+  return element("Leave", {}, null);
+}
+
+export interface RecordOptions {
+  /** The longest recording, seconds (Twilio's default: 3 600). */
+  maxLength: number;
+  /** Requested when the recording ends; without it Twilio requests the current document again (tw-record). */
+  action: string;
+  /** Where Twilio posts RecordingSid, RecordingUrl, RecordingDuration and RecordingStatus once it is stored. */
+  recordingStatusCallback: string;
+}
+
+/** Records the caller after a beep (https://www.twilio.com/docs/voice/twiml/record); Twilio keeps the audio. */
+export function record(options: RecordOptions): string {
+  return element("Record", {
+    maxLength: options.maxLength,
+    action: options.action,
+    method: "POST",
+    recordingStatusCallback: options.recordingStatusCallback,
+    recordingStatusCallbackMethod: "POST",
+    playBeep: true,
+  }, null);
 }
 
 export function twimlDocument(body: string): string {

@@ -96,7 +96,7 @@ describe("parseAgentValue with routing rules", () => {
     ["a bad range", { schedule: { timeZone: "UTC", hours: { mon: ["9-5"] } } }, 'schedule.hours.mon[0] "9-5" is not a range'],
     ["a bad date", { schedule: { timeZone: "UTC", hours: {}, closed: ["2026-13-01"] } }, 'schedule.closed[0] "2026-13-01" is not a date'],
     ["an after-hours agent id that cannot be a route id", { schedule: { timeZone: "UTC", hours: {}, afterHours: { agent: "night/desk" } } }, "schedule.afterHours.agent"],
-    ["a blocked caller that is no pattern", { blockedCallers: ["+1900"] }, "blockedCallers[0] \"+1900\" is not"],
+    ["a blocked caller that is no pattern", { blockedCallers: ["+1900"] }, "blockedCallers[0] is not"],
     ["an empty allowed list", { allowedCallers: [] }, "allowedCallers is empty"],
   ])("reports %s as agent_config_invalid, naming the field", (_name, fields, detail) => {
     expect(parseAgentValue(JSON.stringify({ retellAgentId: "agent_a", ...fields }))).toEqual({ ok: false, reason: "agent_config_invalid", detail: expect.stringContaining(detail) });
@@ -137,5 +137,44 @@ describe("serializeAgentConfig", () => {
   it("stores anything more as JSON that parses back to the same agent", () => {
     const agent = { retellAgentId: "agent_a", fallbackNumber: "+61390000000", dynamicVariables: { office: "Melbourne" } };
     expect(parseAgentValue(serializeAgentConfig(agent))).toEqual({ ok: true, agent });
+  });
+});
+
+describe("busy-line and screening fields", () => {
+  const parse = (fields: Record<string, unknown>) => parseAgentValue(JSON.stringify({ retellAgentId: "agent_a", ...fields }));
+
+  it.each([
+    [{ blockUnverified: "failed" }],
+    [{ blockUnverified: "failed-or-C" }],
+    [{ maxCallSeconds: 1 }],
+    [{ maxCallSeconds: 14_400 }],
+    [{ announce: { text: "This call is recorded and answered by an AI assistant." } }],
+    [{ announce: { text: "Cet appel est enregistré.", voice: "Polly.Celine", language: "fr-FR" } }],
+    [{ announce: { url: "https://example.com/notice.mp3" } }],
+  ])("accepts %j", (fields) => {
+    expect(parse(fields)).toEqual({ ok: true, agent: { retellAgentId: "agent_a", ...fields } });
+  });
+
+  it.each([
+    [{ blockUnverified: "C" }, 'blockUnverified is not one of "failed", "failed-or-C"'],
+    [{ blockUnverified: true }, "blockUnverified is not one of"],
+    [{ maxCallSeconds: 0 }, "maxCallSeconds is not a whole number from 1 to 14400"],
+    [{ maxCallSeconds: 14_401 }, "maxCallSeconds is not a whole number"],
+    [{ maxCallSeconds: 60.5 }, "maxCallSeconds is not a whole number"],
+    [{ maxCallSeconds: "60" }, "maxCallSeconds is not a whole number"],
+    [{ announce: "This call is recorded" }, "announce is not an object"],
+    [{ announce: { text: "" } }, "announce.text is not a non-empty string"],
+    [{ announce: { text: "x".repeat(1_001) } }, "announce.text is longer than 1000 characters"],
+    [{ announce: { text: "Hi", voice: "Polly Joanna" } }, "announce voice is not a Twilio voice name"],
+    [{ announce: { text: "Hi", language: "english" } }, "announce language is not a language tag"],
+    [{ announce: { text: "Hi", loop: 3 } }, 'announce has an unknown field "loop"'],
+    [{ announce: { url: "http://example.com/notice.mp3" } }, "announce.url is not an https URL"],
+    [{ announce: { url: "https://user:pw@example.com/notice.mp3" } }, "announce.url carries credentials"],
+    [{ announce: { url: "notice.mp3" } }, "announce.url is not a URL"],
+    [{ announce: { url: "https://example.com/a.mp3", text: "Hi" } }, "announce with a url takes no other field"],
+  ])("refuses %j", (fields, detail) => {
+    const result = parse(fields);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.detail).toContain(detail);
   });
 });

@@ -29,6 +29,16 @@ describe("nextAfterDial", () => {
   ] as const)("%s leg, %j, fallback %s → %j", (leg, result, fallback, expected) => {
     expect(nextAfterDial(leg, result, fallback)).toEqual(expected);
   });
+
+  const voicemail = { greeting: "Leave a message.", maxSeconds: 60 };
+  it.each([
+    ["a failed AI leg with no fallback number takes a message", "retell", failed, undefined, { kind: "voicemail", voicemail }],
+    ["a failed AI leg with a fallback number dials it first", "retell", failed, "+61390000000", { kind: "fallback", number: "+61390000000" }],
+    ["a failed fallback takes a message", "fallback", failed, "+61390000000", { kind: "voicemail", voicemail }],
+    ["a completed dial ends the call", "retell", { failed: false } as const, undefined, { kind: "end" }],
+  ] as const)("with a voicemail box: %s", (_name, leg, result, fallback, expected) => {
+    expect(nextAfterDial(leg, result, fallback, voicemail)).toEqual(expected);
+  });
 });
 
 describe("readAgentKey", () => {
@@ -48,8 +58,8 @@ describe("readAgentKey", () => {
 describe("dialActions", () => {
   it("builds absolute URLs on the signed origin, the key encoded in the query", () => {
     expect(dialActions("https://calls.example.com:8443/api/webhooks/twilio?x=1", "+61341517921")).toEqual({
-      retell: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=retell",
-      fallback: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=fallback",
+      retell: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=retell&end=1",
+      fallback: "https://calls.example.com:8443/api/webhooks/twilio/dial-complete?agent=%2B61341517921&leg=fallback&end=1",
     });
   });
 });

@@ -86,7 +86,7 @@ describe("agents against the real local store (wrangler, one temp folder, distin
 });
 
 describe.concurrent("agents command logic (fake wrangler store)", () => {
-  it("stores a bare agent id when there is nothing else, as the README's raw wrangler recipe does", async () => {
+  it("stores a bare agent id when there is nothing else, as the raw wrangler recipe in docs/configuration.md does", async () => {
     const store = fakeStore();
     expect((await runCli("agents", ["add", "+61341517921", "agent_abc123", "--local"], store.env)).code).toBe(0);
     expect(store.kv()).toEqual({ "+61341517921": "agent_abc123" });
@@ -117,6 +117,33 @@ describe.concurrent("agents command logic (fake wrangler store)", () => {
     expect(show.code, show.output).toBe(0);
     expect(show.stdout).toMatch(/agent:\s+agent_new2 \(latest version\)/);
     expect(show.stdout).toMatch(/name:\s+Sales/);
+  });
+
+  it("add --hook stores the agent's call hook as the Worker reads it, and show prints it", async () => {
+    const store = fakeStore();
+    const add = await runCli("agents", ["add", "+61341517921", "agent_abc123", "--hook", "https://crm.example.com/retell", "--hook-timeout", "1500", "--local"], store.env);
+    expect(add.code, add.output).toBe(0);
+    expect(parseAgentValue(store.kv()["+61341517921"] ?? "")).toEqual({ ok: true, agent: { retellAgentId: "agent_abc123", callHook: { url: "https://crm.example.com/retell", timeoutMs: 1500 } } });
+    const show = await runCli("agents", ["show", "+61341517921", "--local"], store.env);
+    expect(show.stdout).toMatch(/call hook:\s+https:\/\/crm\.example\.com\/retell \(1500 ms\)/);
+  });
+
+  it("add --hook none turns the default hook off for the number", async () => {
+    const store = fakeStore();
+    expect((await runCli("agents", ["add", "+61341517921", "agent_abc123", "--hook", "none", "--local"], store.env)).code).toBe(0);
+    expect(store.kv()).toEqual({ "+61341517921": '{"retellAgentId":"agent_abc123","callHook":null}' });
+  });
+
+  it.each([
+    ["plain http to another host", ["--hook", "http://crm.example.com/retell"], "--hook: callHook.url must be https://"],
+    ["a timeout over 5 s", ["--hook", "https://crm.example.com/retell", "--hook-timeout", "9000"], "--hook: callHook.timeoutMs"],
+    ["a timeout without a hook", ["--hook-timeout", "1000"], "--hook-timeout: needs --hook <url>"],
+  ])("add refuses %s, naming the flag, and writes nothing", async (_name, flags, message) => {
+    const store = fakeStore();
+    const result = await runCli("agents", ["add", "+61341517921", "agent_abc123", ...flags, "--local"], store.env);
+    expect(result.code).toBe(2);
+    expect(result.output).toContain(message);
+    expect(store.calls()).toHaveLength(0);
   });
 
   it("import stores an agent's transfers as the Worker reads them, and show prints them", async () => {

@@ -49,9 +49,17 @@ describe("calls stats", () => {
     const alpha = lines.indexOf("Agent agent_alpha");
     expect(alpha).toBeGreaterThan(-1);
     expect(lines[alpha + 1]).toMatch(/^\s+Day\s+Calls\s+Connected\s+Fallbacks\s+Blocked\s+Limited\s+After hours\s+Answered\s+Duration p50\/p95\/total/);
-    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+dial_busy 1, retell_timeout 1$/);
-    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
+    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+0\/0\/0\s+dial_busy 1, retell_timeout 1$/);
+    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+0\/0\/0\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
     expect(result.stderr).toContain(`local D1 database (binding DB, in ${dir})`);
+  });
+
+  it("prints a busy line's peak concurrent calls, calls held and abandoned, and median hold time", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--agent", "agent_busy", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines.find((l) => /^\s+Day\s/.test(l))).toMatch(/Transfers made\/answered\/failed\s+Peak\s+Held\/abandoned\s+Hold p50\s+Failures/);
+    expect(lines.find((l) => /^\s+all\s/.test(l))).toMatch(/\s0\/0\/0\s+2\s+4\/1\s+10s\s+abandoned 1, hold_timeout 1, line_full 1$/);
   });
 
   it("counts the routing rules' blocked, rate-limited and after-hours calls per agent", async () => {
@@ -96,9 +104,24 @@ describe("calls list", () => {
     const result = await runCli("calls", ["list", "--agent", "agent_alpha", "--outcome", "fallback_dialed", ...local()]);
     expect(result.code, result.output).toBe(0);
     const [header, ...rows] = result.stdout.trim().split("\n");
-    expect(header).toMatch(/^Time \(UTC\)\s+CallSid\s+Agent\s+From\s+To\s+Outcome\s+Twilio\s+Duration\s+Sentiment\s+Success\s+Direction$/);
+    expect(header).toMatch(/^Time \(UTC\)\s+CallSid\s+Agent\s+From\s+To\s+Outcome\s+Twilio\s+Duration\s+Sentiment\s+Success\s+Direction\s+Hook$/);
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/^2026-11-18 10:00:00\s+CA0+4\s+agent_alpha\s+.*fallback_dialed \(dial_busy\)\s+10s\s+inbound$/);
+  });
+
+  it("shows the pre-call hook's result, latency and the agent it chose", async () => {
+    const result = await runCli("calls", ["list", ...window, "--agent", "agent_hooked", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toMatch(/blocked \(hook\).*inbound\s+rejected 30ms$/m);
+    expect(result.stdout).toMatch(/connected.*inbound\s+ok 20ms → agent_vip$/m);
+    expect(result.stdout).toMatch(/connected.*inbound\s+timeout 2500ms$/m);
+  });
+
+  it("counts the pre-call hook's answers and failures per agent", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--agent", "agent_hooked", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    expect(result.stdout).toMatch(/Hook ok\/rejected\/failed/);
+    expect(result.stdout).toMatch(/^\s+all\s+6\s+5\s+0\s+1\s.*\s1\/1\/3\s+hook 1$/m);
   });
 
   it("--direction outbound lists only calls placed outbound, with who answered", async () => {

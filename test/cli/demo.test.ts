@@ -8,6 +8,9 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NODE, ROOT, cleanEnv, runCli } from "./helpers.ts";
 
+/** A bound for a failing run only: the demo takes well under a minute, several on a loaded 2-core machine. */
+const DEMO_LIMIT_MS = 240_000;
+
 /** Processes whose command line mentions `text` (read from /proc, so no `ps` is needed). */
 function processesMentioning(text: string): string[] {
   const found: string[] = [];
@@ -33,7 +36,7 @@ const alive = (pid: number) => {
 
 describe("npm run demo", () => {
   it("exits 0 after a SIP dial, a not-in-service answer, a fallback dial and a transfer that comes back to the agent, and leaves nothing running", async () => {
-    const result = await runCli("demo", [], cleanEnv(), 120_000);
+    const result = await runCli("demo", [], cleanEnv(), DEMO_LIMIT_MS);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toContain("RETELL STAND-IN: a local imitation of Retell's API, NOT the real Retell.");
     expect(result.stdout).toMatch(/<Sip>sip:call_[0-9a-f]{32}@sip\.retellai\.com;transport=tcp<\/Sip>/);
@@ -50,7 +53,7 @@ describe("npm run demo", () => {
     // The transfer: the function's answer, Twilio's call update with the whisper, back to the agent, then answered.
     expect(result.stdout).toContain('{"ok":true,"message":"The caller is being put through to sales now."}');
     expect(result.stdout).toMatch(/Twilio stand-in received: POST \/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Calls\/CA[0-9a-f]{32}\.json/);
-    expect(result.stdout).toMatch(/<Number url="http:\/\/[^"]+\/api\/webhooks\/twilio\/transfer-whisper\?say=[^"]+">\+14155550150<\/Number>/);
+    expect(result.stdout).toMatch(/<Number url="http:\/\/[^"]+\/api\/webhooks\/twilio\/transfer-whisper\?line=[^"]+&amp;whisper=[0-9a-f-]+&amp;end=1">\+14155550150<\/Number>/);
     expect(result.stdout).toContain('"transfer_failed": "sales"');
     expect(result.stdout).toContain("<Sip>sip:desk@pbx.example.com</Sip>");
     expect(result.stdout).toMatch(/<Response>\s+<Hangup\/>\s+<\/Response>/);
@@ -58,41 +61,53 @@ describe("npm run demo", () => {
     expect(result.stdout).toMatch(/⇐ msg_[0-9a-f]{32} {2}#1 call\.started\s+signature ✓ verified/);
     expect(result.stdout).toMatch(/#6 call\.ended\s+signature ✓ verified/);
     expect(result.stdout).toContain("✓ call 1's events → your endpoint, in order, every signature verified: call.started, transfer.started, transfer.ended, transfer.started, transfer.ended, call.ended");
+    // The busy line: the second caller is held in the line's queue, then connected once the first call's dial ends.
+    expect(result.stdout).toMatch(/<Enqueue action="[^"]+\/api\/webhooks\/twilio\/hold-complete\?[^"]+" method="POST" waitUrl="[^"]+\/api\/webhooks\/twilio\/hold\?[^"]+" waitUrlMethod="POST">hold:\+14155550125<\/Enqueue>/);
+    expect(result.stdout).toMatch(/✓ line full → second caller held, then connected when the first call ends: sip:call_[0-9a-f]{32}@/);
+    // The pre-call hook: the CRM stand-in verified the signed request and the caller's name reached Retell.
+    expect(result.stdout).toContain("the CRM stand-in received POST /hooks/crm, signature verified with standardwebhooks");
+    expect(result.stdout).toContain('"customer_name": "Ada Lovelace"');
+    expect(result.stdout).toContain("✓ pre-call hook → the caller greeted by name (customer_name): Ada Lovelace");
     expect(result.stdout).not.toContain("✗");
     const state = /Local state for this run: (\S+)/.exec(result.stdout)?.[1] as string;
     const pid = Number(/wrangler dev, pid (\d+)/.exec(result.stdout)?.[1]);
     expect(existsSync(state)).toBe(false);
     expect(alive(pid)).toBe(false);
     expect(processesMentioning(state)).toEqual([]);
-  });
+  }, DEMO_LIMIT_MS + 30_000);
 
-  it("stops wrangler dev and everything else it started when interrupted with Ctrl-C while starting up", async () => {
+  /** Each stage of the start-up, by the line the demo prints as it enters it. */
+  it.each([
+    ["starting the stand-ins", "Local state for this run: "],
+    ["starting wrangler dev and seeding local KV", "Starting the Worker with wrangler dev"],
+    ["applying the D1 migrations", "✓ local KV"],
+    ["waiting for wrangler dev to answer", "✓ local D1"],
+  ])("stops every process it started when interrupted with Ctrl-C while %s", async (_, marker) => {
     const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const deadline = Date.now() + 60_000;
-    let state: string | undefined;
-    // Wait until wrangler has been started for the demo's state folder, then interrupt.
-    while (Date.now() < deadline) {
-      state = /Local state for this run: (\S+)/.exec(stdout)?.[1];
-      if (state && stdout.includes("Starting the Worker") && processesMentioning(state).some((p) => p.includes(" dev "))) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(state).toBeTruthy();
-    expect(stdout).not.toContain("Worker listening on");
+    const reached = new Promise<boolean>((resolve) => {
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+        // A whole line, so the state folder's path printed on it is complete.
+        if (stdout.split("\n").slice(0, -1).some((line) => line.includes(marker))) resolve(true);
+      });
+      void exited.then(() => resolve(false));
+    });
+    expect(await reached, stdout).toBe(true);
     child.kill("SIGINT");
+    const state = /Local state for this run: (\S+)/.exec(stdout)?.[1] as string;
     expect(await exited).toBe(130);
-    expect(processesMentioning(state as string)).toEqual([]);
-    expect(existsSync(state as string)).toBe(false);
-  }, 120_000);
+    expect(processesMentioning(state)).toEqual([]);
+    expect(existsSync(state)).toBe(false);
+  }, DEMO_LIMIT_MS + 30_000);
 
   it("passes its secrets to wrangler dev in a file no command line shows, and deletes it when interrupted with Ctrl-C", async () => {
     const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + DEMO_LIMIT_MS;
     let config: string | undefined;
     while (Date.now() < deadline && !config) {
       const state = /Local state for this run: (\S+)/.exec(stdout)?.[1];
@@ -108,5 +123,5 @@ describe("npm run demo", () => {
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(existsSync(varsFile)).toBe(false);
-  }, 120_000);
+  }, DEMO_LIMIT_MS + 30_000);
 });

@@ -125,12 +125,15 @@ describe("npm run deploy", () => {
     const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fake.env));
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toContain("– TWILIO_ACCOUNT_SID is not set in wrangler.toml [vars] (optional: without it POST /api/calls and npm run call place no calls)");
-    expect(result.stdout).toContain("✓ outbound limits per number: 5 at once, 500 a UTC day");
+    expect(result.stdout).toContain("✓ outbound limits: per number 5 at once and 500 a UTC day; 1000 a UTC day from all numbers together");
+    expect(result.stdout).toContain("✓ outbound calls reach only the calling number's own country (OUTBOUND_ALLOWED_COUNTRIES is empty)");
   });
 
   it.each([
     ["a TWILIO_ACCOUNT_SID that is no account SID", 'TWILIO_ACCOUNT_SID = "SK0123"', "TWILIO_ACCOUNT_SID in wrangler.toml [vars] is \"SK0123\""],
     ["an outbound limit that is no number", 'OUTBOUND_DAILY_LIMIT = "lots"', 'OUTBOUND_DAILY_LIMIT must be a whole number of 0 or more, not "lots"'],
+    ["an account-wide limit that is no number", 'OUTBOUND_ACCOUNT_DAILY_LIMIT = "-1"', 'OUTBOUND_ACCOUNT_DAILY_LIMIT must be a whole number of 0 or more, not "-1"'],
+    ["a country list that is not ISO codes", 'OUTBOUND_ALLOWED_COUNTRIES = "AUS"', "OUTBOUND_ALLOWED_COUNTRIES must be ISO 3166-1 alpha-2 country codes"],
   ])("stops before wrangler deploy on %s", async (_name, line, message) => {
     const { config, secrets } = project();
     writeFileSync(config, readFileSync(config, "utf8").replace(new RegExp(`^${line.split(" ")[0]} = .*$`, "m"), line));
@@ -139,6 +142,20 @@ describe("npm run deploy", () => {
     expect(result.code, result.output).toBe(1);
     expect(result.output).toContain(message);
     expect(result.stderr).toContain("Not deployed: an outbound setting in wrangler.toml is wrong.");
+    expect(fake.calls().some((c) => c[0] === "deploy")).toBe(false);
+  });
+
+  it.each([
+    ["a CALLS_TOKEN shorter than 32 characters", "CALLS_TOKEN=test_short_token", "CALLS_TOKEN is shorter than 32 characters"],
+    ["an ADMIN_TOKEN with a trailing space", "ADMIN_TOKEN='admin_token '", "ADMIN_TOKEN must be visible ASCII characters"],
+  ])("stops before wrangler deploy on %s in the secrets file", async (_name, line, message) => {
+    const { config, secrets } = project();
+    writeFileSync(secrets, `${readFileSync(secrets, "utf8")}${line}\n`);
+    const fake = fakeWrangler();
+    const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fake.env));
+    expect(result.code, result.output).toBe(1);
+    expect(result.output).toContain(message);
+    expect(result.stderr).toContain("Not deployed: a token in the secrets file breaks the token rule.");
     expect(fake.calls().some((c) => c[0] === "deploy")).toBe(false);
   });
 

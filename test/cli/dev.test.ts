@@ -63,7 +63,7 @@ describe("startDev", () => {
     await store.dispose();
     await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", dir, "--config", CONFIG], "Applying D1 migrations locally");
     dev = await startDev({ configPath: CONFIG, persistTo: dir, vars: { ...SECRETS, RETELL_BASE_URL: retell.url } });
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await dev?.stop();

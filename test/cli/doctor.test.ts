@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDev, freePort, type DevServer } from "../../cli/lib/dev.ts";
+import { startHookStandIn, type HookStandIn } from "../../stand-ins/hook.ts";
 import { startRetellStandIn, type RetellStandIn } from "../../stand-ins/retell.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../../stand-ins/twilio.ts";
 import { RETELL_KEY, ROOT, TWILIO_SID, TWILIO_TOKEN, cleanEnv, fakeWrangler, openLocalKv, removeTempDirs, runCli, tempDir } from "./helpers.ts";
@@ -11,20 +12,26 @@ import { join } from "node:path";
 
 const dir = tempDir("doctor");
 let retell: RetellStandIn;
+let hooks: HookStandIn;
 let dev: DevServer;
+/** The Worker's and the doctor's signing secret, which the hook stand-in verifies with. */
+const SIGNING_SECRET = `whsec_${Buffer.from("doctor end-to-end signing secret!").toString("base64")}`;
 const twilios: TwilioStandIn[] = [];
 
 beforeAll(async () => {
   retell = await startRetellStandIn({ apiKey: RETELL_KEY });
+  hooks = await startHookStandIn({ secret: SIGNING_SECRET });
+  hooks.setBehaviour("crm", { answer: { call_inbound: { dynamic_variables: { customer_name: "Ada" } } } });
   const store = await openLocalKv(dir);
-  await store.seed({ "+61341517921": "agent_good1" });
+  await store.seed({ "+61341517921": "agent_good1", "agent:hooked": JSON.stringify({ retellAgentId: "agent_good1", callHook: { url: `${hooks.url}/hooks/crm` } }) });
   await store.dispose();
   dev = await startDev({ configPath: join(ROOT, "wrangler.toml"), persistTo: dir, vars: { TWILIO_AUTH_TOKEN: TWILIO_TOKEN, RETELL_API_KEY: RETELL_KEY, RETELL_BASE_URL: retell.url } });
-}, 90_000);
+});
 
 afterAll(async () => {
   await dev?.stop();
   await retell?.close();
+  await hooks?.close();
   for (const t of twilios) await t.close();
   removeTempDirs();
 });
@@ -37,7 +44,7 @@ async function twilioWith(token: string, numbers: [string, Record<string, string
 }
 
 const doctorEnv = (twilio: TwilioStandIn, token: string, retellKey: string) =>
-  cleanEnv({ TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: token, TWILIO_API_BASE_URL: twilio.url, RETELL_API_KEY: retellKey, RETELL_BASE_URL: retell.url });
+  cleanEnv({ TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: token, TWILIO_API_BASE_URL: twilio.url, RETELL_API_KEY: retellKey, RETELL_BASE_URL: retell.url, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET });
 
 describe("npm run doctor --local", () => {
   it("passes every check on a healthy setup and registers nothing with Retell", async () => {
@@ -50,6 +57,8 @@ describe("npm run doctor --local", () => {
     expect(result.stdout).toContain("✓ signed dry-run webhook for +61341517921 answered SIP TwiML (sip:dry_run@sip.retellai.com;transport=tcp)");
     expect(result.stdout).toContain("✓ LINES is bound to PhoneLine, a SQLite-backed Durable Object");
     expect(result.stdout).toContain(`✓ TWILIO_ACCOUNT_SID is ${TWILIO_SID}: outbound calls are placed on this account`);
+    expect(result.stdout).toMatch(new RegExp(`✓ ${hooks.url}/hooks/crm \\(agent:hooked\\) answered the test request in \\d+ ms \\(HTTP 200\\); its answer parses: sets dynamic_variables`));
+    expect(hooks.requests.filter((r) => r.hook === "crm" && r.verified && (r.body as { test?: boolean }).test === true)).toHaveLength(1);
     expect(result.stdout).toMatch(/Doctor: \d+ ✓, 0 ✗/);
     expect(result.stdout).not.toMatch(/^  ✗/m);
     expect(retell.requests.filter((r) => r.at >= since && r.path === "/v2/register-phone-call")).toEqual([]);

@@ -49,8 +49,11 @@ export interface CliResult {
   output: string;
 }
 
-/** Runs `node cli/<command>.ts ...args` from the project folder. */
-export function runCli(command: string, args: string[], env: ProcessEnvironment = cleanEnv(), timeoutMs = 90_000): Promise<CliResult> {
+/**
+ * Runs `node cli/<command>.ts ...args` from the project folder. `timeoutMs` only bounds a failing run, and
+ * ends it before the test's own limit (120 s) so its output is reported.
+ */
+export function runCli(command: string, args: string[], env: ProcessEnvironment = cleanEnv(), timeoutMs = 110_000): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(NODE, [join(ROOT, "cli", `${command}.ts`), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

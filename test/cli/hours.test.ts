@@ -64,6 +64,7 @@ describe.concurrent("hours command logic (fake wrangler store)", () => {
     ["another agent", "agent:night_desk", { agent: "night_desk" }],
     ["a number", "number:+61 3 9000 0000", { number: "+61390000000" }],
     ["a sentence", "say:We are closed: call back at 9.", { say: "We are closed: call back at 9." }],
+    ["a voicemail box", "voicemail:We are closed: leave a message.", { voicemail: { greeting: "We are closed: leave a message.", maxSeconds: 120 } }],
   ])("sends after-hours calls to %s", async (_name, flag, target) => {
     const store = fakeStore({ [MAPPED]: "agent_front", "agent:night_desk": "agent_night" });
     const result = await runCli("agents", ["hours", MAPPED, "--tz", "UTC", "--after-hours", flag, "--local"], store.env);
@@ -118,7 +119,7 @@ describe.concurrent("hours command logic (fake wrangler store)", () => {
     const store = fakeStore({ [MAPPED]: '{"retellAgentId":"agent_front","schedule":{"timeZone":"UTC","hours":{}}}' });
     const result = await runCli("agents", ["export", `${tempDir("csv")}/out.csv`, "--local"], store.env);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`CSV cannot hold metadata, schedule, blockedCallers, allowedCallers, transfers, transferTimeoutSeconds, transferCallerId (set on ${MAPPED})`);
+    expect(result.stderr).toContain(`CSV cannot hold metadata, schedule, blockedCallers, allowedCallers, transfers, transferTimeoutSeconds, transferCallerId, callHook, blockUnverified, maxCallSeconds, announce, maxConcurrentCalls, holdMessage, holdMusicUrl, maxHoldSeconds, voicemail (set on ${MAPPED})`);
   });
 });
 
@@ -133,10 +134,16 @@ describe.concurrent("show: open now, and when that changes", () => {
 
   it("says a number closed today opens when its next open day starts", async () => {
     // Open all day every day, but closed yesterday, today and tomorrow (UTC): it opens the day after at 00:00.
-    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-    const schedule = { timeZone: "UTC", hours: Object.fromEntries(DAYS.map((d) => [d, ["00:00-24:00"]])), closed: [day(-1), day(0), day(1)] };
-    const store = fakeStore({ [MAPPED]: JSON.stringify({ retellAgentId: "agent_front", schedule, allowedCallers: ["+61412345678"] }) });
-    const result = await runCli("agents", ["show", MAPPED, "--local"], store.env);
+    // "Today" is the day the command ran on: a run that UTC midnight overtook runs again.
+    let today: number;
+    let result: Awaited<ReturnType<typeof runCli>>;
+    const day = (offset: number) => new Date((today + offset) * 86_400_000).toISOString().slice(0, 10);
+    do {
+      today = Math.floor(Date.now() / 86_400_000);
+      const schedule = { timeZone: "UTC", hours: Object.fromEntries(DAYS.map((d) => [d, ["00:00-24:00"]])), closed: [day(-1), day(0), day(1)] };
+      const store = fakeStore({ [MAPPED]: JSON.stringify({ retellAgentId: "agent_front", schedule, allowedCallers: ["+61412345678"] }) });
+      result = await runCli("agents", ["show", MAPPED, "--local"], store.env);
+    } while (Math.floor(Date.now() / 86_400_000) !== today);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`now:\\s+closed \\(.* in UTC\\); opens \\w{3} ${day(2)} 00:00`));
     expect(result.stdout).toMatch(/allowed only:\s+\+61412345678/);
@@ -157,7 +164,7 @@ describe.concurrent("hours: bad input is a clear error and nothing is read or wr
     ["a range without minutes", ["--tz", "UTC", "--mon", "9-17"], '--mon: schedule.hours.mon[0] "9-17" is not a range HH:MM-HH:MM'],
     ["a date that does not exist", ["--tz", "UTC", "--closed", "2026-02-30"], '--closed: schedule.closed[0] "2026-02-30" is not a date'],
     ["special hours without a date", ["--tz", "UTC", "--open", "09:00-12:00"], '--open: "09:00-12:00" is not <date>=<ranges>'],
-    ["an after-hours target of an unknown kind", ["--tz", "UTC", "--after-hours", "voicemail:x"], '--after-hours: "voicemail:x" is not agent:<id>, number:<e164> or say:<text>'],
+    ["an after-hours target of an unknown kind", ["--tz", "UTC", "--after-hours", "email:x"], '--after-hours: "email:x" is not agent:<id>, number:<e164>, say:<text> or voicemail:<greeting>'],
     ["an after-hours number that is this number", ["--tz", "UTC", "--after-hours", `number:${MAPPED}`], "is this number itself: calls would loop"],
     ["an after-hours agent id that cannot be a route id", ["--tz", "UTC", "--after-hours", "agent:night desk"], '--after-hours: schedule.afterHours.agent "night desk" is not a route agent id'],
     ["--clear with schedule flags", ["--clear", "--tz", "UTC"], "--clear takes no other schedule flag"],

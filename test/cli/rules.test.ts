@@ -119,7 +119,7 @@ describe.concurrent("rules command logic (fake wrangler store)", () => {
     const store = fakeStore({ [BLOCKLIST_KEY]: '["nope"]' });
     const result = await runCli("rules", ["list", "--local"], store.env);
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('✗ invalid: rules:blocked[0] "nope" is not');
+    expect(result.stdout).toContain('✗ invalid: rules:blocked[0] is not');
   });
 
   it("npm run agents leaves the rules key out of its mappings", async () => {

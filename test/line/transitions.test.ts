@@ -56,8 +56,8 @@ function answer(fields: Partial<VoiceAnswer> = {}): VoiceAnswer {
 describe("newRecord", () => {
   it("knows nothing but the CallSid and when it was first seen, and is inbound until told otherwise", () => {
     const fresh = newRecord(SID, T0);
-    const { callSid, createdAt, updatedAt, direction, ...rest } = fresh;
-    expect({ callSid, createdAt, updatedAt, direction }).toEqual({ callSid: SID, createdAt: T0, updatedAt: T0, direction: "inbound" });
+    const { callSid, createdAt, updatedAt, direction, announced, ...rest } = fresh;
+    expect({ callSid, createdAt, updatedAt, direction, announced }).toEqual({ callSid: SID, createdAt: T0, updatedAt: T0, direction: "inbound", announced: false });
     expect(Object.values(rest).every((value) => value === null)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { inject } from "vitest";
 import { describe, expect, it } from "vitest";
 import { registerPhoneCall, type RetellClientConfig } from "../../src/retell/register.ts";
-import { retellRequests, setRetellBehaviour, uniqueAgentId } from "../helpers.ts";
+import { endRetellCall, retellRequests, setRetellBehaviour, uniqueAgentId } from "../helpers.ts";
 import { TEST_RETELL_API_KEY } from "../secrets.ts";
 
 const config = (overrides: Partial<RetellClientConfig> = {}): RetellClientConfig => ({
@@ -47,23 +47,28 @@ describe("registerPhoneCall", () => {
     expect(await retellRequests(agentId)).toHaveLength(2);
   });
 
-  it.each([408, 409, 429, 500, 503])("never retries a %i sent with x-should-retry: false", async (status) => {
+  it.each([
+    [408, "retell_rejected"],
+    [409, "retell_rejected"],
+    [429, "retell_at_capacity"],
+    [500, "retell_rejected"],
+    [503, "retell_rejected"],
+  ])("never retries a %i sent with x-should-retry: false (%s)", async (status, reason) => {
     const agentId = uniqueAgentId(`nr${status}`);
     await setRetellBehaviour(agentId, { status, shouldRetry: false, times: 1 });
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_rejected", status, attempts: 1 });
+    expect(result).toMatchObject({ ok: false, reason, status, attempts: 1 });
     expect(await retellRequests(agentId)).toHaveLength(1);
   });
 
   it.each([
-    ["a phone number in the message, masked", { status: "error", message: "Number +14155550123 is not valid" }, "HTTP 400: Number +*******0123 is not valid"],
-    ["every run of 7 or more digits, masked", { message: "ids 1234567 and 123456 of 61341517921" }, "HTTP 400: ids ***4567 and 123456 of *******7921"],
-    ["a long message, cut", { message: `Bad request: ${"x".repeat(500)}` }, `HTTP 400: Bad request: ${"x".repeat(147)}…`],
+    ["a phone number in the message", { status: "error", message: "Number +14155550123 is not valid" }, "HTTP 400"],
+    ["a number written with separators, and a name", { message: "Caller Ada Lovelace at +1 (415) 555-0100 refused" }, "HTTP 400"],
     ["Retell's error code rather than its message", { code: "invalid_number", message: "+14155550123 is not valid" }, "HTTP 400 invalid_number"],
-    ["a body without a message, as sent but masked", { error: "+14155550123" }, 'HTTP 400: {"error":"+*******0123"}'],
-    ["a body that is not JSON, masked", "<html>Caller 14155550123 refused</html>", "HTTP 400: <html>Caller *******0123 refused</html>"],
+    ["a body without a message", { error: "+14155550123" }, "HTTP 400"],
+    ["a body that is not JSON", "<html>Caller 14155550123 refused</html>", "HTTP 400"],
     ["an empty body", "", "HTTP 400"],
-  ])("keeps of Retell's error answer only a bounded summary: %s", async (_name, errorBody, detail) => {
+  ])("keeps of Retell's error answer only its status and error code, never its free text: %s", async (_name, errorBody, detail) => {
     const agentId = uniqueAgentId("body");
     await setRetellBehaviour(agentId, { status: 400, errorBody });
     const result = await registerPhoneCall(config(), params(agentId));
@@ -96,9 +101,37 @@ describe("registerPhoneCall", () => {
 
   it("does not wait for a Retry-After longer than the budget", async () => {
     const agentId = uniqueAgentId("ra");
-    await setRetellBehaviour(agentId, { status: 429, retryAfter: "30" });
+    await setRetellBehaviour(agentId, { status: 503, retryAfter: "30" });
     const result = await registerPhoneCall(config(), params(agentId));
-    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 429, attempts: 1 });
+    expect(result).toMatchObject({ ok: false, reason: "retell_unavailable", status: 503, attempts: 1 });
+  });
+
+  it("takes a 429 still failing after retries as retell_at_capacity", async () => {
+    const agentId = uniqueAgentId("full");
+    await setRetellBehaviour(agentId, { status: 429 });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_at_capacity", status: 429, attempts: 3 });
+  });
+
+  it.each([
+    ["a 429 naming the limit", 429, { status: "error", message: "Concurrency limit reached for this account" }],
+    ["a 400 naming concurrency", 400, { status: "error", message: "concurrency_limit_reached" }],
+    ["a 503 naming concurrency", 503, { status: "error", message: "Max concurrency exceeded" }],
+  ])("takes %s as retell_at_capacity at once, without retrying", async (_name, status, errorBody) => {
+    const agentId = uniqueAgentId("conc");
+    await setRetellBehaviour(agentId, { status, errorBody });
+    const result = await registerPhoneCall(config(), params(agentId));
+    expect(result).toMatchObject({ ok: false, reason: "retell_at_capacity", status, attempts: 1 });
+  });
+
+  it("is refused at capacity by the stand-in's account limit, and registers again once a call has ended", async () => {
+    const agentId = uniqueAgentId("limit");
+    await setRetellBehaviour(agentId, { concurrency: { limit: 1 } });
+    const first = await registerPhoneCall(config(), params(agentId));
+    expect(first).toMatchObject({ ok: true });
+    expect(await registerPhoneCall(config(), params(agentId))).toMatchObject({ ok: false, reason: "retell_at_capacity", status: 429 });
+    await endRetellCall(first.ok ? first.callId : "");
+    expect(await registerPhoneCall(config(), params(agentId))).toMatchObject({ ok: true });
   });
 
   it("retries a dropped connection", async () => {

@@ -36,9 +36,9 @@ describe("placing a call", () => {
     expect(create?.form).toEqual({
       To: ["+14155550100"],
       From: [from],
-      Url: [`https://bridge.example.com/api/webhooks/twilio/outbound?reservation=${reservation}`],
+      Url: [`https://bridge.example.com/api/webhooks/twilio/outbound?reservation=${reservation}&end=1`],
       Method: ["POST"],
-      StatusCallback: [`https://bridge.example.com/api/webhooks/twilio/status?reservation=${reservation}`],
+      StatusCallback: [`https://bridge.example.com/api/webhooks/twilio/status?reservation=${reservation}&end=1`],
       StatusCallbackMethod: ["POST"],
       StatusCallbackEvent: ["initiated", "ringing", "answered", "completed"],
       TimeLimit: ["3600"],

@@ -94,7 +94,7 @@ describe("when the SIP leg to Retell fails", () => {
 
   it("takes the fallback number from the agent's KV entry only, whatever the request carries", async () => {
     const call = await dialedCall();
-    const twiml = parse(await (await worker(dialResult(call, { DialCallStatus: "failed", fallbackNumber: "+19005550000", Number: "+19005550000" }))).text());
+    const twiml = parse(await (await worker(dialResult(call, { DialCallStatus: "failed", FallbackNumber: "+19005550000", Number: "+19005550000" }))).text());
     expect(twiml.number).toBe(FALLBACK);
   });
 

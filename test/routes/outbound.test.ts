@@ -45,7 +45,15 @@ describe("the callee answers", () => {
     const [registration] = await retellRequests(call.agentId);
     expect(res.status).toBe(200);
     expect(sipUri(res.text)).toBe(`sip:${registration?.callId}@sip.retellai.com;transport=tcp`);
-    expect(actionPath(res.text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.from)}&leg=retell`);
+    expect(actionPath(res.text)).toBe(`/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.from)}&leg=retell&end=1`);
+  });
+
+  it("plays the agent's consent notice before the Dial, caps the AI leg with maxCallSeconds, and records the call as announced", async () => {
+    const line = await callingNumber({ announce: { text: "This call is from an AI assistant & is recorded." }, maxCallSeconds: 300 });
+    const call = await placeCall({}, line);
+    const res = await answer(call);
+    expect(res.text).toMatch(/<Response><Say>This call is from an AI assistant &amp; is recorded\.<\/Say><Dial [^>]*timeLimit="300"[^>]*><Sip>/);
+    expect(await recordOf(call.callSid, (row) => row.outcome === "connected")).toMatchObject({ announced: 1 });
   });
 
   it("registers once when Twilio sends the webhook twice at the same time; both get the same TwiML", async () => {

@@ -92,7 +92,7 @@ describe.each(["busy", "no-answer", "failed", "canceled"])("when the person's di
     const { text } = await complete(call, { DialCallStatus: status });
     const back = (await registrations(call))[1];
     expect(sipUri(text)).toBe(`sip:${back?.callId}@sip.retellai.com;transport=tcp`);
-    expect(ORIGIN + actionPath(text)).toBe(`${ORIGIN}/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.line)}&leg=retell`);
+    expect(ORIGIN + actionPath(text)).toBe(`${ORIGIN}/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.line)}&leg=retell&end=1`);
   });
 
   it("records the status and the new AI leg, which becomes the call's Retell call", async () => {
@@ -143,7 +143,7 @@ describe("back with the AI", () => {
     expect(fresh.body.ok).toBe(true);
     const updates = await callUpdates(call.sid);
     expect(updates).toHaveLength(2);
-    expect(parseTwiml(updates[1]!.form.Twiml![0]!).dial?.action).toBe(`${ORIGIN}/api/webhooks/twilio/transfer-complete?attempt=1`);
+    expect(parseTwiml(updates[1]!.form.Twiml![0]!).dial?.action).toBe(`${ORIGIN}/api/webhooks/twilio/transfer-complete?attempt=1&end=1`);
   });
 
   it(`refuses a transfer after ${MAX_TRANSFERS_PER_CALL} transfers nobody answered`, async () => {
@@ -167,7 +167,7 @@ describe("when the way back to the AI cannot be registered", () => {
     await setRetellBehaviour(call.agentId, { status: 422 });
     const { twiml } = await complete(call, { DialCallStatus: "busy" });
     expect(twiml.noun).toMatchObject({ name: "Number", target: FALLBACK });
-    expect(twiml.dial?.action).toBe(`${ORIGIN}/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.line)}&leg=fallback`);
+    expect(twiml.dial?.action).toBe(`${ORIGIN}/api/webhooks/twilio/dial-complete?agent=${encodeURIComponent(call.line)}&leg=fallback&end=1`);
     expect((await call.record())?.transfers).toEqual([expect.objectContaining({ returnRetellCallId: null, returnError: "retell_rejected" })]);
   });
 

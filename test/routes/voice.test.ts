@@ -73,7 +73,7 @@ describe("a call to a mapped number", () => {
       from_number: "+14155550199",
       to_number: to,
       direction: "inbound",
-      retell_llm_dynamic_variables: { caller_number: "+14155550199", called_number: to },
+      retell_llm_dynamic_variables: { caller_number: "+14155550199", called_number: to, caller_verification: "none" },
       metadata: { twilio_call_sid: params.CallSid, twilio_line: to, twilio_account_sid: params.AccountSid },
     });
   });
@@ -87,7 +87,7 @@ describe("a call to a mapped number", () => {
     const [request] = await retellRequests(agentId);
     expect(request?.body).toMatchObject({
       agent_version: 3,
-      retell_llm_dynamic_variables: { office: "Melbourne", caller_number: params.From, called_number: to },
+      retell_llm_dynamic_variables: { office: "Melbourne", caller_number: params.From, called_number: to, caller_verification: "none" },
       metadata: { team: "front", twilio_call_sid: params.CallSid },
     });
   });

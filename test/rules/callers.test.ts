@@ -22,7 +22,7 @@ describe("validateCallerPatterns", () => {
   it("names the entry at fault", () => {
     expect(validateCallerPatterns(["+61412345678", "+1900*", 42], "blockedCallers")).toEqual({
       ok: false,
-      detail: "blockedCallers[2] 42 is not an E.164 number (+61412345678), a prefix ending in * (+1900*), or anonymous",
+      detail: "blockedCallers[2] is not an E.164 number (+61412345678), a prefix ending in * (+1900*), or anonymous",
     });
   });
 

@@ -1,8 +1,7 @@
 /** src/rules/decide.ts: the one routing decision, as a pure function of the call and its agent's rules. */
 import { describe, expect, it } from "vitest";
 import type { AgentConfig } from "../../src/agents/schema.ts";
-import { CLOSED_MESSAGE } from "../../src/calls/outcome.ts";
-import { decide, type RuleInput } from "../../src/rules/decide.ts";
+import { CLOSED_MESSAGE, decide, type RuleInput } from "../../src/rules/decide.ts";
 import type { Schedule } from "../../src/rules/schedule.ts";
 
 const TO = "+61341517921";
@@ -18,6 +17,7 @@ function input(agent: Partial<AgentConfig> = {}, overrides: Partial<RuleInput> =
     blocklist: [],
     from: CALLER,
     to: TO,
+    verification: "none",
     now: OPEN_TIME,
     limits: { caller: true, number: true },
     ...overrides,
@@ -36,6 +36,22 @@ describe("blocked callers", () => {
 
   it("rejects a blocked caller even when over a rate limit or after hours", () => {
     expect(decide(input({ schedule: HOURS }, { blocklist: [CALLER], now: CLOSED_TIME, limits: { caller: false, number: false } }))).toEqual({ kind: "reject", reason: "global_blocklist" });
+  });
+
+  it.each([
+    ["failed verification, with blockUnverified failed", "failed", "failed", true],
+    ["failed verification, with blockUnverified failed-or-C", "failed-or-C", "failed", true],
+    ["C attestation, with blockUnverified failed-or-C", "failed-or-C", "passed-C", true],
+    ["C attestation, with blockUnverified failed", "failed", "passed-C", false],
+    ["B attestation, with blockUnverified failed-or-C", "failed-or-C", "passed-B", false],
+    ["no verification, with blockUnverified failed-or-C", "failed-or-C", "none", false],
+  ] as const)("%s: rejected as unverified is %s", (_name, blockUnverified, verification, rejected) => {
+    const decision = decide(input({ blockUnverified }, { verification }));
+    expect(decision).toEqual(rejected ? { kind: "reject", reason: "unverified" } : { kind: "connect", variables: {} });
+  });
+
+  it("connects a caller whose verification failed when the agent has no blockUnverified", () => {
+    expect(decide(input({}, { verification: "failed" }))).toEqual({ kind: "connect", variables: {} });
   });
 
   it("connects a caller on no list", () => {

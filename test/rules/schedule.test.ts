@@ -139,6 +139,13 @@ describe("validateSchedule", () => {
   });
 
   it.each([
+    [{ greeting: "We are closed. Leave a message.", maxSeconds: 90 }, { greeting: "We are closed. Leave a message.", maxSeconds: 90 }],
+    [{ greeting: "Leave a message." }, { greeting: "Leave a message.", maxSeconds: 120 }],
+  ])("accepts a voicemail after-hours target %j", (voicemail, expected) => {
+    expect(validateSchedule({ timeZone: "UTC", hours: {}, afterHours: { voicemail } }, isAgentId)).toEqual({ ok: true, schedule: { timeZone: "UTC", hours: {}, afterHours: { voicemail: expected } } });
+  });
+
+  it.each([
     ["not an object", "mon 9-5", "schedule is not an object"],
     ["no time zone", { hours: {} }, "schedule.timeZone is missing"],
     ["an unknown time zone", { timeZone: "Mars/Olympus_Mons", hours: {} }, 'schedule.timeZone "Mars/Olympus_Mons" is not an IANA time zone'],
@@ -153,10 +160,14 @@ describe("validateSchedule", () => {
     ["a special date that is not a date", { timeZone: "UTC", hours: {}, open: { "24/12/2026": ["09:00-12:00"] } }, 'schedule.open has "24/12/2026", which is not a date'],
     ["a date both closed and open", { timeZone: "UTC", hours: {}, closed: ["2026-12-24"], open: { "2026-12-24": ["09:00-12:00"] } }, "schedule.open.2026-12-24 is also in schedule.closed"],
     ["two after-hours targets", { timeZone: "UTC", hours: {}, afterHours: { say: "Closed.", number: "+61390000000" } }, "schedule.afterHours is not one of"],
-    ["an after-hours number that is not one", { timeZone: "UTC", hours: {}, afterHours: { number: "000" } }, 'schedule.afterHours.number "000" is not an E.164 phone number'],
+    ["an after-hours number that is not one", { timeZone: "UTC", hours: {}, afterHours: { number: "000" } }, "schedule.afterHours.number is not an E.164 phone number"],
     ["an after-hours agent id that cannot be a KV key", { timeZone: "UTC", hours: {}, afterHours: { agent: "a b" } }, 'schedule.afterHours.agent "a b" is not a route agent id'],
     ["an empty after-hours sentence", { timeZone: "UTC", hours: {}, afterHours: { say: " " } }, "schedule.afterHours.say is not a sentence"],
-    ["an unknown after-hours target", { timeZone: "UTC", hours: {}, afterHours: { voicemail: "x" } }, 'schedule.afterHours has unknown field "voicemail"'],
+    ["an unknown after-hours target", { timeZone: "UTC", hours: {}, afterHours: { email: "x" } }, 'schedule.afterHours has unknown field "email"'],
+    ["a voicemail that is not an object", { timeZone: "UTC", hours: {}, afterHours: { voicemail: "x" } }, "schedule.afterHours.voicemail is not an object"],
+    ["a voicemail without a greeting", { timeZone: "UTC", hours: {}, afterHours: { voicemail: { maxSeconds: 60 } } }, "schedule.afterHours.voicemail.greeting is not a non-empty string"],
+    ["a voicemail too long", { timeZone: "UTC", hours: {}, afterHours: { voicemail: { greeting: "Hi", maxSeconds: 3_601 } } }, "schedule.afterHours.voicemail.maxSeconds is not a whole number from 5 to 3600"],
+    ["a voicemail with an unknown field", { timeZone: "UTC", hours: {}, afterHours: { voicemail: { greeting: "Hi", beep: false } } }, 'schedule.afterHours.voicemail has an unknown field "beep"'],
   ])("refuses %s, naming the field", (_name, value, detail) => {
     const result = validateSchedule(value, isAgentId);
     expect(result.ok).toBe(false);

@@ -6,10 +6,16 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOAD, runLoad, tallyProblems, type LoadReport } from "../../scripts/load.ts";
+import { busyLineProblems, type BusyLineOptions } from "../../scripts/lib/busy-line.ts";
+
+/** 12 callers at once on a line taking 5: some wait a turn or two, none past maxHoldSeconds. */
+const BUSY_LINE: BusyLineOptions = { calls: 12, maxConcurrentCalls: 5, maxHoldSeconds: 30, connectedMs: 1_500, turnMs: 300 };
 
 describe("under load with a failing Retell, copies of webhooks and a D1 outage", () => {
   let report: LoadReport;
   beforeAll(async () => {
+    // maxSeconds bounds the run, wrangler dev's start-up included: generous, since a loaded 2-core machine
+    // takes minutes over what takes seconds alone, and a run cut short fails the first check.
     report = await runLoad({
       ...DEFAULT_LOAD,
       requests: 300,
@@ -17,9 +23,10 @@ describe("under load with a failing Retell, copies of webhooks and a D1 outage",
       numbers: 40,
       repeatRate: 0.1,
       copies: { rate: 0.1, min: 3, max: 10 },
-      maxSeconds: 240,
+      maxSeconds: 300,
       // The whole (shortened) schedule fits the wait, so an event is missing only if it was lost.
       events: { failRate: 0.2, dropRate: 0.05, downAfter: 0.5, downSeconds: 5, retryScale: 0.001, waitSeconds: 300 },
+      busyLine: BUSY_LINE,
     });
   }, 900_000);
 
@@ -69,6 +76,14 @@ describe("under load with a failing Retell, copies of webhooks and a D1 outage",
       failed: 0,
     });
     expect(events.deliveredIds).toBeGreaterThanOrEqual(events.expected);
+  });
+
+  it("never connects more than maxConcurrentCalls on the busy line, holds the rest and connects or sends on every one of them", () => {
+    const busy = report.busyLine;
+    expect(busy && { most: busy.maxConnectedAtOnce <= BUSY_LINE.maxConcurrentCalls, lost: busy.lost, heldTooLong: busy.heldTooLong }).toEqual({ most: true, lost: 0, heldTooLong: 0 });
+    expect(busy?.held).toBeGreaterThan(0);
+    expect((busy?.connected ?? 0) + (busy?.sentOn ?? 0)).toBe(BUSY_LINE.calls);
+    expect(busy ? busyLineProblems(busy, BUSY_LINE) : ["no busy-line report"]).toEqual([]);
   });
 
   it("finds nothing else wrong in the tally", () => {

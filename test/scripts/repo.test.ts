@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 const tracked = execFileSync("git", ["ls-files", "-z"], { encoding: "utf8" }).split("\0").filter(Boolean);
 
 /** NAME=value or NAME: "value" for the secrets this project knows. */
-const ASSIGNMENT = /\b(TWILIO_AUTH_TOKEN(?:_SECONDARY)?|RETELL_API_KEY|ADMIN_TOKEN|CLOUDFLARE_API_TOKEN|TWILIO_API_SECRET)\s*[=:]\s*["'`]?([A-Za-z0-9_\-]{16,})/g;
+const ASSIGNMENT = /\b(TWILIO_AUTH_TOKEN(?:_SECONDARY)?|RETELL_API_KEY|ADMIN_TOKEN|CALLS_TOKEN|CLOUDFLARE_API_TOKEN|TWILIO_API_SECRET)\s*[=:]\s*["'`]?([A-Za-z0-9_\-]{16,})/g;
 /** Values that are visibly not real: placeholders and the tests' own made-up tokens. */
 const MADE_UP = /^(TEST_|your_|test_|demo_|load_|bench_|key_test|key_load|key_bench|key_demo|example)/i;
 
