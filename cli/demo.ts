@@ -54,7 +54,7 @@ const DEMO = {
   fallback: "+14155550142",
   sales: "+14155550150",
   support: "sip:desk@pbx.example.com",
-  hookLine: "+14155550125",
+  hookLine: "+14155550126",
   knownCaller: "+14155550188",
   knownName: "Ada Lovelace",
   agent: "agent_demoFrontDesk",

@@ -8,8 +8,8 @@ import type { HookAnswer } from "./answer.ts";
 
 /** The metadata prefix that is the Worker's own (calls/connect.ts): never taken from a hook. */
 const WORKER_METADATA_PREFIX = "twilio_";
-/** Dynamic variables that carry what Twilio said about the call (calls/connect.ts): never taken from a hook. */
-const WORKER_VARIABLES = ["caller_number", "called_number"];
+/** Dynamic variables that carry what Twilio said about the call, its numbers and SHAKEN/STIR result (calls/connect.ts): never taken from a hook. */
+const WORKER_VARIABLES = ["caller_number", "called_number", "caller_verification"];
 
 function workerOwn<T>(values: Record<string, T> | undefined, own: (key: string) => boolean): Record<string, T> {
   return Object.fromEntries(Object.entries(values ?? {}).filter(([key]) => own(key)));

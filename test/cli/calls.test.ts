@@ -58,8 +58,8 @@ describe("calls stats", () => {
     const result = await runCli("calls", ["stats", ...window, "--agent", "agent_busy", ...local()]);
     expect(result.code, result.output).toBe(0);
     const lines = result.stdout.split("\n");
-    expect(lines.find((l) => /^\s+Day\s/.test(l))).toMatch(/Transfers made\/answered\/failed\s+Peak\s+Held\/abandoned\s+Hold p50\s+Failures/);
-    expect(lines.find((l) => /^\s+all\s/.test(l))).toMatch(/\s0\/0\/0\s+2\s+4\/1\s+10s\s+abandoned 1, hold_timeout 1, line_full 1$/);
+    expect(lines.find((l) => /^\s+Day\s/.test(l))).toMatch(/Transfers made\/answered\/failed\s+Peak\s+Held\/abandoned\s+Hold p50\s+Hook ok\/rejected\/failed\s+Failures/);
+    expect(lines.find((l) => /^\s+all\s/.test(l))).toMatch(/\s0\/0\/0\s+2\s+4\/1\s+10s\s+0\/0\/0\s+abandoned 1, hold_timeout 1, line_full 1$/);
   });
 
   it("counts the routing rules' blocked, rate-limited and after-hours calls per agent", async () => {

@@ -8,7 +8,7 @@ const params: CallRegisterPhoneCallParams = {
   from_number: "+14155550100",
   to_number: "+61341517921",
   direction: "inbound",
-  retell_llm_dynamic_variables: { office: "Melbourne", after_hours: "false", caller_number: "+14155550100", called_number: "+61341517921" },
+  retell_llm_dynamic_variables: { office: "Melbourne", after_hours: "false", caller_number: "+14155550100", called_number: "+61341517921", caller_verification: "failed" },
   metadata: { team: "front", twilio_call_sid: "CA1", twilio_line: "+61341517921" },
 };
 
@@ -28,14 +28,15 @@ describe("applying the hook's answer to the registration", () => {
     expect(applyHookAnswer(params, { override_agent_version: 5 })).toMatchObject({ agent_id: "agent_front", agent_version: 5 });
   });
 
-  it("merges dynamic variables over the agent's and the rules', keeping the numbers Twilio gave", () => {
-    const merged = applyHookAnswer(params, { dynamic_variables: { customer_name: "Ada", office: "Sydney", after_hours: "true", caller_number: "+1999" } });
+  it("merges dynamic variables over the agent's and the rules', keeping the numbers and the verification Twilio gave", () => {
+    const merged = applyHookAnswer(params, { dynamic_variables: { customer_name: "Ada", office: "Sydney", after_hours: "true", caller_number: "+1999", caller_verification: "passed-A" } });
     expect(merged.retell_llm_dynamic_variables).toEqual({
       office: "Sydney",
       after_hours: "true",
       customer_name: "Ada",
       caller_number: "+14155550100",
       called_number: "+61341517921",
+      caller_verification: "failed",
     });
   });
 

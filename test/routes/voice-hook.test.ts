@@ -47,7 +47,7 @@ function configured(agentId: string, params: Record<string, string>, to: string)
     from_number: params.From,
     to_number: to,
     direction: "inbound",
-    retell_llm_dynamic_variables: { caller_number: params.From, called_number: to },
+    retell_llm_dynamic_variables: { caller_number: params.From, called_number: to, caller_verification: "none" },
     metadata: { twilio_call_sid: params.CallSid, twilio_line: to, twilio_account_sid: params.AccountSid },
   };
 }
@@ -111,7 +111,7 @@ describe("the hook's answer", () => {
       from_number: params.From,
       to_number: line.to,
       direction: "inbound",
-      retell_llm_dynamic_variables: { office: "Sydney", team: "front", customer_name: "Ada", caller_number: params.From, called_number: line.to },
+      retell_llm_dynamic_variables: { office: "Sydney", team: "front", customer_name: "Ada", caller_number: params.From, called_number: line.to, caller_verification: "none" },
       metadata: { source: "kv", crm_id: "c-42", nested: { tier: ["gold"] }, twilio_call_sid: params.CallSid, twilio_line: line.to, twilio_account_sid: params.AccountSid },
       agent_override,
     });
