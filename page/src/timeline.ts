@@ -14,7 +14,7 @@ export interface Step {
   /** When it happened (ms since the epoch); null when the record does not say, and then it is listed last. */
   at: number | null;
   /** Who or what the step is about, for its label and its marker's colour. */
-  kind: "webhook" | "rules" | "retell" | "dial" | "transfer" | "twilio" | "outbound";
+  kind: "webhook" | "rules" | "retell" | "dial" | "transfer" | "twilio" | "outbound" | "hook" | "hold" | "voicemail";
   title: string;
   /** Further facts, one line each. */
   details: string[];
@@ -79,6 +79,38 @@ const dial: StepSource = (call) => {
   return steps;
 };
 
+/** What the voice webhook learnt before deciding: the caller's SHAKEN/STIR result and the operator's pre-call hook (docs/pre-call-hook.md). */
+const screening: StepSource = (call) => {
+  const steps: Step[] = [];
+  if (call.stirVerstat !== null) steps.push(step(call.voiceReceivedAt, "webhook", `Caller verification (SHAKEN/STIR): ${call.stirVerstat}`));
+  if (call.hookResult !== null) {
+    const chose = call.finalAgentId !== null && call.finalAgentId !== call.retellAgentId ? `chose agent ${call.finalAgentId}` : null;
+    steps.push(step(call.voiceReceivedAt, "hook", `Pre-call hook: ${call.hookResult}`, call.hookMs !== null && `${call.hookMs} ms`, chose));
+  }
+  return steps;
+};
+
+/** The line's hold queue (docs/busy-lines.md): when the caller was held, for how long, and the line's load when they got their place. */
+const hold: StepSource = (call) => {
+  const steps: Step[] = [];
+  if (call.queuedAt !== null) steps.push(step(call.queuedAt, "hold", "Held in the line's queue", call.outcomeReason === "retell_at_capacity" && "Retell was at capacity"));
+  if (call.queuedAt !== null && call.heldMs !== null) {
+    steps.push(step(call.queuedAt + call.heldMs, "hold", call.outcome === "abandoned" ? "Hung up while held" : "Left the queue", `held ${Math.round(call.heldMs / 1000)} s`));
+  }
+  if (call.concurrentCalls !== null) steps.push(step(call.voiceAnsweredAt, "hold", `Took a place on the line: ${call.concurrentCalls} connected`));
+  return steps;
+};
+
+/** What the caller heard before the agent, and the message they left (Twilio keeps the audio). */
+const notices: StepSource = (call) => {
+  const steps: Step[] = [];
+  if (call.announced) steps.push(step(call.voiceAnsweredAt, "webhook", "Consent notice played before the agent"));
+  if (call.voicemail !== null) {
+    steps.push(step(call.voicemail.reportedAt, "voicemail", `Voicemail ${call.voicemail.status}`, seconds(call.voicemail.durationS), `recording ${call.voicemail.recordingSid}`));
+  }
+  return steps;
+};
+
 function transferSteps(attempt: TransferAttempt, index: number): Step[] {
   const name = `Transfer ${index + 1} to ${attempt.destination}`;
   const requested = step(
@@ -127,7 +159,7 @@ const retellEvents: StepSource = (call) => {
 };
 
 /** In the order they happen within one instant (the voice webhook's steps share its answer's time). */
-export const STEP_SOURCES: StepSource[] = [arrival, decision, dial, transfers, twilioStatus, retellEvents];
+export const STEP_SOURCES: StepSource[] = [arrival, screening, hold, decision, notices, dial, transfers, twilioStatus, retellEvents];
 
 /** Every step of the call, oldest first; steps at the same instant keep their sources' order; undated ones last. */
 export function timeline(call: CallRecord, sources: StepSource[] = STEP_SOURCES): Step[] {

@@ -45,4 +45,25 @@ describe("timeline", () => {
     const call = record({ voiceReceivedAt: T, voiceAnsweredAt: T + 50, outcome: "connected" });
     expect(titles(call, [...STEP_SOURCES, hook])).toEqual(["Twilio's voice webhook received", "Pre-call hook answered", "Decision: connected"]);
   });
+
+  it("shows the caller's verification and the pre-call hook's answer, with the agent it chose, before the decision", () => {
+    const call = record({ voiceReceivedAt: T, voiceAnsweredAt: T + 40, stirVerstat: "TN-Validation-Passed-A", hookResult: "ok", hookMs: 21, retellAgentId: "agent_a", finalAgentId: "agent_vip", outcome: "connected" });
+    const steps = timeline(call);
+    expect(steps.map((s) => s.title)).toEqual(["Twilio's voice webhook received", "Caller verification (SHAKEN/STIR): TN-Validation-Passed-A", "Pre-call hook: ok", "Decision: connected"]);
+    expect(steps[2]?.details).toEqual(["21 ms", "chose agent agent_vip"]);
+  });
+
+  it("shows a held caller's time in the queue and how they left it", () => {
+    const call = record({ voiceReceivedAt: T, voiceAnsweredAt: T + 10, queuedAt: T + 10, heldMs: 30_000, outcome: "abandoned" });
+    const steps = timeline(call);
+    expect(steps.map((s) => s.title)).toEqual(["Twilio's voice webhook received", "Held in the line's queue", "Decision: abandoned", "Hung up while held"]);
+    expect(steps.at(-1)).toEqual({ at: T + 30_010, kind: "hold", title: "Hung up while held", details: ["held 30 s"] });
+  });
+
+  it("shows the consent notice and the voicemail the caller left", () => {
+    const voicemail = { recordingSid: `RE${"b".repeat(32)}`, url: "https://api.twilio.com/x", durationS: 14, status: "completed", reportedAt: T + 60_000 };
+    const steps = timeline(record({ voiceReceivedAt: T, voiceAnsweredAt: T + 10, outcome: "voicemail", announced: true, voicemail }));
+    expect(steps.map((s) => s.title)).toEqual(["Twilio's voice webhook received", "Decision: voicemail", "Consent notice played before the agent", "Voicemail completed"]);
+    expect(steps.at(-1)?.details).toEqual(["14 s", `recording RE${"b".repeat(32)}`]);
+  });
 });
