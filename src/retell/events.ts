@@ -47,6 +47,22 @@ export type RetellEventRead =
   | { kind: "ignored"; event: string }
   | { kind: "invalid"; detail: string };
 
+/** retell-sdk's verifier (retell-sdk/lib/webhook_auth `symmetric.verify`): `v=<ms>,d=<64 hex digits of HMAC-SHA256>`. */
+const SIGNATURE_SHAPE = /^v=(\d{1,16}),d=[0-9a-f]{64}$/i;
+/** The verifier refuses a timestamp more than this far from now, either way. */
+export const RETELL_SIGNATURE_MAX_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * Whether `x-retell-signature` could pass the verifier at `now`: its shape and its timestamp, the checks that need
+ * no body. A request failing them is refused before its body is read, let alone MACed.
+ */
+export function retellSignatureCurrent(signature: string | undefined, now: number): boolean {
+  const match = signature === undefined ? null : SIGNATURE_SHAPE.exec(signature);
+  if (!match) return false;
+  const stamp = Number(match[1]);
+  return Number.isSafeInteger(stamp) && Math.abs(now - stamp) <= RETELL_SIGNATURE_MAX_SKEW_MS;
+}
+
 /** Checks `x-retell-signature` (`v=<ms>,d=<hex HMAC-SHA256 of body + ms>`, at most 5 minutes old) over the raw body. */
 export async function isValidRetellSignature(rawBody: string, apiKey: string, signature: string | undefined): Promise<boolean> {
   if (!signature) return false;

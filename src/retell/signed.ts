@@ -1,27 +1,44 @@
 /**
- * The one way a Retell request is read: its body at most MAX_RETELL_BODY_BYTES, `x-retell-signature` checked over
- * the raw bytes before anything else (401 when missing or wrong), then parsed as JSON (400 when it is not).
- * Used by Retell's webhooks and by the custom functions, which Retell signs the same way.
+ * The one way a Retell request is read. Before any byte of the body: RETELL_API_KEY set (500), `x-retell-signature`
+ * shaped as retell-sdk signs it with a timestamp within 5 minutes (401), the body within the route's cap (413, by
+ * `Content-Length`, else while streaming). Then the signature checked over the raw bytes (401 when wrong), then
+ * the body parsed as JSON (400 when it is not). Used by Retell's webhooks and by the custom functions, which
+ * Retell signs the same way.
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
-import { isValidRetellSignature, RETELL_SIGNATURE_HEADER } from "./events.ts";
+import { isValidRetellSignature, RETELL_SIGNATURE_HEADER, retellSignatureCurrent } from "./events.ts";
 
 /**
- * A call_analyzed body carries the whole call, transcripts with word timings included: a few MB for a long call
- * (a custom function's body carries the transcript so far). Far below the Worker's 100 MB request limit.
+ * Retell's webhook body (call_analyzed the largest) carries the whole call: transcript, transcript_object with each
+ * word's timings, and the tool-call transcripts, scrubbed and not. Retell's longest call is 2 hours (an agent's
+ * max_call_duration_ms is at most 7,200,000; retell-sdk AgentResponse): at a fast 200 words a minute, 24,000
+ * words, about 50 bytes each with timings in transcript_object and about 10 in each of the four text copies:
+ * some 2.2 MB, so 8 MiB leaves more than three times that.
  */
-export const MAX_RETELL_BODY_BYTES = 16 * 1024 * 1024;
+export const MAX_RETELL_WEBHOOK_BODY_BYTES = 8 * 1024 * 1024;
+/** A custom function's body: the call so far and the model's arguments; a transfer's arguments are a name and a sentence. */
+export const MAX_TRANSFER_BODY_BYTES = 1024 * 1024;
 
-export const retellBodyLimit = () =>
-  bodyLimit({
-    maxSize: MAX_RETELL_BODY_BYTES,
+/** The checks that need no body, then the body's cap (hono's bodyLimit: 413 without reading the rest). */
+export function guardRetellRequest(maxSize: number): MiddlewareHandler<AppEnv> {
+  const limit = bodyLimit({
+    maxSize,
     onError: () => {
       throw new AppError({ kind: "too_large" });
     },
   });
+  return async (c, next) => {
+    if (!c.env.RETELL_API_KEY) throw new AppError({ kind: "misconfigured", detail: "RETELL_API_KEY is not set: wrangler secret put RETELL_API_KEY" });
+    const signature = c.req.header(RETELL_SIGNATURE_HEADER);
+    if (!retellSignatureCurrent(signature, Date.now())) {
+      throw new AppError({ kind: "unauthorized", detail: `retell signature ${signature ? "malformed or expired" : "missing"}, body not read` });
+    }
+    return limit(c, next);
+  };
+}
 
 export async function signedRetellJson(c: Context<AppEnv>): Promise<unknown> {
   return (await signedRetellBody(c)).payload;

@@ -8,12 +8,12 @@ import type { AppEnv } from "../env.ts";
 import { signedUrl } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
-import { retellBodyLimit, signedRetellJson } from "../retell/signed.ts";
+import { MAX_TRANSFER_BODY_BYTES, guardRetellRequest, signedRetellJson } from "../retell/signed.ts";
 import { readTransferRequest } from "../transfers/request.ts";
 import { requestTransfer } from "../transfers/transfer.ts";
 
 export const transfer = new Hono<AppEnv>();
-transfer.post("/", retellBodyLimit(), async (c) => {
+transfer.post("/", guardRetellRequest(MAX_TRANSFER_BODY_BYTES), async (c) => {
   const read = readTransferRequest(await signedRetellJson(c));
   if (!read.ok) throw new AppError({ kind: "bad_request", message: "Not a transfer function call: expected { name, call, args: { destination } }", detail: read.detail });
   // Twilio is given our URLs in the transfer's TwiML: the public origin it calls, as for its own webhooks.
