@@ -17,6 +17,7 @@ import type { InboundCall } from "../twilio/params.ts";
 import { askHook, type StoredHook } from "../hook/consult.ts";
 import { retellBudgetMs, timeLeftMs } from "./budget.ts";
 import { failedOutcome } from "./connect.ts";
+import { guardFallback } from "./fallback-guard.ts";
 import { aiLeg, type AiLeg, type VoiceOutcome } from "./outcome.ts";
 
 export interface CallAnswer {
@@ -48,9 +49,9 @@ async function claimCall(env: Bindings, call: InboundCall, line: string, receive
 }
 
 /** The answer for a call whose claim is held by another webhook that has not answered within this one's wait. */
-function stillRegistering(routing: Routing): VoiceOutcome {
-  if (routing.kind === "answer") return routing.outcome;
-  return failedOutcome(routing.agent, "retell_timeout");
+function stillRegistering(env: Bindings, routing: Routing, callSid: string): Promise<VoiceOutcome> {
+  if (routing.kind === "answer") return Promise.resolve(routing.outcome);
+  return guardFallback(env.AGENTS, routing.agent, failedOutcome(routing.agent, "retell_timeout"), { callSid });
 }
 
 /** What the line stores as a voice webhook's answer (inbound or outbound): the call, its agent, and its outcome. */
@@ -96,7 +97,7 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   const answered = (outcome: VoiceOutcome, log: Record<string, unknown>): CallAnswer => ({ outcome, actionKey, log, ...(retellAgentId && { retellAgentId }), ...(leg && { leg }) });
 
   if (claim.kind === "answered") return answered(claim.outcome, { replay: true });
-  if (claim.kind === "still_registering") return answered(stillRegistering(routing), { replay: true, detail: "another webhook is still registering this call" });
+  if (claim.kind === "still_registering") return answered(await stillRegistering(env, routing, call.callSid), { replay: true, detail: "another webhook is still registering this call" });
 
   let outcome: VoiceOutcome;
   let logFields: Record<string, unknown> = {};
@@ -145,6 +146,8 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
       logFields = { detail: error instanceof Error ? error.message : String(error) };
     }
   }
+  // A fallback that is one of the bridge's own numbers would loop the call back in: skipped (calls/fallback-guard.ts).
+  if (routing.kind === "connect") outcome = await guardFallback(env.AGENTS, routing.agent, outcome, { callSid: call.callSid });
 
   if (claim.kind === "claimed") {
     // The agent that took the call (an after-hours one's key, or the number's): transfers and the way back use it.

@@ -10,6 +10,7 @@ import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { voiceAnswer } from "../calls/answer.ts";
 import { connectRegistration, failedOutcome } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
+import { guardFallback } from "../calls/fallback-guard.ts";
 import { aiLeg, APOLOGY_MESSAGE, outcomeTwiml } from "../calls/outcome.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
 import type { OutboundAnswer } from "../line/object.ts";
@@ -80,10 +81,14 @@ export async function answerOutbound(
   const leg = aiLeg(context.agent);
   if (claim.kind === "answered") return { twiml: outcomeTwiml(claim.outcome, actions, leg), log: { result: claim.outcome.kind, replay: true } };
   if (claim.kind === "still_registering") {
-    return { twiml: outcomeTwiml(failedOutcome(context.agent, "retell_timeout"), actions), log: { result: "still_registering", replay: true } };
+    const outcome = await guardFallback(env.AGENTS, context.agent, failedOutcome(context.agent, "retell_timeout"), { callSid: call.callSid });
+    return { twiml: outcomeTwiml(outcome, actions), log: { result: "still_registering", replay: true } };
   }
   const params = outboundRegistrationParams(context, call.callSid, call.accountSid, line);
-  const { outcome, registration } = await connectRegistration(retellClient(env, budget), retellSipHost(env), context.agent, params);
+  const connected = await connectRegistration(retellClient(env, budget), retellSipHost(env), context.agent, params);
+  const { registration } = connected;
+  // A fallback that is one of the bridge's own numbers would call the bridge back: skipped (calls/fallback-guard.ts).
+  const outcome = await guardFallback(env.AGENTS, context.agent, connected.outcome, { callSid: call.callSid });
   const answered = voiceAnswer(call, { agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId, announces: leg.announce !== undefined }, outcome, receivedAt, registration);
   try {
     await askLine(stub.completeVoice(call.callSid, claim.token, answered, outcome), "line answer");

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { classifyDial, dialActions, nextAfterDial, readDialReport, type DialNext } from "../calls/dial-complete.ts";
+import { allowedFallback } from "../calls/fallback-guard.ts";
 import { APOLOGY_MESSAGE } from "../calls/outcome.ts";
 import { askLine, lineOfTwilioCall, lineStub } from "../line/address.ts";
 import type { DialRecord } from "../line/transitions.ts";
@@ -35,6 +36,8 @@ dialComplete.post("/", async (c) => {
     const lookup = await lookupAgent(c.env.AGENTS, report.agentKey);
     if (lookup.ok) ({ fallbackNumber, voicemail } = lookup.agent);
     else lookupDetail = `${lookup.reason}: ${lookup.detail}`;
+    // Only a failed AI leg goes to the fallback; one of the bridge's own numbers would loop (calls/fallback-guard.ts).
+    if (report.leg === "retell") fallbackNumber = await allowedFallback(c.env.AGENTS, fallbackNumber, { callSid: report.callSid });
   }
   const next: DialNext = nextAfterDial(report.leg, result, fallbackNumber, voicemail);
 

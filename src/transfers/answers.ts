@@ -19,7 +19,9 @@ export type TransferRefusal =
   | { reason: "unavailable" }
   | { reason: "no_such_destination"; asked: string; names: string[] }
   | { reason: "too_many_transfers" }
-  | { reason: "announce_too_long" };
+  | { reason: "announce_too_long" }
+  /** The destination is one of the bridge's own numbers: the call would come straight back in (agents/own-numbers.ts). */
+  | { reason: "own_number"; destination: string };
 
 /** The longest part of the model's own `destination` repeated back to it. */
 const MAX_ECHO_CHARS = 40;
@@ -39,6 +41,8 @@ export function refusalReply(refusal: TransferRefusal): TransferReply {
       return refuse(`There is no transfer destination called "${refusal.asked.slice(0, MAX_ECHO_CHARS)}"; the destinations are: ${refusal.names.join(", ")}.`);
     case "too_many_transfers":
       return refuse(`This call has already been transferred ${MAX_TRANSFERS_PER_CALL} times, the most allowed; offer to take a message instead.`);
+    case "own_number":
+      return refuse(`The destination ${refusal.destination} is one of this service's own numbers, so a transfer there would come straight back to an agent; tell the caller nobody can be put through there and offer to take a message.`);
     case "announce_too_long":
       return refuse(`The announcement is longer than ${MAX_ANNOUNCE_CHARS} characters; try again with a shorter one.`);
   }

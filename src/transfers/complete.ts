@@ -11,6 +11,7 @@ import { lookupAgent } from "../agents/lookup.ts";
 import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
 import { connectCall } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
+import { allowedFallback, guardFallback } from "../calls/fallback-guard.ts";
 import { APOLOGY_MESSAGE, connectedOutcome, outcomeTwiml } from "../calls/outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { TransferEnd } from "../line/object.ts";
@@ -54,11 +55,15 @@ export interface TransferNext {
   log: Record<string, unknown>;
 }
 
-/** The agent's fallback number when it has one, else the apology: what a caller gets when Retell cannot take them. */
-function noAgent(agent: AgentConfig | null, signedUrl: string, agentKey: string | null): string {
-  if (!agent?.fallbackNumber) return twimlDocument(sayAndHangUp(APOLOGY_MESSAGE));
+/**
+ * The agent's fallback number when it has one (and it is not one of the bridge's own: calls/fallback-guard.ts), else
+ * the apology: what a caller gets when Retell cannot take them.
+ */
+async function noAgent(env: Bindings, agent: AgentConfig | null, signedUrl: string, agentKey: string | null, callSid: string): Promise<string> {
+  const fallback = await allowedFallback(env.AGENTS, agent?.fallbackNumber, { callSid });
+  if (fallback === undefined) return twimlDocument(sayAndHangUp(APOLOGY_MESSAGE));
   const actions = agentKey === null ? undefined : dialActions(signedUrl, agentKey);
-  return twimlDocument(dialNumber(agent.fallbackNumber, actions && { action: actions.fallback }));
+  return twimlDocument(dialNumber(fallback, actions && { action: actions.fallback }));
 }
 
 export async function afterTransferDial(env: Bindings, line: string, report: TransferDialReport, signedUrl: string): Promise<TransferNext> {
@@ -79,14 +84,14 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
   if (end.kind === "return_failed") {
     const record = await askLine(stub.call(report.callSid), "line call").catch(() => null);
     const lookup = await lookupAgent(env.AGENTS, record?.agentKey ?? null);
-    return { twiml: noAgent(lookup.ok ? lookup.agent : null, signedUrl, record?.agentKey ?? null), log };
+    return { twiml: await noAgent(env, lookup.ok ? lookup.agent : null, signedUrl, record?.agentKey ?? null, report.callSid), log };
   }
 
   const { record, attempt } = end;
   const lookup = await lookupAgent(env.AGENTS, record.agentKey);
   if (!lookup.ok) {
     await askLine(stub.backToAgent(report.callSid, report.index, { error: lookup.reason }), "line back to agent");
-    return { twiml: noAgent(null, signedUrl, record.agentKey), log: { ...log, detail: lookup.detail } };
+    return { twiml: await noAgent(env, null, signedUrl, record.agentKey, report.callSid), log: { ...log, detail: lookup.detail } };
   }
   // The failed destination joins the agent's own variables, so the prompt can say "nobody is free, can I take a message?".
   const failed = { [TRANSFER_FAILED_VARIABLE]: attempt.destination };
@@ -105,8 +110,9 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
   const registered = result.registration.ok ? { retellCallId: result.registration.callId } : { error: result.registration.reason };
   await askLine(stub.backToAgent(report.callSid, report.index, registered), "line back to agent");
   const actions = record.agentKey === null ? undefined : dialActions(signedUrl, record.agentKey);
+  const outcome = await guardFallback(env.AGENTS, agent, result.outcome, { callSid: report.callSid });
   return {
-    twiml: twimlDocument(outcomeTwiml(result.outcome, actions)),
+    twiml: twimlDocument(outcomeTwiml(outcome, actions)),
     log: { ...log, retellMs: result.registration.ms, ...("retellCallId" in registered ? { retellCallId: registered.retellCallId } : { reason: registered.error }) },
   };
 }

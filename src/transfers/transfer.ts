@@ -5,6 +5,8 @@
  */
 import type { Bindings } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
+import { isOwnNumber } from "../agents/own-numbers.ts";
+import { maskPhone } from "../phone.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { TransferStart } from "../line/object.ts";
 import type { TransferAttempt } from "./attempt.ts";
@@ -55,6 +57,12 @@ export async function requestTransfer(env: Bindings, call: TransferCall, origin:
   if (!agent.transfers) return refused({ reason: "not_configured" });
   const destination = findDestination(agent.transfers, call.destination);
   if (!destination) return refused({ reason: "no_such_destination", asked: call.destination, names: Object.keys(agent.transfers) });
+  // One of the bridge's own numbers would bring the call straight back in, each hop a billed leg; KV failing refuses too.
+  if (destination.kind === "number") {
+    const own = await isOwnNumber(env.AGENTS, destination.target).catch(() => null);
+    if (own === null) return refused({ reason: "unavailable" }, { destination: destination.name, detail: "KV failed checking the destination against the bridge's own numbers" });
+    if (own) return refused({ reason: "own_number", destination: destination.name }, { destination: destination.name, target: maskPhone(destination.target) });
+  }
 
   const request = { retellCallId: call.retellCallId, destination: destination.name, requestKey: await requestKey(destination.name, call.announce), requestedAt: Date.now() };
   let start: TransferStart;
