@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
+import { loopMessage } from "../src/agents/loop-guard.ts";
 import { ROUTE_AGENT_ID, parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
 import { hookTimeoutMs } from "../src/hook/settings.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S } from "../src/transfers/destinations.ts";
@@ -13,7 +14,7 @@ import { WEEK_ORDER, describeWallTime, isOpen, nextChange, validateSchedule, typ
 import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
-import { JSON_ONLY_FIELDS, KEY_HELP, checkRow, exportCsv, exportObject, mappingKey, parseStored, readMapping, readMappingFile, storedValue, type Problem, type Row } from "./lib/mappings.ts";
+import { JSON_ONLY_FIELDS, KEY_HELP, checkRow, exportCsv, exportObject, loopsIn, mappingKey, parseStored, readMapping, readMappingFile, storedValue, type Problem, type Row } from "./lib/mappings.ts";
 import { Progress, jsonText, note, out, outJson, table } from "./lib/output.ts";
 import { checkAgents, retellApi, type RetellApi } from "./lib/retell.ts";
 import { Settings } from "./lib/settings.ts";
@@ -165,6 +166,8 @@ async function add(argv: string[]): Promise<number> {
     throw usageError(`Invalid mapping; nothing was written.`, "npm run agents -- add <number> <retellAgentId> [--name N] [--fallback <number>] [--version V] [--var key=value]", problems);
   }
   const { store, settings } = openStore(flags, "add");
+  const loops = await loopsIn(store, [result]);
+  if (loops.length > 0) throw usageError("The mapping would loop calls through the bridge; nothing was written.", undefined, loops.map(({ looping }) => `${FLAG_FOR_FIELD[looping.field] ?? looping.field}: ${loopMessage(looping)}`));
   if (flags.check) {
     const status = (await checkAgents(retellForCheck(settings), [result.agent.retellAgentId])).get(result.agent.retellAgentId);
     if (status && !status.ok) throw new CliError(`--check: ${status.detail}; nothing was written.`, { exitCode: status.reason === "missing" ? EXIT.usage : EXIT.failed });
@@ -357,6 +360,8 @@ async function hours(argv: string[]): Promise<number> {
   }
   const { store } = openStore(flags, "hours");
   const { raw, agent } = await readMapping(store, key);
+  const loops = schedule ? await loopsIn(store, [{ key, agent: { retellAgentId: agent.retellAgentId, schedule } }]) : [];
+  if (loops.length > 0) throw usageError("The opening hours would loop calls through the bridge; nothing was written.", undefined, loops.map(({ looping }) => `--after-hours: ${loopMessage(looping)}`));
   const { schedule: _previous, ...rest } = agent;
   const updated = validateAgentConfig({ ...rest, ...(schedule && { schedule }) });
   if (!updated.ok) throw new CliError(`${key}: ${updated.detail}; nothing was written.`);
@@ -391,6 +396,10 @@ async function importFile(argv: string[]): Promise<number> {
   const rows: Row[] = readMappingFile(file);
   note(`✓ ${file}: ${rows.length} valid row(s), no duplicate numbers.`);
   const { store, settings } = openStore(flags, "import");
+  const loops = await loopsIn(store, rows);
+  if (loops.length > 0) {
+    throw usageError(`${file}: ${loops.length} number(s) would loop calls through the bridge; nothing was written.`, "dial numbers that are not this bridge's own (fallback, transfers, after-hours)", loops.map(({ mapping, looping }) => `${file}:${mapping.line}: ${looping.field}: ${loopMessage(looping)}`));
+  }
   if (flags.check) {
     const api = retellForCheck(settings);
     const ids = [...new Set(rows.map((r) => r.agent.retellAgentId))];

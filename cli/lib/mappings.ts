@@ -5,10 +5,11 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { AGENT_FIELDS, AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../../src/agents/schema.ts";
+import { dialedNumbers, loopingNumbers, ownNumbers, type DialedNumber } from "../../src/agents/loop-guard.ts";
 import { normalizeE164 } from "../../src/phone.ts";
 import { CsvError, formatCsv, parseCsv } from "./csv.ts";
 import { CliError, usageError } from "./errors.ts";
-import { describeStore, getValues, type Store } from "./store.ts";
+import { describeStore, getValues, listKeys, type Store } from "./store.ts";
 
 export interface Mapping {
   /** The KV key: an E.164 number, or `agent:<id>` for the per-agent route. */
@@ -291,4 +292,15 @@ export async function readMapping(store: Store, key: string): Promise<{ raw: str
   const parsed = parseAgentValue(raw);
   if (!parsed.ok) throw new CliError(`${key}: the stored value is invalid (${parsed.detail}); nothing was written.`, { fix: `rewrite it with npm run agents -- add ${key} … --${store.mode}` });
   return { raw, agent: parsed.agent };
+}
+
+/**
+ * The numbers these mappings would dial (fallback, transfers, after-hours number) that are the bridge's own: a key
+ * of the store, or one of these mappings' own numbers (src/agents/loop-guard.ts). The store's keys are listed only
+ * when some mapping dials a number at all.
+ */
+export async function loopsIn<M extends Mapping>(store: Store, mappings: M[]): Promise<{ mapping: M; looping: DialedNumber }[]> {
+  if (!mappings.some((m) => dialedNumbers(m.agent).length > 0)) return [];
+  const own = ownNumbers([...(await listKeys(store)), ...mappings.map((m) => m.key)]);
+  return mappings.flatMap((mapping) => loopingNumbers(mapping.agent, own).map((looping) => ({ mapping, looping })));
 }

@@ -225,6 +225,57 @@ describe.concurrent("agents command logic (fake wrangler store)", () => {
   });
 });
 
+describe.concurrent("the loop guard: no number an agent dials may be one of the bridge's own (exit 2, nothing written)", () => {
+  const OTHER_LINE = "+61341517930";
+  const unchanged = { [OTHER_LINE]: "agent_other" };
+
+  it.each([
+    ["another line's number", OTHER_LINE, "--fallback: +61341517930 is one of this bridge's own numbers"],
+    ["the number being added", "+61341517921", "--fallback: +61341517921 is one of this bridge's own numbers"],
+  ])("add refuses a fallback that is %s", async (_name, fallback, message) => {
+    const store = fakeStore(unchanged);
+    const result = await runCli("agents", ["add", "+61341517921", "agent_abc123", "--fallback", fallback, "--local"], store.env);
+    expect(result.code, result.output).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(store.kv()).toEqual(unchanged);
+  });
+
+  it("add accepts a fallback that is no line of the bridge, reading the store's keys to know", async () => {
+    const store = fakeStore(unchanged);
+    const result = await runCli("agents", ["add", "+61341517921", "agent_abc123", "--fallback", "+61400000000", "--local"], store.env);
+    expect(result.code, result.output).toBe(0);
+    expect(store.calls().map((c) => c.slice(0, 3).join(" "))).toContain("kv key list");
+  });
+
+  it("import refuses a transfer destination that is a line of the store, naming file, line and field", async () => {
+    const store = fakeStore(unchanged);
+    const file = join(tempDir("loop"), "numbers.json");
+    writeFileSync(file, JSON.stringify([{ number: "+61341517921", retellAgentId: "agent_a1", transfers: { sales: "+61 3 4151 7930", support: "sip:desk@pbx.example.com" } }]));
+    const result = await runCli("agents", ["import", file, "--local"], store.env);
+    expect(result.code, result.output).toBe(2);
+    expect(result.stderr).toContain(`${file}:1: transfers.sales: +61341517930 is one of this bridge's own numbers`);
+    expect(store.kv()).toEqual(unchanged);
+  });
+
+  it("import refuses a fallback that is another row's number in the same file", async () => {
+    const store = fakeStore();
+    const file = join(tempDir("loop"), "numbers.csv");
+    writeFileSync(file, "number,retellAgentId,fallbackNumber\n+61341517921,agent_a1,+61341517922\n+61341517922,agent_b2,\n");
+    const result = await runCli("agents", ["import", file, "--local"], store.env);
+    expect(result.code, result.output).toBe(2);
+    expect(result.stderr).toContain(`${file}:2: fallbackNumber: +61341517922 is one of this bridge's own numbers`);
+    expect(store.kv()).toEqual({});
+  });
+
+  it("hours refuses an after-hours number that is another line of the bridge", async () => {
+    const store = fakeStore({ ...unchanged, "+61341517921": "agent_abc123" });
+    const result = await runCli("agents", ["hours", "+61341517921", "--tz", "UTC", "--after-hours", `number:${OTHER_LINE}`, "--local"], store.env);
+    expect(result.code, result.output).toBe(2);
+    expect(result.stderr).toContain("--after-hours: +61341517930 is one of this bridge's own numbers");
+    expect(store.kv()).toEqual({ ...unchanged, "+61341517921": "agent_abc123" });
+  });
+});
+
 describe("agents --check asks Retell first", () => {
   let retell: RetellStandIn;
   beforeAll(async () => {
