@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { expectPositionals, parseFlags } from "./lib/args.ts";
-import { VOICE_PATH } from "./lib/bridge.ts";
+import { VOICE_PATH, parseBaseUrl } from "./lib/bridge.ts";
 import { outboundFindings, tokenFindings } from "./lib/outbound-vars.ts";
 import { DEFAULT_CONFIG, LINES_BINDING, LINES_CLASS, lineObjectProblem, readWranglerConfig, setEntryField, type TableEntry } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
@@ -169,6 +169,9 @@ async function main(argv: string[]): Promise<number> {
   const config = readWranglerConfig(configPath);
   const worker = config.name;
   if (!worker) throw usageError(`${configPath} has no name = "…" for the Worker.`);
+  const configuredBase = config.vars.WEBHOOK_BASE_URL?.trim();
+  // The Worker refuses every Twilio request while WEBHOOK_BASE_URL is not a bare https origin (src/config.ts): say so before deploying.
+  if (configuredBase) parseBaseUrl(configuredBase, "WEBHOOK_BASE_URL (wrangler.toml [vars])");
   out(`Deploying Worker ${worker} (${configPath})`);
 
   out("\nResources");

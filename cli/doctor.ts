@@ -124,6 +124,7 @@ async function main(argv: string[]): Promise<number> {
   const settings = new Settings(configPath);
   const config = readWranglerConfig(configPath);
   const configured = webhookBaseUrl(settings, configPath, store.mode);
+  if (configured) parseBaseUrl(configured.value, `WEBHOOK_BASE_URL (${configured.source})`);
   const urlInput = flags.url ?? (store.mode === "remote" ? configured?.value : undefined);
   if (!urlInput) {
     throw usageError(

@@ -3,6 +3,7 @@
  */
 import type { Bindings } from "./env.ts";
 import { AppError } from "./errors.ts";
+import { httpsOnlyMessage, isSecureOrLoopback } from "./https-only.ts";
 import { log } from "./log.ts";
 import { DEFAULT_RETELL_BASE_URL, type RetellClientConfig } from "./retell/register.ts";
 import { signer, type Signer } from "./standard-webhooks/sign.ts";
@@ -36,8 +37,8 @@ export function retellSipHost(env: Bindings): string {
 /**
  * The URL Twilio signed. With WEBHOOK_BASE_URL (scheme and host, e.g. https://calls.example.com), its origin
  * plus the request's own path and query; otherwise the request's URL. A WEBHOOK_BASE_URL that is not a bare
- * origin is the `misconfigured` failure (500, the var named in the log), so a typo fails closed instead of
- * rejecting every call with 403 and no hint why.
+ * origin, or plain http to anything but this machine (https-only.ts), is the `misconfigured` failure (500, the var
+ * named in the log), so a typo fails closed instead of rejecting every call with 403 and no hint why.
  */
 export function signedUrl(env: Bindings, requestUrl: string): string {
   const base = env.WEBHOOK_BASE_URL?.trim();
@@ -50,6 +51,9 @@ export function signedUrl(env: Bindings, requestUrl: string): string {
       event: "config.invalid_var",
       log: { var: "WEBHOOK_BASE_URL" },
     });
+  }
+  if (!isSecureOrLoopback(origin)) {
+    throw new AppError({ kind: "misconfigured", detail: httpsOnlyMessage("WEBHOOK_BASE_URL"), event: "config.invalid_var", log: { var: "WEBHOOK_BASE_URL" } });
   }
   const url = new URL(requestUrl);
   return origin + url.pathname + url.search;

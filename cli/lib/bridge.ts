@@ -2,6 +2,7 @@
  * Where the Worker listens, as Twilio must be configured to call it (src/app.ts routes).
  */
 import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../../src/agents/schema.ts";
+import { httpsOnlyMessage, isSecureOrLoopback } from "../../src/https-only.ts";
 import { normalizeE164 } from "../../src/phone.ts";
 import { readWranglerConfig } from "./config.ts";
 import { usageError } from "./errors.ts";
@@ -13,7 +14,11 @@ export const STATUS_PATH = `${VOICE_PATH}/status`;
 /** Sub-paths of VOICE_PATH that are not per-agent voice routes. */
 const RESERVED = new Set(["status", "dial-complete", "transfer-complete", "transfer-whisper", "hold", "hold-complete", "voicemail", "voicemail-end"]);
 
-/** A public base URL: scheme and host (and port), no path; a trailing slash is dropped. */
+/**
+ * A public base URL: scheme and host (and port), no path; a trailing slash is dropped. https only unless the host is
+ * this machine (src/https-only.ts): the CLI sends ADMIN_TOKEN or CALLS_TOKEN there, and Twilio sends calls there.
+ * `flag` names the setting in the message (`--url`, `WEBHOOK_BASE_URL`).
+ */
 export function parseBaseUrl(input: string, flag = "--url"): string {
   const origin = input.trim().replace(/\/+$/, "");
   let url: URL | undefined;
@@ -24,6 +29,9 @@ export function parseBaseUrl(input: string, flag = "--url"): string {
   }
   if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== "/" || url.search || url.hash || !/^https?:\/\/[^/?#\s]+$/i.test(origin)) {
     throw usageError(`${flag} ${JSON.stringify(input)} is not a base URL: give the scheme and host only, such as https://calls.example.com or https://twilio-retell-bridge.<subdomain>.workers.dev.`);
+  }
+  if (!isSecureOrLoopback(url)) {
+    throw usageError(`${httpsOnlyMessage(flag)}: ${origin} would carry tokens and calls' details in clear; nothing was sent.`, `use ${origin.replace(/^http:/i, "https:")}`);
   }
   return origin;
 }

@@ -3,6 +3,7 @@
  * `{"id", "url", "events"?, "agents"?, "enabled"?, "format"?}`. The one schema shared by the Worker (the line's
  * outbox matches events against it, the consumer delivers to it) and the CLI (`npm run webhooks`). Plain TypeScript.
  */
+import { isSecureOrLoopback } from "../https-only.ts";
 import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
 import { normalizeE164 } from "../phone.ts";
 
@@ -45,11 +46,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Loopback hosts, where plain http is allowed (local development: `npm run demo`, tests). */
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
-
 /** Why `url` cannot be an endpoint, or null: https only (plain http for loopback), no credentials, no fragment. */
 export function endpointUrlProblem(url: string): string | null {
   if (url.length > MAX_URL) return `is longer than ${MAX_URL} characters`;
@@ -59,7 +55,7 @@ export function endpointUrlProblem(url: string): string | null {
   } catch {
     return "is not a URL";
   }
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && isLoopback(parsed.hostname))) return "must be https:// (plain http only for localhost and 127.0.0.1)";
+  if (!isSecureOrLoopback(parsed)) return "must be https:// (plain http only for localhost and 127.0.0.1)";
   if (parsed.username || parsed.password) return "must not carry a user name or password (the signature authenticates each request)";
   if (parsed.hash) return "must not have a #fragment";
   return null;

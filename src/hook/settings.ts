@@ -3,6 +3,7 @@
  * `CALL_HOOK_URL` default, else none (`"callHook": null` turns the default off for one agent). Shared by the
  * Worker and the CLI (agents/schema.ts): plain TypeScript, no Workers types.
  */
+import { isSecureOrLoopback } from "../https-only.ts";
 
 /** What the hook gets when an agent names no timeout: well under Retell's own 10 s, since a caller is ringing. */
 export const DEFAULT_HOOK_TIMEOUT_MS = 2_500;
@@ -10,8 +11,6 @@ export const DEFAULT_HOOK_TIMEOUT_MS = 2_500;
 export const MAX_HOOK_TIMEOUT_MS = 5_000;
 /** Below this no server on the internet can answer; a smaller value is a typo. */
 export const MIN_HOOK_TIMEOUT_MS = 100;
-/** Plain http only to this machine, for local development (the stand-ins, `npm run dev`). */
-const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 export interface CallHook {
   url: string;
@@ -32,8 +31,7 @@ export function hookUrlProblem(value: unknown): string | null {
   }
   if (url.username || url.password) return "must not carry a user name or password: the request is signed instead";
   if (url.hash) return "must not have a #fragment";
-  if (url.protocol === "https:") return null;
-  if (url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname)) return null;
+  if (isSecureOrLoopback(url)) return null;
   return "must be https:// (plain http only to 127.0.0.1 or localhost)";
 }
 

@@ -119,6 +119,7 @@ describe("one call", () => {
     ["no <to>", ["--from", FROM, "--url", "http://127.0.0.1:9"], /needs exactly one <to>/],
     ["a --var without =", ["+14155550100", "--from", FROM, "--var", "ada", "--url", "http://127.0.0.1:9"], /--var "ada" is not name=value/],
     ["--concurrency without --csv", ["+14155550100", "--from", FROM, "--concurrency", "3", "--url", "http://127.0.0.1:9"], /--concurrency only applies to --csv/],
+    ["a plain http --url off this machine, which would send CALLS_TOKEN in clear", ["+14155550100", "--from", FROM, "--url", "http://bridge.example.com"], /--url must be https:\/\//],
   ])("refuses %s with exit code 2", async (_name, args, message) => {
     const result = await runCli("call", args, env());
     expect(result.code, result.output).toBe(2);

@@ -159,6 +159,16 @@ describe("npm run deploy", () => {
     expect(fake.calls().some((c) => c[0] === "deploy")).toBe(false);
   });
 
+  it("stops before touching anything when WEBHOOK_BASE_URL is plain http to another host", async () => {
+    const { config, secrets } = project();
+    writeFileSync(config, readFileSync(config, "utf8").replace(/^WEBHOOK_BASE_URL = .*$/m, 'WEBHOOK_BASE_URL = "http://calls.example.com"'));
+    const fake = fakeWrangler();
+    const result = await runCli("deploy", ["--config", config, "--secrets-file", secrets], cleanEnv(fake.env));
+    expect(result.code, result.output).toBe(2);
+    expect(result.stderr).toContain("WEBHOOK_BASE_URL (wrangler.toml [vars]) must be https://");
+    expect(fake.calls()).toEqual([]);
+  });
+
   it("fails with wrangler's reason and a login fix when Cloudflare refuses, leaving wrangler.toml untouched", async () => {
     const { config, secrets } = project();
     const before = readFileSync(config, "utf8");

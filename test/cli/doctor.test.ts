@@ -117,10 +117,17 @@ describe("npm run doctor --local", () => {
     [["--url", "http://127.0.0.1:8787"], "needs --local or --remote"],
     [["--local", "--url", "http://127.0.0.1:8787", "--number", "12"], '--number "12" is not an E.164 phone number'],
     [["--local", "--url", "http://127.0.0.1:8787", "--fix"], "Unknown flag --fix"],
+    [["--local", "--url", "http://bridge.example.com"], "--url must be https://"],
   ])("rejects %j with exit 2", async (args, message) => {
     const result = await runCli("doctor", args, cleanEnv());
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
+  });
+
+  it("rejects a WEBHOOK_BASE_URL that is plain http to another host with exit 2, naming where it is set", async () => {
+    const result = await runCli("doctor", ["--local", "--url", "http://127.0.0.1:8787"], cleanEnv({ WEBHOOK_BASE_URL: "http://calls.example.com" }));
+    expect(result.code, result.output).toBe(2);
+    expect(result.stderr).toContain("WEBHOOK_BASE_URL (environment) must be https://");
   });
 });
 

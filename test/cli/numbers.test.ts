@@ -180,6 +180,7 @@ describe("numbers: errors are one clear sentence and change nothing", () => {
     ["a number not on the account", ["connect", "+61341517999", "--url", BASE], {}, 1, "+61341517999 is not an incoming number on Twilio account"],
     ["an invalid number", ["connect", "0341517921", "--url", BASE], {}, 2, '<number> "0341517921" is not an E.164 phone number'],
     ["a URL with a path", ["connect", "+61341517921", "--url", `${BASE}/api/webhooks/twilio`], {}, 2, "is not a base URL"],
+    ["a plain http URL off this machine", ["connect", "+61341517921", "--url", "http://bridge.example.com"], {}, 2, "--url must be https://"],
     ["connect without --url", ["connect", "+61341517921"], {}, 2, "needs --url"],
     ["--all without a store", ["connect", "--all", "--url", BASE], {}, 2, "`connect --all` needs --local or --remote"],
     ["an unknown flag", ["connect", "+61341517921", "--url", BASE, "--voice-url", "x"], {}, 2, "Unknown flag --voice-url"],

@@ -295,6 +295,16 @@ describe("WEBHOOK_BASE_URL", () => {
     expect(sipUri(res.text)).toMatch(/^sip:call_/);
   });
 
+  it("fails closed with 500 while it is plain http to another host, naming the var in the log", async () => {
+    const { to, agentId } = await mappedNumber();
+    const errors = vi.spyOn(console, "error");
+    const request = twilioRequest("/api/webhooks/twilio", voiceParams({ To: to }), { signedUrl: "http://calls.example.com/api/webhooks/twilio" });
+    const res = await withEnv(request, { WEBHOOK_BASE_URL: "http://calls.example.com" });
+    expect(res.status).toBe(500);
+    expect(errors.mock.calls.flat().join("\n")).toContain('"var":"WEBHOOK_BASE_URL"');
+    expect(await retellRequests(agentId)).toHaveLength(0);
+  });
+
   it("refuses a signature over the Worker's own origin when a different public origin is configured", async () => {
     const { to } = await mappedNumber();
     const res = await withEnv(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { WEBHOOK_BASE_URL: "https://calls.example.com" });
