@@ -1,7 +1,9 @@
 /**
  * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Streams the TwiML answer: the headers and
- * `<Response>` leave at once, and the document is finished once the call's answer is decided and stored in its
- * line's object (calls/answer.ts). Every copy of a webhook for one CallSid answers with the same registration.
+ * `<Response>` leave at once, and the document is finished as soon as the call's answer is decided
+ * (calls/answer.ts); the answer is then stored in the line's object, within the same request (waitUntil), which
+ * wakes any copy of the webhook waiting for it. Every copy of a webhook for one CallSid answers with the same
+ * registration (docs/performance.md, "The answer stored after the document", says what a Worker dying in between means).
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
  * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys, as are
@@ -50,29 +52,42 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
       log: { detail: error instanceof Error ? error.message : String(error) },
     }));
     const { outcome } = answer;
-    // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number.
+    // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number. The
+    // hold and voicemail URLs are built only for the outcomes that use them.
     const line = lineName(call.to);
     const actions = answer.actionKey === null
       ? undefined
-      : { ...dialActions(c.var.twilioUrl, answer.actionKey), hold: holdUrls(c.var.twilioUrl, answer.actionKey, line), voicemail: voicemailUrls(c.var.twilioUrl, line) };
-    log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
-      callSid: call.callSid,
-      from: maskPhone(call.from),
-      to: maskPhone(call.to),
-      agentKey: maskKey(key),
-      retellAgentId: answer.retellAgentId,
-      outcome: outcome.kind,
-      ...("reason" in outcome && { reason: outcome.reason }),
-      ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
-      ...answer.log,
-      ...(call.dryRun && { dryRun: true }),
-      totalMs: Date.now() - started,
-    });
+      : {
+          ...dialActions(c.var.twilioUrl, answer.actionKey),
+          ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
+          ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
+        };
+    let disconnected = false;
     try {
       await writer.write(encoder.encode(outcomeTwiml(outcome, actions, answer.leg) + RESPONSE_CLOSE));
       await writer.close();
     } catch {
-      log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
+      disconnected = true;
+    }
+    const totalMs = Date.now() - started;
+    // Only now, with the document on its way: storing the answer on the line and the log line never delay it.
+    try {
+      await answer.store?.();
+    } finally {
+      log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
+        callSid: call.callSid,
+        from: maskPhone(call.from),
+        to: maskPhone(call.to),
+        agentKey: maskKey(key),
+        retellAgentId: answer.retellAgentId,
+        outcome: outcome.kind,
+        ...("reason" in outcome && { reason: outcome.reason }),
+        ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
+        ...answer.log,
+        ...(call.dryRun && { dryRun: true }),
+        totalMs,
+      });
+      if (disconnected) log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
     }
   })();
   c.executionCtx.waitUntil(finish);
