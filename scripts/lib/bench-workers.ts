@@ -133,8 +133,8 @@ export type FloorKind =
   /**
    * What any Worker keeping each call in its line's SQLite Durable Object and counting it against the two rate
    * limits must do, as this one does: the agent's KV read (through the same 30 s in-isolate memo) beside a claim
-   * RPC that reads and writes the call's row and sets the alarm, then the two rate-limit counts, then Retell; once
-   * the answer has gone, an answer RPC that writes the row again (waitUntil); the alarm copies changed rows to D1.
+   * RPC that reads and writes the call's row and sets the alarm, then the two rate-limit counts, then Retell, then
+   * an answer RPC that writes the row again; the alarm copies changed rows to D1 in batches.
    */
   | "line"
   /**
@@ -244,9 +244,7 @@ export default {
       await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
       await countCall(env, callSid, to);
       answer = await register(env, body, authorization);
-      // Stored once the answer has gone, as the Worker stores its answer after the TwiML document.
-      const retellCallId = JSON.parse(answer.text).call_id;
-      ctx.waitUntil(line.answer(callSid, { ...call, retellCallId }));
+      await line.answer(callSid, { ...call, retellCallId: JSON.parse(answer.text).call_id });
     } else {
       const [, prior] = await Promise.all([agentOf(env, to), env.DB.prepare("SELECT retell_call_id FROM calls WHERE call_sid = ?").bind(callSid).first("retell_call_id")]);
       await countCall(env, callSid, to);

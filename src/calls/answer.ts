@@ -1,7 +1,7 @@
 /**
  * Deciding a voice webhook's answer: the agent (and the global blocklist) from KV and the call's claim on its
  * line's object side by side, then the routing rules (rules/), then, for the one webhook holding the claim, the
- * Retell registration, stored in the line by `store` once the caller has the answer (routes/voice.ts). Touches
+ * Retell registration, stored in the line by `store` (routes/voice.ts calls it before the document ends). Touches
  * no D1: the line's object copies the call to D1 later (line/object.ts).
  */
 import type { Bindings } from "../env.ts";
@@ -30,9 +30,9 @@ export interface CallAnswer {
   /** How the AI leg is dialed (the agent's consent notice and time limit), when the call goes to an agent. */
   leg?: AiLeg;
   /**
-   * Stores the answer on the call's line (the webhook holding the claim only), waking the copies waiting for it.
-   * The voice route calls it once the TwiML document has been sent, so that round trip is off the caller's path;
-   * it never throws (a line that cannot be reached is logged, and its claim expires after CLAIM_TTL_MS).
+   * Stores the answer on the call's line (the webhook holding the claim only), waking the copies waiting for it;
+   * the caller decides when (routes/voice.ts: before the document ends). Never throws: a line that cannot be
+   * reached is logged, and its claim expires after CLAIM_TTL_MS.
    */
   store?: () => Promise<void>;
 }

@@ -1,9 +1,8 @@
 /**
  * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Streams the TwiML answer: the headers and
- * `<Response>` leave at once, and the document is finished as soon as the call's answer is decided
- * (calls/answer.ts); the answer is then stored in the line's object, within the same request (waitUntil), which
- * wakes any copy of the webhook waiting for it. Every copy of a webhook for one CallSid answers with the same
- * registration (docs/performance.md, "The answer stored after the document", says what a Worker dying in between means).
+ * `<Response>` leave at once, and the document is finished once the call's answer is decided and stored in its
+ * line's object (calls/answer.ts `store`), which wakes any copy of the webhook waiting for it. Every copy of a
+ * webhook for one CallSid answers with the same registration.
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
  * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys, as are
@@ -62,32 +61,27 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
           ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
           ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
         };
-    let disconnected = false;
+    // Stored before the document ends, so whoever reads the answer finds it on the line (tests among them); moving
+    // this after the document takes a round trip off the caller's path (docs/performance.md, "Round trips").
+    await answer.store?.();
+    log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
+      callSid: call.callSid,
+      from: maskPhone(call.from),
+      to: maskPhone(call.to),
+      agentKey: maskKey(key),
+      retellAgentId: answer.retellAgentId,
+      outcome: outcome.kind,
+      ...("reason" in outcome && { reason: outcome.reason }),
+      ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
+      ...answer.log,
+      ...(call.dryRun && { dryRun: true }),
+      totalMs: Date.now() - started,
+    });
     try {
       await writer.write(encoder.encode(outcomeTwiml(outcome, actions, answer.leg) + RESPONSE_CLOSE));
       await writer.close();
     } catch {
-      disconnected = true;
-    }
-    const totalMs = Date.now() - started;
-    // Only now, with the document on its way: storing the answer on the line and the log line never delay it.
-    try {
-      await answer.store?.();
-    } finally {
-      log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
-        callSid: call.callSid,
-        from: maskPhone(call.from),
-        to: maskPhone(call.to),
-        agentKey: maskKey(key),
-        retellAgentId: answer.retellAgentId,
-        outcome: outcome.kind,
-        ...("reason" in outcome && { reason: outcome.reason }),
-        ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
-        ...answer.log,
-        ...(call.dryRun && { dryRun: true }),
-        totalMs,
-      });
-      if (disconnected) log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
+      log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
     }
   })();
   c.executionCtx.waitUntil(finish);
