@@ -11,7 +11,7 @@ import { AGENT_KEY_PREFIX } from "../agents/schema.ts";
 import { AppError } from "../errors.ts";
 import { ACCOUNT_LINE, type AccountTake } from "../line/account-calls.ts";
 import { askLine, lineStub } from "../line/address.ts";
-import type { OutboundReservation } from "../line/object.ts";
+import type { OutboundReservation } from "../line/outbound.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
 import { endTwilioUrl, isAccountSid } from "../twilio/params.ts";

@@ -4,10 +4,10 @@
  */
 import { normalizeE164 } from "../phone.ts";
 import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
-import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../calls/status.ts";
+import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../twilio/call-status.ts";
 import { parseWindow } from "./window.ts";
-import type { TransferAttempt } from "../transfers/attempt.ts";
-import type { VoicemailRecording } from "../voicemail/recording.ts";
+import type { TransferAttempt } from "./transfer-attempt.ts";
+import type { VoicemailRecording } from "../twilio/recording.ts";
 
 export const DEFAULT_LIST_LIMIT = 50;
 /** A page stays well under D1's and the Worker's response limits even with long summaries. */

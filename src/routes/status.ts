@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
-import { readStatusCallback } from "../calls/status.ts";
+import { readStatusCallback } from "../twilio/call-status.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { askLine, lineOfTwilioCall, lineStub } from "../line/address.ts";
 import { log } from "../log.ts";
