@@ -4,8 +4,7 @@
  * claim lives in the `calls` table's claim_token and claimed_at (line/calls-table.ts), the answer given in
  * `answers` (line/answers.ts); the object keeps the webhooks waiting for a claim's answer in memory (line/waiters.ts).
  */
-import type { VoiceOutcome } from "../calls/outcome.ts";
-import { connectedOutcome } from "../calls/outcome.ts";
+import { connectedOutcome, type VoiceOutcome } from "../calls/outcome.ts";
 import type { StoredHook } from "../hook/consult.ts";
 import { mayAnswerAgain, storeAnswer, storedAnswer } from "./answers.ts";
 import { callRow, CLAIM_TTL_MS, rowRecord, writeCall } from "./calls-table.ts";

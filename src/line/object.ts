@@ -33,7 +33,7 @@ import type { Bindings } from "../env.ts";
 import { loadEndpoints } from "../events/endpoint-store.ts";
 import type { StoredHook } from "../hook/consult.ts";
 import type { OutboundContext } from "../outbound/context.ts";
-import { SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
+import { SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "./outbound-limits.ts";
 import type { AnsweredPlan } from "../outbound/machine.ts";
 import type { CallRecord } from "../records/list.ts";
 import { retentionDays } from "../records/retention.ts";

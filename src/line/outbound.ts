@@ -14,7 +14,7 @@
  */
 import { log } from "../log.ts";
 import type { OutboundContext } from "../outbound/context.ts";
-import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
+import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "./outbound-limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
 import { callRow, rowRecord, writeCall, type CallRow } from "./calls-table.ts";
 import { answerMachine, placedRecord, withAnsweredBy } from "./transitions.ts";

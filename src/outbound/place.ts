@@ -18,7 +18,7 @@ import { endTwilioUrl, isAccountSid } from "../twilio/params.ts";
 import { nothingDone, twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
 import { allowedCountries, checkDestination } from "./destination.ts";
-import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "./limits.ts";
+import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "../line/outbound-limits.ts";
 import { twilioMachineDetection } from "./machine.ts";
 import type { OutboundRequest } from "./request.ts";
 

@@ -86,7 +86,7 @@ export interface CallRecord {
   direction: CallDirection;
   /** Twilio's AnsweredBy (machine detection) for an outbound call; null without detection or when nobody answered. */
   answeredBy: string | null;
-  /** Each transfer to a person, oldest first (transfers/attempt.ts); null when the call was never transferred. */
+  /** Each transfer to a person, oldest first (records/transfer-attempt.ts); null when the call was never transferred. */
   transfers: TransferAttempt[] | null;
   /** Twilio's `StirVerstat` as it came (SHAKEN/STIR, rules/verification.ts); null when the webhook had none. */
   stirVerstat: string | null;

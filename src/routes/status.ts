@@ -12,7 +12,7 @@ import { askLine, lineOfTwilioCall, lineStub } from "../line/address.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { param } from "../twilio/params.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 export const status = new Hono<AppEnv>();
 status.use(twilioWebhook());

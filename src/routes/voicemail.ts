@@ -11,7 +11,7 @@ import type { EventResult } from "../line/call-updates.ts";
 import { log } from "../log.ts";
 import { param } from "../twilio/params.ts";
 import { hangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 import { readRecording } from "../twilio/recording.ts";
 
 /** A line as line/address.ts names them (the signed query's, so only ours can be here). */

@@ -7,7 +7,7 @@ import { COPY_BACKOFF_MS, nextAlarmAt, setAlarmNoLaterThan } from "../../src/lin
 import { FINISHED_GRACE_MS, writeCall } from "../../src/line/calls-table.ts";
 import { reserveOutbound } from "../../src/line/outbound.ts";
 import { newRecord } from "../../src/line/transitions.ts";
-import { SLOT_TIMEOUT_MS } from "../../src/outbound/limits.ts";
+import { SLOT_TIMEOUT_MS } from "../../src/line/outbound-limits.ts";
 import { onLineStorage } from "./storage.ts";
 
 const T0 = 1_800_000_000_000;

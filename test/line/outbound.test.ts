@@ -15,7 +15,7 @@ import {
   type OutboundReservation,
 } from "../../src/line/outbound.ts";
 import type { OutboundContext } from "../../src/outbound/context.ts";
-import { SLOT_TIMEOUT_MS } from "../../src/outbound/limits.ts";
+import { SLOT_TIMEOUT_MS } from "../../src/line/outbound-limits.ts";
 import { onLineStorage } from "./storage.ts";
 
 const T0 = Date.UTC(2027, 0, 15, 12);
