@@ -168,18 +168,20 @@ describe("src/", () => {
   });
 });
 
-describe("the circle check", () => {
-  const dir = mkdtempSync(join(tmpdir(), "imports-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Small projects written to a temporary folder, to check the checks themselves. */
+const fixtures = mkdtempSync(join(tmpdir(), "imports-"));
+afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
 
-  const project = (name: string, files: Record<string, string>) => {
-    const root = join(dir, name);
-    for (const [file, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, file)), { recursive: true });
-      writeFileSync(join(root, file), text);
-    }
-    return root;
-  };
+function project(name: string, files: Record<string, string>): string {
+  const root = join(fixtures, name);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), text);
+  }
+  return root;
+}
+
+describe("the circle check", () => {
 
   it.each([
     ["an import", 'import { b } from "../b/b.ts";\nexport const a = b;\n'],
@@ -206,20 +208,9 @@ describe("the circle check", () => {
 });
 
 describe("the layer checks", () => {
-  const dir = mkdtempSync(join(tmpdir(), "layers-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const project = (name: string, files: Record<string, string>) => {
-    const root = join(dir, name);
-    for (const [file, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(root, file)), { recursive: true });
-      writeFileSync(join(root, file), text);
-    }
-    return root;
-  };
 
   it("finds an import running up the layers, and passes those running down", () => {
-    const root = project("up", {
+    const root = project("layers-up", {
       "routes/r.ts": 'import { c } from "../calls/c.ts";\nexport const r = c;\n',
       "calls/c.ts": 'import { l } from "../line/l.ts";\nexport const c = l;\n',
       "line/l.ts": 'import type { C } from "../calls/c.ts";\nimport { x } from "../records/x.ts";\nexport const l = x;\nexport type L = C;\n',
@@ -230,7 +221,7 @@ describe("the layer checks", () => {
   });
 
   it("finds a protocol room importing a framework or another vendor's room", () => {
-    const root = project("protocol", {
+    const root = project("layers-protocol", {
       "twilio/a.ts": 'import { Hono } from "hono";\nimport { b } from "../retell/b.ts";\nimport { c } from "./c.ts";\nexport const a = [Hono, b, c];\n',
       "twilio/c.ts": 'import { log } from "../log.ts";\nexport const c = log;\n',
       "retell/b.ts": 'import type { Context } from "hono";\nexport type B = Context;\nexport const b = 1;\n',
