@@ -9,7 +9,7 @@ import { retellTimeoutMs } from "../config.ts";
 import { connectOrHold } from "../hold/connect.ts";
 import type { HoldExit } from "../line/capacity.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
-import type { VoiceClaim } from "../line/object.ts";
+import type { VoiceClaim } from "../line/claims.ts";
 import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
 import { applyRules, readRouting, type Routing } from "../rules/route-call.ts";

@@ -23,7 +23,7 @@ import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
 import { readInboundCall } from "../twilio/params.ts";
 import { RESPONSE_CLOSE, RESPONSE_OPEN, TWIML_HEADERS } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 const encoder = new TextEncoder();
 
