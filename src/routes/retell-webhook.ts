@@ -1,7 +1,7 @@
 /**
  * POST /api/webhooks/retell: Retell's call webhooks. A signature header that is missing, malformed or stale is
  * refused with 401 before the body is read, a body over MAX_RETELL_WEBHOOK_BODY_BYTES with 413, then the signature
- * is checked over the raw body before anything else (retell/signed.ts). Answers 204 (Retell expects a 2xx and no body) as soon as the
+ * is checked over the raw body before anything else (routes/retell-signed.ts). Answers 204 (Retell expects a 2xx and no body) as soon as the
  * event is stored in the call's line object, found through the line and CallSid the voice webhook put in the
  * call's metadata (calls/connect.ts). Retell waits 10 s and retries up to 3 times
  * (https://docs.retellai.com/features/webhook), so an object failing answers 503 to have it sent again, and every
@@ -15,7 +15,7 @@ import { askLine, lineStub } from "../line/address.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { log } from "../log.ts";
 import { readRetellEvent, retellEventCall } from "../retell/events.ts";
-import { MAX_RETELL_WEBHOOK_BODY_BYTES, guardRetellRequest, signedRetellBody } from "../retell/signed.ts";
+import { MAX_RETELL_WEBHOOK_BODY_BYTES, guardRetellRequest, signedRetellBody } from "./retell-signed.ts";
 import { passesRetellEvents } from "../events/endpoint-store.ts";
 
 export const retellWebhook = new Hono<AppEnv>();

@@ -14,7 +14,7 @@ import { dialActions } from "../calls/dial-complete.ts";
 import { allowedFallback, guardFallback } from "../calls/fallback-guard.ts";
 import { APOLOGY_MESSAGE, connectedOutcome, outcomeTwiml } from "../calls/outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
-import type { TransferEnd } from "../line/object.ts";
+import type { TransferEnd } from "../line/transfers.ts";
 import { param, type TwilioParams } from "../twilio/params.ts";
 import { dialNumber, hangUp, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
 

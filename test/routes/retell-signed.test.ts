@@ -1,11 +1,11 @@
 /**
- * src/retell/signed.ts: what Retell's routes check before they read a body (the signature header's shape and
+ * src/routes/retell-signed.ts: what Retell's routes check before they read a body (the signature header's shape and
  * timestamp), and each route's cap on the body (413 without reading the rest).
  */
 import { sign, symmetric } from "retell-sdk/lib/webhook_auth";
 import { describe, expect, it } from "vitest";
 import { retellSignatureCurrent } from "../../src/retell/events.ts";
-import { MAX_RETELL_WEBHOOK_BODY_BYTES, MAX_TRANSFER_BODY_BYTES } from "../../src/retell/signed.ts";
+import { MAX_RETELL_WEBHOOK_BODY_BYTES, MAX_TRANSFER_BODY_BYTES } from "../../src/routes/retell-signed.ts";
 import { ORIGIN, worker } from "../helpers.ts";
 import { TEST_RETELL_API_KEY } from "../secrets.ts";
 

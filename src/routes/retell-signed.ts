@@ -9,7 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
-import { isValidRetellSignature, RETELL_SIGNATURE_HEADER, retellSignatureCurrent } from "./events.ts";
+import { isValidRetellSignature, RETELL_SIGNATURE_HEADER, retellSignatureCurrent } from "../retell/events.ts";
 
 /**
  * Retell's webhook body (call_analyzed the largest) carries the whole call: transcript, transcript_object with each
