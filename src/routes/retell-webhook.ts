@@ -1,8 +1,8 @@
 /**
  * POST /api/webhooks/retell: Retell's call webhooks. A signature header that is missing, malformed or stale is
  * refused with 401 before the body is read, a body over MAX_RETELL_WEBHOOK_BODY_BYTES with 413, then the signature
- * is checked over the raw body before anything else (routes/retell-signed.ts). Answers 204 (Retell expects a 2xx and no body) as soon as the
- * event is stored in the call's line object, found through the line and CallSid the voice webhook put in the
+ * is checked over the raw body before anything else (routes/retell-signed.ts). Answers 204 (Retell expects a 2xx
+ * and no body) as soon as the event is stored in the call's line object, found through the line and CallSid the voice webhook put in the
  * call's metadata (calls/connect.ts). Retell waits 10 s and retries up to 3 times
  * (https://docs.retellai.com/features/webhook), so an object failing answers 503 to have it sent again, and every
  * write is safe to repeat. An event for a call no line knows (the account's webhook sees every call) is
