@@ -23,6 +23,7 @@
  *   account_days(…): the account-wide daily count, on the one ACCOUNT_LINE object (line/account-calls.ts)
  *
  *   ai_legs, hold_queue: the line's calls connected to an AI leg and its held callers (line/capacity.ts)
+ *   hold_dequeues: held callers' places in Twilio's queue, to dequeue them through its REST API (line/dequeue.ts)
  *
  * Call events for the operator's endpoints are written beside each change and sent from the same alarm
  * (line/events-outbox.ts, which documents its tables).
@@ -72,19 +73,23 @@ import {
   admitCall,
   callEnded,
   capacityState,
+  connectedCount,
   createCapacityTables,
   freePlace,
   holdRefused,
   holdTurn,
   leaveHold,
   leftQueue,
+  nextHoldDeadline,
   settlePlace,
+  takeReturnPlace,
   type Admission,
   type HoldExit,
   type HoldSettings,
   type HoldTurn,
 } from "./capacity.ts";
 import { leftHold, withVoicemail } from "./transitions.ts";
+import { createDequeueTables, dequeueMember, forgetDequeues, nextDequeueAt, noteMember, promoteHeld, settleDequeue, takeDue, DEQUEUE_LEASE_MS, type QueueMember } from "./dequeue.ts";
 import type { VoicemailRecording } from "../voicemail/recording.ts";
 import {
   applyTransferDial,
@@ -212,6 +217,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     this.createOutboundTables();
     createEventTables(ctx.storage.sql);
     createCapacityTables(ctx.storage.sql);
+    createDequeueTables(ctx.storage.sql);
     createHookAnswers(ctx.storage.sql);
     createAccountTables(ctx.storage.sql);
     createAnswerTables(ctx.storage.sql);
@@ -261,7 +267,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (hook) storeHookAnswer(this.ctx.storage.sql, callSid, hook, answer.answeredAt);
     const record = answerVoice(row ? (JSON.parse(row.record) as CallRecord) : newRecord(callSid, answer.receivedAt), answer);
     this.write(callSid, record, row, { claim_token: null, claimed_at: null });
-    settlePlace(this.ctx.storage.sql, callSid, outcome.kind === "connected", Date.now());
+    if (settlePlace(this.ctx.storage.sql, callSid, outcome.kind === "connected", Date.now())) this.placeFreed(Date.now());
     storeAnswer(this.ctx.storage.sql, callSid, outcome, answer.answeredAt, retentionDays(this.env) * 24 * 60 * 60 * 1_000);
     const waiting = this.waiters.get(callSid);
     this.waiters.delete(callSid);
@@ -279,7 +285,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (!row) return "unknown_call";
     const { record, applied } = applyStatus(JSON.parse(row.record) as CallRecord, update, receivedAt);
     // A call over gives back its place on the line; a caller still held hung up (line/capacity.ts).
+    const freed = isFinished(record) && freePlace(this.ctx.storage.sql, update.callSid);
     const held = isFinished(record) ? callEnded(this.ctx.storage.sql, update.callSid, receivedAt) : null;
+    if (freed) this.placeFreed(receivedAt);
     this.write(update.callSid, held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record), row);
     if (isFinished(record)) this.freeOutboundSlot(update.callSid);
     await this.scheduleCopy(receivedAt);
@@ -296,7 +304,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const record = JSON.parse(row.record) as CallRecord;
     const transferring = dial.report.leg === "retell" && transferUnderWay(record) !== -1;
     // The AI leg's dial is over: its place on the line is free for the next caller (line/capacity.ts).
-    if (dial.report.leg === "retell") freePlace(this.ctx.storage.sql, dial.report.callSid);
+    if (dial.report.leg === "retell" && freePlace(this.ctx.storage.sql, dial.report.callSid)) this.placeFreed(dial.endedAt);
     this.write(dial.report.callSid, applyDial(record, transferring ? { report: dial.report, endedAt: dial.endedAt } : dial), row);
     await this.scheduleCopy(dial.endedAt);
     return transferring ? "transferring" : "recorded";
@@ -327,23 +335,37 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** The claim holder's check-and-set against the agent's maxConcurrentCalls: a place on the line, or the queue. */
   async admitVoice(callSid: string, arrivedAt: number, hold: HoldSettings & { maxCalls: number }): Promise<Admission> {
-    return admitCall(this.ctx.storage.sql, callSid, arrivedAt, Date.now(), hold);
+    const now = Date.now();
+    const admission = admitCall(this.ctx.storage.sql, callSid, arrivedAt, now, hold);
+    // The alarm sends the caller on at maxHoldSeconds (line/dequeue.ts), not their next waitUrl.
+    if (admission.kind === "queued") await this.setAlarmNoLaterThan(now + hold.maxHoldMs);
+    return admission;
   }
 
   /** Retell refused the call for capacity: it is held, in arrival order. */
   async holdRefusedVoice(callSid: string, arrivedAt: number, hold: HoldSettings): Promise<Admission> {
-    return holdRefused(this.ctx.storage.sql, callSid, arrivedAt, Date.now(), hold);
+    const now = Date.now();
+    const admission = holdRefused(this.ctx.storage.sql, callSid, arrivedAt, now, hold);
+    await this.setAlarmNoLaterThan(now + hold.maxHoldMs);
+    return admission;
   }
 
-  /** A waitUrl request: leave the queue (a place is theirs, or their time is up) or keep waiting. */
-  async holdTurn(callSid: string): Promise<HoldTurn> {
-    return holdTurn(this.ctx.storage.sql, callSid, Date.now());
+  /**
+   * A waitUrl request: leave the queue (a place is theirs, or their time is up) or keep waiting; a waiting
+   * caller's place in Twilio's queue (`member`) is kept to dequeue them the moment their turn comes.
+   */
+  async holdTurn(callSid: string, member?: QueueMember): Promise<HoldTurn> {
+    const turn = holdTurn(this.ctx.storage.sql, callSid, Date.now());
+    if (turn.kind === "wait" && member) noteMember(this.ctx.storage.sql, callSid, member);
+    return turn;
   }
 
-  /** The Enqueue action: how the caller left the queue, with the time held kept on their record. */
+  /** The Enqueue action (or our dequeue URL): how the caller left the queue, with the time held kept on their record. */
   async leaveHold(callSid: string, queueResult: string): Promise<HoldExit> {
     const now = Date.now();
+    const before = connectedCount(this.ctx.storage.sql);
     const exit = leaveHold(this.ctx.storage.sql, callSid, queueResult, now);
+    if (connectedCount(this.ctx.storage.sql) < before) this.placeFreed(now);
     const row = this.row(callSid);
     if (exit.kind !== "unknown" && row) {
       this.write(callSid, leftHold(JSON.parse(row.record) as CallRecord, exit, now), row);
@@ -362,6 +384,37 @@ export class PhoneLine extends DurableObject<Bindings> {
     this.write(callSid, record, row);
     await this.scheduleCopy(recording.reportedAt);
     return "recorded";
+  }
+
+  /**
+   * A place freed on the line: the first held callers take the free places and are dequeued through Twilio's
+   * REST API at once, from `waitUntil`; the alarm retries (line/dequeue.ts).
+   */
+  private placeFreed(now: number): void {
+    if (promoteHeld(this.ctx.storage.sql, now, true) > 0) this.ctx.waitUntil(this.sendDequeues());
+  }
+
+  /** Makes the dequeue requests due now (line/dequeue.ts); never throws, a failure is retried from the alarm. */
+  async sendDequeues(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const due = takeDue(sql, Date.now());
+    if (due.length === 0) return;
+    // Should this object be evicted mid-request, the alarm takes the dequeue again once its lease ends.
+    await this.setAlarmNoLaterThan(Date.now() + DEQUEUE_LEASE_MS);
+    await Promise.all(
+      due.map(async (dequeue) => {
+        const result = await dequeueMember(this.env, dequeue);
+        const settled = settleDequeue(sql, dequeue, result, Date.now());
+        log(result.ok ? "info" : "warn", "hold.dequeue", { callSid: dequeue.callSid, attempt: dequeue.attempts, settled, ...(!result.ok && { reason: result.reason, detail: result.detail }) });
+      }),
+    );
+    const next = nextDequeueAt(sql);
+    if (next !== null) await this.setAlarmNoLaterThan(next);
+  }
+
+  /** A caller's way back to the AI after an unanswered transfer: a place under `maxCalls`, or false when the line is full. */
+  async takeReturnPlace(callSid: string, maxCalls: number): Promise<boolean> {
+    return takeReturnPlace(this.ctx.storage.sql, callSid, maxCalls, Date.now());
   }
 
   /** The line's connected calls and its held callers in queue order (tests, the load test). */
@@ -458,6 +511,8 @@ export class PhoneLine extends DurableObject<Bindings> {
   /** The way back to the AI after attempt `index`: the new Retell call, now the leg bridged, or why there is none. */
   async backToAgent(callSid: string, index: number, result: { retellCallId: string } | { error: string }): Promise<void> {
     this.returning.delete(`${callSid}#${index}`);
+    // The way back's place (takeReturnPlace) is kept by its AI leg until that dial ends, or given back now.
+    if (settlePlace(this.ctx.storage.sql, callSid, "retellCallId" in result, Date.now())) this.placeFreed(Date.now());
     const row = this.row(callSid);
     if (row) {
       const now = Date.now();
@@ -517,6 +572,10 @@ export class PhoneLine extends DurableObject<Bindings> {
   /** Copies what changed to D1, forgets finished calls, and sets the next alarm. Never throws: retries are its own. */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    // Held callers first: a caller whose maxHoldSeconds ran out is dequeued to go on now (line/dequeue.ts).
+    promoteHeld(this.ctx.storage.sql, now, false);
+    await this.sendDequeues();
+    forgetDequeues(this.ctx.storage.sql);
     const copy = await this.copyToD1(this.env.DB, now);
     const events = await this.sendEvents(now);
     this.forgetFinished(Date.now());
@@ -534,7 +593,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     } else {
       next = this.nextForgetAt();
     }
-    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(this.ctx.storage.sql), nextWhisperExpiry(this.ctx.storage.sql)]) {
+    const sql = this.ctx.storage.sql;
+    for (const due of [this.nextOutboundAt(), nextAnswerExpiry(sql), nextWhisperExpiry(sql), nextHoldDeadline(sql), nextDequeueAt(sql)]) {
       if (due !== null && (next === null || due < next)) next = due;
     }
     if (next !== null) await this.setAlarmNoLaterThan(next);
