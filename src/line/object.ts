@@ -394,22 +394,26 @@ export class PhoneLine extends DurableObject<Bindings> {
     if (promoteHeld(this.ctx.storage.sql, now, true) > 0) this.ctx.waitUntil(this.sendDequeues());
   }
 
-  /** Makes the dequeue requests due now (line/dequeue.ts); never throws, a failure is retried from the alarm. */
+  /** Makes the dequeue requests due now (line/dequeue.ts). Never throws: what is not settled, the alarm retries. */
   async sendDequeues(): Promise<void> {
     const sql = this.ctx.storage.sql;
-    const due = takeDue(sql, Date.now());
-    if (due.length === 0) return;
-    // Should this object be evicted mid-request, the alarm takes the dequeue again once its lease ends.
-    await this.setAlarmNoLaterThan(Date.now() + DEQUEUE_LEASE_MS);
-    await Promise.all(
-      due.map(async (dequeue) => {
-        const result = await dequeueMember(this.env, dequeue);
-        const settled = settleDequeue(sql, dequeue, result, Date.now());
-        log(result.ok ? "info" : "warn", "hold.dequeue", { callSid: dequeue.callSid, attempt: dequeue.attempts, settled, ...(!result.ok && { reason: result.reason, detail: result.detail }) });
-      }),
-    );
-    const next = nextDequeueAt(sql);
-    if (next !== null) await this.setAlarmNoLaterThan(next);
+    try {
+      const due = takeDue(sql, Date.now());
+      if (due.length === 0) return;
+      // Should this object be evicted mid-request, the alarm takes the dequeue again once its lease ends.
+      await this.setAlarmNoLaterThan(Date.now() + DEQUEUE_LEASE_MS);
+      await Promise.all(
+        due.map(async (dequeue) => {
+          const result = await dequeueMember(this.env, dequeue);
+          const settled = settleDequeue(sql, dequeue, result, Date.now());
+          log(result.ok ? "info" : "warn", "hold.dequeue", { callSid: dequeue.callSid, attempt: dequeue.attempts, settled, ...(!result.ok && { reason: result.reason, detail: result.detail }) });
+        }),
+      );
+      const next = nextDequeueAt(sql);
+      if (next !== null) await this.setAlarmNoLaterThan(next);
+    } catch (error) {
+      log("error", "hold.dequeue_failed", { detail: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /** A caller's way back to the AI after an unanswered transfer: a place under `maxCalls`, or false when the line is full. */
