@@ -27,6 +27,7 @@
  * appropriate 400").
  */
 import type { Bindings } from "../env.ts";
+import { log } from "../log.ts";
 import { nothingDone, twilioPost, type TwilioResult } from "../twilio/rest.ts";
 import { admitWaiting, timeOutHeld, unadmit } from "./capacity.ts";
 
@@ -180,4 +181,23 @@ export function forgetDequeues(sql: SqlStorage): void {
 /** The dequeue request itself (Twilio's Member update; see the top of this file). */
 export function dequeueMember(env: Pick<Bindings, "TWILIO_API_BASE_URL" | "TWILIO_AUTH_TOKEN">, dequeue: DueDequeue): Promise<TwilioResult> {
   return twilioPost(env, dequeue.accountSid, `/Queues/${dequeue.queueSid}/Members/${dequeue.callSid}.json`, { Url: dequeue.url, Method: "POST" }, DEQUEUE_TIMEOUT_MS);
+}
+
+/**
+ * Makes the dequeue requests due now, each settled as Twilio answers. `alarmBy` is asked first for the requests'
+ * lease end: should the object be evicted mid-request, its alarm takes them again then. Returns when the alarm
+ * must look again (a retry), or null.
+ */
+export async function sendDueDequeues(sql: SqlStorage, env: Pick<Bindings, "TWILIO_API_BASE_URL" | "TWILIO_AUTH_TOKEN">, alarmBy: (at: number) => Promise<void>): Promise<number | null> {
+  const due = takeDue(sql, Date.now());
+  if (due.length === 0) return nextDequeueAt(sql);
+  await alarmBy(Date.now() + DEQUEUE_LEASE_MS);
+  await Promise.all(
+    due.map(async (dequeue) => {
+      const result = await dequeueMember(env, dequeue);
+      const settled = settleDequeue(sql, dequeue, result, Date.now());
+      log(result.ok ? "info" : "warn", "hold.dequeue", { callSid: dequeue.callSid, attempt: dequeue.attempts, settled, ...(!result.ok && { reason: result.reason, detail: result.detail }) });
+    }),
+  );
+  return nextDequeueAt(sql);
 }

@@ -89,7 +89,7 @@ import {
   type HoldTurn,
 } from "./capacity.ts";
 import { leftHold, withVoicemail } from "./transitions.ts";
-import { createDequeueTables, dequeueMember, forgetDequeues, nextDequeueAt, noteMember, promoteHeld, settleDequeue, takeDue, DEQUEUE_LEASE_MS, type QueueMember } from "./dequeue.ts";
+import { createDequeueTables, forgetDequeues, nextDequeueAt, noteMember, promoteHeld, sendDueDequeues, type QueueMember } from "./dequeue.ts";
 import type { VoicemailRecording } from "../voicemail/recording.ts";
 import {
   applyTransferDial,
@@ -396,20 +396,8 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** Makes the dequeue requests due now (line/dequeue.ts). Never throws: what is not settled, the alarm retries. */
   async sendDequeues(): Promise<void> {
-    const sql = this.ctx.storage.sql;
     try {
-      const due = takeDue(sql, Date.now());
-      if (due.length === 0) return;
-      // Should this object be evicted mid-request, the alarm takes the dequeue again once its lease ends.
-      await this.setAlarmNoLaterThan(Date.now() + DEQUEUE_LEASE_MS);
-      await Promise.all(
-        due.map(async (dequeue) => {
-          const result = await dequeueMember(this.env, dequeue);
-          const settled = settleDequeue(sql, dequeue, result, Date.now());
-          log(result.ok ? "info" : "warn", "hold.dequeue", { callSid: dequeue.callSid, attempt: dequeue.attempts, settled, ...(!result.ok && { reason: result.reason, detail: result.detail }) });
-        }),
-      );
-      const next = nextDequeueAt(sql);
+      const next = await sendDueDequeues(this.ctx.storage.sql, this.env, (at) => this.setAlarmNoLaterThan(at));
       if (next !== null) await this.setAlarmNoLaterThan(next);
     } catch (error) {
       log("error", "hold.dequeue_failed", { detail: error instanceof Error ? error.message : String(error) });
