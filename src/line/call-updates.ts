@@ -34,6 +34,7 @@ export function recordStatus(sql: SqlStorage, update: StatusUpdate, receivedAt: 
   if (!row) return "unknown_call";
   const { record, applied } = applyStatus(rowRecord(row), update, receivedAt);
   // A call over gives back its place on the line; a caller still held hung up (line/capacity.ts).
+  if (isFinished(record)) freePlace(sql, update.callSid);
   const held = isFinished(record) ? callEnded(sql, update.callSid, receivedAt) : null;
   writeCall(sql, update.callSid, held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record), row);
   if (isFinished(record)) freeOutboundSlot(sql, update.callSid);

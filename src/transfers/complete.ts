@@ -4,6 +4,12 @@
  * back to the AI: a new Retell call for the same agent, told which destination failed through the dynamic
  * variable `transfer_failed`, and SIP TwiML as for a new call. If that registration fails, the agent's fallback
  * number or the apology, as when Retell cannot take a new call.
+ *
+ * The way back is a new AI leg, so it takes a place under the agent's maxConcurrentCalls (line/capacity.ts
+ * takeReturnPlace): the transfer gave the call's place back when the AI leg's dial ended, and a held caller may
+ * have taken it since. When the line is full the caller is not held: they asked for a person and waited through
+ * the ringing already, so they go to the fallback number at once (a person, which is what they asked for), else
+ * the apology, as when Retell cannot take them (docs/busy-lines.md).
  */
 import type { Bindings } from "../env.ts";
 import type { AgentConfig } from "../agents/schema.ts";
@@ -91,6 +97,14 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
   // The failed destination joins the agent's own variables, so the prompt can say "nobody is free, can I take a message?".
   const failed = { [TRANSFER_FAILED_VARIABLE]: attempt.destination };
   const agent: AgentConfig = { ...lookup.agent, dynamicVariables: { ...lookup.agent.dynamicVariables, ...failed } };
+  if (agent.maxConcurrentCalls !== undefined) {
+    // A line that cannot be asked lets the caller back, as a fresh call goes on without the limit (hold/connect.ts).
+    const place = await askLine<boolean>(stub.takeReturnPlace(report.callSid, agent.maxConcurrentCalls), "line return place").catch(() => true);
+    if (!place) {
+      await askLine(stub.backToAgent(report.callSid, report.index, { error: "line_full" }), "line back to agent");
+      return { twiml: noAgent(lookup.agent, signedUrl, record.agentKey), log: { ...log, reason: "line_full" } };
+    }
+  }
   // The pre-call hook is never asked twice for a call: its first answer (stored on the line) applies again, under transfer_failed.
   const stored = await askLine(stub.hookAnswer(report.callSid), "line hook answer").catch(() => null);
   const hook = stored && { ...stored.answer, dynamic_variables: { ...stored.answer.dynamic_variables, ...failed } };
