@@ -12,6 +12,10 @@ export default defineConfig({
   test: {
     // The Worker logs a JSON line per webhook; show them only for a test that fails.
     silent: "passed-only",
+    // Two test files at a time (vitest's default on 2 cores is one): most of a file's time is spent waiting on
+    // other processes (wrangler, workerd, the CLI, a line object's alarm), so a second file fills the gap. Each
+    // worker file still gets a runtime and storage of its own; ids the shared stand-ins key on are random.
+    maxWorkers: 2,
     projects: [
       {
         plugins: [
