@@ -25,7 +25,9 @@ export default defineConfig({
               compatibilityFlags: ["nodejs_compat"],
               bindings: {
                 RETELL_BASE_URL: inject("retellBaseUrl"),
-                RETELL_TIMEOUT_MS: "2000",
+                // Well above the stand-in's slow answers (1.5 s) that tests keep in flight: a loaded machine adds
+                // seconds to a round trip, and a timeout there would retry and register twice.
+                RETELL_TIMEOUT_MS: "5000",
                 TWILIO_API_BASE_URL: inject("twilioApiBaseUrl"),
                 TWILIO_ACCOUNT_SID: TEST_TWILIO_ACCOUNT_SID,
                 TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
