@@ -1,8 +1,8 @@
 /**
- * npm run typecheck: the generated binding types checked against wrangler.toml, then the three TypeScript
- * programs (the Worker and its tests; the CLI, scripts, stand-ins and Node tests; the operator page), all at
- * once. They cannot be one program: each has its own globals (the Workers runtime's, Node's, the browser's
- * DOM). Run side by side they take the time of the longest on two cores instead of the sum, and each keeps
+ * npm run typecheck: the generated binding types checked against wrangler.toml, then the four TypeScript
+ * programs (the Worker and its tests; the CLI, scripts, stand-ins and Node tests; the bench's own-work stage;
+ * the operator page), all at once. They cannot be one program: each has its own globals (the Workers
+ * runtime's, Node's, both, the browser's DOM). Run side by side they take the time of the longest on two cores instead of the sum, and each keeps
  * its incremental state in node_modules/.cache/tsc, so a second run checks only what changed.
  * Each check's output is printed whole, in order, after they end; exits 1 if any failed.
  */
@@ -19,6 +19,7 @@ const CHECKS: { name: string; args: string[] }[] = [
   { name: "wrangler types --check", args: ["wrangler", "types", "--strict-vars=false", "--check"] },
   { name: "tsc -p tsconfig.json (the Worker and its tests)", args: tsc("tsconfig.json") },
   { name: "tsc -p tsconfig.node.json (CLI, scripts, stand-ins, Node tests)", args: tsc("tsconfig.node.json") },
+  { name: "tsc -p tsconfig.bench.json (the bench's own-work stage: Worker code under Node)", args: tsc("tsconfig.bench.json") },
   { name: "tsc -p tsconfig.page.json (the operator page)", args: tsc("tsconfig.page.json") },
 ];
 

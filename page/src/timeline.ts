@@ -8,7 +8,7 @@
  * endpoints, voicemail, hold) adds one source here and nothing else changes.
  */
 import type { CallRecord } from "../../src/records/list.ts";
-import type { TransferAttempt } from "../../src/transfers/attempt.ts";
+import type { TransferAttempt } from "../../src/records/transfer-attempt.ts";
 
 export interface Step {
   /** When it happened (ms since the epoch); null when the record does not say, and then it is listed last. */
