@@ -14,9 +14,18 @@ import { TEST_TWILIO_AUTH_TOKEN } from "./secrets.ts";
 export const ORIGIN = "https://bridge.example.com";
 
 let sequence = 0;
-/** A fresh CallSid per test, so tests never share state. */
+/**
+ * Random hex digits: test files run side by side, each in a runtime of its own whose clock and `sequence` may
+ * match another's, while the stand-ins are shared, so every id a stand-in keys on carries some.
+ */
+function randomHex(digits: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(Math.ceil(digits / 2))), (b) => b.toString(16).padStart(2, "0")).join("").slice(0, digits);
+}
+
+/** A fresh CallSid per test, so tests never share state (time first, so later calls sort later). */
 export function callSid(): string {
-  return `CA${Date.now().toString(16)}${(++sequence).toString(16).padStart(8, "0")}`.padEnd(34, "0").slice(0, 34);
+  const ordered = `${Date.now().toString(16)}${(++sequence).toString(16).padStart(8, "0")}`;
+  return `CA${ordered}${randomHex(32 - ordered.length)}`;
 }
 
 /** A fresh E.164 number per test (a valid Australian mobile, +61 40–43, so outbound checks place it in AU). */
@@ -26,7 +35,7 @@ export function uniqueNumber(): string {
 
 /** A fresh Retell-format agent id per test. */
 export function uniqueAgentId(label = "t"): string {
-  return `agent_${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
+  return `agent_${label}${Date.now().toString(36)}${(++sequence).toString(36)}${randomHex(6)}`;
 }
 
 /**
@@ -142,7 +151,7 @@ const hookUrl = () => inject("hookBaseUrl");
 
 /** A fresh hook on the hook stand-in (the operator's server): its URL and name. */
 export function uniqueHook(label = "h"): { name: string; url: string } {
-  const name = `${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
+  const name = `${label}${Date.now().toString(36)}${(++sequence).toString(36)}${randomHex(6)}`;
   return { name, url: `${hookUrl()}/hooks/${name}` };
 }
 
