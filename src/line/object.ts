@@ -44,6 +44,7 @@ import type { RetellCallUpdate } from "../retell/events.ts";
 import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
+import { outboundContextOfCall } from "./outbound-context.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import { createAnswerTables, expireAnswers, mayAnswerAgain, nextAnswerExpiry, storeAnswer, storedAnswer } from "./answers.ts";
 import { retentionDays } from "../records/retention.ts";
@@ -820,6 +821,11 @@ export class PhoneLine extends DurableObject<Bindings> {
     const call = { from: context.from, to: context.to, agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId, ...(accountSid && { accountSid }) };
     this.write(callSid, placedRecord(callSid, call, reservation.reserved_at), null);
     return this.row(callSid);
+  }
+
+  /** The context an outbound call was placed with, by its CallSid; null for an inbound call (line/outbound-context.ts). */
+  async outboundCall(callSid: string): Promise<OutboundContext | null> {
+    return outboundContextOfCall(this.ctx.storage.sql, callSid);
   }
 
   private outboundContext(reservationId: string): OutboundContext | null {
