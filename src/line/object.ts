@@ -45,6 +45,7 @@ import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "../outbound/limits.ts";
 import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
 import { outboundContextOfCall } from "./outbound-context.ts";
+import { mayRecordMissed, missedRecord, rememberMissed, type MissedAgent } from "./missed.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import { createAnswerTables, expireAnswers, mayAnswerAgain, nextAnswerExpiry, storeAnswer, storedAnswer } from "./answers.ts";
 import { retentionDays } from "../records/retention.ts";
@@ -281,10 +282,24 @@ export class PhoneLine extends DurableObject<Bindings> {
     const { record, applied } = applyStatus(JSON.parse(row.record) as CallRecord, update, receivedAt);
     // A call over gives back its place on the line; a caller still held hung up (line/capacity.ts).
     const held = isFinished(record) ? callEnded(this.ctx.storage.sql, update.callSid, receivedAt) : null;
-    this.write(update.callSid, held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record), row);
+    const next = held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record);
+    this.write(update.callSid, next, row);
+    rememberMissed(this.ctx.storage.sql, next, retentionDays(this.env) * 24 * 60 * 60 * 1_000);
     if (isFinished(record)) this.freeOutboundSlot(update.callSid);
     await this.scheduleCopy(receivedAt);
     return applied ? "recorded" : "stale";
+  }
+
+  /**
+   * A signed inbound status callback for a call this line holds no record of: recorded as missed unless the line
+   * answered or placed it (line/missed.ts); one it holds meanwhile (its voice webhook came first) as recordStatus.
+   */
+  async recordMissed(update: StatusUpdate, receivedAt: number, agent: MissedAgent | null): Promise<EventResult | "missed"> {
+    if (this.row(update.callSid)) return this.recordStatus(update, receivedAt);
+    if (!mayRecordMissed(this.ctx.storage.sql, update.callSid)) return "unknown_call";
+    this.write(update.callSid, missedRecord(update.callSid, receivedAt, agent), null);
+    await this.recordStatus(update, receivedAt);
+    return "missed";
   }
 
   /**
