@@ -10,7 +10,7 @@ import { lineName, lineStub } from "../../src/line/address.ts";
 import type { AgentStats } from "../../src/records/stats.ts";
 import { callSid, retellRequests, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker } from "../helpers.ts";
 import { placeCall, statusRequest } from "../outbound.ts";
-import { adminRequest, answeredCall, captureLogs, eventually, lineRecord, readCall, recordOf } from "../records.ts";
+import { adminRequest, answeredCall, captureLogs, eventually, failingLines, lineRecord, readCall, recordOf, withBindings } from "../records.ts";
 import { TEST_TWILIO_ACCOUNT_SID } from "../secrets.ts";
 
 const STATUS_PATH = "/api/webhooks/twilio/status";
@@ -78,6 +78,15 @@ describe("a signed status callback for an inbound call the line has no record of
     await send(callback(sid, line, "completed"));
     expect(logs()).toContainEqual(expect.objectContaining({ event: "twilio.status", callSid: sid, result: "missed" }));
     expect(JSON.stringify(logs())).not.toContain(CALLER);
+  });
+
+  it("records a call answered while its line's object was unreachable (the line never learned the answer) as missed", async () => {
+    const { line } = await mappedNumber();
+    const sid = callSid();
+    const answered = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ CallSid: sid, From: CALLER, To: line })), { LINES: failingLines });
+    expect(answered.status).toBe(200);
+    await send(callback(sid, line, "completed"));
+    expect(await lineRecord(line, sid)).toMatchObject({ outcome: "missed", twilioStatus: "completed" });
   });
 
   it("makes one record per CallSid: later callbacks for it apply as usual", async () => {
