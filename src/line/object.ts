@@ -45,7 +45,8 @@ import type { VoicemailRecording } from "../twilio/recording.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import { forgetExpired, logSendFailure, nextAlarmAt, scheduleCopy, setAlarmNoLaterThan } from "./alarm.ts";
 import { createAnswerTables } from "./answers.ts";
-import { passRetellEvent, recordDial, recordLeftHold, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
+import { passRetellEvent, recordDial, recordLeftHold, recordMissedCall, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
+import type { MissedAgent } from "./missed.ts";
 import { createCallsTable, forgetFinished, readCall } from "./calls-table.ts";
 import { admitCall, capacityState, connectedCount, createCapacityTables, holdRefused, holdTurn, takeReturnPlace, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
 import { createDequeueTables, noteMember, promoteHeld, sendDueDequeues, type QueueMember } from "./dequeue.ts";
@@ -53,7 +54,7 @@ import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./cla
 import { copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
 import { createEventTables, sendEvents, type RetellRaw } from "./events-outbox.ts";
 import { createHookAnswers, readHookAnswer } from "./hook-answer.ts";
-import { adoptOutbound, createOutboundTables, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation } from "./outbound.ts";
+import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation } from "./outbound.ts";
 import {
   attemptKey,
   awaitedAttempt,
@@ -114,9 +115,8 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** Stores the claim holder's answer and hands its outcome to the webhooks waiting; false when the claim was taken over. */
   async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome, hook?: StoredHook): Promise<boolean> {
-    const retentionMs = retentionDays(this.env) * 24 * 60 * 60 * 1_000;
     const now = Date.now();
-    if (!this.freeing(now, () => completeClaim(this.sql, callSid, token, { answer, outcome, hook }, now, retentionMs))) return false;
+    if (!this.freeing(now, () => completeClaim(this.sql, callSid, token, { answer, outcome, hook }, now, this.retentionMs()))) return false;
     this.answers.wake(callSid, outcome);
     await this.copySoon(Date.now());
     return true;
@@ -124,7 +124,12 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** A Twilio status callback (line/call-updates.ts); `reservation`: an outbound call's signed id. */
   async recordStatus(update: StatusUpdate, receivedAt: number, reservation?: string): Promise<EventResult> {
-    return this.copiedIf(this.freeing(receivedAt, () => recordStatus(this.sql, update, receivedAt, reservation)), receivedAt);
+    return this.copiedIf(this.freeing(receivedAt, () => recordStatus(this.sql, update, receivedAt, this.retentionMs(), reservation)), receivedAt);
+  }
+
+  /** A signed inbound status callback for a call this line holds no record of: recorded as missed (line/call-updates.ts). */
+  async recordMissed(update: StatusUpdate, receivedAt: number, agent: MissedAgent | null): Promise<EventResult | "missed"> {
+    return this.copiedIf(this.freeing(receivedAt, () => recordMissedCall(this.sql, update, receivedAt, agent, this.retentionMs())), receivedAt);
   }
 
   /** How a `<Dial>` ended (dial-complete); "transferring" for the AI leg a transfer interrupted. */
@@ -314,6 +319,11 @@ export class PhoneLine extends DurableObject<Bindings> {
     return readHookAnswer(this.sql, callSid);
   }
 
+  /** The context an outbound call was placed with, by its CallSid; null for an inbound call (line/outbound.ts). */
+  async outboundCall(callSid: string): Promise<OutboundContext | null> {
+    return outboundContextOfCall(this.sql, callSid);
+  }
+
   /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */
   async call(callSid: string): Promise<CallRecord | null> {
     return readCall(this.sql, callSid);
@@ -363,12 +373,17 @@ export class PhoneLine extends DurableObject<Bindings> {
     return result;
   }
 
+  /** How long answers are kept: as long as the call's record (RETENTION_DAYS). */
+  private retentionMs(): number {
+    return retentionDays(this.env) * 24 * 60 * 60 * 1_000;
+  }
+
   private copySoon(now: number): Promise<void> {
     return scheduleCopy(this.ctx.storage, now);
   }
 
   /** Schedules the copy of a change, unless the event found no call to change. */
-  private async copiedIf<R extends EventResult | "transferring">(result: R, at: number): Promise<R> {
+  private async copiedIf<R extends EventResult | "transferring" | "missed">(result: R, at: number): Promise<R> {
     if (result !== "unknown_call" && result !== "other_registration") await this.copySoon(at);
     return result;
   }

@@ -18,8 +18,8 @@ const FALLBACK = "+61390000009";
 afterEach(() => vi.restoreAllMocks());
 
 /** A call the agent transferred to sales; `action` is the transfer's <Dial action>. */
-async function transferred(config: Record<string, unknown> = { transfers: TRANSFERS }): Promise<TransferCall & { action: string }> {
-  const call = await transferCall(config);
+async function transferred(config: Record<string, unknown> = { transfers: TRANSFERS }, extra: Record<string, string> = {}): Promise<TransferCall & { action: string }> {
+  const call = await transferCall(config, extra);
   const { body } = await transfer(call, { destination: "sales" });
   if (!body.ok) throw new Error(`transfer refused: ${body.message}`);
   const [update] = await callUpdates(call.sid);
@@ -87,6 +87,15 @@ describe.each(["busy", "no-answer", "failed", "canceled"])("when the person's di
       metadata: { twilio_call_sid: call.sid, twilio_line: call.line },
     });
     expect(back?.callId).not.toBe(first?.callId);
+  });
+
+  it("registers the way back exactly as the first registration, the caller's SHAKEN/STIR result included, plus transfer_failed", async () => {
+    const call = await transferred({ transfers: TRANSFERS, dynamicVariables: { business: "Demo Dental" }, metadata: { team: "front" } }, { StirVerstat: "TN-Validation-Passed-A" });
+    await complete(call, { DialCallStatus: status });
+    const [first, back] = await registrations(call);
+    const firstBody = first?.body as Record<string, Record<string, unknown>>;
+    expect(firstBody.retell_llm_dynamic_variables).toMatchObject({ caller_verification: "passed-A", business: "Demo Dental" });
+    expect(back?.body).toEqual({ ...firstBody, retell_llm_dynamic_variables: { ...firstBody.retell_llm_dynamic_variables, transfer_failed: "sales" } });
   });
 
   it("answers SIP TwiML to the new Retell call with the usual <Dial action>", async () => {
