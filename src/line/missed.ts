@@ -13,7 +13,6 @@
  * its voice webhook still in flight) is not final either: that webhook claims the call and its answer replaces
  * the outcome.
  */
-import type { VoiceOutcome } from "../calls/outcome.ts";
 import type { CallRecord } from "../records/list.ts";
 import { storeAnswer, storedAnswer } from "./answers.ts";
 import { isFinished, newRecord } from "./transitions.ts";
@@ -24,7 +23,7 @@ export interface MissedAgent {
   retellAgentId: string;
 }
 
-export const MISSED_OUTCOME: VoiceOutcome = { kind: "missed" };
+export const MISSED_OUTCOME = { kind: "missed" } as const;
 
 /** Whether a call the line holds no record of may be recorded as missed: never answered nor placed by this line. */
 export function mayRecordMissed(sql: SqlStorage, callSid: string): boolean {
