@@ -12,6 +12,10 @@ export default defineConfig({
   test: {
     // The Worker logs a JSON line per webhook; show them only for a test that fails.
     silent: "passed-only",
+    // Two test files at a time (vitest's default on 2 cores is one): most of a file's time is spent waiting on
+    // other processes (wrangler, workerd, the CLI, a line object's alarm), so a second file fills the gap. Each
+    // worker file still gets a runtime and storage of its own; ids the shared stand-ins key on are random.
+    maxWorkers: 2,
     projects: [
       {
         plugins: [
@@ -21,7 +25,9 @@ export default defineConfig({
               compatibilityFlags: ["nodejs_compat"],
               bindings: {
                 RETELL_BASE_URL: inject("retellBaseUrl"),
-                RETELL_TIMEOUT_MS: "2000",
+                // Well above the stand-in's slow answers (1.5 s) that tests keep in flight: a loaded machine adds
+                // seconds to a round trip, and a timeout there would retry and register twice.
+                RETELL_TIMEOUT_MS: "5000",
                 TWILIO_API_BASE_URL: inject("twilioApiBaseUrl"),
                 TWILIO_ACCOUNT_SID: TEST_TWILIO_ACCOUNT_SID,
                 TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,

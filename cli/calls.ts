@@ -162,7 +162,7 @@ function failures(figures: Figures): string {
 }
 
 function statsTable(agent: AgentStats): string[] {
-  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Peak", "Held/abandoned", "Hold p50", "Hook ok/rejected/failed", "Failures"];
+  const header = ["Day", "Calls", "Connected", "Fallbacks", "Blocked", "Limited", "After hours", "Missed", "Answered", "Duration p50/p95/total", "Retell ms p50/p95", "Sentiment +/=/-/?", "Success y/n", "Transfers made/answered/failed", "Peak", "Held/abandoned", "Hold p50", "Hook ok/rejected/failed", "Failures"];
   const row = (day: string, f: Figures) => [
     day,
     String(f.calls),
@@ -171,6 +171,7 @@ function statsTable(agent: AgentStats): string[] {
     String(f.blocked),
     String(f.rateLimited),
     String(f.afterHours),
+    String(f.missed),
     percent(f.answerRate),
     `${duration(f.durationS.p50) || "-"} / ${duration(f.durationS.p95) || "-"} / ${duration(f.durationS.total)}`,
     `${f.retellRegisterMs.p50 ?? "-"} / ${f.retellRegisterMs.p95 ?? "-"}`,

@@ -31,6 +31,7 @@ import { inboundCallParams, signedWebhook, type SignedWebhook } from "../cli/lib
 import { wrangler } from "../cli/lib/wrangler.ts";
 import { CliError } from "../cli/lib/errors.ts";
 import { startRetellStandIn, type RecordedRequest } from "../stand-ins/retell.ts";
+import { startTwilioStandIn } from "../stand-ins/twilio.ts";
 import { startReceiverStandIn, type ReceivedRequest } from "../stand-ins/receiver.ts";
 import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
 import { busyLineProblems, DEFAULT_BUSY_LINE, runBusyLine, type BusyLineOptions, type BusyLineReport } from "./lib/busy-line.ts";
@@ -276,6 +277,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const state = mkdtempSync(join(tmpdir(), "bridge-load-"));
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { chaos: options.chaos } });
   const receiver = await startReceiverStandIn({ secret: SIGNING_SECRET });
+  // Twilio's REST API for the busy line's dequeues of held callers (line/dequeue.ts).
+  const twilio = await startTwilioStandIn({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
   if (options.events) receiver.setBehaviour(EVENTS_PATH, { chaos: { failRate: options.events.failRate, dropRate: options.events.dropRate } });
   const dev = await startDev({
     configPath: "wrangler.toml",
@@ -284,6 +287,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       RETELL_BASE_URL: retell.url,
       RETELL_TIMEOUT_MS: "5000",
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_API_BASE_URL: twilio.url,
       RETELL_API_KEY: API_KEY,
       ADMIN_TOKEN,
       WEBHOOK_BASE_URL: "",
@@ -445,7 +449,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     let busyLine: BusyLineReport | null = null;
     if (options.busyLine) {
       say(`Busy line: ${options.busyLine.calls} callers at once to a line with maxConcurrentCalls ${options.busyLine.maxConcurrentCalls}, each connected for ${options.busyLine.connectedMs} ms`);
-      busyLine = await runBusyLine(dev.url, BUSY_LINE, AUTH_TOKEN, ACCOUNT_SID, options.busyLine);
+      busyLine = await runBusyLine(dev.url, BUSY_LINE, AUTH_TOKEN, ACCOUNT_SID, options.busyLine, twilio);
     }
 
     const tally: Tally = {
@@ -502,6 +506,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     await dev.stop();
     await retell.close();
     await receiver.close();
+    await twilio.close();
     agent.destroy();
     rmSync(state, { recursive: true, force: true });
   }
@@ -662,7 +667,7 @@ async function main() {
   }
   if (report.busyLine && options.busyLine) {
     const b = report.busyLine;
-    console.log(`\nBusy line: ${b.calls} callers at once, maxConcurrentCalls ${options.busyLine.maxConcurrentCalls}, each call connected ${options.busyLine.connectedMs} ms, hold turns of ${options.busyLine.turnMs} ms, maxHoldSeconds ${options.busyLine.maxHoldSeconds}: at most ${b.maxConnectedAtOnce} connected at once; ${b.held} held, longest hold ${(b.longestHoldMs / 1_000).toFixed(1)} s; ${b.connected} connected, ${b.sentOn} sent on, ${b.lost} lost; ${b.seconds.toFixed(1)} s.`);
+    console.log(`\nBusy line: ${b.calls} callers at once, maxConcurrentCalls ${options.busyLine.maxConcurrentCalls}, each call connected ${options.busyLine.connectedMs} ms, hold turns of ${options.busyLine.turnMs} ms, maxHoldSeconds ${options.busyLine.maxHoldSeconds}: at most ${b.maxConnectedAtOnce} connected at once; ${b.held} held (${b.dequeuedByRest} dequeued through Twilio's REST API), longest hold ${(b.longestHoldMs / 1_000).toFixed(1)} s; ${b.connected} connected, ${b.sentOn} sent on, ${b.lost} lost; ${b.seconds.toFixed(1)} s.`);
   }
   const problems = [...tallyProblems(t), ...(report.busyLine && options.busyLine ? busyLineProblems(report.busyLine, options.busyLine) : [])];
   console.log(

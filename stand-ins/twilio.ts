@@ -6,6 +6,7 @@
  * shape `{ code, message, more_info, status }`. Numbers live in memory; lists are paged with next_page_uri.
  * Calls.json creates calls (fields as twilio-node sends them, StatusCallbackEvent repeated per event) and
  * answers 201 with the queued call; a failure can be scoped to one callee (`To=+1…`) or made to hang.
+ * Queues/{QueueSid}/Members/{CallSid}.json dequeues a held caller (Url, Method), once per member.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
@@ -70,12 +71,24 @@ export interface StandInCall {
   form: Record<string, string[]>;
 }
 
+/** A queue member dequeued through the Member update: Twilio would now fetch `url` with `method` for the call. */
+export interface StandInDequeue {
+  queueSid: string;
+  callSid: string;
+  url: string;
+  method: string;
+}
+
 export interface TwilioStandIn {
   url: string;
   accountSid: string;
   numbers: Map<string, StandInNumber>;
   calls: Map<string, StandInCall>;
   requests: TwilioRequest[];
+  /** Members dequeued, in order. */
+  dequeues: StandInDequeue[];
+  /** Called for each member dequeued (the load test plays Twilio's Url request from it). */
+  onDequeue(listener: ((dequeue: StandInDequeue) => void) | null): void;
   addNumber(phoneNumber: string, fields?: Partial<StandInNumber>): StandInNumber;
   byNumber(phoneNumber: string): StandInNumber | undefined;
   fail(failure: Failure | null): void;
@@ -110,6 +123,8 @@ const STATUS_CALLBACK_EVENTS = new Set(["initiated", "ringing", "answered", "com
 const E164 = /^\+[1-9]\d{6,14}$/;
 /** Fields Twilio's Call update accepts (twilio-node call.ts CallContextImpl.update). */
 const CALL_UPDATE_FIELDS = new Set(["Url", "Method", "Status", "FallbackUrl", "FallbackMethod", "StatusCallback", "StatusCallbackMethod", "Twiml", "TimeLimit"]);
+/** Fields Twilio's Queue Member update accepts (twilio-node member.ts MemberContextImpl.update): Url required. */
+const MEMBER_UPDATE_FIELDS = new Set(["Url", "Method"]);
 /** Paths under this prefix control the stand-in (tests); they are not Twilio's. */
 export const CONTROL_PREFIX = "/__stand-in/";
 
@@ -151,6 +166,8 @@ export async function startTwilioStandIn(options: {
   const numbers = new Map<string, StandInNumber>();
   const calls = new Map<string, StandInCall>();
   const requests: TwilioRequest[] = [];
+  const dequeues: StandInDequeue[] = [];
+  let dequeueListener: ((dequeue: StandInDequeue) => void) | null = null;
   let failure: (Failure & { left?: number }) | null = null;
   const scopedFailures = new Map<string, Failure & { left?: number }>();
   /** Requests answered by a `hang` failure: never answered, closed with the server. */
@@ -234,6 +251,8 @@ export async function startTwilioStandIn(options: {
     if (rest === "/Calls.json") return createCall(req, res, text, form);
     const call = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest);
     if (call) return updateCall(req, res, call[1] as string, form);
+    const member = /^\/Queues\/([^/]+)\/Members\/([^/]+)\.json$/.exec(rest);
+    if (member) return dequeueMember(req, res, member[1] as string, member[2] as string, form);
     if (rest === "/IncomingPhoneNumbers.json") {
       if (req.method !== "GET") return twilioError(res, 405, 20004, "Method not allowed");
       return list(res, url);
@@ -335,6 +354,38 @@ export async function startTwilioStandIn(options: {
     });
   }
 
+  /**
+   * POST Queues/{QueueSid}/Members/{CallSid}.json: dequeues the member, which then runs the TwiML at Url (Twilio's
+   * Member resource). SIDs of Twilio's shape (QU…/CA… and 32 hex digits), Url an absolute http(s) URL, Method GET
+   * or POST, nothing else. Only the first dequeue of a member succeeds; a repeat is a 400, as Twilio documents.
+   */
+  function dequeueMember(req: IncomingMessage, res: ServerResponse, queueSid: string, callSid: string, form: Record<string, string[]>): number {
+    if (req.method !== "POST") return twilioError(res, 405, 20004, "Method not allowed");
+    if (!/^QU[0-9a-fA-F]{32}$/.test(queueSid) || !/^CA[0-9a-fA-F]{32}$/.test(callSid)) {
+      return twilioError(res, 404, 20404, `The requested resource ${req.url ?? ""} was not found`);
+    }
+    if (req.headers["content-type"]?.split(";")[0]?.trim() !== "application/x-www-form-urlencoded") {
+      return twilioError(res, 400, 20001, "Content-Type must be application/x-www-form-urlencoded");
+    }
+    for (const [field, values] of Object.entries(form)) {
+      if (!MEMBER_UPDATE_FIELDS.has(field)) return twilioError(res, 400, 20001, `Unknown parameter: ${field}`);
+      if (values.length > 1) return twilioError(res, 400, 20001, `Parameter given more than once: ${field}`);
+    }
+    const url = form.Url?.[0];
+    const method = form.Method?.[0] ?? "POST";
+    if (!url) return twilioError(res, 400, 21205, "Url parameter is required");
+    if (!/^https?:\/\/[^\s/?#]+/.test(url)) return twilioError(res, 400, 21205, `Url is not a valid URL: ${url}`);
+    if (method !== "GET" && method !== "POST") return twilioError(res, 400, 21603, "Method must be GET or POST");
+    if (dequeues.some((d) => d.queueSid === queueSid && d.callSid === callSid)) return twilioError(res, 400, 20001, "Call is not in the queue");
+    const dequeue: StandInDequeue = { queueSid, callSid, url, method };
+    dequeues.push(dequeue);
+    dequeueListener?.(dequeue);
+    return json(res, 200, {
+      call_sid: callSid, queue_sid: queueSid, date_enqueued: new Date().toUTCString(), position: 1, wait_time: 0,
+      uri: `${base}/Queues/${queueSid}/Members/${callSid}.json`,
+    });
+  }
+
   function list(res: ServerResponse, url: URL): number {
     const pageSize = Math.min(Number(url.searchParams.get("PageSize") ?? 50) || 50, maxPageSize);
     const page = Number(url.searchParams.get("Page") ?? 0) || 0;
@@ -364,6 +415,10 @@ export async function startTwilioStandIn(options: {
     numbers,
     calls,
     requests,
+    dequeues,
+    onDequeue(listener) {
+      dequeueListener = listener;
+    },
     addNumber(phoneNumber, fields = {}) {
       const sid = `PN${hex(16)}`;
       const now = new Date().toUTCString();

@@ -2,7 +2,8 @@
  * Test helpers: requests signed exactly as Twilio signs them (with the official `twilio` package's
  * helper), the Worker's real entry point, and the Retell stand-in's control API.
  */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import entry from "../src/index.ts";
 import { inject } from "vitest";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
 import type { HookBehaviour, HookRequestRecord } from "../stand-ins/hook.ts";
@@ -13,9 +14,18 @@ import { TEST_TWILIO_AUTH_TOKEN } from "./secrets.ts";
 export const ORIGIN = "https://bridge.example.com";
 
 let sequence = 0;
-/** A fresh CallSid per test, so tests never share state. */
+/**
+ * Random hex digits: test files run side by side, each in a runtime of its own whose clock and `sequence` may
+ * match another's, while the stand-ins are shared, so every id a stand-in keys on carries some.
+ */
+function randomHex(digits: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(Math.ceil(digits / 2))), (b) => b.toString(16).padStart(2, "0")).join("").slice(0, digits);
+}
+
+/** A fresh CallSid per test, so tests never share state (time first, so later calls sort later). */
 export function callSid(): string {
-  return `CA${Date.now().toString(16)}${(++sequence).toString(16).padStart(8, "0")}`.padEnd(34, "0").slice(0, 34);
+  const ordered = `${Date.now().toString(16)}${(++sequence).toString(16).padStart(8, "0")}`;
+  return `CA${ordered}${randomHex(32 - ordered.length)}`;
 }
 
 /** A fresh E.164 number per test (a valid Australian mobile, +61 40–43, so outbound checks place it in AU). */
@@ -25,7 +35,7 @@ export function uniqueNumber(): string {
 
 /** A fresh Retell-format agent id per test. */
 export function uniqueAgentId(label = "t"): string {
-  return `agent_${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
+  return `agent_${label}${Date.now().toString(36)}${(++sequence).toString(36)}${randomHex(6)}`;
 }
 
 /**
@@ -81,9 +91,20 @@ export function twilioRequest(path: string, params: Record<string, string | stri
   });
 }
 
-/** Sends a request through the Worker's real entry point (src/index.ts), as the runtime would. */
-export function worker(request: Request): Promise<Response> {
-  return exports.default.fetch(request);
+/**
+ * Sends a request through the Worker's entry point (src/index.ts). The body streams as the Worker writes it, but
+ * ends only once the request's `waitUntil` work is done too (the voice webhook stores its answer on the line after
+ * the document), so a test that has read the body finds everything the request changed.
+ */
+export async function worker(request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await entry.fetch(request, env, ctx);
+  if (!res.body) {
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+  const settled = new TransformStream<Uint8Array, Uint8Array>({ flush: () => waitOnExecutionContext(ctx) });
+  return new Response(res.body.pipeThrough(settled), res);
 }
 
 const retellUrl = () => inject("retellBaseUrl");
@@ -130,7 +151,7 @@ const hookUrl = () => inject("hookBaseUrl");
 
 /** A fresh hook on the hook stand-in (the operator's server): its URL and name. */
 export function uniqueHook(label = "h"): { name: string; url: string } {
-  const name = `${label}${Date.now().toString(36)}${(++sequence).toString(36)}`;
+  const name = `${label}${Date.now().toString(36)}${(++sequence).toString(36)}${randomHex(6)}`;
   return { name, url: `${hookUrl()}/hooks/${name}` };
 }
 

@@ -145,14 +145,15 @@ export interface AnsweredCall {
 }
 
 /**
- * A call answered by the voice webhook, for an agent stored (with `config`) under a fresh number. Once its TwiML
+ * A call answered by the voice webhook, for an agent stored (with `config`) under a fresh number; `extra`: more
+ * of the webhook's parameters (StirVerstat, …). Once its TwiML
  * is read, the answer is in the call's line (the webhook stores it before finishing the document).
  */
-export async function answeredCall(config: Record<string, unknown> = {}): Promise<AnsweredCall> {
+export async function answeredCall(config: Record<string, unknown> = {}, extra: Record<string, string> = {}): Promise<AnsweredCall> {
   const line = uniqueNumber();
   const agentId = uniqueAgentId();
   await env.AGENTS.put(line, JSON.stringify({ retellAgentId: agentId, ...config }));
-  const params = voiceParams({ To: line });
+  const params = voiceParams({ ...extra, To: line });
   const twiml = await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
   return { params, sid: params.CallSid ?? "", line, agentId, twiml };
 }

@@ -20,6 +20,7 @@ const outbound = { agent_key: "+61341510003", retell_agent_id: "agent_outbound",
 const transferring = { agent_key: "+61341510004", retell_agent_id: "agent_transfers" };
 const busy = { agent_key: "+61341510005", retell_agent_id: "agent_busy" };
 const hooked = { agent_key: "+61341510006", retell_agent_id: "agent_hooked" };
+const missedLine = { agent_key: "+61341510007", retell_agent_id: "agent_missed" };
 
 /** A `transfers` column: attempts with the fields that matter to the figures (the rest as an attempt starts). */
 function attempts(list: Partial<TransferAttempt>[]): string {
@@ -40,6 +41,9 @@ export const STATS_ROWS: Row[] = [
   { call_sid: sid(8), created_at: DAY2 + 3, twilio_status: "completed", duration_s: 7 },
   // A number with no agent.
   { call_sid: sid(9), created_at: DAY2 + 4, agent_key: "+61399990000", outcome: "agent_not_found", duration_s: 4 },
+  // agent_missed, 2026-11-19: calls the bridge never answered, known from Twilio's status callback (src/line/missed.ts).
+  { call_sid: sid(15), created_at: DAY2 + 15, ...missedLine, outcome: "missed", twilio_status: "completed", duration_s: 20 },
+  { call_sid: sid(16), created_at: DAY2 + 16, ...missedLine, outcome: "missed", twilio_status: "canceled" },
   // agent_rules, 2026-11-19: what the routing rules record (src/rules/decide.ts).
   { call_sid: sid(20), created_at: DAY2 + 10, ...rules, outcome: "blocked", outcome_reason: "global_blocklist" },
   { call_sid: sid(21), created_at: DAY2 + 11, ...rules, outcome: "rate_limited", outcome_reason: "caller_rate_limit" },
@@ -99,6 +103,7 @@ const figures = (f: Partial<Figures> & Pick<Figures, "calls">): Figures => ({
   blocked: 0,
   rateLimited: 0,
   afterHours: 0,
+  missed: 0,
   failures: {},
   answered: 0,
   answerRate: 0,
@@ -161,6 +166,9 @@ const outboundDay = figures({
 
 const hookedDay = figures({ calls: 6, connected: 5, blocked: 1, failures: { hook: 1 }, hook: { asked: 5, ok: 1, rejected: 1, failed: { timeout: 1, error: 1, invalid: 1 } } });
 
+/** Two calls the bridge never answered: one Twilio's fallback URL took for 20 s, one the caller gave up on. */
+const missedDay = figures({ calls: 2, missed: 2, failures: { missed: 2 }, durationS: { p50: 20, p95: 20, total: 20 } });
+
 /** The agent_outbound entry: alone in GET /api/stats?direction=outbound, absent with direction=inbound. */
 export const EXPECTED_OUTBOUND_STATS = { agent: "agent_outbound", total: outboundDay, days: [{ day: "2026-11-19", ...outboundDay }] };
 
@@ -204,6 +212,11 @@ export const EXPECTED_STATS = [
     agent: "agent_hooked",
     total: hookedDay,
     days: [{ day: "2026-11-19", ...hookedDay }],
+  },
+  {
+    agent: "agent_missed",
+    total: missedDay,
+    days: [{ day: "2026-11-19", ...missedDay }],
   },
   EXPECTED_OUTBOUND_STATS,
   {

@@ -23,9 +23,9 @@ export interface TransferCall extends AnsweredCall {
   record: () => Promise<CallRecord | null>;
 }
 
-/** A call answered for an agent with `config` (by default transfers to sales and support). */
-export async function transferCall(config: Record<string, unknown> = { transfers: TRANSFERS }): Promise<TransferCall> {
-  const call = await answeredCall(config);
+/** A call answered for an agent with `config` (by default transfers to sales and support); `extra`: more webhook parameters. */
+export async function transferCall(config: Record<string, unknown> = { transfers: TRANSFERS }, extra: Record<string, string> = {}): Promise<TransferCall> {
+  const call = await answeredCall(config, extra);
   const registration = (await retellRequests(call.agentId)).find((r) => r.path === "/v2/register-phone-call" && r.callId);
   if (!registration?.callId) throw new Error(`the stand-in registered no call for ${call.agentId}`);
   const { metadata } = registration.body as { metadata: Record<string, unknown> };

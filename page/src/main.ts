@@ -118,6 +118,7 @@ function renderOverview(answer: StatsAnswer): void {
     figure("blocked", "Blocked", f.count(t.blocked)),
     figure("rateLimited", "Rate-limited", f.count(t.rateLimited)),
     figure("afterHours", "After hours", f.count(t.afterHours)),
+    figure("missed", "Missed (the bridge never answered)", f.count(t.missed)),
     figure("duration", "Duration p50 / p95", f.pair(f.seconds(t.durationS.p50), f.seconds(t.durationS.p95))),
     figure("registration", "Retell registration p50 / p95", f.pair(f.ms(t.retellRegisterMs.p50), f.ms(t.retellRegisterMs.p95))),
     figure("transfers", "Transfers made / answered / failed", `${f.count(t.transfers.made)} / ${f.count(t.transfers.answered)} / ${f.count(t.transfers.failed)}`),

@@ -4,7 +4,7 @@
 import type { AgentConfig, AgentLookupFailure } from "../agents/schema.ts";
 import type { RegisterFailure } from "../retell/register.ts";
 import type { BlockReason, ClosedReason, LimitReason, RuleDecision } from "../rules/decide.ts";
-import { dialNumber, dialSip, reject, sayAndHangUp } from "../twilio/twiml.ts";
+import { dialNumber, dialSip, hangUp, reject, sayAndHangUp } from "../twilio/twiml.ts";
 import { enqueueTwiml, type HoldUrls } from "../hold/twiml.ts";
 import type { Voicemail } from "../voicemail/settings.ts";
 import { voicemailTwiml, type VoicemailUrls } from "../voicemail/twiml.ts";
@@ -35,7 +35,9 @@ export type VoiceOutcome =
   | { kind: "after_hours"; reason: ClosedReason; number: string }
   | { kind: "after_hours"; reason: ClosedReason; message: string }
   /** A voicemail box took the call: the schedule's after hours, or the agent's own when nothing else could. */
-  | { kind: "voicemail"; reason: ClosedReason | NotConnectedReason; voicemail: Voicemail };
+  | { kind: "voicemail"; reason: ClosedReason | NotConnectedReason; voicemail: Voicemail }
+  /** Twilio reported the call over before the bridge answered it (line/missed.ts): a later webhook for it only hangs up. */
+  | { kind: "missed" };
 
 /** The outcome of a rule that answers the call itself (every decision but `connect`). */
 export function ruleOutcome(decision: Exclude<RuleDecision, { kind: "connect" }>): VoiceOutcome {
@@ -100,6 +102,8 @@ export function outcomeTwiml(outcome: VoiceOutcome, actions?: DialActions, leg: 
     case "queued":
       // Only the voice webhook knows the queue's URLs; a caller it cannot hold hears the apology.
       return actions?.hold ? enqueueTwiml(actions.hold) : sayAndHangUp(APOLOGY_MESSAGE);
+    case "missed":
+      return hangUp();
     case "after_hours":
       // Dialed as a fallback is: its own action, and a failure there ends in an apology, never another dial.
       return "number" in outcome ? dialNumber(outcome.number, actions && { action: actions.fallback }) : sayAndHangUp(outcome.message);

@@ -7,6 +7,9 @@
  * - the Enqueue action, once they left the queue (QueueResult): back with a place, the call registers with Retell
  *   and dials SIP exactly as a fresh call does (calls/answer.ts, one registration per CallSid); out of time, or sent
  *   on by Twilio, it goes to the fallback number, else the apology; hung up, it is recorded as abandoned.
+ * - the hold-dequeued URL, which Twilio fetches when the line dequeued the caller through its REST API the moment
+ *   their turn came or their time ran out (line/dequeue.ts): the same answer as the action's. Twilio requests the
+ *   action then too, with QueueResult `redirected`, which answers alike (one registration between them).
  */
 import type { AgentConfig } from "../agents/schema.ts";
 import { lookupAgent } from "../agents/lookup.ts";
@@ -16,12 +19,13 @@ import { askLine, lineStub } from "../line/address.ts";
 import type { HoldExit, HoldTurn } from "../line/capacity.ts";
 import { log } from "../log.ts";
 import type { InboundCall } from "../twilio/params.ts";
+import type { QueueMember } from "../line/dequeue.ts";
 import { leaveTwiml, waitTwiml } from "./twiml.ts";
 
 /** The TwiML of one waitUrl turn, and what the line said (for the log). */
-export async function holdTurnTwiml(env: Bindings, callSid: string, line: string, agentKey: string | null): Promise<{ twiml: string; turn: HoldTurn | null }> {
+export async function holdTurnTwiml(env: Bindings, callSid: string, line: string, agentKey: string | null, member: QueueMember | null): Promise<{ twiml: string; turn: HoldTurn | null }> {
   const [turn, lookup] = await Promise.all([
-    askLine<HoldTurn>(lineStub(env, line).holdTurn(callSid), "line hold turn").catch((error: unknown) => {
+    askLine<HoldTurn>(lineStub(env, line).holdTurn(callSid, member ?? undefined), "line hold turn").catch((error: unknown) => {
       log("error", "line.unavailable", { callSid, step: "hold_turn", detail: error instanceof Error ? error.message : String(error) });
       return null;
     }),

@@ -9,6 +9,8 @@ import { endTwilioUrl } from "../twilio/params.ts";
 
 export const HOLD_PATH = "/api/webhooks/twilio/hold";
 export const HOLD_COMPLETE_PATH = "/api/webhooks/twilio/hold-complete";
+/** The Url of our REST dequeue of a held caller (line/dequeue.ts): the same answer as the Enqueue action's. */
+export const HOLD_DEQUEUED_PATH = "/api/webhooks/twilio/hold-dequeued";
 /** Twilio's queue names are at most 64 characters (tw-enqueue); a line name (E.164) fits with the prefix. */
 const MAX_QUEUE_NAME = 64;
 
@@ -16,6 +18,8 @@ export interface HoldUrls {
   waitUrl: string;
   action: string;
   queue: string;
+  /** Given to Twilio's Queue Members update when the line dequeues the caller, not in the TwiML. */
+  dequeued: string;
 }
 
 /** The queue of a line: one per line, so a full line holds its own callers only. */
@@ -36,7 +40,7 @@ export function holdUrls(signedRequestUrl: string, agentKey: string, line: strin
     u.searchParams.set("line", line);
     return endTwilioUrl(u);
   };
-  return { waitUrl: url(HOLD_PATH), action: url(HOLD_COMPLETE_PATH), queue: queueName(line) };
+  return { waitUrl: url(HOLD_PATH), action: url(HOLD_COMPLETE_PATH), queue: queueName(line), dequeued: url(HOLD_DEQUEUED_PATH) };
 }
 
 export function enqueueTwiml(urls: HoldUrls): string {

@@ -8,6 +8,8 @@ import { expireAnswers, nextAnswerExpiry } from "./answers.ts";
 import { forgetFinished, nextForgetAt } from "./calls-table.ts";
 import { COPY_DELAY_MS, COPY_RETRY_WINDOW_MS } from "./d1-copy.ts";
 import { forgetEventKeys, sendFailingSince } from "./events-outbox.ts";
+import { nextHoldDeadline } from "./capacity.ts";
+import { forgetDequeues, nextDequeueAt } from "./dequeue.ts";
 import { forgetHookAnswers } from "./hook-answer.ts";
 import { expireOutbound, nextOutboundAt } from "./outbound.ts";
 import { expireWhispers, nextWhisperExpiry } from "./whispers.ts";
@@ -33,8 +35,9 @@ export function scheduleCopy(storage: DurableObjectStorage, now: number): Promis
   return setAlarmNoLaterThan(storage, now + COPY_DELAY_MS);
 }
 
-/** Forgets what has expired: finished calls, sent events' keys, hook answers, outbound slots, answers, whispers. */
+/** Forgets what has expired: finished calls, sent events' keys, hook answers, outbound slots, answers, whispers, dequeues. */
 export function forgetExpired(sql: SqlStorage, now: number): void {
+  forgetDequeues(sql);
   forgetFinished(sql, now);
   forgetEventKeys(sql);
   forgetHookAnswers(sql);
@@ -51,7 +54,8 @@ export function logSendFailure(sql: SqlStorage, pending: number, detail: string 
 
 /**
  * When the alarm runs next: after a backoff while a copy or send fails, at once while more waits, else when the
- * first call may be forgotten; never later than the next outbound slot, answer or whisper to expire.
+ * first call may be forgotten; never later than the next outbound slot, answer or whisper to expire, held caller's
+ * time to run out or dequeue to retry.
  */
 export function nextAlarmAt(sql: SqlStorage, now: number, copy: RoundResult, events: RoundResult): number | null {
   let next: number | null;
@@ -63,7 +67,7 @@ export function nextAlarmAt(sql: SqlStorage, now: number, copy: RoundResult, eve
   } else {
     next = nextForgetAt(sql);
   }
-  for (const due of [nextOutboundAt(sql), nextAnswerExpiry(sql), nextWhisperExpiry(sql)]) {
+  for (const due of [nextOutboundAt(sql), nextAnswerExpiry(sql), nextWhisperExpiry(sql), nextHoldDeadline(sql), nextDequeueAt(sql)]) {
     if (due !== null && (next === null || due < next)) next = due;
   }
   return next;

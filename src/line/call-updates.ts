@@ -10,6 +10,7 @@ import type { VoicemailRecording } from "../twilio/recording.ts";
 import { callEnded, freePlace, leaveHold, type HoldExit } from "./capacity.ts";
 import { callRow, rowRecord, writeCall } from "./calls-table.ts";
 import { recordRetellEvents, type RetellRaw } from "./events-outbox.ts";
+import { mayRecordMissed, missedRecord, rememberMissed, type MissedAgent } from "./missed.ts";
 import { adoptOutbound, freeOutboundSlot } from "./outbound.ts";
 import {
   applyDial,
@@ -27,17 +28,33 @@ export type EventResult = "recorded" | "stale" | "unknown_call" | "other_registr
 
 /**
  * A Twilio status callback, ordered against the stored status. `reservation`: the signed id in an outbound call's
- * StatusCallback, which may arrive before POST /api/calls has stored the CallSid.
+ * StatusCallback, which may arrive before POST /api/calls has stored the CallSid. `retentionMs`: how long a missed
+ * call's answer is kept once it is over (line/missed.ts).
  */
-export function recordStatus(sql: SqlStorage, update: StatusUpdate, receivedAt: number, reservation?: string): EventResult {
+export function recordStatus(sql: SqlStorage, update: StatusUpdate, receivedAt: number, retentionMs: number, reservation?: string): EventResult {
   const row = callRow(sql, update.callSid) ?? (reservation ? adoptOutbound(sql, reservation, update.callSid, update.accountSid) : null);
   if (!row) return "unknown_call";
   const { record, applied } = applyStatus(rowRecord(row), update, receivedAt);
   // A call over gives back its place on the line; a caller still held hung up (line/capacity.ts).
+  if (isFinished(record)) freePlace(sql, update.callSid);
   const held = isFinished(record) ? callEnded(sql, update.callSid, receivedAt) : null;
-  writeCall(sql, update.callSid, held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record), row);
+  const next = held?.kind === "abandoned" ? leftHold(finishUnanswered(record), held, receivedAt) : finishUnanswered(record);
+  writeCall(sql, update.callSid, next, row);
+  rememberMissed(sql, next, retentionMs);
   if (isFinished(record)) freeOutboundSlot(sql, update.callSid);
   return applied ? "recorded" : "stale";
+}
+
+/**
+ * A signed inbound status callback for a call this line holds no record of: recorded as missed unless the line
+ * answered or placed it (line/missed.ts); one it holds meanwhile (its voice webhook came first) as recordStatus.
+ */
+export function recordMissedCall(sql: SqlStorage, update: StatusUpdate, receivedAt: number, agent: MissedAgent | null, retentionMs: number): EventResult | "missed" {
+  if (callRow(sql, update.callSid)) return recordStatus(sql, update, receivedAt, retentionMs);
+  if (!mayRecordMissed(sql, update.callSid)) return "unknown_call";
+  writeCall(sql, update.callSid, missedRecord(update.callSid, receivedAt, agent), null);
+  recordStatus(sql, update, receivedAt, retentionMs);
+  return "missed";
 }
 
 /**

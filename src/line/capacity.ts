@@ -15,9 +15,11 @@
  *           state TEXT NOT NULL,          -- waiting | admitted | timed_out | abandoned
  *           left_at INTEGER)              -- when the caller left the queue (the Enqueue action came)
  *
- * A place is taken by the voice webhook holding the call's claim (admitCall) or by the queue's first caller on a
- * waitUrl request (holdTurn); it is given back when Retell refuses the registration, when the AI leg's dial
- * ends (dial-complete), when Twilio reports the call over, or at `expires_at`.
+ * A place is taken by the voice webhook holding the call's claim (admitCall), by the queue's first callers the
+ * moment a place frees (admitWaiting, then dequeued through Twilio's REST API: line/dequeue.ts) or on a waitUrl
+ * request (holdTurn, the backstop), or by a caller's way back to the AI after an unanswered transfer
+ * (takeReturnPlace); it is given back when Retell refuses the registration, when the AI leg's dial ends
+ * (dial-complete), when Twilio reports the call over, or at `expires_at`.
  */
 
 /** A place taken by a webhook that never answered is given back after this: the claim's own life (calls-table.ts CLAIM_TTL_MS). */
@@ -150,10 +152,75 @@ export function holdRefused(sql: SqlStorage, callSid: string, arrivedAt: number,
   return { kind: "queued", position: enqueue(sql, callSid, arrivedAt, now, hold) };
 }
 
-/** The registration ended: a connected call keeps its place until its dial ends; any other gives it back. */
-export function settlePlace(sql: SqlStorage, callSid: string, connected: boolean, now: number, legTtlMs = CONNECTED_TTL_MS): void {
-  if (connected) sql.exec("UPDATE ai_legs SET connected = 1, expires_at = ? WHERE call_sid = ?", now + legTtlMs, callSid);
-  else sql.exec("DELETE FROM ai_legs WHERE call_sid = ?", callSid);
+/** The registration ended: a connected call keeps its place until its dial ends; any other gives it back (true: a place freed). */
+export function settlePlace(sql: SqlStorage, callSid: string, connected: boolean, now: number, legTtlMs = CONNECTED_TTL_MS): boolean {
+  if (connected) {
+    sql.exec("UPDATE ai_legs SET connected = 1, expires_at = ? WHERE call_sid = ?", now + legTtlMs, callSid);
+    return false;
+  }
+  return freePlace(sql, callSid);
+}
+
+/**
+ * A caller's way back to the AI after an unanswered transfer (transfers/complete.ts): the transfer gave back the
+ * call's place when the AI leg's dial ended, so the new AI leg takes one again under `maxCalls`, or none is free
+ * (false) and the caller goes on as when Retell cannot take them. It does not wait behind held callers: it was
+ * already talking to the agent, and the held callers' heads took the free places the moment they freed.
+ */
+export function takeReturnPlace(sql: SqlStorage, callSid: string, maxCalls: number, now: number): boolean {
+  expire(sql, now);
+  const held = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM ai_legs WHERE call_sid = ?", callSid).one().n > 0;
+  if (held) return true;
+  if (connectedCount(sql) >= maxCalls) return false;
+  takePlace(sql, callSid, now);
+  return true;
+}
+
+function hasPlace(sql: SqlStorage, callSid: string): boolean {
+  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM ai_legs WHERE call_sid = ?", callSid).one().n > 0;
+}
+
+/** Waiting callers whose maxHoldSeconds has run out: their time is up (the line's alarm, line/dequeue.ts). */
+export function timeOutHeld(sql: SqlStorage, now: number): string[] {
+  return sql
+    .exec<{ call_sid: string }>("UPDATE hold_queue SET state = 'timed_out' WHERE state = 'waiting' AND queued_at + max_hold_ms <= ? RETURNING call_sid", now)
+    .toArray()
+    .map((r) => r.call_sid);
+}
+
+/** When the next waiting caller's time runs out, or null when nobody waits. */
+export function nextHoldDeadline(sql: SqlStorage): number | null {
+  return sql.exec<{ due: number | null }>("SELECT MIN(queued_at + max_hold_ms) AS due FROM hold_queue WHERE state = 'waiting'").one().due;
+}
+
+/**
+ * A place freed: the first waiting callers take the free places, in arrival order, as their waitUrl would have
+ * (holdTurn). A caller held only for Retell's own limit (max_calls NULL) takes one at most per freed place, as
+ * nothing here counts Retell's calls. It stops at a caller `mayAdmit` refuses (their dequeue failed: their own
+ * waitUrl decides), so nobody behind them jumps the queue. Returns the callers admitted, in order.
+ */
+export function admitWaiting(sql: SqlStorage, now: number, mayAdmit: (callSid: string) => boolean): string[] {
+  expire(sql, now);
+  const admitted: string[] = [];
+  for (;;) {
+    const head = sql.exec<HoldRow>("SELECT * FROM hold_queue WHERE state = 'waiting' ORDER BY arrived_at, call_sid LIMIT 1").toArray()[0];
+    if (!head || now - head.queued_at >= head.max_hold_ms || !mayAdmit(head.call_sid)) break;
+    if (head.max_calls === null ? admitted.length > 0 : connectedCount(sql) >= head.max_calls) break;
+    takePlace(sql, head.call_sid, now);
+    sql.exec("UPDATE hold_queue SET state = 'admitted' WHERE call_sid = ?", head.call_sid);
+    admitted.push(head.call_sid);
+  }
+  return admitted;
+}
+
+/**
+ * A caller admitted while still in Twilio's queue whose dequeue Twilio certainly did not make (line/dequeue.ts):
+ * back to waiting in their place in line, their place given back; their next waitUrl decides. True when so.
+ */
+export function unadmit(sql: SqlStorage, callSid: string): boolean {
+  const back = sql.exec("UPDATE hold_queue SET state = 'waiting' WHERE call_sid = ? AND state = 'admitted' AND left_at IS NULL", callSid).rowsWritten > 0;
+  if (back) freePlace(sql, callSid);
+  return back;
 }
 
 /** The AI leg's dial ended, or the call is over: its place is free for the next caller. */
@@ -169,6 +236,13 @@ export function holdTurn(sql: SqlStorage, callSid: string, now: number): HoldTur
   expire(sql, now);
   const row = holdRow(sql, callSid);
   if (!row) return { kind: "unknown" };
+  if (row.state === "admitted" && row.left_at === null && !hasPlace(sql, callSid)) {
+    // Admitted while in the queue, but their place outlived REGISTERING_TTL_MS before they came (their dequeue
+    // failed and this is the backstop): a free place again, else back in line.
+    if (row.max_calls === null || connectedCount(sql) < row.max_calls) takePlace(sql, callSid, now);
+    else sql.exec("UPDATE hold_queue SET state = 'waiting' WHERE call_sid = ?", callSid);
+    return holdTurn(sql, callSid, now);
+  }
   if (row.state === "admitted" || row.state === "timed_out") return { kind: "leave", state: row.state };
   if (row.state !== "waiting") return { kind: "unknown" };
   if (now - row.queued_at >= row.max_hold_ms) {
@@ -186,8 +260,10 @@ export function holdTurn(sql: SqlStorage, callSid: string, now: number): HoldTur
 
 /**
  * The Enqueue action: the caller has left the queue. `result` is Twilio's QueueResult: `leave` after our `<Leave>`
- * (the caller's place, or their time up), `hangup` when they hung up while held; any other (`queue-full`,
- * `error`, `system-shutdown`, …) sends them on as a timeout does. A repeat gets the first answer.
+ * (the caller's place, or their time up), `redirected` after the line's REST dequeue (line/dequeue.ts), whose own
+ * Url request comes as `dequeued`: both keep the state the line gave them; `hangup` when they hung up while held;
+ * any other (`queue-full`, `error`, `system-shutdown`, …) sends them on as a timeout does. A repeat gets the first
+ * answer.
  */
 export function leaveHold(sql: SqlStorage, callSid: string, result: string, now: number): HoldExit {
   const row = holdRow(sql, callSid);

@@ -12,6 +12,7 @@
  *   answers.ts        answers: every voice answer given, so replays are answered from it
  *   call-updates.ts   status callbacks, dials, Retell events, voicemail and the hold's exit, applied to `calls`
  *   capacity.ts       ai_legs, hold_queue: the line's calls on an AI leg and its held callers
+ *   dequeue.ts        hold_dequeues: held callers' places in Twilio's queue, to dequeue them through its REST API
  *   transfers.ts      transfers to a person (in `calls`)
  *   whispers.ts       whispers: transfer announcements under opaque ids
  *   outbound.ts       outbound, outbound_days: outbound reservations and per-day counts
@@ -30,6 +31,7 @@ import type { VoiceOutcome } from "../calls/outcome.ts";
 import type { StatusUpdate } from "../twilio/call-status.ts";
 import { retellSipHost } from "../config.ts";
 import type { Bindings } from "../env.ts";
+import { log } from "../log.ts";
 import { loadEndpoints } from "../events/endpoint-store.ts";
 import type { StoredHook } from "../hook/consult.ts";
 import type { OutboundContext } from "../outbound/context.ts";
@@ -43,14 +45,16 @@ import type { VoicemailRecording } from "../twilio/recording.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import { forgetExpired, logSendFailure, nextAlarmAt, scheduleCopy, setAlarmNoLaterThan } from "./alarm.ts";
 import { createAnswerTables } from "./answers.ts";
-import { passRetellEvent, recordDial, recordLeftHold, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
+import { passRetellEvent, recordDial, recordLeftHold, recordMissedCall, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
+import type { MissedAgent } from "./missed.ts";
 import { createCallsTable, forgetFinished, readCall } from "./calls-table.ts";
-import { admitCall, capacityState, createCapacityTables, holdRefused, holdTurn, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
+import { admitCall, capacityState, connectedCount, createCapacityTables, holdRefused, holdTurn, takeReturnPlace, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
+import { createDequeueTables, noteMember, promoteHeld, sendDueDequeues, type QueueMember } from "./dequeue.ts";
 import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./claims.ts";
 import { copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
 import { createEventTables, sendEvents, type RetellRaw } from "./events-outbox.ts";
 import { createHookAnswers, readHookAnswer } from "./hook-answer.ts";
-import { adoptOutbound, createOutboundTables, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation } from "./outbound.ts";
+import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation } from "./outbound.ts";
 import {
   attemptKey,
   awaitedAttempt,
@@ -89,7 +93,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    for (const create of [createCallsTable, createOutboundTables, createEventTables, createCapacityTables, createHookAnswers, createAccountTables, createAnswerTables, createWhisperTables]) {
+    for (const create of [createCallsTable, createOutboundTables, createEventTables, createCapacityTables, createDequeueTables, createHookAnswers, createAccountTables, createAnswerTables, createWhisperTables]) {
       create(this.sql);
     }
   }
@@ -111,8 +115,8 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** Stores the claim holder's answer and hands its outcome to the webhooks waiting; false when the claim was taken over. */
   async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome, hook?: StoredHook): Promise<boolean> {
-    const retentionMs = retentionDays(this.env) * 24 * 60 * 60 * 1_000;
-    if (!completeClaim(this.sql, callSid, token, { answer, outcome, hook }, Date.now(), retentionMs)) return false;
+    const now = Date.now();
+    if (!this.freeing(now, () => completeClaim(this.sql, callSid, token, { answer, outcome, hook }, now, this.retentionMs()))) return false;
     this.answers.wake(callSid, outcome);
     await this.copySoon(Date.now());
     return true;
@@ -120,12 +124,17 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** A Twilio status callback (line/call-updates.ts); `reservation`: an outbound call's signed id. */
   async recordStatus(update: StatusUpdate, receivedAt: number, reservation?: string): Promise<EventResult> {
-    return this.copiedIf(recordStatus(this.sql, update, receivedAt, reservation), receivedAt);
+    return this.copiedIf(this.freeing(receivedAt, () => recordStatus(this.sql, update, receivedAt, this.retentionMs(), reservation)), receivedAt);
+  }
+
+  /** A signed inbound status callback for a call this line holds no record of: recorded as missed (line/call-updates.ts). */
+  async recordMissed(update: StatusUpdate, receivedAt: number, agent: MissedAgent | null): Promise<EventResult | "missed"> {
+    return this.copiedIf(this.freeing(receivedAt, () => recordMissedCall(this.sql, update, receivedAt, agent, this.retentionMs())), receivedAt);
   }
 
   /** How a `<Dial>` ended (dial-complete); "transferring" for the AI leg a transfer interrupted. */
   async recordDial(dial: DialRecord): Promise<EventResult | "transferring"> {
-    return this.copiedIf(recordDial(this.sql, dial), dial.endedAt);
+    return this.copiedIf(this.freeing(dial.endedAt, () => recordDial(this.sql, dial)), dial.endedAt);
   }
 
   /** A Retell call event, for a call this line answered; `raw`: Retell's request, for call.analyzed and the pass-through. */
@@ -149,25 +158,52 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** The claim holder's check-and-set against the agent's maxConcurrentCalls: a place on the line, or the queue. */
   async admitVoice(callSid: string, arrivedAt: number, hold: HoldSettings & { maxCalls: number }): Promise<Admission> {
-    return admitCall(this.sql, callSid, arrivedAt, Date.now(), hold);
+    const now = Date.now();
+    const admission = admitCall(this.sql, callSid, arrivedAt, now, hold);
+    // The alarm sends the caller on at maxHoldSeconds (line/dequeue.ts), not their next waitUrl.
+    if (admission.kind === "queued") await setAlarmNoLaterThan(this.ctx.storage, now + hold.maxHoldMs);
+    return admission;
   }
 
   /** Retell refused the call for capacity: it is held, in arrival order. */
   async holdRefusedVoice(callSid: string, arrivedAt: number, hold: HoldSettings): Promise<Admission> {
-    return holdRefused(this.sql, callSid, arrivedAt, Date.now(), hold);
+    const now = Date.now();
+    const admission = holdRefused(this.sql, callSid, arrivedAt, now, hold);
+    await setAlarmNoLaterThan(this.ctx.storage, now + hold.maxHoldMs);
+    return admission;
   }
 
-  /** A waitUrl request: leave the queue (a place is theirs, or their time is up) or keep waiting. */
-  async holdTurn(callSid: string): Promise<HoldTurn> {
-    return holdTurn(this.sql, callSid, Date.now());
+  /**
+   * A waitUrl request: leave the queue (a place is theirs, or their time is up) or keep waiting; a waiting
+   * caller's place in Twilio's queue (`member`) is kept to dequeue them the moment their turn comes.
+   */
+  async holdTurn(callSid: string, member?: QueueMember): Promise<HoldTurn> {
+    const turn = holdTurn(this.sql, callSid, Date.now());
+    if (turn.kind === "wait" && member) noteMember(this.sql, callSid, member);
+    return turn;
   }
 
-  /** The Enqueue action: how the caller left the queue, with the time held kept on their record. */
+  /** The Enqueue action (or our dequeue URL): how the caller left the queue, with the time held kept on their record. */
   async leaveHold(callSid: string, queueResult: string): Promise<HoldExit> {
     const now = Date.now();
-    const exit = recordLeftHold(this.sql, callSid, queueResult, now);
+    const exit = this.freeing(now, () => recordLeftHold(this.sql, callSid, queueResult, now));
     if (exit.kind !== "unknown") await this.copySoon(now);
     return exit;
+  }
+
+  /** A caller's way back to the AI after an unanswered transfer: a place under `maxCalls`, or false when the line is full. */
+  async takeReturnPlace(callSid: string, maxCalls: number): Promise<boolean> {
+    return takeReturnPlace(this.sql, callSid, maxCalls, Date.now());
+  }
+
+  /** Makes the dequeue requests due now (line/dequeue.ts). Never throws: what is not settled, the alarm retries. */
+  async sendDequeues(): Promise<void> {
+    try {
+      const next = await sendDueDequeues(this.sql, this.env, (at) => setAlarmNoLaterThan(this.ctx.storage, at));
+      if (next !== null) await setAlarmNoLaterThan(this.ctx.storage, next);
+    } catch (error) {
+      log("error", "hold.dequeue_failed", { detail: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /** The line's connected calls and its held callers in queue order (tests, the load test). */
@@ -220,7 +256,8 @@ export class PhoneLine extends DurableObject<Bindings> {
   async backToAgent(callSid: string, index: number, result: { retellCallId: string } | { error: string }): Promise<void> {
     this.returning.delete(attemptKey(callSid, index));
     const now = Date.now();
-    if (backToAgent(this.sql, callSid, index, result, now)) await this.copySoon(now);
+    // The way back's place (takeReturnPlace) is kept by its AI leg until that dial ends, or given back now.
+    if (this.freeing(now, () => backToAgent(this.sql, callSid, index, result, now))) await this.copySoon(now);
     this.transfers.wake(callSid, true);
   }
 
@@ -282,6 +319,11 @@ export class PhoneLine extends DurableObject<Bindings> {
     return readHookAnswer(this.sql, callSid);
   }
 
+  /** The context an outbound call was placed with, by its CallSid; null for an inbound call (line/outbound.ts). */
+  async outboundCall(callSid: string): Promise<OutboundContext | null> {
+    return outboundContextOfCall(this.sql, callSid);
+  }
+
   /** The call's live record, or null when this line does not hold it (never seen, or forgotten once over). */
   async call(callSid: string): Promise<CallRecord | null> {
     return readCall(this.sql, callSid);
@@ -290,6 +332,9 @@ export class PhoneLine extends DurableObject<Bindings> {
   /** Copies what changed to D1, sends call events, forgets what expired, and sets the next alarm. Never throws. */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    // Held callers first: a caller whose maxHoldSeconds ran out is dequeued to go on now (line/dequeue.ts).
+    promoteHeld(this.sql, now, false);
+    await this.sendDequeues();
     const copy = await this.copyToD1(this.env.DB, now);
     const events = await this.sendEvents(now);
     forgetExpired(this.sql, Date.now());
@@ -317,12 +362,28 @@ export class PhoneLine extends DurableObject<Bindings> {
     return forgetFinished(this.sql, now);
   }
 
+  /**
+   * Runs `change`; when it freed a place on the line (the line's AI legs went down), the first held callers take
+   * the free places and are dequeued through Twilio's REST API at once, from `waitUntil` (line/dequeue.ts).
+   */
+  private freeing<R>(now: number, change: () => R): R {
+    const before = connectedCount(this.sql);
+    const result = change();
+    if (connectedCount(this.sql) < before && promoteHeld(this.sql, now, true) > 0) this.ctx.waitUntil(this.sendDequeues());
+    return result;
+  }
+
+  /** How long answers are kept: as long as the call's record (RETENTION_DAYS). */
+  private retentionMs(): number {
+    return retentionDays(this.env) * 24 * 60 * 60 * 1_000;
+  }
+
   private copySoon(now: number): Promise<void> {
     return scheduleCopy(this.ctx.storage, now);
   }
 
   /** Schedules the copy of a change, unless the event found no call to change. */
-  private async copiedIf<R extends EventResult | "transferring">(result: R, at: number): Promise<R> {
+  private async copiedIf<R extends EventResult | "transferring" | "missed">(result: R, at: number): Promise<R> {
     if (result !== "unknown_call" && result !== "other_registration") await this.copySoon(at);
     return result;
   }

@@ -128,3 +128,13 @@ export function expireOutbound(sql: SqlStorage, now: number): number {
 export function nextOutboundAt(sql: SqlStorage): number | null {
   return sql.exec<{ due: number | null }>("SELECT MIN(expires_at) AS due FROM outbound").one().due;
 }
+
+/**
+ * An outbound call's context found by its CallSid: the way back to the AI after a failed transfer registers the
+ * call again with exactly what its first registration sent (transfers/way-back.ts). The row outlives the call: it
+ * is forgotten only after SLOT_TIMEOUT_MS from its reservation, longer than Twilio lets the call last.
+ */
+export function outboundContextOfCall(sql: SqlStorage, callSid: string): OutboundContext | null {
+  const row = sql.exec<{ context: string }>("SELECT context FROM outbound WHERE call_sid = ?", callSid).toArray()[0];
+  return row ? (JSON.parse(row.context) as OutboundContext) : null;
+}

@@ -7,6 +7,7 @@
 import type { CallRecord } from "../records/list.ts";
 import type { TransferAttempt } from "../records/transfer-attempt.ts";
 import { callRow, rowRecord, writeCall } from "./calls-table.ts";
+import { settlePlace } from "./capacity.ts";
 import {
   applyTransferDial,
   decideTransfer,
@@ -133,6 +134,8 @@ export function returnedAttempt(sql: SqlStorage, callSid: string, index: number)
 
 /** The way back to the AI after attempt `index`: the new Retell call, now the leg bridged, or why there is none. */
 export function backToAgent(sql: SqlStorage, callSid: string, index: number, result: { retellCallId: string } | { error: string }, now: number): boolean {
+  // The way back's place (capacity.ts takeReturnPlace) is kept by its AI leg until that dial ends, or given back now.
+  settlePlace(sql, callSid, "retellCallId" in result, now);
   const row = callRow(sql, callSid);
   if (!row) return false;
   writeCall(sql, callSid, returnToAgent(rowRecord(row), index, result, now), row);

@@ -37,6 +37,11 @@ export const CALL_OUTCOMES = [
   "abandoned",
   /** A voicemail box took the call (after hours, or when neither Retell nor a fallback number could). */
   "voicemail",
+  /**
+   * The bridge never answered: Twilio's signed status callback reported an inbound call the line had no answer
+   * for (Twilio's fallback URL took it, or the voice webhook failed or never reached the Worker; line/missed.ts).
+   */
+  "missed",
 ] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 

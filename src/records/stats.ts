@@ -13,6 +13,9 @@
  * - blocked, rateLimited: outcome `blocked` / `rate_limited` (routing rules: the caller was turned away).
  * - afterHours: calls the schedule sent elsewhere because the line was closed (`outcome_reason` `after_hours`):
  *   to the after-hours agent (counted under that agent, which took them), number or message.
+ * - missed: outcome `missed`, calls that reached the number while the bridge never answered them (known from
+ *   Twilio's status callback alone, line/missed.ts): the Worker's own availability as Twilio saw it. Counted under
+ *   the agent the number mapped to then, else under the number; also among the failures, as `missed`.
  * - failures: every call whose outcome is not `connected`, counted by reason: `outcome_reason` when there is
  *   one (`retell_timeout`, `dial_busy`, ...), else the outcome (`agent_not_found`, ...), else `outcome_unknown`
  *   (known only from a status callback or a Retell event). So `calls = connected + sum(failures)`, and the
@@ -85,6 +88,7 @@ export interface Figures {
   blocked: number;
   rateLimited: number;
   afterHours: number;
+  missed: number;
   failures: Record<string, number>;
   answered: number;
   answerRate: number | null;
@@ -116,6 +120,7 @@ export interface StatsRow {
   blocked: number;
   rate_limited: number;
   after_hours: number;
+  missed: number;
   answered: number;
   duration_total_s: number;
   duration_p50_s: number | null;
@@ -164,6 +169,7 @@ function counts(): [name: string, sql: string, whole?: "SUM" | "MAX"][] {
     ["blocked", "COUNT(CASE WHEN outcome = 'blocked' THEN 1 END)"],
     ["rate_limited", "COUNT(CASE WHEN outcome = 'rate_limited' THEN 1 END)"],
     ["after_hours", "COUNT(CASE WHEN outcome_reason = 'after_hours' THEN 1 END)"],
+    ["missed", "COUNT(CASE WHEN outcome = 'missed' THEN 1 END)"],
     ["answered", "COUNT(CASE WHEN answered THEN 1 END)"],
     ["duration_total_s", "COALESCE(SUM(seconds), 0)"],
     ...sentiment,
@@ -301,6 +307,7 @@ export function toFigures(row: StatsRow): Figures {
     blocked: row.blocked,
     rateLimited: row.rate_limited,
     afterHours: row.after_hours,
+    missed: row.missed,
     failures: parseFailures(row.failures),
     answered: row.answered,
     answerRate: ratio(row.answered, row.calls),

@@ -1,8 +1,10 @@
 /**
- * POST /api/webhooks/twilio/hold?agent=<KV key>&line=<line> (the `<Enqueue waitUrl>`) and
- * POST /api/webhooks/twilio/hold-complete?agent=…&line=… (the `<Enqueue action>`): a caller held while the line or
- * Retell is at capacity (src/hold/). Both signed like every Twilio webhook; the line and the agent come only from
- * the signed query, so a forged request can neither reach another line nor dial anything not configured.
+ * POST /api/webhooks/twilio/hold?agent=<KV key>&line=<line> (the `<Enqueue waitUrl>`),
+ * POST /api/webhooks/twilio/hold-complete?agent=…&line=… (the `<Enqueue action>`) and
+ * POST /api/webhooks/twilio/hold-dequeued?agent=…&line=… (the Url of the line's REST dequeue, line/dequeue.ts): a
+ * caller held while the line or Retell is at capacity (src/hold/). All signed like every Twilio webhook; the line
+ * and the agent come only from the signed query, so a forged request can neither reach another line nor dial
+ * anything not configured.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
@@ -11,6 +13,7 @@ import { outcomeTwiml } from "../calls/outcome.ts";
 import { AppError } from "../errors.ts";
 import { answerFromHold, holdTurnTwiml } from "../hold/leave.ts";
 import { holdUrls } from "../hold/twiml.ts";
+import { queueMember } from "../line/dequeue.ts";
 import { voicemailUrls } from "../voicemail/twiml.ts";
 import { log } from "../log.ts";
 import { maskKey } from "../phone.ts";
@@ -32,33 +35,45 @@ hold.post("/", async (c) => {
   const callSid = param(c.var.twilioParams, "CallSid") as string;
   const line = readLine(c.req.query("line"));
   const agentKey = readAgentKey(c.req.query("agent"));
-  const { twiml, turn } = await holdTurnTwiml(c.env, callSid, line, agentKey);
+  // Where the caller is in Twilio's queue, so the line can dequeue them the moment their turn comes.
+  const member = agentKey === null ? null : queueMember(callSid, param(c.var.twilioParams, "AccountSid"), param(c.var.twilioParams, "QueueSid"), holdUrls(c.var.twilioUrl, agentKey, line).dequeued);
+  const { twiml, turn } = await holdTurnTwiml(c.env, callSid, line, agentKey, member);
   log("info", "twilio.hold_turn", { callSid, agentKey: maskKey(agentKey), turn: turn?.kind ?? "line_unavailable", ...(turn && "state" in turn && { state: turn.state }), ...(turn?.kind === "wait" && { position: turn.position }), queueTime: param(c.var.twilioParams, "QueueTime") });
   return c.body(twimlDocument(twiml), 200, TWIML_HEADERS);
 });
 
-export const holdComplete = new Hono<AppEnv>();
-holdComplete.use(twilioWebhook());
-holdComplete.post("/", async (c) => {
-  const call = readInboundCall(c.var.twilioParams);
-  if (!call) throw new AppError({ kind: "bad_request", message: "Missing CallSid, From or To" });
-  const line = readLine(c.req.query("line"));
-  const agentKey = readAgentKey(c.req.query("agent"));
-  const queueResult = param(c.var.twilioParams, "QueueResult") ?? "unknown";
-  const { exit, answer } = await answerFromHold(c.env, call, line, agentKey, queueResult);
-  const actionKey = answer?.actionKey ?? null;
-  const actions = actionKey === null
-    ? undefined
-    : { ...dialActions(c.var.twilioUrl, actionKey), hold: holdUrls(c.var.twilioUrl, actionKey, line), voicemail: voicemailUrls(c.var.twilioUrl, line) };
-  log("info", "twilio.hold_complete", {
-    callSid: call.callSid,
-    agentKey: maskKey(agentKey),
-    queueResult,
-    exit: exit.kind,
-    ...("heldMs" in exit && { heldMs: exit.heldMs }),
-    outcome: answer?.outcome.kind ?? "abandoned",
-    ...answer?.log,
+/**
+ * The caller left the queue: the Enqueue action reports how (QueueResult), and the hold-dequeued URL is the line's
+ * own REST dequeue (`dequeued`: their turn came or their time ran out, as after our `<Leave/>`).
+ */
+function leftQueue(from: "action" | "dequeued") {
+  const route = new Hono<AppEnv>();
+  route.use(twilioWebhook());
+  route.post("/", async (c) => {
+    const call = readInboundCall(c.var.twilioParams);
+    if (!call) throw new AppError({ kind: "bad_request", message: "Missing CallSid, From or To" });
+    const line = readLine(c.req.query("line"));
+    const agentKey = readAgentKey(c.req.query("agent"));
+    const queueResult = from === "dequeued" ? "dequeued" : (param(c.var.twilioParams, "QueueResult") ?? "unknown");
+    const { exit, answer } = await answerFromHold(c.env, call, line, agentKey, queueResult);
+    const actionKey = answer?.actionKey ?? null;
+    const actions = actionKey === null
+      ? undefined
+      : { ...dialActions(c.var.twilioUrl, actionKey), hold: holdUrls(c.var.twilioUrl, actionKey, line), voicemail: voicemailUrls(c.var.twilioUrl, line) };
+    log("info", from === "dequeued" ? "twilio.hold_dequeued" : "twilio.hold_complete", {
+      callSid: call.callSid,
+      agentKey: maskKey(agentKey),
+      queueResult,
+      exit: exit.kind,
+      ...("heldMs" in exit && { heldMs: exit.heldMs }),
+      outcome: answer?.outcome.kind ?? "abandoned",
+      ...answer?.log,
+    });
+    const twiml = answer ? outcomeTwiml(answer.outcome, actions, answer.leg) : hangUp();
+    return c.body(twimlDocument(twiml), 200, TWIML_HEADERS);
   });
-  const twiml = answer ? outcomeTwiml(answer.outcome, actions, answer.leg) : hangUp();
-  return c.body(twimlDocument(twiml), 200, TWIML_HEADERS);
-});
+  return route;
+}
+
+export const holdComplete = leftQueue("action");
+export const holdDequeued = leftQueue("dequeued");

@@ -2,13 +2,16 @@
  * POST /api/webhooks/twilio/status: Twilio's call status callbacks, signature-checked like the voice webhook.
  * Answers 204 once the status is stored in the call's line object (Twilio wants any 2xx,
  * https://www.twilio.com/docs/api/errors/11750); the object copies it to D1 later, so a D1 outage is no
- * concern here. The object failing answers 503, which Twilio's debugger shows to the operator.
+ * concern here. The object failing answers 503, which Twilio's debugger shows to the operator. An inbound call the
+ * line has no record of is recorded as missed (calls/missed.ts).
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
+import { recordMissedCall } from "../calls/missed.ts";
 import { readStatusCallback } from "../twilio/call-status.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { askLine, lineOfTwilioCall, lineStub } from "../line/address.ts";
+import type { EventResult } from "../line/call-updates.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { param } from "../twilio/params.ts";
@@ -25,14 +28,20 @@ status.post("/", async (c) => {
   if (!line) throw new AppError({ kind: "bad_request", message: "From and To are required" });
   // An outbound call's StatusCallback names its reservation (outbound/place.ts): a callback may beat the CallSid there.
   const reservation = c.req.query("reservation");
-  const result = await fromStorage(() => askLine(lineStub(c.env, line).recordStatus(update, Date.now(), reservation), "line status"));
+  const receivedAt = Date.now();
+  let result: EventResult | "missed" = await fromStorage(() => askLine(lineStub(c.env, line).recordStatus(update, receivedAt, reservation), "line status"));
+  // An inbound call the line has no record of reached the number while the bridge did not answer: recorded as missed.
+  if (result === "unknown_call" && reservation === undefined && param(params, "Direction") === "inbound") {
+    result = await fromStorage(() => recordMissedCall(c.env, line, update, receivedAt));
+  }
   log("info", "twilio.status", {
     callSid: update.callSid,
     status: update.status,
     sequence: update.sequence,
     durationS: update.durationS,
     from: maskPhone(update.from),
-    // "stale": older than the stored status, kept out of the record; "unknown_call": not a call this bridge answered.
+    // "stale": older than the stored status, kept out of the record; "missed": a new record of a call the bridge
+    // never answered; "unknown_call": a call this bridge answered or placed and has forgotten, kept out.
     result,
   });
   return c.body(null, 204);

@@ -1,7 +1,7 @@
 /**
  * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Streams the TwiML answer: the headers and
- * `<Response>` leave at once, and the document is finished once the call's answer is decided and stored in its
- * line's object (calls/answer.ts `store`), which wakes any copy of the webhook waiting for it. Every copy of a
+ * `<Response>` leave at once, the document is finished once the call's answer is decided, and the answer is then
+ * stored in its line's object (calls/answer.ts `store`), which wakes any copy of the webhook waiting for it. Every copy of a
  * webhook for one CallSid answers with the same registration.
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
@@ -61,9 +61,6 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
           ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
           ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
         };
-    // Stored before the document ends, so whoever reads the answer finds it on the line (tests among them); moving
-    // this after the document takes a round trip off the caller's path (docs/performance.md, "Round trips").
-    await answer.store?.();
     log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
       callSid: call.callSid,
       from: maskPhone(call.from),
@@ -83,6 +80,9 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
     } catch {
       log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
     }
+    // Stored once the document is out, so the line's round trip is off the caller's path (docs/performance.md,
+    // "Round trips"); copies waiting on the claim are woken by it a few ms later, with the same answer.
+    await answer.store?.();
   })();
   c.executionCtx.waitUntil(finish);
   return new Response(readable, { status: 200, headers: TWIML_HEADERS });

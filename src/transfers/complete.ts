@@ -1,15 +1,22 @@
 /**
  * The transfer's `<Dial action>` (POST /api/webhooks/twilio/transfer-complete?attempt=<n>): the person answered
  * and the call is over, so it ends; or nobody answered (busy, no-answer, failed, canceled), and the caller goes
- * back to the AI: a new Retell call for the same agent, told which destination failed through the dynamic
- * variable `transfer_failed`, and SIP TwiML as for a new call. If that registration fails, the agent's fallback
+ * back to the AI: a new Retell call for the same agent, registered as the call's first one was and told which
+ * destination failed through the dynamic variable `transfer_failed` (transfers/way-back.ts), and SIP TwiML as for
+ * a new call. If that registration fails, the agent's fallback
  * number or the apology, as when Retell cannot take a new call.
+ *
+ * The way back is a new AI leg, so it takes a place under the agent's maxConcurrentCalls (line/capacity.ts
+ * takeReturnPlace): the transfer gave the call's place back when the AI leg's dial ended, and a held caller may
+ * have taken it since. When the line is full the caller is not held: they asked for a person and waited through
+ * the ringing already, so they go to the fallback number at once (a person, which is what they asked for), else
+ * the apology, as when Retell cannot take them (docs/busy-lines.md).
  */
 import type { Bindings } from "../env.ts";
 import type { AgentConfig } from "../agents/schema.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { retellClient, retellSipHost, retellTimeoutMs } from "../config.ts";
-import { connectCall } from "../calls/connect.ts";
+import { connectRegistration } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
 import { allowedFallback, guardFallback } from "../calls/fallback-guard.ts";
 import { APOLOGY_MESSAGE, connectedOutcome, outcomeTwiml } from "../calls/outcome.ts";
@@ -17,9 +24,7 @@ import { askLine, lineStub } from "../line/address.ts";
 import type { TransferEnd } from "../line/transfers.ts";
 import { param, type TwilioParams } from "../twilio/params.ts";
 import { dialNumber, hangUp, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
-
-/** The dynamic variable that tells the agent's prompt the transfer failed, and to whom (docs/transfers.md). */
-export const TRANSFER_FAILED_VARIABLE = "transfer_failed";
+import { wayBackRegistration } from "./way-back.ts";
 
 export interface TransferDialReport {
   callSid: string;
@@ -88,29 +93,24 @@ export async function afterTransferDial(env: Bindings, line: string, report: Tra
   }
 
   const { record, attempt } = end;
-  const lookup = await lookupAgent(env.AGENTS, record.agentKey);
-  if (!lookup.ok) {
-    await askLine(stub.backToAgent(report.callSid, report.index, { error: lookup.reason }), "line back to agent");
-    return { twiml: await noAgent(env, null, signedUrl, record.agentKey, report.callSid), log: { ...log, detail: lookup.detail } };
+  const way = await wayBackRegistration(env, line, report, record, attempt);
+  if (!way.ok) {
+    await askLine(stub.backToAgent(report.callSid, report.index, { error: way.reason }), "line back to agent");
+    return { twiml: await noAgent(env, null, signedUrl, record.agentKey, report.callSid), log: { ...log, reason: way.reason, detail: way.detail } };
   }
-  // The failed destination joins the agent's own variables, so the prompt can say "nobody is free, can I take a message?".
-  const failed = { [TRANSFER_FAILED_VARIABLE]: attempt.destination };
-  const agent: AgentConfig = { ...lookup.agent, dynamicVariables: { ...lookup.agent.dynamicVariables, ...failed } };
-  // The pre-call hook is never asked twice for a call: its first answer (stored on the line) applies again, under transfer_failed.
-  const stored = await askLine(stub.hookAnswer(report.callSid), "line hook answer").catch(() => null);
-  const hook = stored && { ...stored.answer, dynamic_variables: { ...stored.answer.dynamic_variables, ...failed } };
-  const call = {
-    callSid: report.callSid,
-    from: record.from ?? report.from ?? "",
-    to: record.to ?? report.to ?? "",
-    dryRun: false,
-    ...((record.accountSid ?? report.accountSid) && { accountSid: record.accountSid ?? report.accountSid }),
-  };
-  const result = await connectCall(retellClient(env, budget), retellSipHost(env), call, agent, line, hook ?? undefined);
+  if (way.agent.maxConcurrentCalls !== undefined) {
+    // A line that cannot be asked lets the caller back, as a fresh call goes on without the limit (hold/connect.ts).
+    const place = await askLine<boolean>(stub.takeReturnPlace(report.callSid, way.agent.maxConcurrentCalls), "line return place").catch(() => true);
+    if (!place) {
+      await askLine(stub.backToAgent(report.callSid, report.index, { error: "line_full" }), "line back to agent");
+      return { twiml: await noAgent(env, way.agent, signedUrl, record.agentKey, report.callSid), log: { ...log, reason: "line_full" } };
+    }
+  }
+  const result = await connectRegistration(retellClient(env, budget), retellSipHost(env), way.agent, way.params);
   const registered = result.registration.ok ? { retellCallId: result.registration.callId } : { error: result.registration.reason };
   await askLine(stub.backToAgent(report.callSid, report.index, registered), "line back to agent");
   const actions = record.agentKey === null ? undefined : dialActions(signedUrl, record.agentKey);
-  const outcome = await guardFallback(env.AGENTS, agent, result.outcome, { callSid: report.callSid });
+  const outcome = await guardFallback(env.AGENTS, way.agent, result.outcome, { callSid: report.callSid });
   return {
     twiml: twimlDocument(outcomeTwiml(outcome, actions)),
     log: { ...log, retellMs: result.registration.ms, ...("retellCallId" in registered ? { retellCallId: registered.retellCallId } : { reason: registered.error }) },

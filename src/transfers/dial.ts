@@ -6,6 +6,7 @@
  */
 import type { AgentConfig } from "../agents/schema.ts";
 import { normalizeE164 } from "../phone.ts";
+import type { CallRecord } from "../records/list.ts";
 import { endTwilioUrl } from "../twilio/params.ts";
 import { dialTransfer, twimlDocument } from "../twilio/twiml.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S, type Destination } from "./destinations.ts";
@@ -30,8 +31,8 @@ export interface TransferDial {
   /** The attempt's index in the call's record, which transfer-complete reports on. */
   index: number;
   agent: AgentConfig;
-  /** The Twilio number the caller dialed: the caller id when the agent sets none. */
-  dialed: string | null;
+  /** Our Twilio number on the call (transfers/dial.ts ourNumber): the caller id when the agent sets none. */
+  ourNumber: string | null;
   /** The public origin Twilio reaches the Worker on (WEBHOOK_BASE_URL, else the request's). */
   origin: string;
   /** Where the line keeps the announcement (line/whispers.ts), when there is one. */
@@ -51,10 +52,20 @@ export function whisperUrl(origin: string, whisper: { line: string; id: string }
   return endTwilioUrl(url);
 }
 
+/**
+ * Our number on the call: the one the caller dialed (inbound), or the one we called from (outbound). It is the
+ * transfer's default caller id: Twilio accepts a `<Dial callerId>` that is one of the account's numbers (or, on an
+ * inbound call, the caller's own), so an outbound call's callee number would be refused
+ * (https://www.twilio.com/docs/voice/twiml/dial#callerid).
+ */
+export function ourNumber(record: Pick<CallRecord, "direction" | "from" | "to">): string | null {
+  return record.direction === "outbound" ? record.from : record.to;
+}
+
 /** The transfer's whole TwiML document. */
 export function transferTwiml(dial: TransferDial): string {
   const { destination, agent } = dial;
-  const callerId = agent.transferCallerId ?? (dial.dialed === null ? undefined : (normalizeE164(dial.dialed) ?? undefined));
+  const callerId = agent.transferCallerId ?? (dial.ourNumber === null ? undefined : (normalizeE164(dial.ourNumber) ?? undefined));
   return twimlDocument(
     dialTransfer(
       { kind: destination.kind, target: destination.target, ...(dial.whisper && { whisperUrl: whisperUrl(dial.origin, dial.whisper) }) },

@@ -8,7 +8,7 @@ import type { Bindings } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import { findDestination } from "./destinations.ts";
-import { transferTwiml } from "./dial.ts";
+import { ourNumber, transferTwiml } from "./dial.ts";
 
 /** The transfer's TwiML document for a call being transferred, or null when it cannot be rebuilt. */
 export async function interruptedDialTwiml(env: Bindings, line: string, callSid: string, signedUrl: string): Promise<string | null> {
@@ -18,5 +18,5 @@ export async function interruptedDialTwiml(env: Bindings, line: string, callSid:
   const lookup = await lookupAgent(env.AGENTS, underWay.record.agentKey);
   const destination = lookup.ok && lookup.agent.transfers ? findDestination(lookup.agent.transfers, attempt.destination) : null;
   if (!lookup.ok || !destination) return null;
-  return transferTwiml({ destination, index: underWay.index, agent: lookup.agent, dialed: underWay.record.to, origin: new URL(signedUrl).origin });
+  return transferTwiml({ destination, index: underWay.index, agent: lookup.agent, ourNumber: ourNumber(underWay.record), origin: new URL(signedUrl).origin });
 }

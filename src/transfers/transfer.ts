@@ -14,7 +14,7 @@ import type { CallRecord } from "../records/list.ts";
 import { failureLabel, twilioPost } from "../twilio/rest.ts";
 import { attemptReply, refusalReply, type TransferRefusal, type TransferReply } from "./answers.ts";
 import { findDestination } from "./destinations.ts";
-import { transferTwiml } from "./dial.ts";
+import { ourNumber, transferTwiml } from "./dial.ts";
 import { requestKey, type TransferCall } from "./request.ts";
 
 /** Twilio's call update is one quick write; past this it is treated as failed (it may still have been applied). */
@@ -86,7 +86,7 @@ export async function requestTransfer(env: Bindings, call: TransferCall, origin:
       whisperLog.whisperDetail = error instanceof Error ? error.message : String(error);
     }
   }
-  const twiml = transferTwiml({ destination, index: start.index, agent, dialed: start.record.to, origin, ...(whisper && { whisper }) });
+  const twiml = transferTwiml({ destination, index: start.index, agent, ourNumber: ourNumber(start.record), origin, ...(whisper && { whisper }) });
   const accountSid = start.record.accountSid ?? env.TWILIO_ACCOUNT_SID;
   const update = await twilioPost(env, accountSid, `/Calls/${callSid}.json`, { Twiml: twiml }, TWILIO_UPDATE_TIMEOUT_MS);
   const result = update.ok ? ({ accepted: true } as const) : ({ accepted: false, error: failureLabel(update) } as const);

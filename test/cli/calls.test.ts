@@ -48,9 +48,9 @@ describe("calls stats", () => {
     const lines = result.stdout.split("\n");
     const alpha = lines.indexOf("Agent agent_alpha");
     expect(alpha).toBeGreaterThan(-1);
-    expect(lines[alpha + 1]).toMatch(/^\s+Day\s+Calls\s+Connected\s+Fallbacks\s+Blocked\s+Limited\s+After hours\s+Answered\s+Duration p50\/p95\/total/);
-    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+0\/0\/0\s+dial_busy 1, retell_timeout 1$/);
-    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+0\/0\/0\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
+    expect(lines[alpha + 1]).toMatch(/^\s+Day\s+Calls\s+Connected\s+Fallbacks\s+Blocked\s+Limited\s+After hours\s+Missed\s+Answered\s+Duration p50\/p95\/total/);
+    expect(lines[alpha + 2]).toMatch(/^\s+2026-11-18\s+4\s+2\s+2\s+0\s+0\s+0\s+0\s+50\.0%\s+30s \/ 2m00s \/ 3m40s\s+150 \/ 8000\s+1\/0\/1\/0\s+1\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+0\/0\/0\s+dial_busy 1, retell_timeout 1$/);
+    expect(lines[alpha + 4]).toMatch(/^\s+all\s+7\s+4\s+2\s+0\s+0\s+0\s+0\s+57\.1%\s+45s \/ 5m00s \/ 9m30s\s+120 \/ 8000\s+2\/1\/1\/0\s+3\/1\s+0\/0\/0\s+-\s+0\/0\s+-\s+0\/0\/0\s+dial_busy 1, retell_rejected 1, retell_timeout 1$/);
     expect(result.stderr).toContain(`local D1 database (binding DB, in ${dir})`);
   });
 
@@ -67,7 +67,14 @@ describe("calls stats", () => {
     expect(result.code, result.output).toBe(0);
     const lines = result.stdout.split("\n");
     const all = lines.find((l) => /^\s+all\s/.test(l));
-    expect(all).toMatch(/^\s+all\s+5\s+1\s+0\s+1\s+1\s+2\s+0\.0%/);
+    expect(all).toMatch(/^\s+all\s+5\s+1\s+0\s+1\s+1\s+2\s+0\s+0\.0%/);
+  });
+
+  it("counts the calls the bridge never answered as missed", async () => {
+    const result = await runCli("calls", ["stats", ...window, "--agent", "agent_missed", ...local()]);
+    expect(result.code, result.output).toBe(0);
+    const all = result.stdout.split("\n").find((l) => /^\s+all\s/.test(l));
+    expect(all).toMatch(/^\s+all\s+2\s+0\s+0\s+0\s+0\s+0\s+2\s+0\.0%.*\smissed 2$/);
   });
 
   it("--direction outbound gives the outbound figures, with who answered", async () => {

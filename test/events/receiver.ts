@@ -5,7 +5,8 @@ import type { ReceivedRequest, ReceiverBehaviour } from "../../stand-ins/receive
 let counter = 0;
 /** A path of the test's own on the receiver, and an endpoint URL for it. */
 export function receiverPath(label: string): { path: string; url: string } {
-  const path = `/hooks/${label}-${Date.now().toString(36)}-${++counter}`;
+  // Random too: test files run side by side and share the receiver.
+  const path = `/hooks/${label}-${Date.now().toString(36)}-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
   return { path, url: inject("receiverUrl") + path };
 }
 

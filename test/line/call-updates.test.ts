@@ -9,17 +9,19 @@ import { newRecord } from "../../src/line/transitions.ts";
 import { onLineStorage } from "./storage.ts";
 
 const T0 = 1_800_000_000_000;
+/** How long answers are kept (RETENTION_DAYS), for a missed call's answer. */
+const KEEP_MS = 30 * 24 * 60 * 60 * 1_000;
 const RECORDING = { recordingSid: "RE" + "0".repeat(32), url: "https://api.twilio.com/recording", durationS: 12, status: "completed", reportedAt: T0 + 5 };
 
 describe("recordStatus", () => {
   it("knows no call the line does not hold", async () => {
-    expect(await onLineStorage((sql) => recordStatus(sql, { callSid: "CAnone", status: "ringing" }, T0))).toBe("unknown_call");
+    expect(await onLineStorage((sql) => recordStatus(sql, { callSid: "CAnone", status: "ringing" }, T0, KEEP_MS))).toBe("unknown_call");
   });
 
   it("records a later status and calls an earlier one stale, keeping the later", async () => {
     const { results, status } = await onLineStorage((sql) => {
       writeCall(sql, "CA1", newRecord("CA1", T0), null);
-      const results = [recordStatus(sql, { callSid: "CA1", status: "completed", durationS: 30 }, T0 + 2), recordStatus(sql, { callSid: "CA1", status: "in-progress" }, T0 + 3)];
+      const results = [recordStatus(sql, { callSid: "CA1", status: "completed", durationS: 30 }, T0 + 2, KEEP_MS), recordStatus(sql, { callSid: "CA1", status: "in-progress" }, T0 + 3, KEEP_MS)];
       return { results, status: readCall(sql, "CA1")?.twilioStatus };
     });
     expect(results).toEqual(["recorded", "stale"]);

@@ -17,6 +17,7 @@ import {
   leaveHold,
   REGISTERING_TTL_MS,
   settlePlace,
+  takeReturnPlace,
 } from "../../src/line/capacity.ts";
 import { uniqueNumber } from "../helpers.ts";
 
@@ -219,5 +220,29 @@ describe("holdRefused", () => {
       return [refused, capacityState(sql)];
     });
     expect(result).toEqual([{ kind: "queued", position: 1 }, { connected: 0, waiting: ["CA1", "CA3"] }]);
+  });
+});
+
+describe("takeReturnPlace", () => {
+  it("gives a caller's way back to the AI a place under maxConcurrentCalls, and none once the line is full", async () => {
+    const result = await onNewLine((sql) => {
+      admitCall(sql, "CA1", T0, T0, HOLD);
+      const back = takeReturnPlace(sql, "CA2", HOLD.maxCalls, T0 + 1);
+      const full = takeReturnPlace(sql, "CA3", HOLD.maxCalls, T0 + 2);
+      const again = takeReturnPlace(sql, "CA2", HOLD.maxCalls, T0 + 3);
+      return [back, full, again, capacityState(sql).connected];
+    });
+    expect(result).toEqual([true, false, true, 2]);
+  });
+
+  it("counts the way back against the limit until its leg ends", async () => {
+    const result = await onNewLine((sql) => {
+      takeReturnPlace(sql, "CA1", 1, T0);
+      settlePlace(sql, "CA1", true, T0 + 100);
+      const during = admitCall(sql, "CA2", T0 + 200, T0 + 200, { ...HOLD, maxCalls: 1 });
+      freePlace(sql, "CA1");
+      return [during, holdTurn(sql, "CA2", T0 + 300)];
+    });
+    expect(result).toEqual([{ kind: "queued", position: 1 }, { kind: "leave", state: "admitted" }]);
   });
 });

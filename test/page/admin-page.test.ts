@@ -146,8 +146,8 @@ describe("the operator page", () => {
       const stats = await api<{ agents: AgentStats[] }>(`/api/stats?since=${STATS_SINCE}&until=${STATS_UNTIL}&group=all${agent ? `&agent=${agent}` : ""}`);
       const t = (stats.agents[0] as AgentStats).total;
       expect(await figure("calls")).toBe(String(t.calls));
-      expect([await figure("connected"), await figure("fallbacks"), await figure("blocked"), await figure("rateLimited"), await figure("afterHours")]).toEqual(
-        [t.connected, t.fallbacks, t.blocked, t.rateLimited, t.afterHours].map(String),
+      expect([await figure("connected"), await figure("fallbacks"), await figure("blocked"), await figure("rateLimited"), await figure("afterHours"), await figure("missed")]).toEqual(
+        [t.connected, t.fallbacks, t.blocked, t.rateLimited, t.afterHours, t.missed].map(String),
       );
       expect(await figure("answerRate")).toBe(`${((t.answerRate ?? 0) * 100).toFixed(1)}% (${t.answered} answered)`);
       expect(await figure("duration")).toBe(`${n(t.durationS.p50)} s / ${n(t.durationS.p95)} s`);

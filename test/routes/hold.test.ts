@@ -1,16 +1,18 @@
 /**
- * Holding callers while a line is at capacity, through the Worker's real entry point with the Retell stand-in:
- * maxConcurrentCalls under simultaneous webhooks, the queue's waitUrl turns as calls end, arrival order,
- * maxHoldSeconds, hanging up while held, and Retell's capacity refusal leading to the queue.
+ * Holding callers while a line is at capacity, through the Worker's real entry point with the Retell and Twilio
+ * stand-ins: maxConcurrentCalls under simultaneous webhooks, the queue's waitUrl turns as calls end, arrival order,
+ * maxHoldSeconds, hanging up while held, Retell's capacity refusal leading to the queue, and the line dequeuing
+ * a held caller through Twilio's REST API the moment their turn comes.
  */
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { APOLOGY_MESSAGE } from "../../src/calls/outcome.ts";
 import { lineName, lineStub } from "../../src/line/address.ts";
 import { DEFAULT_HOLD_MESSAGE, DEFAULT_HOLD_MUSIC_URL } from "../../src/hold/settings.ts";
-import { endRetellCall, ORIGIN, retellRequests, setRetellBehaviour, sipUri, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker } from "../helpers.ts";
-import { actionPath, recordOf } from "../records.ts";
+import { endRetellCall, failTwilio, ORIGIN, retellRequests, setRetellBehaviour, sipUri, twilioRequest, twilioRequests, uniqueAgentId, uniqueNumber, voiceParams, worker } from "../helpers.ts";
+import { actionPath, eventually, recordOf } from "../records.ts";
+import { TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN } from "../secrets.ts";
 
 vi.setConfig({ testTimeout: 30_000 });
 
@@ -70,6 +72,27 @@ async function dialEnded(call: Placed, twiml: string): Promise<void> {
 
 const LEAVE = '<?xml version="1.0" encoding="UTF-8"?><Response><Leave/></Response>';
 
+const QUEUE_SID = "QU" + "0".repeat(32);
+const MEMBERS = `/2010-04-01/Accounts/${TEST_TWILIO_ACCOUNT_SID}/Queues/${QUEUE_SID}/Members/`;
+
+/** The Twilio stand-in's Queue Member updates for the call (the line's REST dequeues of it). */
+function dequeuesOf(call: Placed) {
+  return twilioRequests(`${MEMBERS}${call.params.CallSid}.json`);
+}
+
+/** Waits until the line has dequeued the call through Twilio's REST API, and returns the one request. */
+async function dequeued(call: Placed) {
+  const [request] = await eventually(() => dequeuesOf(call), (requests) => requests.some((r) => r.status === 200));
+  return request as Awaited<ReturnType<typeof dequeuesOf>>[number];
+}
+
+/** Twilio's request to the dequeue's Url, as it makes it once the member is dequeued. */
+async function fetchDequeueUrl(call: Placed, url: string): Promise<string> {
+  const res = await worker(twilioRequest(url.slice(ORIGIN.length), queueParams(call, {})));
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
 describe("maxConcurrentCalls", () => {
   it("connects exactly maxConcurrentCalls of 20 simultaneous callers and holds the rest in the line's queue", async () => {
     const { to, agentId } = await mappedNumber({ maxConcurrentCalls: 5 });
@@ -81,7 +104,7 @@ describe("maxConcurrentCalls", () => {
     expect(await retellRequests(agentId)).toHaveLength(5);
     expect(new Set(held.map((c) => enqueueUrls(c.twiml).queue))).toEqual(new Set([`hold:${lineName(to)}`]));
     expect(await lineStub(env, lineName(to)).capacity()).toMatchObject({ connected: 5 });
-    expect(await recordOf(held[0]?.params.CallSid ?? "")).toMatchObject({ outcome: "queued", outcome_reason: "line_full", queued_at: expect.any(Number) });
+    expect(await recordOf(held[0]?.params.CallSid ?? "", (row) => row.outcome !== null)).toMatchObject({ outcome: "queued", outcome_reason: "line_full", queued_at: expect.any(Number) });
   });
 
   it("has held callers wait with the message and music while the line is full", async () => {
@@ -176,7 +199,7 @@ describe("Retell's capacity refusal", () => {
     const first = await place(to);
     const held = await place(to);
     expect(held.twiml).toContain("<Enqueue");
-    expect(await recordOf(held.params.CallSid ?? "")).toMatchObject({ outcome: "queued", outcome_reason: "retell_at_capacity" });
+    expect(await recordOf(held.params.CallSid ?? "", (row) => row.outcome !== null)).toMatchObject({ outcome: "queued", outcome_reason: "retell_at_capacity" });
     const [firstRegistration] = (await retellRequests(agentId)).filter((r) => r.status === 201);
     await endRetellCall(firstRegistration?.callId ?? "");
     await dialEnded(first, first.twiml);
@@ -189,5 +212,103 @@ describe("the queue's routes", () => {
   it.each(["/api/webhooks/twilio/hold", "/api/webhooks/twilio/hold-complete"])("%s refuses a request without Twilio's signature", async (path) => {
     const request = twilioRequest(`${path}?agent=%2B61390000000&line=%2B61390000000`, voiceParams(), { headers: { "X-Twilio-Signature": "forged" } });
     expect((await worker(request)).status).toBe(403);
+  });
+});
+
+describe("dequeuing a held caller through Twilio's REST API", () => {
+  it("dequeues the first held caller the moment a place frees, with a signed Url that connects them like a fresh call", async () => {
+    const { to, agentId } = await mappedNumber({ maxConcurrentCalls: 1 });
+    const first = await place(to);
+    const second = await place(to);
+    expect(await waitTurn(second)).toContain("<Say>");
+    expect(await dequeuesOf(second)).toEqual([]);
+    await dialEnded(first, first.twiml);
+    const request = await dequeued(second);
+    expect(request.method).toBe("POST");
+    expect(request.authorization).toBe(`Basic ${btoa(`${TEST_TWILIO_ACCOUNT_SID}:${TEST_TWILIO_AUTH_TOKEN}`)}`);
+    const url = request.form.Url?.[0] ?? "";
+    expect(request.form).toEqual({ Url: [url], Method: ["POST"] });
+    expect(new URL(url).pathname).toBe("/api/webhooks/twilio/hold-dequeued");
+    expect(url).toMatch(/[?&]end=1$/);
+    const connected = await fetchDequeueUrl(second, url);
+    expect(sipUri(connected)).toMatch(/^sip:call_/);
+    // Twilio requests the Enqueue action too (QueueResult=redirected): the same Retell call, no second registration.
+    expect(sipUri(await leaveQueue(second, "redirected"))).toBe(sipUri(connected));
+    expect(await retellRequests(agentId)).toHaveLength(2);
+    expect(await recordOf(second.params.CallSid ?? "", (row) => row.outcome === "connected")).toMatchObject({ held_ms: expect.any(Number) });
+  });
+
+  it("refuses a dequeue Url request without Twilio's signature", async () => {
+    const request = twilioRequest("/api/webhooks/twilio/hold-dequeued?agent=%2B61390000000&line=%2B61390000000&end=1", voiceParams(), { headers: { "X-Twilio-Signature": "forged" } });
+    expect((await worker(request)).status).toBe(403);
+  });
+
+  it("dequeues held callers in the order they arrived, one per freed place", async () => {
+    const { to } = await mappedNumber({ maxConcurrentCalls: 2 });
+    const busy = [await place(to), await place(to)];
+    const held = [await place(to), await place(to), await place(to)];
+    for (const call of [...held].reverse()) expect(await waitTurn(call)).toContain("<Say>");
+    await dialEnded(busy[0] as Placed, (busy[0] as Placed).twiml);
+    await dequeued(held[0] as Placed);
+    await dialEnded(busy[1] as Placed, (busy[1] as Placed).twiml);
+    await dequeued(held[1] as Placed);
+    expect(await lineStub(env, lineName(to)).capacity()).toMatchObject({ connected: 2, waiting: [held[2]?.params.CallSid] });
+    expect(await dequeuesOf(held[2] as Placed)).toEqual([]);
+  });
+
+  it("dequeues a caller once, however many signals free places or ask again", async () => {
+    const { to } = await mappedNumber({ maxConcurrentCalls: 1 });
+    const first = await place(to);
+    const second = await place(to);
+    const third = await place(to);
+    await waitTurn(second);
+    await waitTurn(third);
+    await dialEnded(first, first.twiml);
+    // The same call's dial report again and its final status free nothing more: the next caller is not dequeued.
+    await dialEnded(first, first.twiml);
+    const status = await worker(twilioRequest("/api/webhooks/twilio/status", queueParams(first, { CallStatus: "completed", CallDuration: "30", SequenceNumber: "3" })));
+    expect(status.status).toBe(204);
+    const request = await dequeued(second);
+    // A waitUrl in flight meanwhile says leave, and its action answers with the same call as the dequeue's Url.
+    expect(await waitTurn(second)).toBe(LEAVE);
+    const viaAction = await leaveQueue(second, "leave");
+    expect(sipUri(await fetchDequeueUrl(second, request.form.Url?.[0] ?? ""))).toBe(sipUri(viaAction));
+    await runDurableObjectAlarm(lineStub(env, lineName(to)));
+    expect(await dequeuesOf(second)).toHaveLength(1);
+    expect(await dequeuesOf(third)).toEqual([]);
+  });
+
+  it("dequeues a caller whose maxHoldSeconds ran out from the line's alarm, to the fallback number", async () => {
+    const { to, agentId } = await mappedNumber({ maxConcurrentCalls: 1, maxHoldSeconds: 10, fallbackNumber: FALLBACK });
+    await place(to);
+    const held = await place(to);
+    await waitTurn(held);
+    const stub = lineStub(env, lineName(to));
+    await runInDurableObject(stub, (_line, state) => {
+      state.storage.sql.exec("UPDATE hold_queue SET queued_at = queued_at - 10000 WHERE call_sid = ?", held.params.CallSid);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const request = await dequeued(held);
+    const next = await fetchDequeueUrl(held, request.form.Url?.[0] ?? "");
+    expect(next).toMatch(new RegExp(`<Dial [^>]*><Number>\\${FALLBACK}</Number></Dial>`));
+    expect(await retellRequests(agentId)).toHaveLength(1);
+    expect(await recordOf(held.params.CallSid ?? "", (row) => row.outcome === "fallback_dialed")).toMatchObject({ outcome_reason: "hold_timeout" });
+  });
+
+  it("falls back to the waitUrl recheck when Twilio refuses the dequeue", async () => {
+    const { to, agentId } = await mappedNumber({ maxConcurrentCalls: 1 });
+    const first = await place(to);
+    const second = await place(to);
+    await waitTurn(second);
+    await failTwilio(`${second.params.CallSid}.json`, { status: 503 });
+    try {
+      await dialEnded(first, first.twiml);
+      await eventually(() => dequeuesOf(second), (requests) => requests.length > 0);
+    } finally {
+      await failTwilio(`${second.params.CallSid}.json`, null);
+    }
+    expect(await waitTurn(second)).toBe(LEAVE);
+    expect(sipUri(await leaveQueue(second, "leave"))).toMatch(/^sip:call_/);
+    expect(await retellRequests(agentId)).toHaveLength(2);
   });
 });

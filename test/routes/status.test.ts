@@ -127,11 +127,11 @@ describe("a status callback", () => {
     });
   });
 
-  it("is acknowledged, logged as unknown_call and stored nowhere when its call was never answered here", async () => {
+  it("is acknowledged, logged as unknown_call and stored nowhere for a dialed leg the line does not know (an inbound one is missed: status-missed.test.ts)", async () => {
     const call = await liveCall();
     const unknown = callSid();
     const logs = captureLogs();
-    const res = await send(callback(unknown, call.line, "completed", { seq: 2, duration: 60 }));
+    const res = await send({ ...callback(unknown, call.line, "completed", { seq: 2, duration: 60 }), Direction: "outbound-dial", From: call.line, To: "+14155550100" });
     expect(res.status).toBe(204);
     expect(logs()).toContainEqual(expect.objectContaining({ event: "twilio.status", callSid: unknown, result: "unknown_call" }));
     expect(await lineRecord(call.line, unknown)).toBeNull();

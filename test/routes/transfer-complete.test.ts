@@ -3,10 +3,12 @@
  * answered: back to the AI on a new Retell call told which destination failed. Also the interrupted AI leg's
  * dial-complete, which must neither end the call nor change its outcome.
  */
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { lineName, lineStub } from "../../src/line/address.ts";
 import { APOLOGY_MESSAGE } from "../../src/calls/outcome.ts";
 import { MAX_TRANSFERS_PER_CALL } from "../../src/line/transitions.ts";
-import { ORIGIN, retellRequests, setRetellBehaviour, sipUri, twilioRequest, worker } from "../helpers.ts";
+import { ORIGIN, retellRequests, setRetellBehaviour, sipUri, twilioRequest, voiceParams, worker } from "../helpers.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import { actionPath, adminRequest, captureLogs, recordOf, retellRequest } from "../records.ts";
 import { callUpdates, parseTwiml, SALES, transfer, transferCall, transferResult, TRANSFERS, type TransferCall } from "../transfers.ts";
@@ -16,8 +18,8 @@ const FALLBACK = "+61390000009";
 afterEach(() => vi.restoreAllMocks());
 
 /** A call the agent transferred to sales; `action` is the transfer's <Dial action>. */
-async function transferred(config: Record<string, unknown> = { transfers: TRANSFERS }): Promise<TransferCall & { action: string }> {
-  const call = await transferCall(config);
+async function transferred(config: Record<string, unknown> = { transfers: TRANSFERS }, extra: Record<string, string> = {}): Promise<TransferCall & { action: string }> {
+  const call = await transferCall(config, extra);
   const { body } = await transfer(call, { destination: "sales" });
   if (!body.ok) throw new Error(`transfer refused: ${body.message}`);
   const [update] = await callUpdates(call.sid);
@@ -85,6 +87,15 @@ describe.each(["busy", "no-answer", "failed", "canceled"])("when the person's di
       metadata: { twilio_call_sid: call.sid, twilio_line: call.line },
     });
     expect(back?.callId).not.toBe(first?.callId);
+  });
+
+  it("registers the way back exactly as the first registration, the caller's SHAKEN/STIR result included, plus transfer_failed", async () => {
+    const call = await transferred({ transfers: TRANSFERS, dynamicVariables: { business: "Demo Dental" }, metadata: { team: "front" } }, { StirVerstat: "TN-Validation-Passed-A" });
+    await complete(call, { DialCallStatus: status });
+    const [first, back] = await registrations(call);
+    const firstBody = first?.body as Record<string, Record<string, unknown>>;
+    expect(firstBody.retell_llm_dynamic_variables).toMatchObject({ caller_verification: "passed-A", business: "Demo Dental" });
+    expect(back?.body).toEqual({ ...firstBody, retell_llm_dynamic_variables: { ...firstBody.retell_llm_dynamic_variables, transfer_failed: "sales" } });
   });
 
   it("answers SIP TwiML to the new Retell call with the usual <Dial action>", async () => {
@@ -241,5 +252,43 @@ describe("the interrupted AI leg's dial-complete while a transfer is under way",
     const { CallSid = "", AccountSid = "", From = "", To = "" } = call.params;
     const res = await worker(twilioRequest(actionPath(back.text), { AccountSid, CallSid, From, To, Direction: "inbound", DialCallStatus: "failed", DialSipResponseCode: "503" }));
     expect(parseTwiml(await res.text()).noun).toMatchObject({ name: "Number", target: FALLBACK });
+  });
+});
+
+describe("the way back and the line's maxConcurrentCalls", () => {
+  /** The AI leg's dial as Twilio reports it once the transfer's redirect ended it: the call's place is given back. */
+  async function aiLegEnded(call: TransferCall): Promise<void> {
+    const { CallSid = "", AccountSid = "", From = "", To = "" } = call.params;
+    const res = await worker(twilioRequest(actionPath(call.twiml), { AccountSid, CallSid, From, To, CallStatus: "in-progress", Direction: "inbound", DialCallStatus: "completed", DialCallDuration: "41" }));
+    expect(res.status).toBe(200);
+  }
+
+  async function newCaller(call: TransferCall): Promise<string> {
+    return (await worker(twilioRequest("/api/webhooks/twilio", voiceParams({ To: call.line })))).text();
+  }
+
+  it("takes a place for the way back, so the next caller is held, and gives it to them when that leg's dial ends", async () => {
+    const call = await transferred({ transfers: TRANSFERS, maxConcurrentCalls: 1 });
+    const line = lineStub(env, lineName(call.line));
+    await aiLegEnded(call);
+    expect(await line.capacity()).toMatchObject({ connected: 0 });
+    const back = await complete(call, { DialCallStatus: "no-answer" });
+    expect(sipUri(back.text)).toMatch(/^sip:call_/);
+    expect(await line.capacity()).toMatchObject({ connected: 1 });
+    expect(await newCaller(call)).toContain("<Enqueue");
+    const { CallSid = "", AccountSid = "", From = "", To = "" } = call.params;
+    await worker(twilioRequest(actionPath(back.text), { AccountSid, CallSid, From, To, CallStatus: "in-progress", Direction: "inbound", DialCallStatus: "completed", DialCallDuration: "20" }));
+    expect(await line.capacity()).toMatchObject({ connected: 1, waiting: [] });
+  });
+
+  it("sends the caller to the fallback number when another caller took the place meanwhile, registering nothing", async () => {
+    const call = await transferred({ transfers: TRANSFERS, maxConcurrentCalls: 1, fallbackNumber: FALLBACK });
+    await aiLegEnded(call);
+    expect(sipUri(await newCaller(call))).toMatch(/^sip:call_/);
+    const before = (await registrations(call)).length;
+    const { twiml } = await complete(call, { DialCallStatus: "busy" });
+    expect(twiml.noun).toMatchObject({ name: "Number", target: FALLBACK });
+    expect(await registrations(call)).toHaveLength(before);
+    expect((await call.record())?.transfers).toEqual([expect.objectContaining({ returnRetellCallId: null, returnError: "line_full" })]);
   });
 });

@@ -8,8 +8,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOAD, runLoad, tallyProblems, type LoadReport } from "../../scripts/load.ts";
 import { busyLineProblems, type BusyLineOptions } from "../../scripts/lib/busy-line.ts";
 
-/** 12 callers at once on a line taking 5: some wait a turn or two, none past maxHoldSeconds. */
-const BUSY_LINE: BusyLineOptions = { calls: 12, maxConcurrentCalls: 5, maxHoldSeconds: 30, connectedMs: 1_500, turnMs: 300 };
+/**
+ * 16 callers at once on a line taking 5, each call 4 s against a 10 s limit: the held are dequeued through Twilio's
+ * REST API as calls end or their time runs out, none past maxHoldSeconds, though a turn of hold music lasts 2 minutes.
+ */
+const BUSY_LINE: BusyLineOptions = { calls: 16, maxConcurrentCalls: 5, maxHoldSeconds: 10, connectedMs: 4_000, turnMs: 120_000, graceMs: 5_000 };
 
 describe("under load with a failing Retell, copies of webhooks and a D1 outage", () => {
   let report: LoadReport;

@@ -1,13 +1,13 @@
 /** The transfer's inline TwiML: well-formed, absolute URLs, under Twilio's 4,000 characters, no announcement in it. */
 import { DOMParser } from "@xmldom/xmldom";
 import { describe, expect, it } from "vitest";
-import { MAX_INLINE_TWIML_CHARS, transferTwiml, type TransferDial } from "../../src/transfers/dial.ts";
+import { MAX_INLINE_TWIML_CHARS, ourNumber, transferTwiml, type TransferDial } from "../../src/transfers/dial.ts";
 
 const DIAL: TransferDial = {
   destination: { name: "sales", target: "+61390000001", kind: "number" },
   index: 2,
   agent: { retellAgentId: "agent_a" },
-  dialed: "+61341517921",
+  ourNumber: "+61341517921",
   origin: "https://calls.example.com",
 };
 
@@ -27,8 +27,17 @@ describe("transferTwiml", () => {
     expect(Object.fromEntries(new URL(url).searchParams)).toEqual({ line: "+61341517921", whisper: id, end: "1" });
   });
 
-  it("shows the number the caller dialed when the agent sets no caller id, and leaves it out when that is no number", () => {
+  it("shows our number when the agent sets no caller id, and leaves it out when that is no number", () => {
     expect(transferTwiml(DIAL)).toContain('callerId="+61341517921"');
-    expect(transferTwiml({ ...DIAL, dialed: "client:alice" })).not.toContain("callerId");
+    expect(transferTwiml({ ...DIAL, ourNumber: "client:alice" })).not.toContain("callerId");
+  });
+});
+
+describe("ourNumber", () => {
+  it.each([
+    ["the number the caller dialed on an inbound call", "inbound", "+61341517921"],
+    ["the number we called from on an outbound call, never the callee's", "outbound", "+61341517999"],
+  ] as const)("is %s", (_name, direction, expected) => {
+    expect(ourNumber({ direction, from: direction === "inbound" ? "+14155550100" : "+61341517999", to: direction === "inbound" ? "+61341517921" : "+14155550100" })).toBe(expected);
   });
 });
