@@ -18,6 +18,7 @@ import type { AgentStats } from "../../src/records/stats.ts";
 import { failureResponse } from "../../src/errors.ts";
 import { CONTEXT_OPTIONS, DESKTOP, launchChromium, PHONE } from "../../scripts/lib/browser.ts";
 import { STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
+import { transferAttempt } from "../transfer-attempt.ts";
 import { NODE, RETELL_KEY, ROOT, TWILIO_TOKEN, WRANGLER_JS, cleanEnv, removeTempDirs, tempDir } from "../cli/helpers.ts";
 
 const exec = promisify(execFile);
@@ -40,7 +41,7 @@ const TIMELINE_ROW = {
   call_summary: "The caller asked about a bill.", user_sentiment: "Positive", call_successful: 1,
   dial_status: "completed", dial_sip_code: 200, dial_duration_s: 58, dial_ended_at: T + 60_500,
   twilio_status: "completed", twilio_status_at: T + 120_000, twilio_ended_at: T + 120_000, duration_s: 120,
-  transfers: JSON.stringify([{ destination: "sales", requestedAt: T + 60_000, retellCallId: "call_timeline", requestKey: "k", update: "accepted", updateError: null, dialStatus: "no-answer", dialDurationS: null, dialEndedAt: T + 80_000, returnRetellCallId: "call_back", returnError: null }]),
+  transfers: JSON.stringify([transferAttempt({ requestedAt: T + 60_000, retellCallId: "call_timeline", update: "accepted", dialStatus: "no-answer", dialEndedAt: T + 80_000, returnRetellCallId: "call_back" })]),
 };
 /** Markup where a caller's number and a Retell summary go: it must show as text. */
 const XSS_ROW = { call_sid: XSS_SID, created_at: T + 5, agent_key: "+61341510001", retell_agent_id: "agent_alpha", from_number: SCRIPT, to_number: "+61341510001", outcome: "connected", call_summary: IMG, retell_ended_at: T + 9_000 };

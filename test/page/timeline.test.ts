@@ -4,6 +4,7 @@ import type { Delivery } from "../../src/records/delivery.ts";
 import { CALL_COLUMNS, type CallRecord } from "../../src/records/list.ts";
 import { timeOfDay } from "../../page/src/format.ts";
 import { timeline, STEP_SOURCES, type StepSource } from "../../page/src/timeline.ts";
+import { transferAttempt } from "../transfer-attempt.ts";
 
 const T = Date.parse("2026-11-19T12:00:00Z");
 
@@ -40,7 +41,7 @@ describe("timeline", () => {
   });
 
   it("says why Twilio refused a transfer's call update", () => {
-    const call = record({ transfers: [{ destination: "sales", requestedAt: T, retellCallId: "c", requestKey: "k", update: "refused", updateError: "twilio_timeout", dialStatus: null, dialDurationS: null, dialEndedAt: null, returnRetellCallId: null, returnError: null }] });
+    const call = record({ transfers: [transferAttempt({ requestedAt: T, update: "refused", updateError: "twilio_timeout" })] });
     expect(timeline(call).find((s) => s.kind === "transfer")?.details).toEqual(["Twilio refused the call update (twilio_timeout)"]);
   });
 
