@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { MACHINE_DETECTIONS } from "../src/outbound/request.ts";
-import { isFinalStatus, isTwilioCallStatus } from "../src/calls/status.ts";
+import { isFinalStatus, isTwilioCallStatus } from "../src/twilio/call-status.ts";
 import type { CallRecord } from "../src/records/list.ts";
 import { parseFlags } from "./lib/args.ts";
 import { LOCAL_WORKER_URL, WorkerApi } from "./lib/api.ts";

@@ -55,12 +55,15 @@ export function signedUrl(env: Bindings, requestUrl: string): string {
   return origin + url.pathname + url.search;
 }
 
+/** The last signer built, by its two secrets: checking and decoding them is per secret, not per message. */
+let lastSigner: { primary: string | undefined; secondary: string | undefined; signer: Signer } | undefined;
+
 /** Signs what the Worker sends to the operator's servers; fails closed (no signer) on a missing or malformed secret. */
 export function webhookSigner(env: Bindings): Signer {
-  return signer({
-    primary: env.WEBHOOK_SIGNING_SECRET,
-    secondary: env.WEBHOOK_SIGNING_SECRET_SECONDARY,
-    primaryName: "WEBHOOK_SIGNING_SECRET",
-    secondaryName: "WEBHOOK_SIGNING_SECRET_SECONDARY",
-  });
+  const primary = env.WEBHOOK_SIGNING_SECRET;
+  const secondary = env.WEBHOOK_SIGNING_SECRET_SECONDARY;
+  if (lastSigner && lastSigner.primary === primary && lastSigner.secondary === secondary) return lastSigner.signer;
+  const built = signer({ primary, secondary, primaryName: "WEBHOOK_SIGNING_SECRET", secondaryName: "WEBHOOK_SIGNING_SECRET_SECONDARY" });
+  lastSigner = { primary, secondary, signer: built };
+  return built;
 }

@@ -2,7 +2,8 @@
  * Test helpers: requests signed exactly as Twilio signs them (with the official `twilio` package's
  * helper), the Worker's real entry point, and the Retell stand-in's control API.
  */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import entry from "../src/index.ts";
 import { inject } from "vitest";
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
 import type { HookBehaviour, HookRequestRecord } from "../stand-ins/hook.ts";
@@ -81,9 +82,20 @@ export function twilioRequest(path: string, params: Record<string, string | stri
   });
 }
 
-/** Sends a request through the Worker's real entry point (src/index.ts), as the runtime would. */
-export function worker(request: Request): Promise<Response> {
-  return exports.default.fetch(request);
+/**
+ * Sends a request through the Worker's entry point (src/index.ts). The body streams as the Worker writes it, but
+ * ends only once the request's `waitUntil` work is done too (the voice webhook stores its answer on the line after
+ * the document), so a test that has read the body finds everything the request changed.
+ */
+export async function worker(request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await entry.fetch(request, env, ctx);
+  if (!res.body) {
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+  const settled = new TransformStream<Uint8Array, Uint8Array>({ flush: () => waitOnExecutionContext(ctx) });
+  return new Response(res.body.pipeThrough(settled), res);
 }
 
 const retellUrl = () => inject("retellBaseUrl");

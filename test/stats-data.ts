@@ -4,7 +4,7 @@
  * CLI test (wrangler d1 execute).
  */
 import type { Figures } from "../src/records/stats.ts";
-import type { TransferAttempt } from "../src/transfers/attempt.ts";
+import type { TransferAttempt } from "../src/records/transfer-attempt.ts";
 import { transferAttempt } from "./transfer-attempt.ts";
 
 const DAY1 = Date.parse("2026-11-18T10:00:00Z");

@@ -1,8 +1,8 @@
 /**
- * One transfer attempt as a call's record keeps it (src/transfers/attempt.ts): just asked for, its call update
+ * One transfer attempt as a call's record keeps it (src/records/transfer-attempt.ts): just asked for, its call update
  * awaited, unless `change` says how far it went. Plain TypeScript, for tests in either project (Workers and Node).
  */
-import type { TransferAttempt } from "../src/transfers/attempt.ts";
+import type { TransferAttempt } from "../src/records/transfer-attempt.ts";
 
 export function transferAttempt(change: Partial<TransferAttempt> = {}): TransferAttempt {
   return {

@@ -3,7 +3,7 @@
  * /api/calls places calls on), the limits, the allowed countries, and the tokens, checked with the Worker's own rules.
  */
 import { allowedCountries } from "../../src/outbound/destination.ts";
-import { outboundLimits } from "../../src/outbound/limits.ts";
+import { outboundLimits } from "../../src/line/outbound-limits.ts";
 import { tokenProblem } from "../../src/tokens.ts";
 import { isAccountSid } from "../../src/twilio/params.ts";
 

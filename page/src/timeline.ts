@@ -9,7 +9,7 @@
  */
 import { standingOf, type Delivery } from "../../src/records/delivery.ts";
 import type { CallRecord } from "../../src/records/list.ts";
-import type { TransferAttempt } from "../../src/transfers/attempt.ts";
+import type { TransferAttempt } from "../../src/records/transfer-attempt.ts";
 import { timeOfDay } from "./format.ts";
 
 export interface Step {

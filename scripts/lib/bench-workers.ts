@@ -134,7 +134,7 @@ export type FloorKind =
    * What any Worker keeping each call in its line's SQLite Durable Object and counting it against the two rate
    * limits must do, as this one does: the agent's KV read (through the same 30 s in-isolate memo) beside a claim
    * RPC that reads and writes the call's row and sets the alarm, then the two rate-limit counts, then Retell, then
-   * an answer RPC that writes the row again; the alarm copies changed rows to D1 in batches.
+   * (after the answer, in waitUntil) an answer RPC that writes the row again; the alarm copies changed rows to D1 in batches.
    */
   | "line"
   /**
@@ -244,7 +244,9 @@ export default {
       await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
       await countCall(env, callSid, to);
       answer = await register(env, body, authorization);
-      await line.answer(callSid, { ...call, retellCallId: JSON.parse(answer.text).call_id });
+      // Stored after the answer, as the Worker stores its answer after the document (routes/voice.ts).
+      const retellCallId = JSON.parse(answer.text).call_id;
+      ctx.waitUntil(line.answer(callSid, { ...call, retellCallId }));
     } else {
       const [, prior] = await Promise.all([agentOf(env, to), env.DB.prepare("SELECT retell_call_id FROM calls WHERE call_sid = ?").bind(callSid).first("retell_call_id")]);
       await countCall(env, callSid, to);

@@ -1,21 +1,21 @@
 /**
  * Deciding a voice webhook's answer: the agent (and the global blocklist) from KV and the call's claim on its
  * line's object side by side, then the routing rules (rules/), then, for the one webhook holding the claim, the
- * Retell registration, stored in the line before it is answered. Touches no D1: the line's object copies the
- * call to D1 later (line/object.ts).
+ * Retell registration, stored in the line by `store` (routes/voice.ts calls it before the document ends). Touches
+ * no D1: the line's object copies the call to D1 later (line/object.ts).
  */
 import type { Bindings } from "../env.ts";
 import { retellTimeoutMs } from "../config.ts";
 import { connectOrHold } from "../hold/connect.ts";
 import type { HoldExit } from "../line/capacity.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
-import type { VoiceClaim } from "../line/object.ts";
+import type { VoiceClaim } from "../line/claims.ts";
 import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
 import { applyRules, readRouting, type Routing } from "../rules/route-call.ts";
 import type { InboundCall } from "../twilio/params.ts";
 import { askHook, type StoredHook } from "../hook/consult.ts";
-import { retellBudgetMs, timeLeftMs } from "./budget.ts";
+import { copyWaitMs, retellBudgetMs, timeLeftMs } from "./budget.ts";
 import { failedOutcome } from "./connect.ts";
 import { aiLeg, type AiLeg, type VoiceOutcome } from "./outcome.ts";
 
@@ -29,6 +29,12 @@ export interface CallAnswer {
   log: Record<string, unknown>;
   /** How the AI leg is dialed (the agent's consent notice and time limit), when the call goes to an agent. */
   leg?: AiLeg;
+  /**
+   * Stores the answer on the call's line (the webhook holding the claim only), waking the copies waiting for it;
+   * the caller decides when (routes/voice.ts: before the document ends). Never throws: a line that cannot be
+   * reached is logged, and its claim expires after CLAIM_TTL_MS.
+   */
+  store?: () => Promise<void>;
 }
 
 type Claim = VoiceClaim | { kind: "unclaimed"; detail?: string };
@@ -86,7 +92,8 @@ export function voiceAnswer(
 export async function answerCall(env: Bindings, call: InboundCall, key: string | null, receivedAt: number, held?: HoldExit): Promise<CallAnswer> {
   const line = lineName(call.to);
   const budget = retellTimeoutMs(env);
-  const [read, claim] = await Promise.all([readRouting(env, key), claimCall(env, call, line, receivedAt, budget)]);
+  // A copy waits for the holder's hook and registration both (issue 16): Retell's budget alone would give up early.
+  const [read, claim] = await Promise.all([readRouting(env, key), claimCall(env, call, line, receivedAt, copyWaitMs(budget, receivedAt))]);
   // Only the webhook answering the call counts it against the rate limits: a copy of a webhook is no new call.
   const counts = !call.dryRun && !held && (claim.kind === "claimed" || claim.kind === "unclaimed");
   const routing = await applyRules(env, read, call, receivedAt, counts);
@@ -146,19 +153,21 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
     }
   }
 
-  if (claim.kind === "claimed") {
-    // The agent that took the call (an after-hours one's key, or the number's): transfers and the way back use it.
-    const answer = {
-      ...voiceAnswer(call, { agentKey: actionKey, retellAgentId, announces: leg?.announce !== undefined }, outcome, receivedAt, registration),
-      ...holdRecord,
-      ...(hook && { hook: { result: hook.result, ms: hook.ms } }),
-      ...(finalAgentId !== undefined && { finalAgentId }),
-    };
+  if (claim.kind !== "claimed") return answered(outcome, logFields);
+  // The agent that took the call (an after-hours one's key, or the number's): transfers and the way back use it.
+  const answer = {
+    ...voiceAnswer(call, { agentKey: actionKey, retellAgentId, announces: leg?.announce !== undefined }, outcome, receivedAt, registration),
+    ...holdRecord,
+    ...(hook && { hook: { result: hook.result, ms: hook.ms } }),
+    ...(finalAgentId !== undefined && { finalAgentId }),
+  };
+  const decided = outcome;
+  const store = async () => {
     try {
-      await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, outcome, asked && hook ? hook : undefined), "line answer");
+      await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, decided, asked && hook ? hook : undefined), "line answer");
     } catch (error) {
       log("error", "line.unavailable", { callSid: call.callSid, step: "answer", detail: error instanceof Error ? error.message : String(error) });
     }
-  }
-  return answered(outcome, logFields);
+  };
+  return { ...answered(outcome, logFields), store };
 }

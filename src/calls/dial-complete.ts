@@ -9,11 +9,9 @@ import { normalizeE164 } from "../phone.ts";
 import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
 import type { DialActions } from "./outcome.ts";
 import type { Voicemail } from "../voicemail/settings.ts";
+import type { DialFailureReason, DialLeg, DialReport } from "../line/dial-report.ts";
 
 export const DIAL_COMPLETE_PATH = "/api/webhooks/twilio/dial-complete";
-
-/** Which dial ended: the SIP leg to Retell, or the fallback number dialed instead of it. */
-export type DialLeg = "retell" | "fallback";
 
 /**
  * DialCallStatus values meaning the dialed party never took the call (tw-dial "DialCallStatus"). `canceled`
@@ -22,24 +20,6 @@ export type DialLeg = "retell" | "fallback";
 const FAILED_DIAL_STATUSES = new Set(["busy", "no-answer", "failed"]);
 /** Statuses after which a SIP error code is not a failure: the call was answered, or the caller left. */
 const SETTLED_DIAL_STATUSES = new Set(["completed", "answered", "canceled"]);
-
-/** Why a dial failed: `dial_busy`, `dial_no_answer`, `dial_failed`, or `dial_sip_<code>` from the SIP code alone. */
-export type DialFailureReason = `dial_${string}`;
-
-export interface DialReport {
-  callSid: string;
-  leg: DialLeg;
-  /** The KV key of the agent whose call this is, from the action URL's signed query. */
-  agentKey: string | null;
-  status?: string;
-  /** DialSipResponseCode: the final SIP response to the INVITE (tw-sip); only on `<Sip>` dials. */
-  sipCode?: number;
-  /** DialCallDuration, seconds. */
-  durationS?: number;
-  accountSid?: string;
-  from?: string;
-  to?: string;
-}
 
 export type DialResult = { failed: false } | { failed: true; reason: DialFailureReason };
 

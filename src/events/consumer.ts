@@ -20,7 +20,7 @@ import { ENDPOINT_OFF, ENDPOINT_REMOVED } from "../records/delivery.ts";
 import { signedHeaders, type Signer } from "../standard-webhooks/sign.ts";
 import { disableEndpoint, loadEndpoints } from "./endpoint-store.ts";
 import type { WebhookEndpoint } from "./endpoints.ts";
-import { isDeliveryMessage, type DeliveryMessage } from "./message.ts";
+import { isDeliveryMessage, type DeliveryMessage } from "../line/event-message.ts";
 import { postEvent } from "./post.ts";
 import { MAX_DELAY_S, retryDelay, retryScale } from "./schedule.ts";
 

@@ -8,8 +8,8 @@ import { AppError } from "../errors.ts";
 import { deliveriesOf, readBody, resetForReplay } from "../records/deliveries.ts";
 import { newMessageId, signedHeaders } from "../standard-webhooks/sign.ts";
 import { loadEndpoints } from "./endpoint-store.ts";
-import type { DeliveryMessage } from "./message.ts";
-import { MAX_INLINE_BODY_BYTES, byteLength } from "./message.ts";
+import type { DeliveryMessage } from "../line/event-message.ts";
+import { MAX_INLINE_BODY_BYTES, byteLength } from "../line/event-message.ts";
 import { postEvent } from "./post.ts";
 
 /** Puts an event's failed deliveries back on the queue (attempts counted afresh, the same webhook-id); returns the endpoints. */

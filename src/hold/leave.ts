@@ -43,5 +43,8 @@ export async function answerFromHold(env: Bindings, call: InboundCall, line: str
     exit = { kind: "unknown" };
   }
   if (exit.kind === "abandoned" || queueResult === "hangup") return { exit, answer: null };
-  return { exit, answer: await answerCall(env, call, agentKey, Date.now(), exit) };
+  const answer = await answerCall(env, call, agentKey, Date.now(), exit);
+  // Stored before this route answers: it is no streamed document, and a held caller's turn is not in a hurry.
+  await answer.store?.();
+  return { exit, answer };
 }

@@ -20,7 +20,7 @@
  * ends (dial-complete), when Twilio reports the call over, or at `expires_at`.
  */
 
-/** A place taken by a webhook that never answered is given back after this: the claim's own life (object.ts CLAIM_TTL_MS). */
+/** A place taken by a webhook that never answered is given back after this: the claim's own life (calls-table.ts CLAIM_TTL_MS). */
 export const REGISTERING_TTL_MS = 15_000;
 /** A connected leg no callback has freed is given back after Twilio's own longest call (4 h) and a margin. */
 export const CONNECTED_TTL_MS = 4 * 60 * 60 * 1_000 + 60_000;

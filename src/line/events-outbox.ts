@@ -22,7 +22,7 @@
  *   event_raw(event_id, part, text)    -- Retell's raw body (pass-through, and call.analyzed's `retell`), in parts
  *                                      -- under SQLite's 2 MB row limit
  */
-import { MAX_INLINE_BODY_BYTES, byteLength, type DeliveryMessage } from "../events/message.ts";
+import { MAX_INLINE_BODY_BYTES, byteLength, type DeliveryMessage } from "./event-message.ts";
 import { endpointWants, type EventType, type WebhookEndpoint } from "../events/endpoints.ts";
 import { CALL_COLUMNS, type CallRecord } from "../records/list.ts";
 import { bodyStatements, pendingStatements, type DeliveryKey } from "../records/deliveries.ts";

@@ -8,11 +8,11 @@
  * forward.
  */
 import type { CallOutcome, CallRecord, HookResult } from "../records/list.ts";
-import { isFinalStatus, statusKey, TWILIO_STATUS_RANK, type StatusUpdate } from "../calls/status.ts";
-import type { DialFailureReason, DialReport } from "../calls/dial-complete.ts";
+import { isFinalStatus, statusKey, TWILIO_STATUS_RANK, type StatusUpdate } from "../twilio/call-status.ts";
+import type { DialFailureReason, DialReport } from "./dial-report.ts";
 import { RETELL_STATUS_RANK, type RetellCallUpdate } from "../retell/events.ts";
-import { isUnderWay, type TransferAttempt } from "../transfers/attempt.ts";
-import { laterRecording, type VoicemailRecording } from "../voicemail/recording.ts";
+import { isUnderWay, type TransferAttempt } from "../records/transfer-attempt.ts";
+import { laterRecording, type VoicemailRecording } from "../twilio/recording.ts";
 
 /** What the voice webhook learnt and decided for a call: written once it has its answer. */
 export interface VoiceAnswer {

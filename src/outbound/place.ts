@@ -11,14 +11,14 @@ import { AGENT_KEY_PREFIX } from "../agents/schema.ts";
 import { AppError } from "../errors.ts";
 import { ACCOUNT_LINE, type AccountTake } from "../line/account-calls.ts";
 import { askLine, lineStub } from "../line/address.ts";
-import type { OutboundReservation } from "../line/object.ts";
+import type { OutboundReservation } from "../line/outbound.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
 import { endTwilioUrl, isAccountSid } from "../twilio/params.ts";
 import { nothingDone, twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
 import { allowedCountries, checkDestination } from "./destination.ts";
-import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "./limits.ts";
+import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "../line/outbound-limits.ts";
 import { twilioMachineDetection } from "./machine.ts";
 import type { OutboundRequest } from "./request.ts";
 

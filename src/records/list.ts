@@ -4,10 +4,10 @@
  */
 import { normalizeE164 } from "../phone.ts";
 import { sqlLiteral, type SqlQuery, type SqlValue } from "./sql.ts";
-import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../calls/status.ts";
+import { isTwilioCallStatus, TWILIO_CALL_STATUSES, type TwilioCallStatus } from "../twilio/call-status.ts";
 import { parseWindow } from "./window.ts";
-import type { TransferAttempt } from "../transfers/attempt.ts";
-import type { VoicemailRecording } from "../voicemail/recording.ts";
+import type { TransferAttempt } from "./transfer-attempt.ts";
+import type { VoicemailRecording } from "../twilio/recording.ts";
 
 export const DEFAULT_LIST_LIMIT = 50;
 /** A page stays well under D1's and the Worker's response limits even with long summaries. */
@@ -86,7 +86,7 @@ export interface CallRecord {
   direction: CallDirection;
   /** Twilio's AnsweredBy (machine detection) for an outbound call; null without detection or when nobody answered. */
   answeredBy: string | null;
-  /** Each transfer to a person, oldest first (transfers/attempt.ts); null when the call was never transferred. */
+  /** Each transfer to a person, oldest first (records/transfer-attempt.ts); null when the call was never transferred. */
   transfers: TransferAttempt[] | null;
   /** Twilio's `StirVerstat` as it came (SHAKEN/STIR, rules/verification.ts); null when the webhook had none. */
   stirVerstat: string | null;

@@ -42,7 +42,7 @@
 import { agentCondition, HOOK_RESULTS, type CallDirection } from "./list.ts";
 import type { SqlQuery, SqlValue } from "./sql.ts";
 import type { Window } from "./window.ts";
-import { UNANSWERED_DIAL_STATUSES } from "../transfers/attempt.ts";
+import { UNANSWERED_DIAL_STATUSES } from "./transfer-attempt.ts";
 
 /** Days are whole UTC days since the epoch inside the query (an integer division per call, cheaper than a date string); named at the end. */
 const DAY_MS = 86_400_000;

@@ -2,7 +2,7 @@
  * The `calls` table in D1 (migrations/0001_calls.sql, docs/storage.md): the copy of every call that the admin
  * API, `npm run calls`, stats and retention read.
  *
- * D1 is fed only by the line objects (line/object.ts), each the single writer of its own calls, so a copy is a
+ * D1 is fed only by the line objects (line/d1-copy.ts), each the single writer of its own calls, so a copy is a
  * plain upsert of the whole record: the object has already ordered Twilio's and Retell's callbacks. D1 retries
  * only read-only queries, never writes (https://developers.cloudflare.com/changelog/2025-09-11-d1-automatic-read-retries);
  * the object retries a failed copy from its alarm, and each copy is safe to repeat.

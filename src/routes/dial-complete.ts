@@ -16,7 +16,7 @@ import { log } from "../log.ts";
 import { maskKey } from "../phone.ts";
 import { param } from "../twilio/params.ts";
 import { dialNumber, sayAndHangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 import { interruptedDialTwiml } from "../transfers/interrupted.ts";
 import type { Voicemail } from "../voicemail/settings.ts";
 import { voicemailTwiml, voicemailUrls } from "../voicemail/twiml.ts";

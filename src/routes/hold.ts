@@ -16,7 +16,7 @@ import { log } from "../log.ts";
 import { maskKey } from "../phone.ts";
 import { param, readInboundCall } from "../twilio/params.ts";
 import { hangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 /** A line as line/address.ts names them: an E.164 number, or what Twilio sent when the number is not one. */
 const LINE = /^[^\s]{1,64}$/;

@@ -11,7 +11,7 @@ import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { param, readInboundCall } from "../twilio/params.ts";
 import { TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 export const outbound = new Hono<AppEnv>();
 outbound.use(twilioWebhook());

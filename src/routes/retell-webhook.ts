@@ -14,7 +14,7 @@ import { askLine, lineStub } from "../line/address.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { log } from "../log.ts";
 import { readRetellEvent, retellEventCall } from "../retell/events.ts";
-import { retellBodyLimit, signedRetellBody } from "../retell/signed.ts";
+import { retellBodyLimit, signedRetellBody } from "./retell-signed.ts";
 import { passesRetellEvents } from "../events/endpoint-store.ts";
 
 export const retellWebhook = new Hono<AppEnv>();

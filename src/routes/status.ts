@@ -6,13 +6,13 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
-import { readStatusCallback } from "../calls/status.ts";
+import { readStatusCallback } from "../twilio/call-status.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { askLine, lineOfTwilioCall, lineStub } from "../line/address.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { param } from "../twilio/params.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 export const status = new Hono<AppEnv>();
 status.use(twilioWebhook());

@@ -12,7 +12,7 @@ import { log } from "../log.ts";
 import { param } from "../twilio/params.ts";
 import { afterTransferDial, readTransferDial, type TransferNext } from "../transfers/complete.ts";
 import { sayAndHangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 export const transferComplete = new Hono<AppEnv>();
 transferComplete.use(twilioWebhook());

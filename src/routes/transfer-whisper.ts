@@ -11,7 +11,7 @@ import { log } from "../log.ts";
 import { ANNOUNCE_PREFIX, WHISPER_ID_PARAM, WHISPER_LINE_PARAM } from "../transfers/dial.ts";
 import { param } from "../twilio/params.ts";
 import { say, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 export const transferWhisper = new Hono<AppEnv>();
 transferWhisper.use(twilioWebhook());

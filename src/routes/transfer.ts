@@ -8,7 +8,7 @@ import type { AppEnv } from "../env.ts";
 import { signedUrl } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
-import { retellBodyLimit, signedRetellJson } from "../retell/signed.ts";
+import { retellBodyLimit, signedRetellJson } from "./retell-signed.ts";
 import { readTransferRequest } from "../transfers/request.ts";
 import { requestTransfer } from "../transfers/transfer.ts";
 

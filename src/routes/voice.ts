@@ -1,7 +1,8 @@
 /**
  * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Streams the TwiML answer: the headers and
- * `<Response>` leave at once, and the document is finished once the call's answer is decided and stored in its
- * line's object (calls/answer.ts). Every copy of a webhook for one CallSid answers with the same registration.
+ * `<Response>` leave at once, the document is finished once the call's answer is decided, and the answer is then
+ * stored in its line's object (calls/answer.ts `store`), which wakes any copy of the webhook waiting for it. Every copy of a
+ * webhook for one CallSid answers with the same registration.
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
  * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys, as are
@@ -22,7 +23,7 @@ import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
 import { readInboundCall } from "../twilio/params.ts";
 import { RESPONSE_CLOSE, RESPONSE_OPEN, TWIML_HEADERS } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
 
 const encoder = new TextEncoder();
 
@@ -50,11 +51,16 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
       log: { detail: error instanceof Error ? error.message : String(error) },
     }));
     const { outcome } = answer;
-    // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number.
+    // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number. The
+    // hold and voicemail URLs are built only for the outcomes that use them.
     const line = lineName(call.to);
     const actions = answer.actionKey === null
       ? undefined
-      : { ...dialActions(c.var.twilioUrl, answer.actionKey), hold: holdUrls(c.var.twilioUrl, answer.actionKey, line), voicemail: voicemailUrls(c.var.twilioUrl, line) };
+      : {
+          ...dialActions(c.var.twilioUrl, answer.actionKey),
+          ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
+          ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
+        };
     log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
       callSid: call.callSid,
       from: maskPhone(call.from),
@@ -74,6 +80,9 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
     } catch {
       log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
     }
+    // Stored once the document is out, so the line's round trip is off the caller's path (docs/performance.md,
+    // "Round trips"); copies waiting on the claim are woken by it a few ms later, with the same answer.
+    await answer.store?.();
   })();
   c.executionCtx.waitUntil(finish);
   return new Response(readable, { status: 200, headers: TWIML_HEADERS });

@@ -7,12 +7,12 @@ import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { askLine, lineStub } from "../line/address.ts";
-import type { EventResult } from "../line/object.ts";
+import type { EventResult } from "../line/call-updates.ts";
 import { log } from "../log.ts";
 import { param } from "../twilio/params.ts";
 import { hangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
-import { twilioWebhook } from "../twilio/webhook.ts";
-import { readRecording } from "../voicemail/recording.ts";
+import { twilioWebhook } from "./twilio-signed.ts";
+import { readRecording } from "../twilio/recording.ts";
 
 /** A line as line/address.ts names them (the signed query's, so only ours can be here). */
 const LINE = /^[^\s]{1,64}$/;

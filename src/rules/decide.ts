@@ -45,6 +45,8 @@ export interface RuleInput {
   /** ms since the epoch. */
   now: number;
   limits: LimitResults;
+  /** blockReason's verdict, when the caller has been checked already (rules/route-call.ts does, before counting). */
+  blocked?: BlockReason | null;
 }
 
 /** Dynamic variables the rules add for Retell: `after_hours` when the agent has a schedule. */
@@ -72,7 +74,7 @@ export function blockReason(agent: AgentConfig, blocklist: readonly string[], fr
 
 export function decide(input: RuleInput): RuleDecision {
   const { agent, from, to, now, limits } = input;
-  const blocked = blockReason(agent, input.blocklist, from, input.verification);
+  const blocked = input.blocked !== undefined ? input.blocked : blockReason(agent, input.blocklist, from, input.verification);
   if (blocked) return { kind: "reject", reason: blocked };
   if (!limits.caller) return { kind: "rate_limited", reason: "caller_rate_limit" };
   if (!limits.number) return { kind: "rate_limited", reason: "number_rate_limit" };

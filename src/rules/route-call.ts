@@ -82,8 +82,9 @@ export async function applyRules(env: RouteBindings, read: RoutingRead, call: In
   const { agent } = lookup;
   // A blocked caller is turned away for nothing: not counted either.
   const verification = callerVerification(call.stirVerstat);
-  const limits = !count || blockReason(agent, blocklist, call.from, verification) ? UNCOUNTED : await countCall(env, call.from, call.to);
-  const decision = decide({ agent, blocklist, from: call.from, to: call.to, verification, now, limits });
+  const blocked = blockReason(agent, blocklist, call.from, verification);
+  const limits = !count || blocked ? UNCOUNTED : await countCall(env, call.from, call.to);
+  const decision = decide({ agent, blocklist, from: call.from, to: call.to, verification, now, limits, blocked });
   if (decision.kind !== "connect") {
     return { kind: "answer", lookup, outcome: ruleOutcome(decision), ...("detail" in decision && decision.detail && { detail: decision.detail }) };
   }

@@ -2,7 +2,7 @@
  * What the transfer function answers Retell, which hands it to the model: `{ ok, message }` with one sentence
  * the agent can act on (tell the caller, offer to help another way). Never an internal reason.
  */
-import type { TransferAttempt } from "./attempt.ts";
+import type { TransferAttempt } from "../records/transfer-attempt.ts";
 import { MAX_ANNOUNCE_CHARS } from "./dial.ts";
 import { MAX_TRANSFERS_PER_CALL } from "../line/transitions.ts";
 

@@ -13,7 +13,7 @@ import { connectCall } from "../calls/connect.ts";
 import { dialActions } from "../calls/dial-complete.ts";
 import { APOLOGY_MESSAGE, connectedOutcome, outcomeTwiml } from "../calls/outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
-import type { TransferEnd } from "../line/object.ts";
+import type { TransferEnd } from "../line/transfers.ts";
 import { param, type TwilioParams } from "../twilio/params.ts";
 import { dialNumber, hangUp, sayAndHangUp, twimlDocument } from "../twilio/twiml.ts";
 

@@ -6,8 +6,8 @@
 import type { Bindings } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { askLine, lineStub } from "../line/address.ts";
-import type { TransferStart } from "../line/object.ts";
-import type { TransferAttempt } from "./attempt.ts";
+import type { TransferStart } from "../line/transfers.ts";
+import type { TransferAttempt } from "../records/transfer-attempt.ts";
 import type { CallRecord } from "../records/list.ts";
 import { failureLabel, twilioPost } from "../twilio/rest.ts";
 import { attemptReply, refusalReply, type TransferRefusal, type TransferReply } from "./answers.ts";

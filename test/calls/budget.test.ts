@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ANSWER_WITHIN_MS, retellBudgetMs, timeLeftMs } from "../../src/calls/budget.ts";
+import { ANSWER_WITHIN_MS, copyWaitMs, retellBudgetMs, timeLeftMs } from "../../src/calls/budget.ts";
 
 describe("the webhook's time", () => {
   const received = 1_000_000;
@@ -26,5 +26,16 @@ describe("the webhook's time", () => {
 
   it("never reports less than nothing left", () => {
     expect(timeLeftMs(received, received + 60_000)).toBe(0);
+  });
+
+  it.each([
+    // [configured RETELL_TIMEOUT_MS, ms the copy spent before asking the line, how long it waits for the holder]
+    [8_000, 0, 13_000],
+    [2_000, 0, 7_000],
+    [12_000, 0, 14_000],
+    [8_000, 3_000, 11_000],
+    [8_000, 14_500, 0],
+  ])("has a copy of the webhook wait for a hook's whole 5 s plus Retell's %i ms, within 14 s: after %i ms, %i ms", (configured, spent, wait) => {
+    expect(copyWaitMs(configured, received, received + spent)).toBe(wait);
   });
 });

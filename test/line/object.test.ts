@@ -5,15 +5,11 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  CLAIM_TTL_MS,
-  COPY_BACKOFF_MS,
-  COPY_RETRY_WINDOW_MS,
-  FINISHED_GRACE_MS,
-  STALE_CALL_MS,
-  type PhoneLine,
-  type VoiceClaim,
-} from "../../src/line/object.ts";
+import type { PhoneLine } from "../../src/line/object.ts";
+import { COPY_BACKOFF_MS } from "../../src/line/alarm.ts";
+import { CLAIM_TTL_MS, FINISHED_GRACE_MS, STALE_CALL_MS } from "../../src/line/calls-table.ts";
+import type { VoiceClaim } from "../../src/line/claims.ts";
+import { COPY_RETRY_WINDOW_MS } from "../../src/line/d1-copy.ts";
 import { lineStub } from "../../src/line/address.ts";
 import type { VoiceAnswer } from "../../src/line/transitions.ts";
 import type { VoiceOutcome } from "../../src/calls/outcome.ts";

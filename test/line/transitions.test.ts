@@ -1,6 +1,6 @@
 /** src/line/transitions.ts: how each event changes a call's record, as plain functions (no object, no Hono). */
 import { describe, expect, it } from "vitest";
-import type { StatusUpdate, TwilioCallStatus } from "../../src/calls/status.ts";
+import type { StatusUpdate, TwilioCallStatus } from "../../src/twilio/call-status.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import type { RetellCallUpdate } from "../../src/retell/events.ts";
 import {

@@ -8,7 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ACCOUNT_LINE } from "../../src/line/account-calls.ts";
 import { lineStub } from "../../src/line/address.ts";
-import { utcDay } from "../../src/outbound/limits.ts";
+import { utcDay } from "../../src/line/outbound-limits.ts";
 import { uniqueAgentId, uniqueCaller, uniqueNumber, worker } from "../helpers.ts";
 import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "../admin-token.ts";
 import { withBindings } from "../records.ts";

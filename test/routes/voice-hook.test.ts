@@ -297,6 +297,21 @@ describe("the default hook", () => {
 });
 
 describe("the webhook's time", () => {
+  it("lets a copy of the webhook wait out the holder's slow hook and registration, past RETELL_TIMEOUT_MS, for the same answer", async () => {
+    // The hook answers after longer than the tests' RETELL_TIMEOUT_MS (2 000 ms), within its own deadline.
+    const line = await hookedLine({ delayMs: 3_000, answer: { call_inbound: { dynamic_variables: { customer_name: "Ada" } } } }, {}, 4_000);
+    const params = voiceParams({ To: line.to });
+    const first = worker(twilioRequest("/api/webhooks/twilio", params)).then((r) => r.text());
+    // The copy arrives once the holder is waiting on the hook.
+    await vi.waitFor(async () => expect(await hookRequests(line.hook.name)).toHaveLength(1), { timeout: 20_000, interval: 20 });
+    const copy = await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
+    const held = await first;
+    expect(sipUri(held)).toMatch(/^sip:call_/);
+    expect(sipUri(copy)).toBe(sipUri(held));
+    expect(await hookRequests(line.hook.name)).toHaveLength(1);
+  });
+
+
   it(
     "gives Retell what is left of 14 s after a hook that took its whole deadline, less than RETELL_TIMEOUT_MS",
     async () => {

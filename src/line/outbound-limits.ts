@@ -1,6 +1,6 @@
 /**
  * Outbound limits per calling number (OUTBOUND_MAX_CONCURRENT, OUTBOUND_DAILY_LIMIT), counted by the number's
- * line object (line/object.ts), which reserves a slot before Twilio is asked to place the call; and for the
+ * line object (line/outbound.ts), which reserves a slot before Twilio is asked to place the call; and for the
  * whole account (OUTBOUND_ACCOUNT_DAILY_LIMIT), counted by one object (line/account-calls.ts). Plain functions,
  * shared with the CLI (`doctor` and `deploy` check the vars with them).
  */

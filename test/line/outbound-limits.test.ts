@@ -1,6 +1,6 @@
-/** src/outbound/limits.ts: reading the limits and deciding whether one more call may start. */
+/** src/line/outbound-limits.ts: reading the limits and deciding whether one more call may start. */
 import { describe, expect, it } from "vitest";
-import { checkLimits, DEFAULT_ACCOUNT_DAILY_LIMIT, DEFAULT_DAILY_LIMIT, DEFAULT_MAX_CONCURRENT, outboundLimits, utcDay } from "../../src/outbound/limits.ts";
+import { checkLimits, DEFAULT_ACCOUNT_DAILY_LIMIT, DEFAULT_DAILY_LIMIT, DEFAULT_MAX_CONCURRENT, outboundLimits, utcDay } from "../../src/line/outbound-limits.ts";
 
 const LIMITS = { maxConcurrent: 2, dailyLimit: 10, accountDailyLimit: 100 };
 

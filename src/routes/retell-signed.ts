@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
-import { isValidRetellSignature, RETELL_SIGNATURE_HEADER } from "./events.ts";
+import { isValidRetellSignature, RETELL_SIGNATURE_HEADER } from "../retell/events.ts";
 
 /**
  * A call_analyzed body carries the whole call, transcripts with word timings included: a few MB for a long call

@@ -4,7 +4,7 @@
  * https://www.twilio.com/docs/voice/twiml/record#recordingstatuscallback). Twilio keeps the audio: the record keeps
  * where it is. Callbacks come late, twice or out of order, so what is kept only ever moves forward.
  */
-import { param, type TwilioParams } from "../twilio/params.ts";
+import { param, type TwilioParams } from "./params.ts";
 
 export interface VoicemailRecording {
   recordingSid: string;

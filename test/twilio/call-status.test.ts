@@ -1,6 +1,6 @@
-/** src/calls/status.ts: reading Twilio's status callbacks and ordering them, without Hono. */
+/** src/twilio/call-status.ts: reading Twilio's status callbacks and ordering them, without Hono. */
 import { describe, expect, it } from "vitest";
-import { isFinalStatus, isTwilioCallStatus, readStatusCallback, statusKey, TWILIO_CALL_STATUSES, TWILIO_STATUS_RANK } from "../../src/calls/status.ts";
+import { isFinalStatus, isTwilioCallStatus, readStatusCallback, statusKey, TWILIO_CALL_STATUSES, TWILIO_STATUS_RANK } from "../../src/twilio/call-status.ts";
 import { parseForm } from "../../src/twilio/params.ts";
 
 const read = (body: Record<string, string>) => readStatusCallback(parseForm(new URLSearchParams(body).toString()));

@@ -4,7 +4,7 @@
  * https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent), so each carries an ordering key
  * and the record keeps the status with the highest key. Plain TypeScript, shared with the CLI.
  */
-import { param, type TwilioParams } from "../twilio/params.ts";
+import { param, type TwilioParams } from "./params.ts";
 
 /**
  * CallStatus values (https://www.twilio.com/docs/voice/twiml#callstatus-values), with how far along a call each

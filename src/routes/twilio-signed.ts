@@ -9,8 +9,8 @@ import { every } from "hono/combine";
 import type { AppEnv } from "../env.ts";
 import { signedUrl } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { identifierProblem, parseForm } from "./params.ts";
-import { isValidTwilioSignature } from "./signature.ts";
+import { identifierProblem, parseForm } from "../twilio/params.ts";
+import { isValidTwilioSignature } from "../twilio/signature.ts";
 
 /** Twilio's voice webhook bodies are a few KiB; anything near this is not Twilio. */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
-/** src/voicemail/recording.ts: reading Twilio's recording callback, and which recording a record keeps. */
+/** src/twilio/recording.ts: reading Twilio's recording callback, and which recording a record keeps. */
 import { describe, expect, it } from "vitest";
 import { parseForm } from "../../src/twilio/params.ts";
-import { laterRecording, readRecording, type VoicemailRecording } from "../../src/voicemail/recording.ts";
+import { laterRecording, readRecording, type VoicemailRecording } from "../../src/twilio/recording.ts";
 
 const SID = "RE" + "1".repeat(32);
 const OTHER = "RE" + "2".repeat(32);

@@ -1,0 +1,63 @@
+/**
+ * src/line/alarm.ts on a line's own storage: when the alarm runs next (backoff while a copy or send fails, at
+ * once while more waits, else the first thing due), and an alarm only ever moved earlier.
+ */
+import { describe, expect, it } from "vitest";
+import { COPY_BACKOFF_MS, nextAlarmAt, setAlarmNoLaterThan } from "../../src/line/alarm.ts";
+import { FINISHED_GRACE_MS, writeCall } from "../../src/line/calls-table.ts";
+import { reserveOutbound } from "../../src/line/outbound.ts";
+import { newRecord } from "../../src/line/transitions.ts";
+import { SLOT_TIMEOUT_MS } from "../../src/line/outbound-limits.ts";
+import { onLineStorage } from "./storage.ts";
+
+const T0 = 1_800_000_000_000;
+const IDLE = { failed: false, failures: 0, pending: 0 };
+
+describe("nextAlarmAt", () => {
+  it.each([
+    [1, COPY_BACKOFF_MS[0]],
+    [3, COPY_BACKOFF_MS[2]],
+    [99, COPY_BACKOFF_MS.at(-1)],
+  ])("after %i failed copies in a row, retries %i ms later", async (failures, delay) => {
+    expect(await onLineStorage((sql) => nextAlarmAt(sql, T0, { failed: true, failures, pending: 1 }, IDLE))).toBe(T0 + delay!);
+  });
+
+  it("backs off by the failed send's count when the copy succeeded", async () => {
+    expect(await onLineStorage((sql) => nextAlarmAt(sql, T0, { ...IDLE, failures: 4 }, { failed: true, failures: 2, pending: 1 }))).toBe(T0 + COPY_BACKOFF_MS[1]!);
+  });
+
+  it("runs again at once while calls or events wait for the next batch", async () => {
+    expect(await onLineStorage((sql) => [nextAlarmAt(sql, T0, { ...IDLE, pending: 3 }, IDLE), nextAlarmAt(sql, T0, IDLE, { ...IDLE, pending: 1 })])).toEqual([T0, T0]);
+  });
+
+  it("is null for a line holding nothing", async () => {
+    expect(await onLineStorage((sql) => nextAlarmAt(sql, T0, IDLE, IDLE))).toBeNull();
+  });
+
+  it("is the earliest of a call to forget and an outbound slot to expire", async () => {
+    const due = await onLineStorage((sql) => {
+      writeCall(sql, "CA1", { ...newRecord("CA1", T0), twilioStatus: "completed" }, null);
+      const callOnly = nextAlarmAt(sql, T0, IDLE, IDLE);
+      reserveOutbound(sql, { to: "+14155550123", from: "+14155550199", agentKey: "+14155550199", agent: { retellAgentId: "a" }, dynamicVariables: {}, metadata: {}, machineDetection: "off" }, { maxConcurrent: 1, dailyLimit: 1, accountDailyLimit: 10 }, T0);
+      return [callOnly, nextAlarmAt(sql, T0, IDLE, IDLE)];
+    });
+    expect(due).toEqual([T0 + FINISHED_GRACE_MS, Math.min(T0 + FINISHED_GRACE_MS, T0 + SLOT_TIMEOUT_MS)]);
+  });
+});
+
+describe("setAlarmNoLaterThan", () => {
+  it("moves the alarm earlier, never later", async () => {
+    const at = Date.now() + 60_000;
+    const alarms = await onLineStorage(async (_sql, storage) => {
+      await storage.deleteAlarm();
+      await setAlarmNoLaterThan(storage, at);
+      await setAlarmNoLaterThan(storage, at + 1_000);
+      const kept = await storage.getAlarm();
+      await setAlarmNoLaterThan(storage, at - 1_000);
+      const moved = await storage.getAlarm();
+      await storage.deleteAlarm();
+      return [kept, moved];
+    });
+    expect(alarms).toEqual([at, at - 1_000]);
+  });
+});
