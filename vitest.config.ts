@@ -6,7 +6,7 @@ import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "./test/admin-token.ts";
 
 /**
  * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
- * the local Retell, Twilio and hook stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, and the operator page in a browser.
+ * the local Retell, Twilio and hook stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, the operator page in a browser, and the stand-ins' own HTTP server.
  */
 export default defineConfig({
   test: {
@@ -53,14 +53,14 @@ export default defineConfig({
           globalSetup: ["./test/global-setup.ts"],
           setupFiles: ["./test/apply-migrations.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: ["test/cli/**", "test/scripts/**", "test/page/**"],
+          exclude: ["test/cli/**", "test/scripts/**", "test/page/**", "test/stand-ins/**"],
         },
       },
       {
         test: {
           name: "node",
           environment: "node",
-          include: ["test/cli/**/*.test.ts", "test/scripts/**/*.test.ts", "test/page/**/*.test.ts"],
+          include: ["test/cli/**/*.test.ts", "test/scripts/**/*.test.ts", "test/page/**/*.test.ts", "test/stand-ins/**/*.test.ts"],
           // These tests start wrangler and workerd, which a loaded machine slows many times over: limits
           // that only a failing test reaches (wrangler dev's own start-up allows 90 s).
           testTimeout: 120_000,

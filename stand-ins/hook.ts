@@ -7,9 +7,9 @@
  * Each hook is a path, `/hooks/<name>`, with its own behaviour set through /__stand-in/hooks/<name>, so tests
  * running side by side do not disturb each other. Without one it answers 204 ("go ahead as configured").
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { RequestListener, ServerResponse } from "node:http";
 import { Webhook } from "standardwebhooks";
+import { readBody, startStandIn } from "./lib/server.ts";
 
 export interface HookBehaviour {
   /** Milliseconds to wait before answering. */
@@ -54,12 +54,6 @@ export interface HookStandIn {
 
 const MAX_RECORDED = 10_000;
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function send(res: ServerResponse, status: number, body?: unknown): number {
   if (body === undefined) res.writeHead(status).end();
   else res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
@@ -84,9 +78,8 @@ export async function startHookStandIn(options: { secret: string; port?: number 
   const verifier = new Webhook(options.secret);
   const behaviours = new Map<string, HookBehaviour & { seen: number }>();
   const requests: HookRequestRecord[] = [];
-  const hanging = new Set<ServerResponse>();
 
-  const server: Server = createServer(async (req, res) => {
+  const serve: RequestListener = async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const text = await readBody(req);
     if (url.pathname.startsWith("/__stand-in/")) return control(url, req.method ?? "GET", text, res);
@@ -125,7 +118,7 @@ export async function startHookStandIn(options: { secret: string; port?: number 
       return;
     }
     if (misbehave && b?.mode === "hang") {
-      hanging.add(res);
+      // Never answered: cut when the stand-in closes.
       return;
     }
     if (b?.mode === "redirect") {
@@ -163,7 +156,7 @@ export async function startHookStandIn(options: { secret: string; port?: number 
     }
     const status = misbehave && b?.status !== undefined ? b.status : b?.answer === undefined ? 204 : 200;
     record.status = send(res, status, status === 204 ? undefined : b?.answer);
-  });
+  };
 
   function control(url: URL, method: string, text: string, res: ServerResponse) {
     const hook = url.pathname.match(/^\/__stand-in\/hooks\/([^/]+)$/);
@@ -178,17 +171,11 @@ export async function startHookStandIn(options: { secret: string; port?: number 
     return send(res, 404, { message: "unknown control route" });
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const stand = await startStandIn(serve, { port: options.port });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: stand.url,
     requests,
     setBehaviour: (name, behaviour) => behaviours.set(name, { ...behaviour, seen: 0 }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: stand.close,
   };
 }

@@ -7,9 +7,10 @@
  *
  * Control API (under /__stand-in/): GET requests?path=P, POST behaviour {path, behaviour}, POST down {down}.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { Webhook } from "standardwebhooks";
+import { readBody, startStandIn } from "./lib/server.ts";
 
 export interface ReceiverBehaviour {
   /** Statuses to answer, in turn; the last one repeats. Default 204. */
@@ -44,15 +45,6 @@ export interface ReceiverStandIn {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
@@ -68,10 +60,9 @@ export async function startReceiverStandIn(options: { secret: string; port?: num
   const requests: ReceivedRequest[] = [];
   const behaviours = new Map<string, ReceiverBehaviour>();
   const served = new Map<string, number>();
-  const sockets = new Set<Socket>();
   let down = false;
 
-  const server: Server = createServer(async (req, res) => {
+  const serve: RequestListener = async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const body = await readBody(req);
     if (url.pathname.startsWith("/__stand-in/")) {
@@ -109,25 +100,19 @@ export async function startReceiverStandIn(options: { secret: string; port?: num
     if (status >= 300 && behaviour.retryAfter) responseHeaders["Retry-After"] = behaviour.retryAfter;
     if (behaviour.location) responseHeaders.Location = behaviour.location;
     res.writeHead(status, responseHeaders).end();
-  });
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+  };
+  const stand = await startStandIn(serve, { port: options.port });
+  // While "down", a connection is refused outright, before any request on it.
+  stand.server.on("connection", (socket: Socket) => {
     if (down) socket.destroy();
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: stand.url,
     requests,
     setBehaviour: (path, behaviour) => behaviours.set(path, behaviour),
     setDown: (value) => {
       down = value;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: stand.close,
   };
 }

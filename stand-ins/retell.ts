@@ -6,9 +6,9 @@
  * Per agent id it can be told to answer slowly, fail, hang or drop the connection, through a control API
  * under /__stand-in/ (see `Behaviour`), so tests running side by side do not disturb each other.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { RequestListener, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import { readBody, startStandIn } from "./lib/server.ts";
 
 export interface Behaviour {
   /** Milliseconds to wait before answering. */
@@ -114,17 +114,10 @@ export function registerBodyProblem(body: unknown): string | null {
   return null;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 export async function startRetellStandIn(options: { apiKey: string; port?: number; defaults?: Behaviour }): Promise<RetellStandIn> {
   const behaviours = new Map<string, Behaviour & { seen: number }>();
   const defaults: Behaviour = options.defaults ?? {};
   const requests: RecordedRequest[] = [];
-  const hanging = new Set<ServerResponse>();
   /** Ongoing calls by agent id, for `concurrency`: call id → when it ends (Infinity: when told). */
   const ongoing = new Map<string, Map<string, number>>();
   const ongoingCount = (agentId: string, now: number) => {
@@ -134,7 +127,7 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     return calls.size;
   };
 
-  const server: Server = createServer(async (req, res) => {
+  const serve: RequestListener = async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const text = await readBody(req);
 
@@ -200,7 +193,7 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
       return;
     }
     if (misbehave && behaviour.mode === "hang") {
-      hanging.add(res);
+      // Never answered: cut when the stand-in closes.
       return;
     }
     if (misbehave && behaviour.status) {
@@ -247,7 +240,7 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     };
     record.callId = callId;
     record.status = send(res, 201, call);
-  });
+  };
 
   function endCall(callId: string): void {
     for (const calls of ongoing.values()) calls.delete(callId);
@@ -274,18 +267,12 @@ export async function startRetellStandIn(options: { apiKey: string; port?: numbe
     return send(res, 404, { message: "unknown control route" });
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const stand = await startStandIn(serve, { port: options.port });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: stand.url,
     requests,
     setBehaviour: (agentId, behaviour) => behaviours.set(agentId, { ...behaviour, seen: 0 }),
     endCall,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: stand.close,
   };
 }

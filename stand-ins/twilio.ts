@@ -8,9 +8,9 @@
  * answers 201 with the queued call; a failure can be scoped to one callee (`To=+1…`) or made to hang.
  * Queues/{QueueSid}/Members/{CallSid}.json dequeues a held caller (Url, Method), once per member.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import { readBody, startStandIn } from "./lib/server.ts";
 
 export interface StandInNumber {
   sid: string;
@@ -146,12 +146,6 @@ function json(res: ServerResponse, status: number, body: unknown): number {
   return status;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 const hex = (n: number) => randomBytes(n).toString("hex");
 
 export async function startTwilioStandIn(options: {
@@ -170,8 +164,6 @@ export async function startTwilioStandIn(options: {
   let dequeueListener: ((dequeue: StandInDequeue) => void) | null = null;
   let failure: (Failure & { left?: number }) | null = null;
   const scopedFailures = new Map<string, Failure & { left?: number }>();
-  /** Requests answered by a `hang` failure: never answered, closed with the server. */
-  const hanging = new Set<ServerResponse>();
   const maxPageSize = Math.min(options.maxPageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
   const base = `/2010-04-01/Accounts/${accountSid}`;
 
@@ -186,7 +178,7 @@ export async function startTwilioStandIn(options: {
     return options.apiKey !== undefined && user === options.apiKey.sid && pass === options.apiKey.secret;
   };
 
-  const server: Server = createServer(async (req, res) => {
+  const serve: RequestListener = async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const text = await readBody(req);
     // The control API for tests running in the Workers runtime, which cannot reach this object directly.
@@ -199,7 +191,7 @@ export async function startTwilioStandIn(options: {
     const record: TwilioRequest = { method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, form, status: 0 };
     requests.push(record);
     record.status = handle(req, res, url, text, form);
-  });
+  };
 
   /** GET /__stand-in/requests[?path=<prefix>]: what was received; PUT /__stand-in/fail: the next failure (JSON Failure or null). */
   function control(res: ServerResponse, url: URL, text: string): void {
@@ -234,7 +226,7 @@ export async function startTwilioStandIn(options: {
         else failure = null;
       }
       if (f.hang) {
-        hanging.add(res);
+        // Never answered: cut when the stand-in closes.
         return 0;
       }
       if (f.code !== undefined) return twilioError(res, f.status, f.code, f.message ?? "Error");
@@ -407,10 +399,9 @@ export async function startTwilioStandIn(options: {
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const stand = await startStandIn(serve);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: stand.url,
     accountSid,
     numbers,
     calls,
@@ -435,11 +426,6 @@ export async function startTwilioStandIn(options: {
     fail(f) {
       failure = f ? { ...f, ...(f.times !== undefined && { left: f.times }) } : null;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: stand.close,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { Figures } from "../src/records/stats.ts";
 import type { TransferAttempt } from "../src/records/transfer-attempt.ts";
+import { transferAttempt } from "./transfer-attempt.ts";
 
 const DAY1 = Date.parse("2026-11-18T10:00:00Z");
 const DAY2 = Date.parse("2026-11-19T15:30:00Z");
@@ -24,7 +25,7 @@ const missedLine = { agent_key: "+61341510007", retell_agent_id: "agent_missed" 
 
 /** A `transfers` column: attempts with the fields that matter to the figures (the rest as an attempt starts). */
 function attempts(list: Partial<TransferAttempt>[]): string {
-  return JSON.stringify(list.map((a) => ({ destination: "sales", requestedAt: DAY2, retellCallId: "call_first", requestKey: "k", update: "pending", updateError: null, dialStatus: null, dialDurationS: null, dialEndedAt: null, returnRetellCallId: null, returnError: null, ...a })));
+  return JSON.stringify(list.map((a) => transferAttempt({ requestedAt: DAY2, retellCallId: "call_first", ...a })));
 }
 
 export const STATS_ROWS: Row[] = [

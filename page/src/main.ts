@@ -1,9 +1,11 @@
 /**
  * The operator page (/admin): the overview and charts from GET /api/stats?group=all, the calls from
- * GET /api/calls (paged with its cursor), one call's timeline from GET /api/calls/:callSid. The token is the only
+ * GET /api/calls (paged with its cursor), one call's timeline from GET /api/calls/:callSid and the deliveries of its
+ * events from GET /api/deliveries?callSid=…. The token is the only
  * thing kept in the browser (sessionStorage, this tab); every value from the API is inserted as text (dom.ts).
  */
 import "./style.css";
+import type { Delivery } from "../../src/records/delivery.ts";
 import type { CallPage, CallRecord } from "../../src/records/list.ts";
 import type { AgentStats, Figures } from "../../src/records/stats.ts";
 import { getJson, query, type ApiResult } from "./api.ts";
@@ -18,6 +20,8 @@ const PAGE_SIZE = 25;
 /** Failure reasons in the chart; the list above it has them all. */
 const TOP_REASONS = 8;
 const DAY_MS = 86_400_000;
+/** A call's deliveries asked for: GET /api/deliveries's most (MAX_DELIVERY_LIST), far above a call's events times endpoints. */
+const DELIVERIES_PER_CALL = 200;
 
 interface StatsAnswer {
   since: string;
@@ -227,14 +231,25 @@ async function load(): Promise<void> {
 
 async function openTimeline(callSid: string): Promise<void> {
   status("Loading the call…");
-  const result = await getJson<CallRecord>(`/api/calls/${encodeURIComponent(callSid)}`, state.token);
+  const [result, sent] = await Promise.all([
+    getJson<CallRecord>(`/api/calls/${encodeURIComponent(callSid)}`, state.token),
+    getJson<{ deliveries: Delivery[] }>(`/api/deliveries${query({ callSid, limit: String(DELIVERIES_PER_CALL) })}`, state.token),
+  ]);
   if (!handled(result)) return;
+  if (!sent.ok && sent.reason !== "failed") {
+    handled(sent);
+    return;
+  }
+  // Without its deliveries the call's own steps still show, and the status line says what is missing.
+  const missing = sent.ok ? "" : `The deliveries of its events could not be read: ${sent.message}`;
   const call = result.value;
+  const deliveries = sent.ok ? sent.value.deliveries : [];
+  const cut = deliveries.length >= DELIVERIES_PER_CALL ? ` Only its newest ${DELIVERIES_PER_CALL} deliveries are shown.` : "";
   byId("timeline-title").textContent = `Timeline of ${call.callSid}`;
-  byId("timeline-summary").textContent = `${call.direction} call, ${call.from ?? "unknown caller"} → ${call.to ?? "unknown number"}, agent ${agentOf(call)}. Times of day in your time zone.`;
+  byId("timeline-summary").textContent = `${call.direction} call, ${call.from ?? "unknown caller"} → ${call.to ?? "unknown number"}, agent ${agentOf(call)}. Times of day in your time zone.${cut}`;
   fill(
     byId("timeline-steps"),
-    ...timeline(call).map((s) =>
+    ...timeline(call, deliveries).map((s) =>
       el(
         "li",
         { class: `step ${s.kind}`, "data-kind": s.kind },
@@ -248,7 +263,7 @@ async function openTimeline(callSid: string): Promise<void> {
   section.hidden = false;
   section.focus();
   section.scrollIntoView({ block: "start" });
-  status("");
+  status(missing);
 }
 
 function wire(): void {

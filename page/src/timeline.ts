@@ -1,26 +1,29 @@
 /**
- * A call's timeline, built from its record (GET /api/calls/:callSid, CallRecord in src/records/list.ts): one
- * step per thing that happened, oldest first. Plain functions, no DOM, so they are tested alone
- * (test/page/timeline.test.ts).
+ * A call's timeline, built from its record (GET /api/calls/:callSid, CallRecord in src/records/list.ts) and its
+ * events' deliveries to the operator's endpoints (GET /api/deliveries?callSid=…): one step per thing that
+ * happened, oldest first. Plain functions, no DOM, so they are tested alone (test/page/timeline.test.ts).
  *
- * Each STEP_SOURCES entry reads one group of the record's fields (one writer each, migrations/*.sql) and returns
- * its steps. A feature that adds fields to the record (a pre-call hook's result, deliveries to the operator's
- * endpoints, voicemail, hold) adds one source here and nothing else changes.
+ * Each STEP_SOURCES entry reads one group of the record's fields (one writer each, migrations/*.sql), or the
+ * deliveries, and returns its steps. A feature that adds fields to the record (a pre-call hook's result,
+ * voicemail, hold) adds one source here and nothing else changes.
  */
+import { standingOf, type Delivery } from "../../src/records/delivery.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import type { TransferAttempt } from "../../src/records/transfer-attempt.ts";
+import { timeOfDay } from "./format.ts";
 
 export interface Step {
   /** When it happened (ms since the epoch); null when the record does not say, and then it is listed last. */
   at: number | null;
   /** Who or what the step is about, for its label and its marker's colour. */
-  kind: "webhook" | "rules" | "retell" | "dial" | "transfer" | "twilio" | "outbound" | "hook" | "hold" | "voicemail";
+  kind: "webhook" | "rules" | "retell" | "dial" | "transfer" | "twilio" | "outbound" | "hook" | "hold" | "voicemail" | "delivery";
   title: string;
   /** Further facts, one line each. */
   details: string[];
 }
 
-export type StepSource = (call: CallRecord) => Step[];
+/** A source reads the call's record, or the deliveries of its events (the record's sources ignore them). */
+export type StepSource = (call: CallRecord, deliveries: readonly Delivery[]) => Step[];
 
 const step = (at: number | null, kind: Step["kind"], title: string, ...details: (string | null | false)[]): Step => ({
   at,
@@ -158,12 +161,37 @@ const retellEvents: StepSource = (call) => {
   return steps;
 };
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * Each event's delivery to each endpoint (events/consumer.ts), at the time of how it stands now: delivered when
+ * delivered, else its last attempt, else (not tried yet) when the event happened. Event and endpoint as written.
+ */
+function deliveryStep(d: Delivery): Step {
+  const standing = standingOf(d);
+  const at = d.deliveredAt ?? (d.attempts > 0 ? d.updatedAt : d.createdAt);
+  return step(
+    at,
+    "delivery",
+    `Event ${d.type} to endpoint ${d.endpointId}: ${standing}`,
+    plural(d.attempts, "attempt"),
+    d.lastStatus !== null ? `last HTTP status ${d.lastStatus}` : d.attempts > 0 && "no HTTP answer",
+    standing !== "delivered" && d.lastError !== null && `last error: ${d.lastError}`,
+    standing === "retrying" && d.nextAttemptAt !== null && `next attempt at ${timeOfDay(d.nextAttemptAt)}`,
+    `event ${d.eventId}`,
+  );
+}
+
+/** In the order the events happened (their sequence within the call), then by endpoint, for steps at one instant. */
+const deliveryEvents: StepSource = (_call, list) =>
+  [...list].sort((a, b) => a.createdAt - b.createdAt || a.sequence - b.sequence || (a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : 0)).map(deliveryStep);
+
 /** In the order they happen within one instant (the voice webhook's steps share its answer's time). */
-export const STEP_SOURCES: StepSource[] = [arrival, screening, hold, decision, notices, dial, transfers, twilioStatus, retellEvents];
+export const STEP_SOURCES: StepSource[] = [arrival, screening, hold, decision, notices, dial, transfers, twilioStatus, retellEvents, deliveryEvents];
 
 /** Every step of the call, oldest first; steps at the same instant keep their sources' order; undated ones last. */
-export function timeline(call: CallRecord, sources: StepSource[] = STEP_SOURCES): Step[] {
-  const steps = sources.flatMap((source) => source(call));
+export function timeline(call: CallRecord, deliveries: readonly Delivery[] = [], sources: StepSource[] = STEP_SOURCES): Step[] {
+  const steps = sources.flatMap((source) => source(call, deliveries));
   return steps
     .map((s, i) => ({ s, i }))
     .sort((a, b) => (a.s.at ?? Infinity) - (b.s.at ?? Infinity) || a.i - b.i)

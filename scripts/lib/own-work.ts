@@ -22,7 +22,6 @@ import { aiLeg, connectedOutcome, outcomeTwiml } from "../../src/calls/outcome.t
 import { voiceAnswer } from "../../src/calls/answer.ts";
 import { holdUrls } from "../../src/hold/twiml.ts";
 import { parseHookAnswer } from "../../src/hook/answer.ts";
-import { applyHookAnswer } from "../../src/hook/merge.ts";
 import { hookRequest } from "../../src/hook/request.ts";
 import { lineName } from "../../src/line/address.ts";
 import { createEventTables, recordChangeEvents } from "../../src/line/events-outbox.ts";
@@ -199,10 +198,10 @@ export async function measureOwnWork(): Promise<StepFigure[]> {
     },
     {
       step: "pre-call hook: answer parse and merge",
-      covers: "hook/answer.ts parseHookAnswer, hook/merge.ts applyHookAnswer over the registration",
+      covers: "hook/answer.ts parseHookAnswer, hook/merge.ts applyHookAnswer over the registration (calls/connect.ts registrationParams)",
       run: () => {
         const answer = parseHookAnswer(f.hookAnswerText);
-        return answer.ok ? applyHookAnswer(registrationParams(call, agent, line), answer.answer) : null;
+        return answer.ok ? registrationParams(call, agent, line, answer.answer) : null;
       },
       expect: (p) => (p as { retell_llm_dynamic_variables?: Record<string, string> } | null)?.retell_llm_dynamic_variables?.customer_name === "Ada",
     },

@@ -28,11 +28,21 @@ export interface ConnectResult {
  * (hook/merge.ts).
  */
 export function registrationParams(call: InboundCall, agent: AgentConfig, line: string, hook?: HookAnswer): CallRegisterPhoneCallParams {
-  const params = agentParams(call, agent, line);
-  return hook ? applyHookAnswer(params, hook) : params;
+  const own = workerVariables(call);
+  const params = agentParams(call, agent, line, own);
+  return hook ? applyHookAnswer(params, hook, own) : params;
 }
 
-function agentParams(call: InboundCall, agent: AgentConfig, line: string): CallRegisterPhoneCallParams {
+/** The dynamic variables that carry what Twilio said about the call: the Worker's own, over the agent's and any hook's. */
+export function workerVariables(call: InboundCall): Record<string, string> {
+  return {
+    caller_number: call.from,
+    called_number: call.to,
+    caller_verification: callerVerification(call.stirVerstat),
+  };
+}
+
+function agentParams(call: InboundCall, agent: AgentConfig, line: string, own: Record<string, string>): CallRegisterPhoneCallParams {
   const from = normalizeE164(call.from);
   const to = normalizeE164(call.to);
   return {
@@ -41,12 +51,7 @@ function agentParams(call: InboundCall, agent: AgentConfig, line: string): CallR
     ...(from !== null && { from_number: from }),
     ...(to !== null && { to_number: to }),
     direction: "inbound",
-    retell_llm_dynamic_variables: {
-      ...agent.dynamicVariables,
-      caller_number: call.from,
-      called_number: call.to,
-      caller_verification: callerVerification(call.stirVerstat),
-    },
+    retell_llm_dynamic_variables: { ...agent.dynamicVariables, ...own },
     metadata: {
       ...agent.metadata,
       twilio_call_sid: call.callSid,

@@ -16,6 +16,7 @@ import type { Bindings } from "../env.ts";
 import { webhookSigner } from "../config.ts";
 import { log } from "../log.ts";
 import { earlierPending, markFailed, readBody, recordAttempt, scheduleNext, type DeliveryKey } from "../records/deliveries.ts";
+import { ENDPOINT_OFF, ENDPOINT_REMOVED } from "../records/delivery.ts";
 import { signedHeaders, type Signer } from "../standard-webhooks/sign.ts";
 import { disableEndpoint, loadEndpoints } from "./endpoint-store.ts";
 import type { WebhookEndpoint } from "./endpoints.ts";
@@ -102,7 +103,7 @@ async function deliver(message: Message<unknown>, env: Bindings, endpoints: Webh
   try {
     const endpoint = endpoints.find((e) => e.id === m.endpointId);
     if (!endpoint || endpoint.enabled === false) {
-      const why = endpoint ? "endpoint turned off" : "endpoint removed";
+      const why = endpoint ? ENDPOINT_OFF : ENDPOINT_REMOVED;
       await markFailed(env.DB, keyOf(m), why, m.body === undefined ? null : { body: m.body, ...(m.retellSignature && { retellSignature: m.retellSignature }) }, Date.now());
       log("warn", "events.delivery_dropped", { ...fields, reason: why });
       message.ack();

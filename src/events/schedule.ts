@@ -4,6 +4,7 @@
  * 2xx delivered; 3xx a failure (redirects are never followed); 410 Gone turns the endpoint off; 429, 502, 503 and
  * 504 slow down, honouring Retry-After; anything else is retried on the schedule below.
  */
+import { GONE_STATUS } from "../records/delivery.ts";
 
 /**
  * Delay before attempt n+1 after attempt n failed (seconds): the spec's example schedule, at once, 5 s, 5 min,
@@ -38,7 +39,7 @@ export function retryAfterSeconds(value: string | null, now: number): number | u
 /** The outcome of one response. */
 export function classify(status: number, retryAfter: string | null, now: number): Outcome {
   if (status >= 200 && status < 300) return { kind: "delivered", status };
-  if (status === 410) return { kind: "gone", status };
+  if (status === GONE_STATUS) return { kind: "gone", status };
   const error = status >= 300 && status < 400 ? "redirect (not followed)" : `HTTP ${status}`;
   const retryAfterS = SLOW_DOWN.has(status) ? retryAfterSeconds(retryAfter, now) : undefined;
   return retryAfterS === undefined ? { kind: "failed", status, error } : { kind: "failed", status, error, retryAfterS };

@@ -8,14 +8,17 @@ import type { HookAnswer } from "./answer.ts";
 
 /** The metadata prefix that is the Worker's own (calls/connect.ts): never taken from a hook. */
 const WORKER_METADATA_PREFIX = "twilio_";
-/** Dynamic variables that carry what Twilio said about the call, its numbers and SHAKEN/STIR result (calls/connect.ts): never taken from a hook. */
-const WORKER_VARIABLES = ["caller_number", "called_number", "caller_verification"];
 
 function workerOwn<T>(values: Record<string, T> | undefined, own: (key: string) => boolean): Record<string, T> {
   return Object.fromEntries(Object.entries(values ?? {}).filter(([key]) => own(key)));
 }
 
-export function applyHookAnswer(params: CallRegisterPhoneCallParams, answer: HookAnswer): CallRegisterPhoneCallParams {
+/**
+ * `workerVariables` are the dynamic variables the Worker built from what Twilio said about the call (its numbers,
+ * its SHAKEN/STIR result: calls/connect.ts `workerVariables`), passed in by the code that built them so the two
+ * cannot drift: never taken from a hook.
+ */
+export function applyHookAnswer(params: CallRegisterPhoneCallParams, answer: HookAnswer, workerVariables: Readonly<Record<string, string>>): CallRegisterPhoneCallParams {
   const merged: CallRegisterPhoneCallParams = { ...params };
   if (answer.override_agent_id !== undefined) {
     merged.agent_id = answer.override_agent_id;
@@ -24,8 +27,7 @@ export function applyHookAnswer(params: CallRegisterPhoneCallParams, answer: Hoo
   }
   if (answer.override_agent_version !== undefined) merged.agent_version = answer.override_agent_version;
   if (answer.dynamic_variables !== undefined) {
-    const own = workerOwn(params.retell_llm_dynamic_variables as Record<string, string> | undefined, (key) => WORKER_VARIABLES.includes(key));
-    merged.retell_llm_dynamic_variables = { ...params.retell_llm_dynamic_variables, ...answer.dynamic_variables, ...own };
+    merged.retell_llm_dynamic_variables = { ...params.retell_llm_dynamic_variables, ...answer.dynamic_variables, ...workerVariables };
   }
   if (answer.metadata !== undefined) {
     const theirs = Object.fromEntries(Object.entries(answer.metadata).filter(([key]) => !key.startsWith(WORKER_METADATA_PREFIX)));

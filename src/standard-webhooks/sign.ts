@@ -44,17 +44,28 @@ export type Signer =
 const encoder = new TextEncoder();
 /** WebCrypto's key type, named through `crypto` so the CLI (Node's types) can share this module. */
 type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
-/** Imported keys by secret text: importKey costs more than the HMAC itself, and the secrets rarely change. */
-const keyCache = new Map<string, Promise<HmacKey>>();
+/** A secret as parsed once: what is wrong with it, or its HMAC key (imported on first use). */
+type ParsedSecret = { ok: true; key: () => Promise<HmacKey> } | { ok: false; problem: string };
+/**
+ * Parsed secrets by their value: decoding and importKey cost more than the HMAC itself, and the secrets change only
+ * at a rotation, so each signer (every delivery batch, every hook call) reuses them. A few values at most, held
+ * only in this isolate's memory, where the Worker's env holds them anyway.
+ */
+const parsed = new Map<string, ParsedSecret>();
+/** More values than a primary and a secondary across a rotation or two: the map is emptied rather than grown. */
+const MAX_PARSED = 8;
 
-function importKey(secret: string, bytes: Uint8Array): Promise<HmacKey> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new Uint8Array(bytes), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    if (keyCache.size > 8) keyCache.clear();
-    keyCache.set(secret, key);
-  }
-  return key;
+function parseOnce(value: string): ParsedSecret {
+  const known = parsed.get(value);
+  if (known) return known;
+  const check = parseSecret(value);
+  let key: Promise<HmacKey> | undefined;
+  const entry: ParsedSecret = check.ok
+    ? { ok: true, key: () => (key ??= crypto.subtle.importKey("raw", check.key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])) }
+    : { ok: false, problem: check.problem };
+  if (parsed.size >= MAX_PARSED) parsed.clear();
+  parsed.set(value, entry);
+  return entry;
 }
 
 function base64(bytes: ArrayBuffer): string {
@@ -73,19 +84,17 @@ export function signer(secrets: { primary?: string | undefined; secondary?: stri
   const values = [{ name: secrets.primaryName, value: primary }];
   const secondary = secrets.secondary?.trim();
   if (secondary) values.push({ name: secrets.secondaryName, value: secondary });
-  const keys: { secret: string; bytes: Uint8Array<ArrayBuffer> }[] = [];
+  const keys: (() => Promise<HmacKey>)[] = [];
   for (const { name, value } of values) {
-    const check = parseSecret(value);
-    if (!check.ok) return { ok: false, secret: name, problem: check.problem };
-    keys.push({ secret: value, bytes: check.key });
+    const secret = parseOnce(value);
+    if (!secret.ok) return { ok: false, secret: name, problem: secret.problem };
+    keys.push(secret.key);
   }
   return {
     ok: true,
     async sign(id, timestamp, body) {
       const content = encoder.encode(`${id}.${timestamp}.${body}`);
-      const signatures = await Promise.all(
-        keys.map(async ({ secret, bytes }) => `v1,${base64(await crypto.subtle.sign("HMAC", await importKey(secret, bytes), content))}`),
-      );
+      const signatures = await Promise.all(keys.map(async (key) => `v1,${base64(await crypto.subtle.sign("HMAC", await key(), content))}`));
       return signatures.join(" ");
     },
   };

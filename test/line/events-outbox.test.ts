@@ -7,26 +7,16 @@ import { lineStub } from "../../src/line/address.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import type { DeliveryMessage } from "../../src/line/event-message.ts";
-import type { TransferAttempt } from "../../src/records/transfer-attempt.ts";
 import type { WebhookEndpoint } from "../../src/events/endpoints.ts";
 import { deliveriesOf } from "../../src/records/deliveries.ts";
 import { callSid, uniqueNumber } from "../helpers.ts";
+import { transferAttempt } from "../transfer-attempt.ts";
 
 const base = (): CallRecord => newRecord(callSid(), 1_000);
-const attempt = (change: Partial<TransferAttempt> = {}): TransferAttempt => ({
-  destination: "sales",
-  requestedAt: 1,
-  retellCallId: "call_a",
-  requestKey: "k",
-  update: "pending",
-  updateError: null,
-  dialStatus: null,
-  dialDurationS: null,
-  dialEndedAt: null,
-  returnRetellCallId: null,
-  returnError: null,
-  ...change,
-});
+/** One transfer at each stage: asked for, its call update taken by Twilio, its dial over with nobody answering. */
+const requested = [transferAttempt()];
+const accepted = [transferAttempt({ update: "accepted" })];
+const unanswered = [transferAttempt({ update: "accepted", dialStatus: "no-answer" })];
 
 describe("changeEvents", () => {
   const r = base();
@@ -38,9 +28,9 @@ describe("changeEvents", () => {
     { name: "a status that is not final", before: r, after: { ...r, twilioStatus: "in-progress" }, types: [] },
     { name: "Twilio's final status", before: { ...r, twilioStatus: "in-progress" }, after: { ...r, twilioStatus: "completed" }, types: ["call.ended"] },
     { name: "a repeated final status", before: { ...r, twilioStatus: "completed" }, after: { ...r, twilioStatus: "completed", durationS: 3 }, types: [] },
-    { name: "a transfer requested (not yet accepted)", before: r, after: { ...r, transfers: [attempt()] }, types: [] },
-    { name: "a transfer's update accepted", before: { ...r, transfers: [attempt()] }, after: { ...r, transfers: [attempt({ update: "accepted" })] }, types: ["transfer.started"] },
-    { name: "a transfer's dial over", before: { ...r, transfers: [attempt({ update: "accepted" })] }, after: { ...r, transfers: [attempt({ update: "accepted", dialStatus: "no-answer" })] }, types: ["transfer.ended"] },
+    { name: "a transfer requested (not yet accepted)", before: r, after: { ...r, transfers: requested }, types: [] },
+    { name: "a transfer's update accepted", before: { ...r, transfers: requested }, after: { ...r, transfers: accepted }, types: ["transfer.started"] },
+    { name: "a transfer's dial over", before: { ...r, transfers: accepted }, after: { ...r, transfers: unanswered }, types: ["transfer.ended"] },
     { name: "an outbound call nobody answered, reported over", before: { ...r, direction: "outbound" }, after: { ...r, direction: "outbound", twilioStatus: "busy", outcome: "not_answered" }, types: ["call.ended"] },
     { name: "answer and final status in one change", before: null, after: { ...r, voiceAnsweredAt: 5, twilioStatus: "completed" }, types: ["call.started", "call.ended"] },
   ])("$name: $types", ({ before, after, types }) => {

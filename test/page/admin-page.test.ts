@@ -18,6 +18,7 @@ import type { AgentStats } from "../../src/records/stats.ts";
 import { failureResponse } from "../../src/errors.ts";
 import { CONTEXT_OPTIONS, DESKTOP, launchChromium, PHONE } from "../../scripts/lib/browser.ts";
 import { STATS_ROWS, STATS_SINCE, STATS_UNTIL } from "../stats-data.ts";
+import { transferAttempt } from "../transfer-attempt.ts";
 import { NODE, RETELL_KEY, ROOT, TWILIO_TOKEN, WRANGLER_JS, cleanEnv, removeTempDirs, tempDir } from "../cli/helpers.ts";
 
 const exec = promisify(execFile);
@@ -40,10 +41,19 @@ const TIMELINE_ROW = {
   call_summary: "The caller asked about a bill.", user_sentiment: "Positive", call_successful: 1,
   dial_status: "completed", dial_sip_code: 200, dial_duration_s: 58, dial_ended_at: T + 60_500,
   twilio_status: "completed", twilio_status_at: T + 120_000, twilio_ended_at: T + 120_000, duration_s: 120,
-  transfers: JSON.stringify([{ destination: "sales", requestedAt: T + 60_000, retellCallId: "call_timeline", requestKey: "k", update: "accepted", updateError: null, dialStatus: "no-answer", dialDurationS: null, dialEndedAt: T + 80_000, returnRetellCallId: "call_back", returnError: null }]),
+  transfers: JSON.stringify([transferAttempt({ requestedAt: T + 60_000, retellCallId: "call_timeline", update: "accepted", dialStatus: "no-answer", dialEndedAt: T + 80_000, returnRetellCallId: "call_back" })]),
 };
 /** Markup where a caller's number and a Retell summary go: it must show as text. */
 const XSS_ROW = { call_sid: XSS_SID, created_at: T + 5, agent_key: "+61341510001", retell_agent_id: "agent_alpha", from_number: SCRIPT, to_number: "+61341510001", outcome: "connected", call_summary: IMG, retell_ended_at: T + 9_000 };
+
+/** The timeline call's events as its endpoints received them: delivered, retrying after 503s, and refused with a 410 (the endpoint turned off). */
+const DELIVERY_ROWS = [
+  { event_id: "msg_started", endpoint_id: "crm", call_sid: TIMELINE_SID, sequence: 1, type: "call.started", state: "delivered", attempts: 1, last_status: 200, created_at: T + 200, updated_at: T + 450, delivered_at: T + 450 },
+  { event_id: "msg_started", endpoint_id: "warehouse", call_sid: TIMELINE_SID, sequence: 1, type: "call.started", state: "pending", attempts: 3, last_status: 503, last_error: "HTTP 503", next_attempt_at: T + 300_000, created_at: T + 200, updated_at: T + 70_000 },
+  { event_id: "msg_ended", endpoint_id: "crm", call_sid: TIMELINE_SID, sequence: 2, type: "call.ended", state: "failed", attempts: 1, last_status: 410, last_error: "410 Gone: endpoint turned off", created_at: T + 120_000, updated_at: T + 121_000 },
+  // Markup where an endpoint id and an event type go (D1 holds whatever was written): it must show as text.
+  { event_id: "msg_xss", endpoint_id: IMG, call_sid: XSS_SID, sequence: 1, type: SCRIPT, state: "failed", attempts: 2, last_status: 500, last_error: SCRIPT, created_at: T + 6_000, updated_at: T + 8_000 },
+];
 
 let dev: DevServer | undefined;
 let browser: Browser | undefined;
@@ -59,11 +69,14 @@ async function rawD1(args: string[], persistTo: string): Promise<void> {
 
 async function seed(persistTo: string): Promise<void> {
   await rawD1(["migrations", "apply", "DB"], persistTo);
-  const inserts = [...STATS_ROWS, TIMELINE_ROW, XSS_ROW].map((row) => {
+  const insert = (table: string, row: Record<string, SqlValue | undefined>) => {
     const columns = Object.keys(row);
-    const values = columns.map((c) => sqlLiteral((row as Record<string, SqlValue>)[c] ?? null));
-    return `INSERT INTO calls (${columns.join(", ")}, updated_at) VALUES (${values.join(", ")}, ${row.created_at});`;
-  });
+    return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => sqlLiteral(row[c] ?? null)).join(", ")});`;
+  };
+  const inserts = [
+    ...[...STATS_ROWS, TIMELINE_ROW, XSS_ROW].map((row) => insert("calls", { ...row, updated_at: row.created_at })),
+    ...DELIVERY_ROWS.map((row) => insert("deliveries", row)),
+  ];
   const file = join(tempDir("page-seed"), "seed.sql");
   writeFileSync(file, inserts.join("\n"));
   await rawD1(["execute", "DB", "--file", file, "--yes"], persistTo);
@@ -203,25 +216,36 @@ describe("the operator page", () => {
       "12:00:00 Twilio's voice webhook received",
       "12:00:00 Registered with Retell",
       "12:00:00 Decision: connected",
+      "12:00:00 Event call.started to endpoint crm: delivered",
       "12:00:01 Retell: call started",
       "12:01:00 Transfer 1 to sales requested by the agent",
       "12:01:00 Retell: call ended",
       "12:01:00 SIP dial ended: completed",
       "12:01:05 Retell: call analysed",
+      "12:01:10 Event call.started to endpoint warehouse: retrying",
       "12:01:20 Transfer 1 to sales ended: no-answer",
       "12:02:00 Twilio: completed",
+      "12:02:01 Event call.ended to endpoint crm: disabled",
     ]);
     expect(await page.locator("#timeline-steps").textContent()).toContain("2 attempts");
     expect(await page.locator("#timeline-steps").textContent()).toContain("summary: The caller asked about a bill.");
     expect(await page.locator("#timeline-steps").textContent()).toContain("back to the agent on Retell call call_back");
+    const deliveries = await page.locator('#timeline-steps > li[data-kind="delivery"] ul').evaluateAll((lists) => lists.map((l) => Array.from(l.children, (i) => i.textContent)));
+    expect(deliveries).toEqual([
+      ["1 attempt", "last HTTP status 200", "event msg_started"],
+      ["3 attempts", "last HTTP status 503", "last error: HTTP 503", "next attempt at 12:05:00", "event msg_started"],
+      ["1 attempt", "last HTTP status 410", "last error: 410 Gone: endpoint turned off", "event msg_ended"],
+    ]);
   });
 
-  it("shows markup in a record as text: a <script> caller and an <img> summary", async () => {
+  it("shows markup in a record as text: a <script> caller, an <img> summary, a delivery's <script> event type and <img> endpoint", async () => {
     await page.getByRole("button", { name: "Back to the calls" }).click();
     const row = page.locator(`#calls-table tr[data-call="${XSS_SID}"]`);
     expect(await row.locator("td:nth-child(3)").textContent()).toBe(SCRIPT);
     await row.locator("[data-open]").click();
     await expect.poll(() => page.locator("#timeline-steps").textContent()).toContain(`summary: ${IMG}`);
+    expect(await page.locator('#timeline-steps > li[data-kind="delivery"] .step-title').textContent()).toBe(`Event ${SCRIPT} to endpoint ${IMG}: failed`);
+    expect(await page.locator("#timeline-steps").textContent()).toContain(`last error: ${SCRIPT}`);
     expect(await page.locator("main script, main img").count()).toBe(0);
     expect(await page.title()).not.toBe("owned");
   });

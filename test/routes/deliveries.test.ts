@@ -45,6 +45,19 @@ describe("GET /api/deliveries", () => {
     expect(onlyFailed.deliveries.map((d) => d.eventId)).toContain(failed.eventId);
   });
 
+  it("lists one call's deliveries alone with callSid, every endpoint's", async () => {
+    const first = key(T0 + 3);
+    const second = { ...first, eventId: newMessageId(), sequence: 2, type: "call.ended", createdAt: T0 + 4 };
+    const toWarehouse = { ...first, endpointId: "warehouse" };
+    const other = key(T0 + 5);
+    await env.DB.batch(pendingStatements(env.DB, [first, second, toWarehouse, other], T0));
+    const res = await worker(adminRequest(`/api/deliveries?callSid=${first.callSid}`));
+    expect(res.status).toBe(200);
+    const { deliveries } = (await res.json()) as { deliveries: Delivery[] };
+    expect(deliveries[0]?.eventId).toBe(second.eventId);
+    expect(new Set(deliveries.map((d) => `${d.eventId} ${d.endpointId}`))).toEqual(new Set([`${second.eventId} crm`, `${first.eventId} crm`, `${first.eventId} warehouse`]));
+  });
+
   it.each(["state=lost", "limit=0", "limit=1000", "callSid=CA1", "eventId=x"])("answers 400 to %s", async (query) => {
     expect((await worker(adminRequest(`/api/deliveries?${query}`))).status).toBe(400);
   });

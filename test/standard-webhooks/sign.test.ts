@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Webhook } from "standardwebhooks";
 import { newMessageId, parseSecret, signedHeaders, signer } from "../../src/standard-webhooks/sign.ts";
 
@@ -69,5 +69,26 @@ describe("Standard Webhooks signing", () => {
     const ids = new Set(Array.from({ length: 100 }, newMessageId));
     expect(ids.size).toBe(100);
     for (const id of ids) expect(id).toMatch(/^msg_[0-9a-f]{32}$/);
+  });
+
+  describe("parsing each secret once", () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it("decodes and imports a secret once, however many signers sign with it (one per delivery batch or hook call)", async () => {
+      // A secret no other test uses, so no earlier signer has parsed it.
+      const fresh = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
+      const decode = vi.spyOn(globalThis, "atob");
+      const importKey = vi.spyOn(crypto.subtle, "importKey");
+      const bodies = ['{"n":1}', '{"n":2}', '{"n":3}'];
+      const headers: Record<string, string>[] = [];
+      for (const body of bodies) headers.push(await signedHeaders(signWith(fresh), newMessageId(), body));
+      expect(decode).toHaveBeenCalledTimes(1);
+      expect(importKey).toHaveBeenCalledTimes(1);
+      bodies.forEach((body, i) => expect(new Webhook(fresh).verify(body, headers[i] ?? {})).toEqual(JSON.parse(body)));
+    });
+
+    it("still refuses a malformed secret the second time it is given", () => {
+      for (let i = 0; i < 2; i++) expect(signer({ primary: "whsec_x", ...names })).toMatchObject({ ok: false, secret: "WEBHOOK_SIGNING_SECRET" });
+    });
   });
 });
