@@ -84,9 +84,10 @@ const TARGET_ADDED_MS = 5;
 /**
  * The product's bundle budget (gzip, as uploaded): small for fast cold starts, far inside the Free plan's 3 MB.
  * 62.3 KiB on 2026-12-06 with the pre-call hook, call events, busy lines, the page's API and the outbound country
- * tables, once esbuild's keepNames was turned off (wrangler.toml keep_names); the budget leaves a small margin.
+ * tables, once esbuild's keepNames was turned off (wrangler.toml keep_names); 65.4 KiB once the loop guard, the
+ * REST dequeue of held callers and missed-call records joined. The budget leaves a small margin.
  */
-const TARGET_BUNDLE_GZIP_KIB = 65;
+const TARGET_BUNDLE_GZIP_KIB = 68;
 const ROUNDS = 16;
 const TOKEN = "bench_twilio_auth_token";
 const API_KEY = "key_bench";

@@ -13,12 +13,12 @@ describe("the deployed bundle", () => {
     size = buildBundle();
   }, 60_000);
 
-  it("is minified: one module of long lines (only template literals keep their line breaks), under 65 KiB gzip, the bundle target (scripts/bench.ts TARGET_BUNDLE_GZIP_KIB)", () => {
+  it("is minified: one module of long lines (only template literals keep their line breaks), under 68 KiB gzip, the bundle target (scripts/bench.ts TARGET_BUNDLE_GZIP_KIB)", () => {
     expect(size.files).toEqual(["index.js"]);
     const code = readFileSync(join(BUNDLE_DIR, "index.js"), "utf8");
     // Unminified, esbuild's output averages about 40 characters a line.
     expect(code.length / code.split("\n").length).toBeGreaterThan(500);
-    expect(size.gzipKiB).toBeLessThan(65);
+    expect(size.gzipKiB).toBeLessThan(68);
   });
 
   it("is reported as wrangler reports its upload", () => {
