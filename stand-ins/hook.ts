@@ -8,6 +8,7 @@
  * running side by side do not disturb each other. Without one it answers 204 ("go ahead as configured").
  */
 import type { RequestListener, ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
 import { Webhook } from "standardwebhooks";
 import { readBody, startStandIn } from "./lib/server.ts";
 
@@ -23,12 +24,14 @@ export interface HookBehaviour {
   contentType?: string;
   /**
    * `drop`: close the connection without answering; `hang`: never answer; `redirect`: 307 to `location`;
-   * `huge`: a 2xx body of `hugeBytes` (default 1 MiB) in chunks, without Content-Length; `crm`: greet a caller found
+   * `huge`: a 2xx body of `hugeBytes` (default 1 MiB) in chunks, without Content-Length (with `gzip`, compressed
+   * whole, with the compressed Content-Length and `Content-Encoding: gzip`); `crm`: greet a caller found
    * in `crm` (from_number → name) by name through the dynamic variable `customer_name`.
    */
   mode?: "drop" | "hang" | "redirect" | "huge" | "crm";
   location?: string;
   hugeBytes?: number;
+  gzip?: boolean;
   crm?: Record<string, string>;
   /** Only the first `times` requests misbehave (`drop`, `hang`, `status`); later ones answer `answer` (retry tests). */
   times?: number;
@@ -124,6 +127,12 @@ export async function startHookStandIn(options: { secret: string; port?: number 
     if (b?.mode === "redirect") {
       res.writeHead(307, { Location: b.location ?? "https://example.com/elsewhere" }).end();
       record.status = 307;
+      return;
+    }
+    if (b?.mode === "huge" && b.gzip) {
+      const whole = gzipSync(`{"call_inbound":{}${" ".repeat(b.hugeBytes ?? 1024 * 1024)}}`);
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": String(whole.byteLength) }).end(whole);
+      record.status = 200;
       return;
     }
     if (b?.mode === "huge") {

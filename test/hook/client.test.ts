@@ -67,6 +67,11 @@ describe("calling the hook", () => {
     expect(reply).toMatchObject({ ok: false, reason: "too_large", detail: `answer is over ${MAX_ANSWER_BYTES} bytes` });
   });
 
+  it("gives up on a gzip answer over 64 KiB once decompressed, though its Content-Length is small", async () => {
+    const { reply } = await ask({ mode: "huge", gzip: true, hugeBytes: 4 * 1024 * 1024 });
+    expect(reply).toMatchObject({ ok: false, reason: "too_large", detail: `answer is over ${MAX_ANSWER_BYTES} bytes` });
+  });
+
   it("refuses an answer whose Content-Length is over 64 KiB", async () => {
     const { reply } = await ask({ raw: `{"call_inbound":{"metadata":{"x":"${"y".repeat(MAX_ANSWER_BYTES)}"}}}` });
     expect(reply).toMatchObject({ ok: false, reason: "too_large" });
