@@ -45,16 +45,11 @@ class TooLarge extends Error {}
 
 /** The body as text, read as a stream and given up on past `limit` bytes (a Content-Length says so before any is read). */
 async function readCapped(response: Response, limit: number): Promise<string> {
-  const header = response.headers.get("content-length");
-  const declared = header === null ? NaN : Number(header);
+  const declared = Number(response.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => {});
     throw new TooLarge();
   }
-  // A declared length within the limit is all the body there is (HTTP framing ends it there): read it whole. Not
-  // for an encoded body: the runtime decompresses it, and the length declared is the compressed one.
-  const encoding = response.headers.get("content-encoding");
-  if (Number.isInteger(declared) && declared >= 0 && (encoding === null || encoding === "identity")) return response.text();
   if (!response.body) return "";
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
