@@ -134,6 +134,8 @@ export interface Tally {
   missingRecords: number;
   /** Records whose outcome or Retell call id disagrees with the answer the caller got. */
   mismatchedRecords: number;
+  /** The first answer that was neither SIP TwiML nor a documented fallback, described; null when none was. */
+  firstOther: string | null;
   /** Seconds from D1's return (or the last answer, without an outage) until every record was there and matching; null if never within the limit. */
   recordsCompleteAfterSeconds: number | null;
   events: EventTally | null;
@@ -185,6 +187,8 @@ interface Sent {
   status: number;
   answer: Answer;
   sipCallId?: string;
+  /** The start of an answer that was neither SIP TwiML nor a documented fallback, to say what it was. */
+  otherText?: string;
   start: number;
   end: number;
 }
@@ -205,12 +209,12 @@ function post(url: string, body: string, headers: Record<string, string>, timeou
   });
 }
 
-function classify(text: string): { answer: Answer; sipCallId?: string } {
+function classify(text: string): { answer: Answer; sipCallId?: string; otherText?: string } {
   const sip = /<Sip>sip:([A-Za-z0-9_-]+)@/.exec(text);
   if (sip) return { answer: "sip", sipCallId: sip[1] };
   if (/<Dial[^>]*><Number>\+\d+<\/Number><\/Dial>/.test(text)) return { answer: "fallback_number" };
   if (text.includes(`<Say>${APOLOGY_MESSAGE}</Say><Hangup/>`)) return { answer: "apology" };
-  return { answer: "other" };
+  return { answer: "other", otherText: text.slice(0, 300) };
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
@@ -473,6 +477,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       records: records.size,
       missingRecords: missing,
       mismatchedRecords: mismatched,
+      firstOther: (() => {
+        const other = sent.find((s) => s.answer === "other");
+        return other ? `a ${other.kind} webhook for ${other.callSid}, HTTP ${other.status}, ${JSON.stringify(other.otherText)}` : null;
+      })(),
       recordsCompleteAfterSeconds,
       events,
     };
@@ -603,7 +611,7 @@ export function tallyProblems(t: Tally): string[] {
   return [
     t.status5xx > 0 && `${t.status5xx} answers were 5xx`,
     t.statusOther > 0 && `${t.statusOther} answers were not 200`,
-    t.answered.other > 0 && `${t.answered.other} answers were neither SIP TwiML nor a documented fallback`,
+    t.answered.other > 0 && `${t.answered.other} answers were neither SIP TwiML nor a documented fallback (the first: ${t.firstOther})`,
     t.wrongFallback > 0 && `${t.wrongFallback} fallbacks did not match the number's agent`,
     t.foreignCallIds > 0 && `${t.foreignCallIds} SIP answers carried a call id Retell did not issue for that CallSid`,
     t.repeatsAnsweredDifferently > 0 && `${t.repeatsAnsweredDifferently} repeated CallSids got a different SIP URI`,
