@@ -46,6 +46,11 @@ const SIGNING_SECRET = `whsec_${Buffer.alloc(32, 42).toString("base64")}`;
 const EVENTS_PATH = "/events";
 /** The Worker's log line for a copy to D1 that failed (line/object.ts): proof that the outage was real. */
 const COPY_FAILED = '"records.copy_failed"';
+/**
+ * The Worker's log line for a voice webhook answered without its line's object (calls/answer.ts): the call has no
+ * claim, so a later webhook for it is not answered alike (docs/proof.md says what the run shows then).
+ */
+const LINE_UNAVAILABLE = '"line.unavailable"';
 /** How long after D1 is back every record must be there: the issue's promise ("within a minute"). */
 const RECORDS_WITHIN_MS = 60_000;
 /** Between two looks at the records while waiting for them. */
@@ -134,6 +139,8 @@ export interface Tally {
   missingRecords: number;
   /** Records whose outcome or Retell call id disagrees with the answer the caller got. */
   mismatchedRecords: number;
+  /** Voice webhooks the Worker answered without reaching the call's line object (it logs `line.unavailable`). */
+  lineUnavailableLogged: number;
   /** The first answer that was neither SIP TwiML nor a documented fallback, described; null when none was. */
   firstOther: string | null;
   /** Seconds from D1's return (or the last answer, without an outage) until every record was there and matching; null if never within the limit. */
@@ -474,6 +481,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       outage: options.outage !== null,
       sentDuringOutage,
       copyFailuresLogged: dev.lines.filter((l) => l.includes(COPY_FAILED)).length,
+      lineUnavailableLogged: dev.lines.filter((l) => l.includes(LINE_UNAVAILABLE)).length,
       records: records.size,
       missingRecords: missing,
       mismatchedRecords: mismatched,
@@ -611,7 +619,7 @@ export function tallyProblems(t: Tally): string[] {
   return [
     t.status5xx > 0 && `${t.status5xx} answers were 5xx`,
     t.statusOther > 0 && `${t.statusOther} answers were not 200`,
-    t.answered.other > 0 && `${t.answered.other} answers were neither SIP TwiML nor a documented fallback (the first: ${t.firstOther})`,
+    t.answered.other > 0 && `${t.answered.other} answers were neither SIP TwiML nor a documented fallback (the first: ${t.firstOther}; line.unavailable logged ${t.lineUnavailableLogged} times)`,
     t.wrongFallback > 0 && `${t.wrongFallback} fallbacks did not match the number's agent`,
     t.foreignCallIds > 0 && `${t.foreignCallIds} SIP answers carried a call id Retell did not issue for that CallSid`,
     t.repeatsAnsweredDifferently > 0 && `${t.repeatsAnsweredDifferently} repeated CallSids got a different SIP URI`,
