@@ -85,6 +85,8 @@ describe("npm run demo", () => {
   ])("stops every process it started when interrupted with Ctrl-C while %s", async (_, marker) => {
     const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const reached = new Promise<boolean>((resolve) => {
       child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -94,7 +96,8 @@ describe("npm run demo", () => {
       });
       void exited.then(() => resolve(false));
     });
-    expect(await reached, stdout).toBe(true);
+    // The demo's stderr in the message too: a demo that exits on its own before the marker says why there.
+    expect(await reached, `${stdout}\n--- stderr ---\n${stderr}`).toBe(true);
     child.kill("SIGINT");
     const state = /Local state for this run: (\S+)/.exec(stdout)?.[1] as string;
     expect(await exited).toBe(130);
