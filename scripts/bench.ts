@@ -32,15 +32,12 @@
  * Targets below; exit code 1 when one is missed.
  */
 import { execFileSync } from "node:child_process";
-import http from "node:http";
 import os from "node:os";
-import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
-import { validateAgentConfig } from "../src/agents/schema.ts";
-import { BLOCKLIST_KEY, parseBlocklist } from "../src/rules/blocklist.ts";
 import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { newMessageId, signedHeaders, signer } from "../src/standard-webhooks/sign.ts";
 import { BLOCKLIST, HOOK_ANSWER, ROUTING_RULES } from "./lib/bench-call.ts";
+import { BENCH_TWILIO_TOKEN, closeClient, post, seedAgents, webhookSender, registerSender, type Send } from "./lib/bench-client.ts";
 import { NO_TIMERS, type BindingTimers } from "./lib/bench-workers.ts";
 import { ownWorkTotalUs, printOwnWork, type StepFigure } from "./lib/own-work-table.ts";
 import { buildBundle, serveBundle, serveFloor, type LocalWorker } from "./lib/workerd.ts";
@@ -89,7 +86,6 @@ const TARGET_ADDED_MS = 5;
  */
 const TARGET_BUNDLE_GZIP_KIB = 68;
 const ROUNDS = 16;
-const TOKEN = "bench_twilio_auth_token";
 const API_KEY = "key_bench";
 
 function percentile(sorted: number[], p: number): number {
@@ -103,20 +99,7 @@ const median = (values: number[]) => percentile([...values].sort((a, b) => a - b
  */
 const pairedP50 = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] as number)));
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function post(url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: "POST", agent, headers: { ...headers, "Content-Length": String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 interface Run {
   latencies: number[];
@@ -127,8 +110,6 @@ interface Run {
 }
 
 const emptyRun = (): Run => ({ latencies: [], seconds: 0, failures: 0, cpuMs: 0 });
-
-type Send = (i: number) => Promise<boolean>;
 
 async function run(count: number, concurrency: number, send: Send, server?: LocalWorker): Promise<Run> {
   const latencies: number[] = [];
@@ -194,60 +175,7 @@ function table(rows: { name: string; run: Run; conns: number; cpu?: boolean }[])
   }
 }
 
-/**
- * Each number's agent with ROUTING_RULES, and the global blocklist. Both are validated as the Worker will read
- * them first: the Worker would treat a bad agent as a configuration error, and a bad blocklist as none at all.
- */
-async function seedAgents(worker: LocalWorker, numbers: string[], extra: Record<string, unknown> = {}): Promise<void> {
-  const kv = await worker.kv("AGENTS");
-  for (const [i, n] of numbers.entries()) {
-    const agent = { retellAgentId: `agent_bench${i}`, ...ROUTING_RULES, ...extra };
-    const checked = validateAgentConfig(agent);
-    if (!checked.ok) throw new Error(`bench agent for ${n}: ${checked.detail}`);
-    await kv.put(n, JSON.stringify(agent));
-  }
-  const blocklist = JSON.stringify(BLOCKLIST);
-  const checked = parseBlocklist(blocklist);
-  if (!checked.ok) throw new Error(`bench blocklist: ${checked.detail}`);
-  await kv.put(BLOCKLIST_KEY, blocklist);
-}
 
-let sequence = 0;
-/**
- * A Twilio-signed voice webhook for a fresh CallSid, from a caller of its own (never blocked, never over the caller
- * limit), to numbers[i % length]; it succeeds only when answered with Retell's SIP dial, so a call a rule stopped
- * counts as failed.
- */
-function webhookSender(worker: LocalWorker, numbers: string[]): Send {
-  const webhook = new URL("/api/webhooks/twilio", worker.url);
-  return async (i) => {
-    const n = sequence++;
-    const params = {
-      AccountSid: "AC00000000000000000000000000000000",
-      // Twilio's shape exactly: CA and 32 hex digits.
-      CallSid: `CA${process.pid.toString(16).padStart(8, "0")}${n.toString(16).padStart(24, "0")}`,
-      CallStatus: "ringing",
-      Direction: "inbound",
-      From: `+1415${String(n % 1e7).padStart(7, "0")}`,
-      To: numbers[i % numbers.length] as string,
-    };
-    const signature = getExpectedTwilioSignature(TOKEN, webhook.toString(), params);
-    const res = await post(webhook, new URLSearchParams(params).toString(), {
-      "Content-Type": "application/x-www-form-urlencoded",
-      "X-Twilio-Signature": signature,
-    });
-    return res.status === 200 && res.text.includes("<Sip>sip:call_");
-  };
-}
-
-/** Retell's register-phone-call body, straight to `target` (the stand-in or a floor Worker that forwards it). */
-function registerSender(target: URL, numbers: string[]): Send {
-  return async (i) => {
-    const body = JSON.stringify({ agent_id: "agent_direct", from_number: "+14155550100", to_number: numbers[i % numbers.length], direction: "inbound" });
-    const res = await post(target, body, { "Content-Type": "application/json", Authorization: `Bearer ${API_KEY}` });
-    return res.status === 201;
-  };
-}
 
 interface Ceiling {
   calls: number;
@@ -335,9 +263,9 @@ async function overFloors(setup: Setup): Promise<{ ownP50: number; ownCpu: numbe
   const worker = await start(serveBundle(bindings, { limits: BENCH_LIMITS }));
   await seedAgents(worker, numbers);
   const targets = {
-    direct: { name: "Retell stand-in, direct (reference)", send: registerSender(registerUrl, numbers) },
-    pass: { name: "pass-through Worker (floor)", send: registerSender(passThrough.url, numbers), server: passThrough },
-    line: { name: "pass-through Worker + KV read, 2 line-object RPCs, 2 rate-limit counts, D1 copy (line floor)", send: registerSender(lineFloor.url, numbers), server: lineFloor },
+    direct: { name: "Retell stand-in, direct (reference)", send: registerSender(registerUrl, numbers, API_KEY) },
+    pass: { name: "pass-through Worker (floor)", send: registerSender(passThrough.url, numbers, API_KEY), server: passThrough },
+    line: { name: "pass-through Worker + KV read, 2 line-object RPCs, 2 rate-limit counts, D1 copy (line floor)", send: registerSender(lineFloor.url, numbers, API_KEY), server: lineFloor },
     worker: { name: "**this Worker**: signed webhook → SIP TwiML", send: webhookSender(worker, numbers), server: worker },
   } satisfies Record<string, Target>;
   // Warm-up: isolates, the HMAC key cache, the agent memo, the line objects, keep-alive connections.
@@ -382,11 +310,11 @@ async function latencyModel(setup: Setup, ownP50: number): Promise<{ after: numb
   const workerFar = await start(serveBundle(bindings, { timers, limits: BENCH_LIMITS }));
   await seedAgents(workerFar, numbers);
   const model = {
-    direct: { name: "Retell stand-in, direct (reference)", send: registerSender(registerUrl, numbers) },
-    pass: { name: "pass-through Worker (no bindings)", send: registerSender(passThrough.url, numbers), server: passThrough },
-    limits: { name: "pass-through + 2 rate-limit counts (deployed: no round trip; the reference below)", send: registerSender(limitsFloor.url, numbers), server: limitsFloor },
-    before: { name: "before: pass-through + KV ∥ D1 replay read, 2 rate-limit counts, record write after the answer (floor)", send: registerSender(oldFloor.url, numbers), server: oldFloor },
-    line: { name: "after: pass-through + KV ∥ line claim, 2 rate-limit counts, line answer (floor)", send: registerSender(lineFloor.url, numbers), server: lineFloor },
+    direct: { name: "Retell stand-in, direct (reference)", send: registerSender(registerUrl, numbers, API_KEY) },
+    pass: { name: "pass-through Worker (no bindings)", send: registerSender(passThrough.url, numbers, API_KEY), server: passThrough },
+    limits: { name: "pass-through + 2 rate-limit counts (deployed: no round trip; the reference below)", send: registerSender(limitsFloor.url, numbers, API_KEY), server: limitsFloor },
+    before: { name: "before: pass-through + KV ∥ D1 replay read, 2 rate-limit counts, record write after the answer (floor)", send: registerSender(oldFloor.url, numbers, API_KEY), server: oldFloor },
+    line: { name: "after: pass-through + KV ∥ line claim, 2 rate-limit counts, line answer (floor)", send: registerSender(lineFloor.url, numbers, API_KEY), server: lineFloor },
     worker: { name: "after: **this Worker**", send: webhookSender(workerFar, numbers), server: workerFar },
   } satisfies Record<string, Target>;
   for (const t of Object.values<Target>(model)) await run(40, 4, t.send);
@@ -469,7 +397,7 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
     await seedAgents(hooked, numbers, { callHook: { url: hookUrl.toString() } });
     const targets = {
       hook: { name: `hook stand-in, direct: signed, verified, answered after ${HOOK_DELAY_MS} ms (reference)`, send: hookSender(hookUrl) },
-      pass: { name: "pass-through Worker (floor)", send: registerSender(pass.url, numbers), server: pass },
+      pass: { name: "pass-through Worker (floor)", send: registerSender(pass.url, numbers, API_KEY), server: pass },
       hookFloor: { name: "pass-through Worker + the hook's round trip (hook floor)", send: hookFloorSender(hookFloor.url, numbers), server: hookFloor },
       plain: { name: "this Worker, agents without a hook", send: webhookSender(plain, numbers), server: plain },
       hooked: { name: "**this Worker, agents with a hook**", send: webhookSender(hooked, numbers), server: hooked },
@@ -512,7 +440,7 @@ async function main() {
   const setup: Setup = {
     numbers: Array.from({ length: NUMBERS }, (_, i) => `+6139000${String(i).padStart(4, "0")}`),
     registerUrl: new URL("/v2/register-phone-call", retell.url),
-    bindings: { RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: TOKEN, RETELL_API_KEY: API_KEY },
+    bindings: { RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, RETELL_API_KEY: API_KEY },
     start: async (server) => {
       const s = await server;
       servers.push(s);
@@ -523,9 +451,14 @@ async function main() {
     },
   };
   try {
-    // BENCH_STAGE=own prints the per-step table alone; BENCH_STAGE=hook runs stage 4 alone (quick looks on a busy machine).
+    // BENCH_STAGE=own prints the per-step table alone; BENCH_STAGE=floors runs stage 1 alone; BENCH_STAGE=hook stage 4 (quick looks on a busy machine).
     if (process.env.BENCH_STAGE === "own") {
       ownWorkSteps();
+      return;
+    }
+    if (process.env.BENCH_STAGE === "floors") {
+      const floors = await overFloors(setup);
+      if (floors.ownP50 > TARGET_OWN_P50_MS || floors.ownCpu > TARGET_OWN_CPU_MS || floors.failed > 0) process.exitCode = 1;
       return;
     }
     if (process.env.BENCH_STAGE === "hook") {
@@ -565,7 +498,7 @@ async function main() {
   } finally {
     await setup.disposeAll();
     await retell.close();
-    agent.destroy();
+    closeClient();
   }
 }
 

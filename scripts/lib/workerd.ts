@@ -185,6 +185,8 @@ export interface ServeOptions {
   limits?: Record<string, number>;
   /** For the `hook` floor: where the pre-call hook is, and the body the bench client signed for it. */
   hook?: { url: string; body: string };
+  /** Opens workerd's DevTools inspector on this port (scripts/profile.ts takes CPU profiles through it). */
+  inspectorPort?: number;
 }
 
 /**
@@ -195,7 +197,7 @@ export interface ServeOptions {
 const MEMORY_FILES = "/dev/shm";
 
 /** Starts a Worker, applies migrations to its D1 databases, and wraps what scripts need of it. */
-async function serve(options: Record<string, unknown>, d1Bindings: string[]): Promise<LocalWorker> {
+async function serve(options: Record<string, unknown>, d1Bindings: string[], inspectorPort?: number): Promise<LocalWorker> {
   let logLines = 0;
   const storage = existsSync(MEMORY_FILES) ? mkdtempSync(join(MEMORY_FILES, "bridge-bench-")) : undefined;
   const { mf, url, cpuMs } = await startMiniflare({
@@ -203,6 +205,7 @@ async function serve(options: Record<string, unknown>, d1Bindings: string[]): Pr
     ...(storage && { resourcePersistencePath: storage }),
     host: "127.0.0.1",
     port: 0,
+    ...(inspectorPort !== undefined && { inspectorPort }),
     // The Worker still writes its log lines; they are counted, not printed: printing thousands of lines from
     // this process would slow the load client that shares it. In production, logs leave the request path.
     handleStructuredLogs: () => void logLines++,
@@ -241,6 +244,7 @@ export async function serveBundle(bindings: Record<string, string>, options: Ser
   return serve(
     { ...config, ...entry, ratelimits: rateLimits(options.limits), bindings: { ...config.bindings, ...bindings, ...(options.timers && { BENCH_TIMERS: JSON.stringify(options.timers) }) } },
     Array.isArray(d1) ? (d1 as string[]) : Object.keys(d1),
+    options.inspectorPort,
   );
 }
 
@@ -266,5 +270,6 @@ export async function serveFloor(target: string, kind: FloorKind, options: Serve
       ...stores,
     },
     stored ? ["DB"] : [],
+    options.inspectorPort,
   );
 }

@@ -1,7 +1,7 @@
 /**
  * Deciding a voice webhook's answer: the agent (and the global blocklist) from KV and the call's claim on its
  * line's object side by side, then the routing rules (rules/), then, for the one webhook holding the claim, the
- * Retell registration, stored in the line by `store` (routes/voice.ts calls it before the document ends). Touches
+ * Retell registration, stored in the line by `store` (routes/voice.ts calls it once the document is out). Touches
  * no D1: the line's object copies the call to D1 later (line/object.ts).
  */
 import type { Bindings } from "../env.ts";
@@ -9,6 +9,7 @@ import { retellTimeoutMs } from "../config.ts";
 import { connectOrHold } from "../hold/connect.ts";
 import type { HoldExit } from "../line/capacity.ts";
 import { askLine, lineName, lineStub } from "../line/address.ts";
+import type { PhoneLine } from "../line/object.ts";
 import type { VoiceClaim } from "../line/claims.ts";
 import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
@@ -32,7 +33,7 @@ export interface CallAnswer {
   leg?: AiLeg;
   /**
    * Stores the answer on the call's line (the webhook holding the claim only), waking the copies waiting for it;
-   * the caller decides when (routes/voice.ts: before the document ends). Never throws: a line that cannot be
+   * the caller decides when (routes/voice.ts: once the document is out). Never throws: a line that cannot be
    * reached is logged, and its claim expires after CLAIM_TTL_MS.
    */
   store?: () => Promise<void>;
@@ -40,10 +41,9 @@ export interface CallAnswer {
 
 type Claim = VoiceClaim | { kind: "unclaimed"; detail?: string };
 
-async function claimCall(env: Bindings, call: InboundCall, line: string, receivedAt: number, waitMs: number): Promise<Claim> {
+async function claimCall(stub: DurableObjectStub<PhoneLine>, call: InboundCall, receivedAt: number, waitMs: number): Promise<Claim> {
   if (call.dryRun) return { kind: "unclaimed" };
   try {
-    const stub = lineStub(env, line);
     const details = { from: call.from, to: call.to, receivedAt, ...(call.accountSid && { accountSid: call.accountSid }) };
     return await askLine<VoiceClaim>(stub.claimVoice(call.callSid, details, waitMs), "line claim", waitMs);
   } catch (error) {
@@ -92,9 +92,10 @@ export function voiceAnswer(
  */
 export async function answerCall(env: Bindings, call: InboundCall, key: string | null, receivedAt: number, held?: HoldExit): Promise<CallAnswer> {
   const line = lineName(call.to);
+  const stub = lineStub(env, line);
   const budget = retellTimeoutMs(env);
   // A copy waits for the holder's hook and registration both (issue 16): Retell's budget alone would give up early.
-  const [read, claim] = await Promise.all([readRouting(env, key), claimCall(env, call, line, receivedAt, copyWaitMs(budget, receivedAt))]);
+  const [read, claim] = await Promise.all([readRouting(env, key), claimCall(stub, call, receivedAt, copyWaitMs(budget, receivedAt))]);
   // Only the webhook answering the call counts it against the rate limits: a copy of a webhook is no new call.
   const counts = !call.dryRun && !held && (claim.kind === "claimed" || claim.kind === "unclaimed");
   const routing = await applyRules(env, read, call, receivedAt, counts);
@@ -167,7 +168,8 @@ export async function answerCall(env: Bindings, call: InboundCall, key: string |
   const decided = outcome;
   const store = async () => {
     try {
-      await askLine(lineStub(env, line).completeVoice(call.callSid, claim.token, answer, decided, asked && hook ? hook : undefined), "line answer");
+      // No deadline of its own: it runs once the caller has the document, so a slow line holds up no one.
+      await stub.completeVoice(call.callSid, claim.token, answer, decided, asked && hook ? hook : undefined);
     } catch (error) {
       log("error", "line.unavailable", { callSid: call.callSid, step: "answer", detail: error instanceof Error ? error.message : String(error) });
     }

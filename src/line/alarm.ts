@@ -24,15 +24,46 @@ export interface RoundResult {
   pending: number;
 }
 
-/** One alarm per object: moves it earlier, never later, so a pending copy is never pushed back. */
-export async function setAlarmNoLaterThan(storage: DurableObjectStorage, at: number): Promise<void> {
-  const current = await storage.getAlarm();
-  if (current === null || current > at) await storage.setAlarm(at);
-}
+/**
+ * The object's one alarm, moved earlier, never later, so a pending copy is never pushed back. Its time is read from
+ * storage once and then kept here (the object is storage's only writer), so a change costs no getAlarm: most
+ * changes find the alarm already due soon enough and touch nothing.
+ */
+export class Alarm {
+  /** When the alarm is set (null: none); undefined until read from storage. */
+  private at: number | null | undefined;
 
-/** A change was made: its copy to D1 (and its events) go out within COPY_DELAY_MS. */
-export function scheduleCopy(storage: DurableObjectStorage, now: number): Promise<void> {
-  return setAlarmNoLaterThan(storage, now + COPY_DELAY_MS);
+  private readonly storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+  }
+
+  async noLaterThan(at: number): Promise<void> {
+    if (this.at === undefined) {
+      const stored = await this.storage.getAlarm();
+      // Another change may have set it while this one read it: what it set is newer than what was read.
+      if (this.at === undefined) this.at = stored;
+    }
+    if (this.at !== null && this.at <= at) return;
+    this.at = at;
+    try {
+      await this.storage.setAlarm(at);
+    } catch (error) {
+      this.at = undefined;
+      throw error;
+    }
+  }
+
+  /** A change was made: its copy to D1 (and its events) go out within COPY_DELAY_MS. */
+  copySoon(now: number): Promise<void> {
+    return this.noLaterThan(now + COPY_DELAY_MS);
+  }
+
+  /** The alarm handler started: the alarm that woke it is spent, and nothing is set until something sets it. */
+  fired(): void {
+    this.at = null;
+  }
 }
 
 /** Forgets what has expired: finished calls, sent events' keys, hook answers, outbound slots, answers, whispers, dequeues. */

@@ -55,13 +55,15 @@ export function takeClaim(sql: SqlStorage, callSid: string, call: VoiceCall, now
   const token = crypto.randomUUID();
   const record = receiveVoice(row ? rowRecord(row) : newRecord(callSid, call.receivedAt), call, call.receivedAt);
   writeCall(sql, callSid, record, row, { claim_token: token, claimed_at: now });
-  const hook = readHookAnswer(sql, callSid);
+  // A hook answer lives only beside its call's row (hook-answer.ts): a call new to the line has none.
+  const hook = row ? readHookAnswer(sql, callSid) : null;
   return { kind: "claimed", token, ...(hook && { hook }) };
 }
 
 /**
- * Stores the answer of the webhook holding the claim (and the hook's answer it used). Returns false when the claim
- * was taken over meanwhile (this webhook outlived CLAIM_TTL_MS): the newer one's answer stands.
+ * Stores the answer of the webhook holding the claim (and the hook's answer it used). Returns "taken_over" when the
+ * claim was taken over meanwhile (this webhook outlived CLAIM_TTL_MS): the newer one's answer stands; "freed" when
+ * the answer gave back the call's place on the line (capacity.ts), so a held caller may take it.
  */
 export function completeClaim(
   sql: SqlStorage,
@@ -70,14 +72,14 @@ export function completeClaim(
   given: { answer: VoiceAnswer; outcome: VoiceOutcome; hook?: StoredHook | undefined },
   now: number,
   retentionMs: number,
-): boolean {
+): "stored" | "freed" | "taken_over" {
   const { answer, outcome, hook } = given;
   const row = callRow(sql, callSid);
-  if (row?.claim_token && row.claim_token !== token) return false;
+  if (row?.claim_token && row.claim_token !== token) return "taken_over";
   if (hook) storeHookAnswer(sql, callSid, hook, answer.answeredAt);
   const record = answerVoice(row ? rowRecord(row) : newRecord(callSid, answer.receivedAt), answer);
   writeCall(sql, callSid, record, row, { claim_token: null, claimed_at: null });
-  settlePlace(sql, callSid, outcome.kind === "connected", now);
+  const freed = settlePlace(sql, callSid, outcome.kind === "connected", now);
   storeAnswer(sql, callSid, outcome, answer.answeredAt, retentionMs);
-  return true;
+  return freed ? "freed" : "stored";
 }

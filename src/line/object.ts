@@ -43,7 +43,7 @@ import type { RetellCallUpdate } from "../retell/events.ts";
 import type { TransferAttempt } from "../records/transfer-attempt.ts";
 import type { VoicemailRecording } from "../twilio/recording.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
-import { forgetExpired, logSendFailure, nextAlarmAt, scheduleCopy, setAlarmNoLaterThan } from "./alarm.ts";
+import { Alarm, forgetExpired, logSendFailure, nextAlarmAt } from "./alarm.ts";
 import { createAnswerTables } from "./answers.ts";
 import { passRetellEvent, recordDial, recordLeftHold, recordMissedCall, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
 import type { MissedAgent } from "./missed.ts";
@@ -85,6 +85,8 @@ export class PhoneLine extends DurableObject<Bindings> {
   private readonly transfers = new Waiters<true>();
   /** Attempts (line/transfers.ts attemptKey) whose way back to the AI a transfer-complete is registering. */
   private readonly returning = new Set<string>();
+  /** The object's one alarm (line/alarm.ts), its time kept in memory. */
+  private readonly alarmClock: Alarm;
   /** Consecutive failed copies, for the retry delay; forgotten on eviction, which only makes the next retry sooner. */
   private copyFailures = 0;
   /** Consecutive failed sends of call events to the queue, likewise. */
@@ -93,6 +95,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.alarmClock = new Alarm(ctx.storage);
     for (const create of [createCallsTable, createOutboundTables, createEventTables, createCapacityTables, createDequeueTables, createHookAnswers, createAccountTables, createAnswerTables, createWhisperTables]) {
       create(this.sql);
     }
@@ -116,7 +119,9 @@ export class PhoneLine extends DurableObject<Bindings> {
   /** Stores the claim holder's answer and hands its outcome to the webhooks waiting; false when the claim was taken over. */
   async completeVoice(callSid: string, token: string, answer: VoiceAnswer, outcome: VoiceOutcome, hook?: StoredHook): Promise<boolean> {
     const now = Date.now();
-    if (!this.freeing(now, () => completeClaim(this.sql, callSid, token, { answer, outcome, hook }, now, this.retentionMs()))) return false;
+    const stored = completeClaim(this.sql, callSid, token, { answer, outcome, hook }, now, this.retentionMs());
+    if (stored === "taken_over") return false;
+    if (stored === "freed") this.admitHeld(now);
     this.answers.wake(callSid, outcome);
     await this.copySoon(Date.now());
     return true;
@@ -161,7 +166,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const now = Date.now();
     const admission = admitCall(this.sql, callSid, arrivedAt, now, hold);
     // The alarm sends the caller on at maxHoldSeconds (line/dequeue.ts), not their next waitUrl.
-    if (admission.kind === "queued") await setAlarmNoLaterThan(this.ctx.storage, now + hold.maxHoldMs);
+    if (admission.kind === "queued") await this.alarmClock.noLaterThan(now + hold.maxHoldMs);
     return admission;
   }
 
@@ -169,7 +174,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   async holdRefusedVoice(callSid: string, arrivedAt: number, hold: HoldSettings): Promise<Admission> {
     const now = Date.now();
     const admission = holdRefused(this.sql, callSid, arrivedAt, now, hold);
-    await setAlarmNoLaterThan(this.ctx.storage, now + hold.maxHoldMs);
+    await this.alarmClock.noLaterThan(now + hold.maxHoldMs);
     return admission;
   }
 
@@ -199,8 +204,8 @@ export class PhoneLine extends DurableObject<Bindings> {
   /** Makes the dequeue requests due now (line/dequeue.ts). Never throws: what is not settled, the alarm retries. */
   async sendDequeues(): Promise<void> {
     try {
-      const next = await sendDueDequeues(this.sql, this.env, (at) => setAlarmNoLaterThan(this.ctx.storage, at));
-      if (next !== null) await setAlarmNoLaterThan(this.ctx.storage, next);
+      const next = await sendDueDequeues(this.sql, this.env, (at) => this.alarmClock.noLaterThan(at));
+      if (next !== null) await this.alarmClock.noLaterThan(next);
     } catch (error) {
       log("error", "hold.dequeue_failed", { detail: error instanceof Error ? error.message : String(error) });
     }
@@ -265,7 +270,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   async keepWhisper(callSid: string, text: string): Promise<string> {
     const now = Date.now();
     const id = keepWhisper(this.sql, callSid, text, now);
-    await setAlarmNoLaterThan(this.ctx.storage, now + WHISPER_TTL_MS);
+    await this.alarmClock.noLaterThan(now + WHISPER_TTL_MS);
     return id;
   }
 
@@ -279,7 +284,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   /** Takes one of the number's slots under its limits and stores the call's context. */
   async reserveOutbound(context: OutboundContext, limits: OutboundLimits, now: number): Promise<OutboundReservation> {
     const reservation = reserveOutbound(this.sql, context, limits, now);
-    if (reservation.ok) await setAlarmNoLaterThan(this.ctx.storage, now + SLOT_TIMEOUT_MS);
+    if (reservation.ok) await this.alarmClock.noLaterThan(now + SLOT_TIMEOUT_MS);
     return reservation;
   }
 
@@ -331,6 +336,7 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** Copies what changed to D1, sends call events, forgets what expired, and sets the next alarm. Never throws. */
   override async alarm(): Promise<void> {
+    this.alarmClock.fired();
     const now = Date.now();
     // Held callers first: a caller whose maxHoldSeconds ran out is dequeued to go on now (line/dequeue.ts).
     promoteHeld(this.sql, now, false);
@@ -339,7 +345,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     const events = await this.sendEvents(now);
     forgetExpired(this.sql, Date.now());
     const next = nextAlarmAt(this.sql, now, { ...copy, failures: this.copyFailures }, { ...events, failures: this.sendFailures });
-    if (next !== null) await setAlarmNoLaterThan(this.ctx.storage, next);
+    if (next !== null) await this.alarmClock.noLaterThan(next);
   }
 
   /** Copies up to one batch of changed calls to `db` (line/d1-copy.ts), counting failures in a row for the retry delay. */
@@ -369,8 +375,13 @@ export class PhoneLine extends DurableObject<Bindings> {
   private freeing<R>(now: number, change: () => R): R {
     const before = connectedCount(this.sql);
     const result = change();
-    if (connectedCount(this.sql) < before && promoteHeld(this.sql, now, true) > 0) this.ctx.waitUntil(this.sendDequeues());
+    if (connectedCount(this.sql) < before) this.admitHeld(now);
     return result;
+  }
+
+  /** A place freed on the line: the first held callers take the free places and are dequeued from `waitUntil`. */
+  private admitHeld(now: number): void {
+    if (promoteHeld(this.sql, now, true) > 0) this.ctx.waitUntil(this.sendDequeues());
   }
 
   /** How long answers are kept: as long as the call's record (RETENTION_DAYS). */
@@ -379,7 +390,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   }
 
   private copySoon(now: number): Promise<void> {
-    return scheduleCopy(this.ctx.storage, now);
+    return this.alarmClock.copySoon(now);
   }
 
   /** Schedules the copy of a change, unless the event found no call to change. */

@@ -3,7 +3,7 @@
  * once while more waits, else the first thing due), and an alarm only ever moved earlier.
  */
 import { describe, expect, it } from "vitest";
-import { COPY_BACKOFF_MS, nextAlarmAt, setAlarmNoLaterThan } from "../../src/line/alarm.ts";
+import { COPY_BACKOFF_MS, nextAlarmAt, Alarm } from "../../src/line/alarm.ts";
 import { FINISHED_GRACE_MS, writeCall } from "../../src/line/calls-table.ts";
 import { reserveOutbound } from "../../src/line/outbound.ts";
 import { newRecord } from "../../src/line/transitions.ts";
@@ -45,19 +45,62 @@ describe("nextAlarmAt", () => {
   });
 });
 
-describe("setAlarmNoLaterThan", () => {
+describe("Alarm", () => {
   it("moves the alarm earlier, never later", async () => {
     const at = Date.now() + 60_000;
     const alarms = await onLineStorage(async (_sql, storage) => {
       await storage.deleteAlarm();
-      await setAlarmNoLaterThan(storage, at);
-      await setAlarmNoLaterThan(storage, at + 1_000);
+      const alarm = new Alarm(storage);
+      await alarm.noLaterThan(at);
+      await alarm.noLaterThan(at + 1_000);
       const kept = await storage.getAlarm();
-      await setAlarmNoLaterThan(storage, at - 1_000);
+      await alarm.noLaterThan(at - 1_000);
       const moved = await storage.getAlarm();
       await storage.deleteAlarm();
       return [kept, moved];
     });
     expect(alarms).toEqual([at, at - 1_000]);
+  });
+
+  it("reads the alarm already set before moving it", async () => {
+    const at = Date.now() + 60_000;
+    const alarm = await onLineStorage(async (_sql, storage) => {
+      await storage.setAlarm(at);
+      await new Alarm(storage).noLaterThan(at + 1_000);
+      const kept = await storage.getAlarm();
+      await storage.deleteAlarm();
+      return kept;
+    });
+    expect(alarm).toBe(at);
+  });
+
+  it("sets the alarm again once it has fired", async () => {
+    const at = Date.now() + 60_000;
+    const alarm = await onLineStorage(async (_sql, storage) => {
+      await storage.deleteAlarm();
+      const clock = new Alarm(storage);
+      await clock.noLaterThan(at - 1_000);
+      // The runtime ran the alarm (and removed it) before calling the handler, which says so.
+      await storage.deleteAlarm();
+      clock.fired();
+      await clock.noLaterThan(at);
+      const set = await storage.getAlarm();
+      await storage.deleteAlarm();
+      return set;
+    });
+    expect(alarm).toBe(at);
+  });
+
+  it("keeps the earlier of two changes that read the stored alarm at the same time", async () => {
+    const at = Date.now() + 60_000;
+    const alarm = await onLineStorage(async (_sql, storage) => {
+      await storage.setAlarm(at + 10_000);
+      const clock = new Alarm(storage);
+      await Promise.all([clock.noLaterThan(at), clock.noLaterThan(at + 5_000)]);
+      const set = await storage.getAlarm();
+      await storage.deleteAlarm();
+      return set;
+    });
+    expect(alarm).toBe(at);
   });
 });

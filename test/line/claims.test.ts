@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { VoiceOutcome } from "../../src/calls/outcome.ts";
 import { CLAIM_TTL_MS, readCall } from "../../src/line/calls-table.ts";
+import { admitCall } from "../../src/line/capacity.ts";
 import { completeClaim, takeClaim } from "../../src/line/claims.ts";
 import type { VoiceAnswer } from "../../src/line/transitions.ts";
 import { onLineStorage } from "./storage.ts";
@@ -57,7 +58,7 @@ describe("completeClaim", () => {
       const token = tokenOf(takeClaim(sql, "CA1", CALL, T0, SIP_HOST));
       return { done: completeClaim(sql, "CA1", token, { answer: answer(CONNECTED, T0 + 100), outcome: CONNECTED }, T0 + 100, RETENTION_MS), record: readCall(sql, "CA1") };
     });
-    expect(done).toBe(true);
+    expect(done).toBe("stored");
     expect(record).toMatchObject({ outcome: "connected", retellCallId: "call_1", voiceAnsweredAt: T0 + 100 });
   });
 
@@ -67,6 +68,16 @@ describe("completeClaim", () => {
       takeClaim(sql, "CA1", CALL, T0 + CLAIM_TTL_MS, SIP_HOST);
       return { done: completeClaim(sql, "CA1", stale, { answer: answer(CONNECTED, T0 + CLAIM_TTL_MS), outcome: CONNECTED }, T0 + CLAIM_TTL_MS, RETENTION_MS), outcome: readCall(sql, "CA1")?.outcome };
     });
-    expect(result).toEqual({ done: false, outcome: null });
+    expect(result).toEqual({ done: "taken_over", outcome: null });
+  });
+
+  it("says a failed answer freed the call's place on the line", async () => {
+    const FAILED: VoiceOutcome = { kind: "retell_failed", reason: "retell_unavailable" };
+    const done = await onLineStorage((sql) => {
+      const token = tokenOf(takeClaim(sql, "CA1", CALL, T0, SIP_HOST));
+      admitCall(sql, "CA1", T0, T0, { maxCalls: 1, maxHoldMs: 60_000 });
+      return completeClaim(sql, "CA1", token, { answer: answer(FAILED, T0 + 100), outcome: FAILED }, T0 + 100, RETENTION_MS);
+    });
+    expect(done).toBe("freed");
   });
 });
