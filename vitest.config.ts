@@ -38,6 +38,9 @@ export default defineConfig({
                 CALLS_TOKEN: TEST_CALLS_TOKEN,
                 // The tests call from Australian numbers to American ones (the default is the calling number's country).
                 OUTBOUND_ALLOWED_COUNTRIES: "AU,US",
+                // A line copies a change to D1 this long after it (1 s deployed: line/d1-copy.ts COPY_DELAY_MS), so the
+                // many tests that wait for a record each wait 50 ms, not a second; they wait for the record, not a time.
+                LINE_COPY_DELAY_MS: "50",
                 // Applied to the DB binding of each test file by test/apply-migrations.ts.
                 TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
               },

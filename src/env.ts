@@ -15,6 +15,8 @@ export type Bindings = Env & {
   WEBHOOK_SIGNING_SECRET?: string;
   /** The previous signing secret while a rotation is under way: both sign, in one `webhook-signature` header. */
   WEBHOOK_SIGNING_SECRET_SECONDARY?: string;
+  /** Tests only (vitest.config.ts): a shorter wait before a line copies a change to D1 (line/d1-copy.ts COPY_DELAY_MS). */
+  LINE_COPY_DELAY_MS?: string;
 };
 
 export type Variables = {

@@ -22,7 +22,7 @@ export function lineRecord(line: string, callSid: string): Promise<CallRecord | 
   return lineStub(env, lineName(line)).call(callSid);
 }
 
-/** The call's D1 row as it is now (the line's object copies it about a second after each change). */
+/** The call's D1 row as it is now (the line's object copies it soon after each change: a second deployed). */
 export function readCall(callSid: string): Promise<Row | null> {
   return env.DB.prepare("SELECT * FROM calls WHERE call_sid = ?").bind(callSid).first<Row>();
 }
@@ -43,8 +43,14 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
   }
 }
 
-/** The call's D1 row once it exists and `done` holds for it. */
-export function recordOf(callSid: string, done: (row: Row) => boolean = () => true): Promise<Row> {
+/**
+ * A row that holds the call's answer: a line copies each change soon after it (LINE_COPY_DELAY_MS in the tests), so
+ * the first copy of a call may hold only its claim, made before the registration ended.
+ */
+export const answered = (row: Row): boolean => row.outcome !== null;
+
+/** The call's D1 row once `done` holds for it (by default, once it holds the call's answer). */
+export function recordOf(callSid: string, done: (row: Row) => boolean = answered): Promise<Row> {
   return eventually(() => readCall(callSid), (row) => row !== null && done(row)) as Promise<Row>;
 }
 

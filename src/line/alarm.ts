@@ -34,9 +34,12 @@ export class Alarm {
   private at: number | null | undefined;
 
   private readonly storage: DurableObjectStorage;
+  /** How long a change waits for its copy (line/d1-copy.ts copyDelayMs). */
+  private readonly copyDelayMs: number;
 
-  constructor(storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage, copyDelayMs = COPY_DELAY_MS) {
     this.storage = storage;
+    this.copyDelayMs = copyDelayMs;
   }
 
   async noLaterThan(at: number): Promise<void> {
@@ -55,9 +58,9 @@ export class Alarm {
     }
   }
 
-  /** A change was made: its copy to D1 (and its events) go out within COPY_DELAY_MS. */
+  /** A change was made: its copy to D1 (and its events) go out within the copy delay. */
   copySoon(now: number): Promise<void> {
-    return this.noLaterThan(now + COPY_DELAY_MS);
+    return this.noLaterThan(now + this.copyDelayMs);
   }
 
   /** The alarm handler started: the alarm that woke it is spent, and nothing is set until something sets it. */

@@ -9,7 +9,11 @@ import { log } from "../log.ts";
 import { upsertCalls } from "../records/store.ts";
 import { pendingCount, rowRecord, type CallRow } from "./calls-table.ts";
 
-/** Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one batch. */
+/**
+ * Changes wait this long before their copy to D1, so a call's burst of events (answer, statuses, Retell) goes in one
+ * batch. The tests alone shorten it (LINE_COPY_DELAY_MS in vitest.config.ts), so a test waiting for a record does not
+ * wait out this second; deployed, the binding is unset and this holds.
+ */
 export const COPY_DELAY_MS = 1_000;
 /** Calls per D1 batch: each upsert binds 44 values, and one batch is one D1 transaction. */
 const COPY_BATCH = 50;
@@ -17,6 +21,12 @@ const COPY_BATCH = 50;
 export const COPY_TIMEOUT_MS = 10_000;
 /** How long a call that D1 keeps refusing is retried before it is logged and given up on. */
 export const COPY_RETRY_WINDOW_MS = 24 * 60 * 60 * 1_000;
+
+/** The copy delay: LINE_COPY_DELAY_MS when it is a whole number from 0 to COPY_DELAY_MS (tests only), else COPY_DELAY_MS. */
+export function copyDelayMs(setting: string | undefined): number {
+  const ms = setting !== undefined && /^\d+$/.test(setting) ? Number(setting) : NaN;
+  return ms <= COPY_DELAY_MS ? ms : COPY_DELAY_MS;
+}
 
 type CopyRow = Pick<CallRow, "call_sid" | "record" | "version" | "copy_failing_since">;
 

@@ -51,7 +51,7 @@ import { createCallsTable, forgetFinished, readCall } from "./calls-table.ts";
 import { admitCall, capacityState, connectedCount, createCapacityTables, holdRefused, holdTurn, takeReturnPlace, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
 import { createDequeueTables, noteMember, promoteHeld, sendDueDequeues, type QueueMember } from "./dequeue.ts";
 import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./claims.ts";
-import { copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
+import { copyDelayMs, copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
 import { createEventTables, sendEvents, type RetellRaw } from "./events-outbox.ts";
 import { createHookAnswers, readHookAnswer } from "./hook-answer.ts";
 import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation } from "./outbound.ts";
@@ -95,7 +95,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.alarmClock = new Alarm(ctx.storage);
+    this.alarmClock = new Alarm(ctx.storage, copyDelayMs(env.LINE_COPY_DELAY_MS));
     for (const create of [createCallsTable, createOutboundTables, createEventTables, createCapacityTables, createDequeueTables, createHookAnswers, createAccountTables, createAnswerTables, createWhisperTables]) {
       create(this.sql);
     }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { COPY_BACKOFF_MS, nextAlarmAt, Alarm } from "../../src/line/alarm.ts";
 import { FINISHED_GRACE_MS, writeCall } from "../../src/line/calls-table.ts";
+import { COPY_DELAY_MS } from "../../src/line/d1-copy.ts";
 import { reserveOutbound } from "../../src/line/outbound.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import { SLOT_TIMEOUT_MS } from "../../src/line/outbound-limits.ts";
@@ -89,6 +90,21 @@ describe("Alarm", () => {
       return set;
     });
     expect(alarm).toBe(at);
+  });
+
+  it.each([
+    ["the deployed copy delay", undefined, COPY_DELAY_MS],
+    ["a shorter one it is given", 50, 50],
+  ])("sets the alarm %s after a change", async (_name, delay, ms) => {
+    const now = Date.now() + 60_000;
+    const alarm = await onLineStorage(async (_sql, storage) => {
+      await storage.deleteAlarm();
+      await new Alarm(storage, delay).copySoon(now);
+      const set = await storage.getAlarm();
+      await storage.deleteAlarm();
+      return set;
+    });
+    expect(alarm).toBe(now + ms);
   });
 
   it("keeps the earlier of two changes that read the stored alarm at the same time", async () => {

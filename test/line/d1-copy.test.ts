@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { callRow, pendingCount, writeCall } from "../../src/line/calls-table.ts";
-import { COPY_RETRY_WINDOW_MS, copyToD1 } from "../../src/line/d1-copy.ts";
+import { COPY_DELAY_MS, COPY_RETRY_WINDOW_MS, copyDelayMs, copyToD1 } from "../../src/line/d1-copy.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import { callSid } from "../helpers.ts";
 import { failingDb, readCall } from "../records.ts";
@@ -43,5 +43,21 @@ describe("copyToD1", () => {
       return pendingCount(sql);
     });
     expect(pending).toBe(0);
+  });
+});
+
+describe("copyDelayMs", () => {
+  it.each([
+    [undefined, COPY_DELAY_MS],
+    ["50", 50],
+    ["0", 0],
+    [String(COPY_DELAY_MS), COPY_DELAY_MS],
+    [String(COPY_DELAY_MS + 1), COPY_DELAY_MS],
+    ["", COPY_DELAY_MS],
+    ["-5", COPY_DELAY_MS],
+    ["0.5", COPY_DELAY_MS],
+    ["soon", COPY_DELAY_MS],
+  ])("takes LINE_COPY_DELAY_MS %j as %i ms: a shorter whole number only, else the deployed second", (setting, ms) => {
+    expect(copyDelayMs(setting)).toBe(ms);
   });
 });
