@@ -185,6 +185,8 @@ export interface ServeOptions {
   limits?: Record<string, number>;
   /** For the `hook` floor: where the pre-call hook is, and the body the bench client signed for it. */
   hook?: { url: string; body: string };
+  /** An entry module of the bench's own in front of the bundle (`./index.js`), instead of the bundle itself. */
+  entry?: string;
   /** Opens workerd's DevTools inspector on this port (scripts/profile.ts takes CPU profiles through it). */
   inspectorPort?: number;
 }
@@ -208,7 +210,7 @@ async function serve(options: Record<string, unknown>, d1Bindings: string[], ins
     ...(inspectorPort !== undefined && { inspectorPort }),
     // The Worker still writes its log lines; they are counted, not printed: printing thousands of lines from
     // this process would slow the load client that shares it. In production, logs leave the request path.
-    handleStructuredLogs: () => void logLines++,
+    handleStructuredLogs: (l: { message?: string }) => { logLines++; if (process.env.PROFILE_DEBUG && !String(l.message).includes("twilio.voice")) console.log(String(l.message).slice(0, 300)); },
   } as unknown as MiniflareOptions);
   for (const binding of d1Bindings) await applyMigrations((await mf.getD1Database(binding)) as unknown as D1Like);
   return {
@@ -232,10 +234,11 @@ async function serve(options: Record<string, unknown>, d1Bindings: string[], ins
  */
 export async function serveBundle(bindings: Record<string, string>, options: ServeOptions = {}): Promise<LocalWorker> {
   const config = workerConfig();
-  const entry = options.timers
+  const entryModule = options.entry ?? (options.timers && BUNDLE_ENTRY);
+  const entry = entryModule
     ? {
         modules: [
-          { type: "ESModule", path: join(BUNDLE_DIR, "bench-entry.js"), contents: BUNDLE_ENTRY },
+          { type: "ESModule", path: join(BUNDLE_DIR, "bench-entry.js"), contents: entryModule },
           { type: "ESModule", path: join(BUNDLE_DIR, "index.js") },
         ],
       }
