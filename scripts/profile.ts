@@ -3,8 +3,11 @@
  * a signed webhook for a fresh CallSid to an agent with routing rules, a global blocklist, both rate limits) is sent
  * PROFILE_CALLS times, one at a time, to the deployable bundle in workerd with its DevTools inspector open, under a
  * V8 CPU profile (Profiler domain of the Chrome DevTools Protocol, which workerd serves). Samples are mapped back to
- * src/ through the bundle's source map, and two tables are printed: self time by function, and time by source file
- * (the Worker's isolate runs its line objects too, so their statements are in the same profile).
+ * src/ through the bundle's source map (scripts/lib/cpu-profile.ts): self time by function, the runtime's functions
+ * by the Worker's function that called them, and self time by source file (the Worker's isolate runs its line
+ * objects too, so their statements are in the same profile). First, the binding calls a call makes, counted by an
+ * entry module in front of the bundle: each is cheap deployed but costs Miniflare's emulation hundreds of µs of CPU
+ * here (docs/performance.md, "Where the CPU goes"), so they explain most of a local CPU figure.
  *
  * `PROFILE_TARGET=floor` profiles the bench's line floor instead (scripts/lib/bench-workers.ts), for comparison.
  * `PROFILE_HOOK=1` gives every agent a pre-call hook (a stand-in on loopback); `PROFILE_OUT=file.cpuprofile` keeps
@@ -17,6 +20,7 @@ import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { HOOK_ANSWER } from "./lib/bench-call.ts";
 import { BENCH_TWILIO_TOKEN, closeClient, registerSender, seedAgents, webhookSender } from "./lib/bench-client.ts";
+import { largest, profileTables, type CallFrame, type Profile } from "./lib/cpu-profile.ts";
 import { BUNDLE_DIR, buildBundle, serveBundle, serveFloor } from "./lib/workerd.ts";
 
 const CALLS = Number(process.env.PROFILE_CALLS ?? 3000);
@@ -77,25 +81,6 @@ export default {
 };
 `;
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
-
 interface Target {
   title?: string;
   id?: string;
@@ -120,7 +105,6 @@ async function session(target: Target) {
     else waiter?.resolve(msg.result);
   };
   return {
-    name: (target.title ?? target.id ?? "?").replace(/^workerd: worker /, ""),
     send: <T>(method: string, params: Record<string, unknown> = {}) =>
       new Promise<T>((resolve, reject) => {
         pending.set(++id, { resolve: resolve as (r: unknown) => void, reject });
@@ -143,45 +127,15 @@ function locator() {
 }
 
 function summarise(profile: Profile, calls: number): void {
-  const locate = locator();
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
-  profile.samples.forEach((nodeId, i) => selfUs.set(nodeId, (selfUs.get(nodeId) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
-  const bySelf = new Map<string, number>();
-  const byFile = new Map<string, number>();
-  let total = 0;
-  let idle = 0;
-  for (const [nodeId, us] of selfUs) {
-    const node = byId.get(nodeId) as ProfileNode;
-    if (node.callFrame.functionName === "(idle)") {
-      idle += us;
-      continue;
-    }
-    total += us;
-    const { file, where } = locate(node.callFrame);
-    bySelf.set(where, (bySelf.get(where) ?? 0) + us);
-    byFile.set(file, (byFile.get(file) ?? 0) + us);
-  }
+  const tables = profileTables(profile, locator(), (frame) => frame.url.endsWith("index.js"));
   const perCall = (us: number) => (us / calls).toFixed(1).padStart(7);
-  // Who calls the runtime's own functions (fetch, SQL exec, timers): their self time is ours to explain.
-  const parentOf = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-  const callers = new Map<string, number>();
-  for (const [nodeId, us] of selfUs) {
-    const node = byId.get(nodeId) as ProfileNode;
-    if (node.callFrame.url || ["(idle)", "(program)", "(garbage collector)", "(root)"].includes(node.callFrame.functionName)) continue;
-    let parent = byId.get(parentOf.get(nodeId) ?? -1);
-    while (parent && !parent.callFrame.url.endsWith("index.js")) parent = byId.get(parentOf.get(parent.id) ?? -1);
-    const key = `${node.callFrame.functionName} ← ${parent ? locate(parent.callFrame).where : "(top)"}`;
-    callers.set(key, (callers.get(key) ?? 0) + us);
-  }
-  console.log(`\n${calls} calls: ${(total / calls / 1000).toFixed(3)} ms of JS-visible CPU per call (idle ${(idle / calls / 1000).toFixed(2)} ms a call, waiting).`);
+  console.log(`\n${calls} calls: ${(tables.busyUs / calls / 1000).toFixed(3)} ms of JS-visible CPU per call (idle ${(tables.idleUs / calls / 1000).toFixed(2)} ms a call, waiting).`);
   console.log("\nSelf time per call, by function (µs):");
-  for (const [where, us] of [...bySelf].sort((a, b) => b[1] - a[1]).slice(0, ROWS)) console.log(`${perCall(us)}  ${where}`);
+  for (const [where, us] of largest(tables.bySelf, ROWS)) console.log(`${perCall(us)}  ${where}`);
   console.log("\nThe runtime's functions, by the Worker's function that called them (µs per call):");
-  for (const [key, us] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, ROWS)) console.log(`${perCall(us)}  ${key}`);
+  for (const [key, us] of largest(tables.runtimeCallers, ROWS)) console.log(`${perCall(us)}  ${key}`);
   console.log("\nSelf time per call, by source file (µs):");
-  for (const [file, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, ROWS)) console.log(`${perCall(us)}  ${file}`);
+  for (const [file, us] of largest(tables.byFile, ROWS)) console.log(`${perCall(us)}  ${file}`);
 }
 
 async function main() {
@@ -217,7 +171,6 @@ async function main() {
     if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
     console.log(`workerd process CPU: ${(cpu / CALLS).toFixed(3)} ms per call (all threads, profiler on); ${failed} failed.`);
     if (!floor) {
-      if (process.env.PROFILE_DEBUG) console.log(JSON.stringify(counts), (await (await worker.d1("DB")).prepare("SELECT COUNT(*) AS n FROM calls").bind().first<{ n: number }>())?.n);
       console.log("\nBinding calls per call (the Worker and its line objects; each costs Miniflare's emulation CPU locally):");
       for (const [name, n] of Object.entries(counts).sort((a, b) => b[1] - a[1])) console.log(`${(n / CALLS).toFixed(2).padStart(8)}  ${name}`);
     }

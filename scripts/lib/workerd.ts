@@ -210,7 +210,7 @@ async function serve(options: Record<string, unknown>, d1Bindings: string[], ins
     ...(inspectorPort !== undefined && { inspectorPort }),
     // The Worker still writes its log lines; they are counted, not printed: printing thousands of lines from
     // this process would slow the load client that shares it. In production, logs leave the request path.
-    handleStructuredLogs: (l: { message?: string }) => { logLines++; if (process.env.PROFILE_DEBUG && !String(l.message).includes("twilio.voice")) console.log(String(l.message).slice(0, 300)); },
+    handleStructuredLogs: () => void logLines++,
   } as unknown as MiniflareOptions);
   for (const binding of d1Bindings) await applyMigrations((await mf.getD1Database(binding)) as unknown as D1Like);
   return {
