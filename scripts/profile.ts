@@ -20,6 +20,7 @@ import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { HOOK_ANSWER } from "./lib/bench-call.ts";
 import { BENCH_TWILIO_TOKEN, closeClient, registerSender, seedAgents, webhookSender } from "./lib/bench-client.ts";
+import { bindingCosts } from "./lib/binding-costs.ts";
 import { largest, profileTables, type CallFrame, type Profile } from "./lib/cpu-profile.ts";
 import { BUNDLE_DIR, buildBundle, serveBundle, serveFloor } from "./lib/workerd.ts";
 
@@ -139,6 +140,8 @@ function summarise(profile: Profile, calls: number): void {
 }
 
 async function main() {
+  console.log("What each platform call costs the workerd process here (CPU µs per call; deployed, KV, D1 and the limiter are not the Worker's CPU):");
+  for (const { op, cpuUs } of await bindingCosts()) console.log(`${cpuUs.toFixed(0).padStart(8)}  ${op}`);
   buildBundle();
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { delayMs: 1 } });
   const hooks = process.env.PROFILE_HOOK ? await startHookStandIn({ secret: SIGNING_SECRET }) : undefined;

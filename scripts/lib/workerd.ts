@@ -276,3 +276,23 @@ export async function serveFloor(target: string, kind: FloorKind, options: Serve
     options.inspectorPort,
   );
 }
+
+/**
+ * A script of the bench's own (scripts/lib/binding-costs.ts) with one of each binding the Worker uses, as
+ * wrangler.toml declares them: a SQLite Durable Object class `Obj`, KV `KV`, D1 `DB` and the rate limiter `RL`.
+ */
+export async function serveProbe(script: string): Promise<LocalWorker> {
+  const [limiter] = Object.values(rateLimits({ NUMBER_RATE_LIMITER: 1_000_000 })).slice(0, 1);
+  return serve(
+    {
+      modules: true,
+      script,
+      compatibilityDate: workerConfig().compatibilityDate,
+      durableObjects: { OBJ: { className: "Obj", useSQLite: true } },
+      kvNamespaces: ["KV"],
+      d1Databases: ["DB"],
+      ratelimits: { RL: limiter },
+    },
+    ["DB"],
+  );
+}
