@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_WEBHOOK_SIGNING_SECRET } from "./test/secrets.ts";
 import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "./test/admin-token.ts";
@@ -39,62 +39,75 @@ class SlowestFirst extends BaseSequencer {
 }
 
 /**
- * Two projects: `worker` runs in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against
- * the local Retell, Twilio and hook stand-ins; `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, the operator page in a browser, and the stand-ins' own HTTP server.
+ * The files that run a line's alarm by hand (runDurableObjectAlarm, copyToD1) at a moment of their choosing: the
+ * alarm must not have run by itself first, so their lines keep the deployed copy delay.
+ */
+const ALARM_BY_HAND = ["test/line/object.test.ts", "test/routes/calls.test.ts", "test/routes/hold.test.ts"];
+
+/**
+ * Tests in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against the local Retell, Twilio, hook
+ * and receiver stand-ins. `copyDelayMs`: LINE_COPY_DELAY_MS, how long a line waits before copying a change to D1
+ * (undefined: the deployed second, line/d1-copy.ts COPY_DELAY_MS).
+ */
+function workerProject(name: string, files: { include: string[]; exclude: string[] }, copyDelayMs: string | undefined): TestProjectInlineConfiguration {
+  return {
+    plugins: [
+      cloudflareTest(async ({ inject }) => ({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          compatibilityFlags: ["nodejs_compat"],
+          bindings: {
+            RETELL_BASE_URL: inject("retellBaseUrl"),
+            // Well above the stand-in's slow answers (1.5 s) that tests keep in flight: a loaded machine adds
+            // seconds to a round trip, and a timeout there would retry and register twice.
+            RETELL_TIMEOUT_MS: "5000",
+            TWILIO_API_BASE_URL: inject("twilioApiBaseUrl"),
+            TWILIO_ACCOUNT_SID: TEST_TWILIO_ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
+            TWILIO_AUTH_TOKEN_SECONDARY: TEST_TWILIO_AUTH_TOKEN_SECONDARY,
+            RETELL_API_KEY: TEST_RETELL_API_KEY,
+            ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+            WEBHOOK_SIGNING_SECRET: TEST_WEBHOOK_SIGNING_SECRET,
+            CALLS_TOKEN: TEST_CALLS_TOKEN,
+            // The tests call from Australian numbers to American ones (the default is the calling number's country).
+            OUTBOUND_ALLOWED_COUNTRIES: "AU,US",
+            // 50 ms for most files: the many tests that wait for a record (for it, not for a time) then wait 50 ms
+            // each, not a second.
+            ...(copyDelayMs !== undefined && { LINE_COPY_DELAY_MS: copyDelayMs }),
+            // Applied to the DB binding of each test file by test/apply-migrations.ts.
+            TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      // Generous limits that only a failing test reaches: on a loaded 2-core machine a test that takes
+      // 0.5 s alone can take several, and vitest's default 5 s would fail it for the machine, not the code.
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+      globalSetup: ["./test/global-setup.ts"],
+      setupFiles: ["./test/apply-migrations.ts"],
+      ...files,
+    },
+  };
+}
+
+/**
+ * Three projects: `worker` and `worker-alarm` run in the Workers runtime (workerProject); `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, the operator page in a browser, and the stand-ins' own HTTP server.
  */
 export default defineConfig({
   test: {
     // The Worker logs a JSON line per webhook; show them only for a test that fails.
     silent: "passed-only",
-    // Three test files at a time on 2 cores (vitest's default there is one): much of a file's time is spent waiting
-    // (on wrangler dev, a stand-in's slow answer, the load test's catch-up), so a third file fills the gaps. That is
-    // less contention than the busy-machine check's (docs/proof.md: two files on the one free core). Each worker
-    // file still gets a runtime and storage of its own; ids the shared stand-ins key on are random.
-    maxWorkers: 3,
+    // Two test files at a time (vitest's default on 2 cores is one): most of a file's time is spent waiting on
+    // other processes (wrangler, workerd, the CLI, a line object's alarm), so a second file fills the gap. Each
+    // worker file still gets a runtime and storage of its own; ids the shared stand-ins key on are random.
+    maxWorkers: 2,
     sequence: { sequencer: SlowestFirst },
     projects: [
-      {
-        plugins: [
-          cloudflareTest(async ({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              compatibilityFlags: ["nodejs_compat"],
-              bindings: {
-                RETELL_BASE_URL: inject("retellBaseUrl"),
-                // Well above the stand-in's slow answers (1.5 s) that tests keep in flight: a loaded machine adds
-                // seconds to a round trip, and a timeout there would retry and register twice.
-                RETELL_TIMEOUT_MS: "5000",
-                TWILIO_API_BASE_URL: inject("twilioApiBaseUrl"),
-                TWILIO_ACCOUNT_SID: TEST_TWILIO_ACCOUNT_SID,
-                TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
-                TWILIO_AUTH_TOKEN_SECONDARY: TEST_TWILIO_AUTH_TOKEN_SECONDARY,
-                RETELL_API_KEY: TEST_RETELL_API_KEY,
-                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-                WEBHOOK_SIGNING_SECRET: TEST_WEBHOOK_SIGNING_SECRET,
-                CALLS_TOKEN: TEST_CALLS_TOKEN,
-                // The tests call from Australian numbers to American ones (the default is the calling number's country).
-                OUTBOUND_ALLOWED_COUNTRIES: "AU,US",
-                // A line copies a change to D1 this long after it (1 s deployed: line/d1-copy.ts COPY_DELAY_MS), so the
-                // many tests that wait for a record each wait 50 ms, not a second; they wait for the record, not a time.
-                LINE_COPY_DELAY_MS: "50",
-                // Applied to the DB binding of each test file by test/apply-migrations.ts.
-                TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
-              },
-            },
-          })),
-        ],
-        test: {
-          name: "worker",
-          // Generous limits that only a failing test reaches: on a loaded 2-core machine a test that takes
-          // 0.5 s alone can take several, and vitest's default 5 s would fail it for the machine, not the code.
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
-          globalSetup: ["./test/global-setup.ts"],
-          setupFiles: ["./test/apply-migrations.ts"],
-          include: ["test/**/*.test.ts"],
-          exclude: ["test/cli/**", "test/scripts/**", "test/page/**", "test/stand-ins/**"],
-        },
-      },
+      workerProject("worker", { include: ["test/**/*.test.ts"], exclude: ["test/cli/**", "test/scripts/**", "test/page/**", "test/stand-ins/**", ...ALARM_BY_HAND] }, "50"),
+      workerProject("worker-alarm", { include: ALARM_BY_HAND, exclude: [] }, undefined),
       {
         test: {
           name: "node",
