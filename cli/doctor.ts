@@ -14,7 +14,7 @@ import { mappingKey } from "./lib/mappings.ts";
 import { Progress, note, out } from "./lib/output.ts";
 import { checkAgents, retellApi } from "./lib/retell.ts";
 import { Settings } from "./lib/settings.ts";
-import { STORE_FLAGS, describeStore, getValues, readAll, storeFromFlags, type Store } from "./lib/store.ts";
+import { STORE_FLAGS, describeStore, getValues, readMappings, storeFromFlags, type Store } from "./lib/store.ts";
 import { WEBHOOKS_KEY, parseEndpoints, type WebhookEndpoint } from "../src/events/endpoints.ts";
 import { parseSecret } from "../src/standard-webhooks/sign.ts";
 import { TwilioClient, twilioCredentials, type IncomingNumber } from "./lib/twilio.ts";
@@ -74,10 +74,12 @@ class Checklist {
  * The endpoints in KV `webhooks`, and the signing secret checked with the Worker's own parseSecret (locally, where
  * the value is readable; the deployed Worker's only by name). With endpoints and no valid secret nothing is sent.
  */
-async function checkEvents(list: Checklist, store: Store, settings: Settings, remoteSecrets: Set<string> | null): Promise<void> {
+async function checkEvents(list: Checklist, store: Store, settings: Settings, remoteSecrets: Set<string> | null, listed: Set<string> | undefined): Promise<void> {
   let endpoints: WebhookEndpoint[] = [];
   try {
-    const parsed = parseEndpoints((await getValues(store, [WEBHOOKS_KEY])).get(WEBHOOKS_KEY) ?? null);
+    // A key the store just listed without it is not read again: each wrangler call costs seconds.
+    const stored = listed && !listed.has(WEBHOOKS_KEY) ? null : ((await getValues(store, [WEBHOOKS_KEY])).get(WEBHOOKS_KEY) ?? null);
+    const parsed = parseEndpoints(stored);
     if (!parsed.ok) list.fail(`KV ${WEBHOOKS_KEY} is invalid (${parsed.detail}): no call event is sent`, `npm run webhooks -- list --${store.mode}, then fix it with npm run webhooks`);
     else endpoints = parsed.endpoints;
   } catch (error) {
@@ -200,9 +202,10 @@ async function main(argv: string[]): Promise<number> {
   // ── KV ─────────────────────────────────────────────────────────────────────
   list.section("KV mappings");
   let values: Map<string, string> | undefined;
+  let listed: Set<string> | undefined;
   const agents = new Map<string, AgentConfig>();
   try {
-    values = await readAll(store);
+    ({ mappings: values, keys: listed } = await readMappings(store));
     list.pass(`${describeStore(store)} is reachable: ${values.size} mapping(s)`);
     for (const [key, raw] of values) {
       const p = parseAgentValue(raw);
@@ -217,7 +220,7 @@ async function main(argv: string[]): Promise<number> {
 
   // ── Call events ────────────────────────────────────────────────────────────
   list.section("Call events (docs/events.md)");
-  await checkEvents(list, store, settings, remoteSecrets);
+  await checkEvents(list, store, settings, remoteSecrets, listed);
 
   // ── Twilio ─────────────────────────────────────────────────────────────────
   list.section("Twilio numbers");

@@ -119,14 +119,20 @@ export const RULES_KEY_PREFIX = "rules:";
 
 /** Every number → agent mapping in the store (the rules' and the webhooks' own keys left out). */
 export async function readAll(store: Store): Promise<Map<string, string>> {
-  const keys = (await listKeys(store)).filter((key) => !key.startsWith(RULES_KEY_PREFIX) && key !== WEBHOOKS_KEY);
+  return (await readMappings(store)).mappings;
+}
+
+/** The mappings, and every key the store lists, so a caller can tell a key is absent without reading it. */
+export async function readMappings(store: Store): Promise<{ mappings: Map<string, string>; keys: Set<string> }> {
+  const listed = await listKeys(store);
+  const keys = listed.filter((key) => !key.startsWith(RULES_KEY_PREFIX) && key !== WEBHOOKS_KEY);
   const values = await getValues(store, keys);
-  const all = new Map<string, string>();
+  const mappings = new Map<string, string>();
   for (const key of keys) {
     const value = values.get(key);
-    if (value != null) all.set(key, value);
+    if (value != null) mappings.set(key, value);
   }
-  return all;
+  return { mappings, keys: new Set(listed) };
 }
 
 /** One write: `wrangler kv key put` (the value goes through a file, so no shell or argument parser can alter it). */

@@ -153,6 +153,13 @@ describe("npm run doctor --remote (wrangler faked: Cloudflare cannot be reached 
     expect(result.stdout).toContain("✗ WEBHOOK_SIGNING_SECRET is not set on the deployed Worker: call events wait in the queue, unsent");
   });
 
+  it("reads KV with two wrangler calls when no endpoint is set: a key the list lacks is not read", async () => {
+    const fake = deployed(["TWILIO_AUTH_TOKEN", "RETELL_API_KEY"]);
+    const result = await runCli("doctor", ["--remote", "--url", dev.url], cleanEnv(fake.env));
+    expect(result.stdout).toContain("– no endpoint: call events are not sent anywhere");
+    expect(fake.calls().filter((c) => c[0] === "kv").map((c) => c.slice(0, 3).join(" "))).toEqual(["kv key list", "kv bulk get"]);
+  });
+
   it("fails on a required secret missing from the deployed Worker, with the command that sets it", async () => {
     const twilio = await twilioWith(TWILIO_TOKEN, [["+61341517921", { voice_url: `${dev.url}/api/webhooks/twilio`, status_callback: `${dev.url}/api/webhooks/twilio/status` }]]);
     const fake = deployed(["TWILIO_AUTH_TOKEN"]);
