@@ -3,7 +3,7 @@
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
-import type { HookAnswer } from "../hook/answer.ts";
+import type { HookAnswer } from "../line/hook-answer.ts";
 import { applyHookAnswer } from "../hook/merge.ts";
 import { normalizeE164 } from "../phone.ts";
 import { callerVerification } from "../rules/verification.ts";

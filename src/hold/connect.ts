@@ -8,7 +8,7 @@ import type { AgentConfig } from "../agents/schema.ts";
 import type { Bindings } from "../env.ts";
 import { retellClient, retellSipHost } from "../config.ts";
 import { connectCall, type ConnectResult } from "../calls/connect.ts";
-import type { HookAnswer } from "../hook/answer.ts";
+import type { HookAnswer } from "../line/hook-answer.ts";
 import type { VoiceOutcome } from "../calls/outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { Admission } from "../line/capacity.ts";

@@ -5,7 +5,7 @@
  * `answers` (line/answers.ts); the object keeps the webhooks waiting for a claim's answer in memory (line/waiters.ts).
  */
 import { connectedOutcome, type VoiceOutcome } from "../calls/outcome.ts";
-import type { StoredHook } from "../hook/consult.ts";
+import type { StoredHook } from "./hook-answer.ts";
 import { mayAnswerAgain, storeAnswer, storedAnswer } from "./answers.ts";
 import { callRow, CLAIM_TTL_MS, rowRecord, writeCall } from "./calls-table.ts";
 import { leftQueue, settlePlace } from "./capacity.ts";

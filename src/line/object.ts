@@ -33,10 +33,9 @@ import { retellSipHost } from "../config.ts";
 import type { Bindings } from "../env.ts";
 import { log } from "../log.ts";
 import { loadEndpoints } from "../events/endpoint-store.ts";
-import type { StoredHook } from "../hook/consult.ts";
-import type { OutboundContext } from "../outbound/context.ts";
+import type { StoredHook } from "./hook-answer.ts";
 import { SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "./outbound-limits.ts";
-import type { AnsweredPlan } from "../outbound/machine.ts";
+import type { AnsweredPlan } from "./machine.ts";
 import type { CallRecord } from "../records/list.ts";
 import { retentionDays } from "../records/retention.ts";
 import type { RetellCallUpdate } from "../retell/events.ts";
@@ -54,7 +53,7 @@ import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./cla
 import { copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
 import { createEventTables, sendEvents, type RetellRaw } from "./events-outbox.ts";
 import { createHookAnswers, readHookAnswer } from "./hook-answer.ts";
-import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation } from "./outbound.ts";
+import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation, type PlacedContext } from "./outbound.ts";
 import {
   attemptKey,
   awaitedAttempt,
@@ -75,7 +74,7 @@ export type OutboundAnswer =
   /** No such reservation on this line (forgotten, or another call's). */
   | { kind: "unknown" }
   | { kind: "machine"; plan: Exclude<AnsweredPlan, { kind: "agent" }> }
-  | { kind: "agent"; context: OutboundContext; claim: VoiceClaim };
+  | { kind: "agent"; context: PlacedContext; claim: VoiceClaim };
 
 export class PhoneLine extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
@@ -282,7 +281,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   // ── Outbound calls (line/outbound.ts, src/outbound/) ──
 
   /** Takes one of the number's slots under its limits and stores the call's context. */
-  async reserveOutbound(context: OutboundContext, limits: OutboundLimits, now: number): Promise<OutboundReservation> {
+  async reserveOutbound(context: PlacedContext, limits: OutboundLimits, now: number): Promise<OutboundReservation> {
     const reservation = reserveOutbound(this.sql, context, limits, now);
     if (reservation.ok) await this.alarmClock.noLaterThan(now + SLOT_TIMEOUT_MS);
     return reservation;
@@ -325,7 +324,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   }
 
   /** The context an outbound call was placed with, by its CallSid; null for an inbound call (line/outbound.ts). */
-  async outboundCall(callSid: string): Promise<OutboundContext | null> {
+  async outboundCall(callSid: string): Promise<PlacedContext | null> {
     return outboundContextOfCall(this.sql, callSid);
   }
 

@@ -19,7 +19,7 @@ import { nothingDone, twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
 import { allowedCountries, checkDestination } from "./destination.ts";
 import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "../line/outbound-limits.ts";
-import { twilioMachineDetection } from "./machine.ts";
+import { twilioMachineDetection } from "../line/machine.ts";
 import type { OutboundRequest } from "./request.ts";
 
 export const OUTBOUND_PATH = "/api/webhooks/twilio/outbound";
