@@ -6,7 +6,8 @@ import { validateCallHook, type CallHook } from "../hook/settings.ts";
 import { normalizeE164 } from "../phone.ts";
 import { validateAnnounce, type Announce } from "../calls/announce.ts";
 import { validateHold, type HoldFields } from "../hold/settings.ts";
-import { validateVoicemail, type Voicemail } from "../voicemail/settings.ts";
+import { validateVoicemail } from "../voicemail/settings.ts";
+import type { AgentLookupFailure, Voicemail } from "../line/voice-outcome.ts";
 import { validateCallerPatterns } from "../rules/callers.ts";
 import { BLOCK_UNVERIFIED, isBlockUnverified, type BlockUnverified } from "../rules/verification.ts";
 import { validateSchedule, type Schedule } from "../rules/schedule.ts";
@@ -49,13 +50,10 @@ export interface AgentConfig extends HoldFields {
 export const MAX_CALL_SECONDS = 14_400;
 
 export type AgentConfigError = {
-  reason: "agent_missing_retell_id" | "agent_config_invalid";
+  reason: Extract<AgentLookupFailure, "agent_missing_retell_id" | "agent_config_invalid">;
   /** Which field is wrong and why; for logs and CLI messages, never for callers. */
   detail: string;
 };
-
-/** Why no agent can serve a call: the value's own problems, or none stored, or KV failing. */
-export type AgentLookupFailure = AgentConfigError["reason"] | "agent_not_found" | "agent_lookup_failed";
 
 export type AgentParseResult = { ok: true; agent: AgentConfig } | ({ ok: false } & AgentConfigError);
 

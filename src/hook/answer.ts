@@ -6,7 +6,7 @@
  * half an answer could greet a caller with another caller's name. Fields Retell does not define are ignored, as
  * Retell ignores them, so an operator's existing handler works unchanged. Knows no framework.
  */
-import type { HookAnswer, JsonValue } from "../line/hook-answer.ts";
+import type { HookAnswer, JsonValue } from "../line/stored-hook.ts";
 
 /** Retell's agent ids are letters, digits, `_` and `-` (agents/schema.ts ROUTE_AGENT_ID), with at least one letter. */
 const AGENT_ID = /^(?=.*[A-Za-z])[A-Za-z0-9_-]{1,128}$/;

@@ -5,7 +5,7 @@
  */
 import { signedHeaders } from "../standard-webhooks/sign.ts";
 import { parseHookAnswer } from "./answer.ts";
-import type { HookAnswer } from "../line/hook-answer.ts";
+import type { HookAnswer } from "../line/stored-hook.ts";
 
 /** Retell's own inbound-webhook answers are small; 64 KiB is room for any real one, and bounds what a hostile server costs us. */
 export const MAX_ANSWER_BYTES = 64 * 1024;

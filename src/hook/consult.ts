@@ -11,7 +11,7 @@ import { log } from "../log.ts";
 import { newMessageId } from "../standard-webhooks/sign.ts";
 import type { InboundCall } from "../twilio/params.ts";
 import type { HookResult } from "../records/list.ts";
-import type { StoredHook } from "../line/hook-answer.ts";
+import type { StoredHook } from "../line/stored-hook.ts";
 import { callHook, type HookFailure } from "./client.ts";
 import { hookRequest } from "./request.ts";
 import { effectiveHook, hookTimeoutMs } from "./settings.ts";

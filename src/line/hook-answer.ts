@@ -4,39 +4,13 @@
  * Plain functions over the line object's SQLite storage (line/object.ts):
  *
  *   hook_answers(call_sid TEXT PRIMARY KEY,
- *                stored TEXT NOT NULL,     -- JSON StoredHook (below): result, ms, the answer to apply
+ *                stored TEXT NOT NULL,     -- JSON StoredHook (line/stored-hook.ts): result, ms, the answer to apply
  *                stored_at INTEGER NOT NULL)
  *
  * Forgotten with the call: a row whose call the line no longer holds is deleted by the object's alarm. The
  * answer (the operator's variables and metadata) stays here: it is never copied to D1 nor logged.
  */
-import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
-import type { HookResult } from "../records/list.ts";
-
-/** A JSON value as JSON.parse gives it (objects and arrays left untyped: they are passed on as they came). */
-export type JsonValue = string | number | boolean | null | object;
-
-/**
- * The hook's answer as hook/answer.ts checks it: Retell's inbound-webhook answer plus the bridge's `reject`. Here,
- * below the hook room, because the line keeps it for the call's later legs.
- */
-export interface HookAnswer {
-  override_agent_id?: string;
-  override_agent_version?: number;
-  dynamic_variables?: Record<string, string>;
-  metadata?: { [key: string]: JsonValue };
-  agent_override?: CallRegisterPhoneCallParams.AgentOverride;
-  /** The bridge's extension: turn the caller away with `<Reject reason="rejected"/>`. */
-  reject?: boolean;
-}
-
-/** What the line keeps of a hook's answer (hook/consult.ts askHook makes it), so no later leg of the call asks again. */
-export interface StoredHook {
-  result: HookResult;
-  ms: number;
-  /** The answer to apply: empty unless the result is `ok`. */
-  answer: HookAnswer;
-}
+import type { StoredHook } from "./stored-hook.ts";
 
 export function createHookAnswers(sql: SqlStorage): void {
   sql.exec("CREATE TABLE IF NOT EXISTS hook_answers (call_sid TEXT PRIMARY KEY NOT NULL, stored TEXT NOT NULL, stored_at INTEGER NOT NULL)");

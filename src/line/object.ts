@@ -27,13 +27,13 @@
  * re-reads what it depends on.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { VoiceOutcome } from "../calls/outcome.ts";
+import type { VoiceOutcome } from "./voice-outcome.ts";
 import type { StatusUpdate } from "../twilio/call-status.ts";
 import { retellSipHost } from "../config.ts";
 import type { Bindings } from "../env.ts";
 import { log } from "../log.ts";
 import { loadEndpoints } from "../events/endpoint-store.ts";
-import type { StoredHook } from "./hook-answer.ts";
+import type { StoredHook } from "./stored-hook.ts";
 import { SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "./outbound-limits.ts";
 import type { AnsweredPlan } from "./machine.ts";
 import type { CallRecord } from "../records/list.ts";

@@ -12,7 +12,7 @@ import type { VoiceClaim } from "../../src/line/claims.ts";
 import { COPY_RETRY_WINDOW_MS } from "../../src/line/d1-copy.ts";
 import { lineStub } from "../../src/line/address.ts";
 import type { VoiceAnswer } from "../../src/line/transitions.ts";
-import type { VoiceOutcome } from "../../src/calls/outcome.ts";
+import type { VoiceOutcome } from "../../src/line/voice-outcome.ts";
 import { callSid, uniqueNumber } from "../helpers.ts";
 import { failingDb, hangingDb, readCall } from "../records.ts";
 
