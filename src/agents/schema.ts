@@ -3,6 +3,7 @@
  * A value is either a bare Retell agent id (`agent_abc123`) or a JSON object; see docs/storage.md.
  */
 import { validateCallHook, type CallHook } from "../hook/settings.ts";
+import { ROUTE_AGENT_ID } from "../agent-key.ts";
 import { normalizeE164 } from "../phone.ts";
 import { validateAnnounce, type Announce } from "../calls/announce.ts";
 import { validateHold, type HoldFields } from "../hold/settings.ts";
@@ -57,14 +58,6 @@ export type AgentConfigError = {
 
 export type AgentParseResult = { ok: true; agent: AgentConfig } | ({ ok: false } & AgentConfigError);
 
-/** KV keys for the per-agent route (`/api/webhooks/twilio/:agentId`) are `agent:<agentId>`. */
-export const AGENT_KEY_PREFIX = "agent:";
-/**
- * Agent ids, the route's and Retell's: what can safely sit in a URL path segment and a KV key. Retell's fit it:
- * `agent_…`, or for older agents 32 letters and digits with no prefix (its API reference's example is
- * `oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD`); Retell's schema itself promises only a non-empty string.
- */
-export const ROUTE_AGENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** Digits and what people write around them (`+61 3 4151-7921`, `0412.345.678`): a phone number pasted by mistake. */
 const PHONE_LIKE = /^[\d\s\-.()+\u00a0]*\d[\d\s\-.()+\u00a0]*$/;
 /** Retell's ids have letters (`agent_…`, or 32 random letters and digits); a value without any is not one. */

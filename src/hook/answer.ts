@@ -8,7 +8,7 @@
  */
 import type { HookAnswer, JsonValue } from "../line/stored-hook.ts";
 
-/** Retell's agent ids are letters, digits, `_` and `-` (agents/schema.ts ROUTE_AGENT_ID), with at least one letter. */
+/** Retell's agent ids are letters, digits, `_` and `-` (agent-key.ts ROUTE_AGENT_ID), with at least one letter. */
 const AGENT_ID = /^(?=.*[A-Za-z])[A-Za-z0-9_-]{1,128}$/;
 /** Nesting deeper than this in metadata or agent_override is refused: no real setting nests so deep, and it bounds the work. */
 export const MAX_ANSWER_DEPTH = 16;

@@ -32,7 +32,7 @@ import type { StatusUpdate } from "../twilio/call-status.ts";
 import { retellSipHost } from "../config.ts";
 import type { Bindings } from "../env.ts";
 import { log } from "../log.ts";
-import { loadEndpoints } from "../events/endpoint-store.ts";
+import { loadEndpoints } from "../records/endpoint-store.ts";
 import type { StoredHook } from "./stored-hook.ts";
 import { SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "./outbound-limits.ts";
 import type { AnsweredPlan } from "./machine.ts";

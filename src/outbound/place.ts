@@ -7,7 +7,7 @@
 import type { Bindings } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { isOwnNumber } from "../agents/own-numbers.ts";
-import { AGENT_KEY_PREFIX } from "../agents/schema.ts";
+import { AGENT_KEY_PREFIX } from "../agent-key.ts";
 import { AppError } from "../errors.ts";
 import { ACCOUNT_LINE, type AccountTake } from "../line/account-calls.ts";
 import { askLine, lineStub } from "../line/address.ts";

@@ -2,7 +2,7 @@
  * The body of POST /api/calls, checked field by field: what an operator asks to be called, and how. Plain
  * TypeScript shared with the CLI (`npm run call` validates a CSV with it before placing anything).
  */
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agent-key.ts";
 import { normalizeE164 } from "../phone.ts";
 import { MACHINE_DETECTIONS, type MachineDetection } from "../line/machine.ts";
 

@@ -8,7 +8,8 @@
  * silence every number at once; `npm run rules` validates before it writes, so only a hand-made value can be bad.
  */
 import { lookupAgent, readKv, type AgentLookup } from "../agents/lookup.ts";
-import { AGENT_KEY_PREFIX, type AgentConfig } from "../agents/schema.ts";
+import { AGENT_KEY_PREFIX } from "../agent-key.ts";
+import type { AgentConfig } from "../agents/schema.ts";
 import { ruleOutcome } from "../calls/outcome.ts";
 import type { VoiceOutcome } from "../line/voice-outcome.ts";
 import type { InboundCall } from "../twilio/params.ts";
