@@ -124,6 +124,11 @@ export function planOutboundAnswer(sql: SqlStorage, reservationId: string, callS
   return { kind: "agent", context };
 }
 
+/** Whether the line placed the call `callSid`: one of its reservations is bound to it (kept SLOT_TIMEOUT_MS from the reservation). */
+export function placedOutbound(sql: SqlStorage, callSid: string): boolean {
+  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbound WHERE call_sid = ?", callSid).one().n > 0;
+}
+
 /** Twilio reported the call final: its slot is free for the next call. */
 export function freeOutboundSlot(sql: SqlStorage, callSid: string): void {
   sql.exec("UPDATE outbound SET active = 0 WHERE call_sid = ?", callSid);
