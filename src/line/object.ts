@@ -44,7 +44,7 @@ import type { VoicemailRecording } from "../twilio/recording.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import { Alarm, forgetExpired, logSendFailure, nextAlarmAt } from "./alarm.ts";
 import { createAnswerTables } from "./answers.ts";
-import { passRetellEvent, recordDial, recordLeftHold, recordMissedCall, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
+import { passRetellEvent, recordDial, recordInboundStatus, recordLeftHold, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
 import type { MissedAgent } from "./missed.ts";
 import { createCallsTable, forgetFinished, readCall } from "./calls-table.ts";
 import { admitCall, capacityState, connectedCount, createCapacityTables, holdRefused, holdTurn, takeReturnPlace, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
@@ -131,9 +131,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     return this.copiedIf(this.freeing(receivedAt, () => recordStatus(this.sql, update, receivedAt, this.retentionMs(), reservation)), receivedAt);
   }
 
-  /** A signed inbound status callback for a call this line holds no record of: recorded as missed (line/call-updates.ts). */
-  async recordMissed(update: StatusUpdate, receivedAt: number, agent: MissedAgent | null): Promise<EventResult | "missed"> {
-    return this.copiedIf(this.freeing(receivedAt, () => recordMissedCall(this.sql, update, receivedAt, agent, this.retentionMs())), receivedAt);
+  /** A signed inbound status callback: applied to the call the line holds, else the call is recorded as missed (line/call-updates.ts). */
+  async recordInboundStatus(update: StatusUpdate, receivedAt: number, agent: MissedAgent | null): Promise<EventResult | "missed"> {
+    return this.copiedIf(this.freeing(receivedAt, () => recordInboundStatus(this.sql, update, receivedAt, agent, this.retentionMs())), receivedAt);
   }
 
   /** How a `<Dial>` ended (dial-complete); "transferring" for the AI leg a transfer interrupted. */
