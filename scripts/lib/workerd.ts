@@ -185,6 +185,8 @@ export interface ServeOptions {
   limits?: Record<string, number>;
   /** For the `hook` floor: where the pre-call hook is, and the body the bench client signed for it. */
   hook?: { url: string; body: string };
+  /** An entry module of the bench's own in front of the bundle (`./index.js`), instead of the bundle itself. */
+  entry?: string;
   /** Opens workerd's DevTools inspector on this port (scripts/profile.ts takes CPU profiles through it). */
   inspectorPort?: number;
 }
@@ -232,10 +234,11 @@ async function serve(options: Record<string, unknown>, d1Bindings: string[], ins
  */
 export async function serveBundle(bindings: Record<string, string>, options: ServeOptions = {}): Promise<LocalWorker> {
   const config = workerConfig();
-  const entry = options.timers
+  const entryModule = options.entry ?? (options.timers && BUNDLE_ENTRY);
+  const entry = entryModule
     ? {
         modules: [
-          { type: "ESModule", path: join(BUNDLE_DIR, "bench-entry.js"), contents: BUNDLE_ENTRY },
+          { type: "ESModule", path: join(BUNDLE_DIR, "bench-entry.js"), contents: entryModule },
           { type: "ESModule", path: join(BUNDLE_DIR, "index.js") },
         ],
       }
@@ -271,5 +274,25 @@ export async function serveFloor(target: string, kind: FloorKind, options: Serve
     },
     stored ? ["DB"] : [],
     options.inspectorPort,
+  );
+}
+
+/**
+ * A script of the bench's own (scripts/lib/binding-costs.ts) with one of each binding the Worker uses, as
+ * wrangler.toml declares them: a SQLite Durable Object class `Obj`, KV `KV`, D1 `DB` and the rate limiter `RL`.
+ */
+export async function serveProbe(script: string): Promise<LocalWorker> {
+  const [limiter] = Object.values(rateLimits({ NUMBER_RATE_LIMITER: 1_000_000 })).slice(0, 1);
+  return serve(
+    {
+      modules: true,
+      script,
+      compatibilityDate: workerConfig().compatibilityDate,
+      durableObjects: { OBJ: { className: "Obj", useSQLite: true } },
+      kvNamespaces: ["KV"],
+      d1Databases: ["DB"],
+      ratelimits: { RL: limiter },
+    },
+    ["DB"],
   );
 }

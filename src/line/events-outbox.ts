@@ -34,6 +34,12 @@ const SEND_BATCH = 50;
 /** Queues' sendBatch takes at most 100 messages and 256 KB (developers.cloudflare.com/queues/platform/limits). */
 const QUEUE_BATCH_MESSAGES = 100;
 const QUEUE_BATCH_BYTES = 240 * 1024;
+/**
+ * How long a line's object reuses the endpoints it read: its alarm runs about once a second while calls change, and
+ * a KV read per round is a billed operation for a value that changes rarely (KV's own cache already lets a change
+ * take up to a minute to reach every location).
+ */
+export const ENDPOINTS_MEMO_MS = 10_000;
 /** Characters per `event_raw` part: even all 3-byte characters stay under SQLite's 2 MB row limit. */
 const RAW_PART_CHARS = 500_000;
 
@@ -169,6 +175,17 @@ function bodyOf(sql: SqlStorage, row: OutboxRow): string {
   const payload: Record<string, unknown> = { type: row.type, timestamp: new Date(row.occurred_at).toISOString(), sequence: row.sequence, data };
   if (row.type === "call.analyzed" && raw !== undefined) payload.retell = (JSON.parse(raw) as { call?: unknown }).call ?? null;
   return JSON.stringify(payload);
+}
+
+/** `load`, called at most once per ENDPOINTS_MEMO_MS; a failed load is not kept, so the next round reads again. */
+export function endpointsMemo(load: () => Promise<WebhookEndpoint[]>, now: () => number = Date.now): () => Promise<WebhookEndpoint[]> {
+  let kept: { endpoints: WebhookEndpoint[]; until: number } | null = null;
+  return async () => {
+    if (kept && now() < kept.until) return kept.endpoints;
+    const endpoints = await load();
+    kept = { endpoints, until: now() + ENDPOINTS_MEMO_MS };
+    return endpoints;
+  };
 }
 
 export interface EventSink {

@@ -51,7 +51,7 @@ import { admitCall, capacityState, connectedCount, createCapacityTables, holdRef
 import { createDequeueTables, noteMember, promoteHeld, sendDueDequeues, type QueueMember } from "./dequeue.ts";
 import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./claims.ts";
 import { copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
-import { createEventTables, sendEvents, type RetellRaw } from "./events-outbox.ts";
+import { createEventTables, endpointsMemo, sendEvents, type RetellRaw } from "./events-outbox.ts";
 import { createHookAnswers, readHookAnswer } from "./hook-answer.ts";
 import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation, type PlacedContext } from "./outbound.ts";
 import {
@@ -86,6 +86,8 @@ export class PhoneLine extends DurableObject<Bindings> {
   private readonly returning = new Set<string>();
   /** The object's one alarm (line/alarm.ts), its time kept in memory. */
   private readonly alarmClock: Alarm;
+  /** The operator's event endpoints, read from KV at most once per ENDPOINTS_MEMO_MS (line/events-outbox.ts). */
+  private readonly endpoints = endpointsMemo(() => loadEndpoints(this.env.AGENTS));
   /** Consecutive failed copies, for the retry delay; forgotten on eviction, which only makes the next retry sooner. */
   private copyFailures = 0;
   /** Consecutive failed sends of call events to the queue, likewise. */
@@ -356,7 +358,7 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** Sends pending call events to the queue (line/events-outbox.ts); a failure is logged and retried from the alarm. */
   async sendEvents(now: number): Promise<{ failed: boolean; pending: number }> {
-    const result = await sendEvents(this.sql, { endpoints: () => loadEndpoints(this.env.AGENTS), db: this.env.DB, queue: this.env.EVENTS }, now);
+    const result = await sendEvents(this.sql, { endpoints: this.endpoints, db: this.env.DB, queue: this.env.EVENTS }, now);
     if (result.failed) logSendFailure(this.sql, result.pending, result.detail, now);
     this.sendFailures = result.failed ? this.sendFailures + 1 : 0;
     return result;

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { addEvent, apiRecord, changeEvents, pendingEvents, recordChangeEvents, sendEvents, type EventSink } from "../../src/line/events-outbox.ts";
+import { addEvent, apiRecord, changeEvents, endpointsMemo, ENDPOINTS_MEMO_MS, pendingEvents, recordChangeEvents, sendEvents, type EventSink } from "../../src/line/events-outbox.ts";
 import { lineStub } from "../../src/line/address.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import type { CallRecord } from "../../src/records/list.ts";
@@ -133,5 +133,33 @@ describe("the outbox", () => {
     expect(sent[0]?.body).toBeUndefined();
     const stored = await env.DB.prepare("SELECT SUM(LENGTH(text)) AS n FROM event_bodies WHERE event_id = ?").bind(sent[0]?.eventId ?? "").first<{ n: number }>();
     expect(stored?.n).toBeGreaterThan(200_000);
+  });
+});
+
+describe("endpointsMemo", () => {
+  const ENDPOINT = { id: "ep_1", url: "https://example.com/hooks", events: ["call.started"] } as unknown as WebhookEndpoint;
+
+  it("reads the endpoints once within ENDPOINTS_MEMO_MS and again after it", async () => {
+    let now = 1_000;
+    let reads = 0;
+    const endpoints = endpointsMemo(async () => (reads++, [ENDPOINT]), () => now);
+    await endpoints();
+    now += ENDPOINTS_MEMO_MS - 1;
+    await endpoints();
+    const withinMemo = reads;
+    now += 1;
+    expect(await endpoints()).toEqual([ENDPOINT]);
+    expect([withinMemo, reads]).toEqual([1, 2]);
+  });
+
+  it("reads again after a failed read", async () => {
+    let reads = 0;
+    const endpoints = endpointsMemo(async () => {
+      reads++;
+      if (reads === 1) throw new Error("KV unavailable");
+      return [ENDPOINT];
+    }, () => 1_000);
+    await expect(endpoints()).rejects.toThrow("KV unavailable");
+    expect(await endpoints()).toEqual([ENDPOINT]);
   });
 });

@@ -1,0 +1,66 @@
+/**
+ * What one platform call costs the workerd process here, in CPU µs: a probe Worker (workerd.ts `serveProbe`) makes
+ * each kind of call a few thousand times and the process's CPU is divided by the count. Deployed, KV, D1 and the
+ * rate limiter are services elsewhere whose work is not the Worker's CPU; locally, Miniflare emulates each in
+ * the same workerd process, so these costs show up in every local CPU figure (docs/performance.md).
+ */
+import { serveProbe } from "./workerd.ts";
+
+const PROBE = String.raw`
+import { DurableObject } from "cloudflare:workers";
+export class Obj extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v TEXT)");
+  }
+  run(op, n) {
+    const sql = this.ctx.storage.sql;
+    for (let i = 0; i < n; i++) {
+      if (op === "sql read") sql.exec("SELECT v FROM t WHERE k = ?", "k" + (i % 50)).toArray();
+      else if (op === "sql write") sql.exec("INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", "k" + (i % 50), "x".repeat(800));
+    }
+    return n;
+  }
+  ping() {
+    return 1;
+  }
+}
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const op = url.searchParams.get("op");
+    const n = Number(url.searchParams.get("n"));
+    const stub = env.OBJ.get(env.OBJ.idFromName("probe"));
+    if (op.startsWith("sql")) return new Response(String(await stub.run(op, n)));
+    for (let i = 0; i < n; i++) {
+      if (op === "line RPC") await stub.ping();
+      else if (op === "KV read") await env.KV.get("key", { cacheTtl: 60 });
+      else if (op === "D1 query") await env.DB.prepare("SELECT 1 AS x").first();
+      else if (op === "rate-limit count") await env.RL.limit({ key: "k" + (i % 50) });
+      else if (op === "timer set and cleared") clearTimeout(setTimeout(() => {}, 5000));
+    }
+    return new Response("ok");
+  },
+};`;
+
+export const PROBED = ["KV read", "D1 query", "rate-limit count", "line RPC", "sql read", "sql write", "timer set and cleared"] as const;
+
+/** CPU µs per call of each probed kind, measured over `count` calls each (after a warm-up). */
+export async function bindingCosts(count = 3_000): Promise<{ op: (typeof PROBED)[number]; cpuUs: number }[]> {
+  const probe = await serveProbe(PROBE);
+  const batch = 500;
+  const call = (op: string, n: number) => fetch(new URL(`/?op=${encodeURIComponent(op)}&n=${n}`, probe.url)).then((r) => r.text());
+  try {
+    await (await probe.kv("KV")).put("key", JSON.stringify([{ id: "ep_1", url: "https://example.com/hooks", events: ["call.started"] }]));
+    const costs = [];
+    for (const op of PROBED) {
+      await call(op, 100);
+      const before = probe.cpuMs();
+      for (let done = 0; done < count; done += batch) await call(op, batch);
+      costs.push({ op, cpuUs: ((probe.cpuMs() - before) * 1000) / count });
+    }
+    return costs;
+  } finally {
+    await probe.dispose();
+  }
+}
