@@ -5,7 +5,8 @@
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { loopMessage } from "../src/agents/loop-guard.ts";
-import { ROUTE_AGENT_ID, parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+import { ROUTE_AGENT_ID } from "../src/agent-key.ts";
+import { parseAgentValue, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
 import { hookTimeoutMs } from "../src/hook/settings.ts";
 import { DEFAULT_TRANSFER_TIMEOUT_S } from "../src/transfers/destinations.ts";
 import { DEFAULT_VOICEMAIL_SECONDS } from "../src/voicemail/settings.ts";

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { MACHINE_DETECTIONS } from "../src/outbound/request.ts";
+import { MACHINE_DETECTIONS } from "../src/line/machine.ts";
 import { isFinalStatus, isTwilioCallStatus } from "../src/twilio/call-status.ts";
 import type { CallRecord } from "../src/records/list.ts";
 import { parseFlags } from "./lib/args.ts";

@@ -13,7 +13,7 @@ import { startHookStandIn, type HookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn, type RetellStandIn } from "../stand-ins/retell.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../stand-ins/twilio.ts";
 import { startReceiverStandIn, type ReceiverStandIn } from "../stand-ins/receiver.ts";
-import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
+import { WEBHOOKS_KEY } from "../src/records/endpoints.ts";
 import { parseFlags, expectPositionals } from "./lib/args.ts";
 import { AGENTS_BINDING, DEFAULT_CONFIG, readWranglerConfig } from "./lib/config.ts";
 import { startDev, type DevServer } from "./lib/dev.ts";

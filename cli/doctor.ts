@@ -15,7 +15,7 @@ import { Progress, note, out } from "./lib/output.ts";
 import { checkAgents, retellApi } from "./lib/retell.ts";
 import { Settings } from "./lib/settings.ts";
 import { STORE_FLAGS, describeStore, getValues, readMappings, storeFromFlags, type Store } from "./lib/store.ts";
-import { WEBHOOKS_KEY, parseEndpoints, type WebhookEndpoint } from "../src/events/endpoints.ts";
+import { WEBHOOKS_KEY, parseEndpoints, type WebhookEndpoint } from "../src/records/endpoints.ts";
 import { parseSecret } from "../src/standard-webhooks/sign.ts";
 import { TwilioClient, twilioCredentials, type IncomingNumber } from "./lib/twilio.ts";
 import { hexId, inboundCallParams, sendWebhook, signedWebhook, sipTarget, spokenText } from "./lib/webhook.ts";

@@ -3,7 +3,8 @@
  * the global blocklist `rules:blocked` (src/rules/blocklist.ts) and an agent's `blockedCallers` /
  * `allowedCallers` (src/agents/schema.ts). See docs/operations.md.
  */
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID, serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../src/agent-key.ts";
+import { serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../src/agents/schema.ts";
 import { BLOCKLIST_KEY, parseBlocklist } from "../src/rules/blocklist.ts";
 import { PATTERN_HELP, normalizePattern } from "../src/rules/callers.ts";
 import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";

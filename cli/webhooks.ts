@@ -1,10 +1,10 @@
 /**
  * `npm run webhooks -- <command>`: the operator's endpoints for call events, in KV under `webhooks` in exactly the
- * format the Worker reads (src/events/endpoints.ts), and their deliveries through the Worker's admin API.
+ * format the Worker reads (src/records/endpoints.ts), and their deliveries through the Worker's admin API.
  * See docs/events.md and docs/operations.md.
  */
 import { resolve } from "node:path";
-import { EVENT_TYPES, WEBHOOKS_KEY, endpointAgentKey, parseEndpoints, validateEndpoints, type EventType, type WebhookEndpoint } from "../src/events/endpoints.ts";
+import { EVENT_TYPES, WEBHOOKS_KEY, endpointAgentKey, parseEndpoints, validateEndpoints, type EventType, type WebhookEndpoint } from "../src/records/endpoints.ts";
 import type { Delivery } from "../src/records/delivery.ts";
 import { expectPositionals, parseFlags, subcommand } from "./lib/args.ts";
 import { LOCAL_WORKER_URL, WorkerApi } from "./lib/api.ts";

@@ -33,7 +33,7 @@ import { CliError } from "../cli/lib/errors.ts";
 import { startRetellStandIn, type RecordedRequest } from "../stand-ins/retell.ts";
 import { startTwilioStandIn } from "../stand-ins/twilio.ts";
 import { startReceiverStandIn, type ReceivedRequest } from "../stand-ins/receiver.ts";
-import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
+import { WEBHOOKS_KEY } from "../src/records/endpoints.ts";
 import { busyLineProblems, DEFAULT_BUSY_LINE, runBusyLine, type BusyLineOptions, type BusyLineReport } from "./lib/busy-line.ts";
 
 const AUTH_TOKEN = "load_twilio_auth_token";

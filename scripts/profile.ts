@@ -9,6 +9,7 @@
  * entry module in front of the bundle: each is cheap deployed but costs Miniflare's emulation hundreds of µs of CPU
  * here (docs/performance.md, "Where the CPU goes"), so they explain most of a local CPU figure.
  *
+ * `PROFILE_CPU_ONLY=1` skips the profile and reports the process's CPU per call alone (before/after a change).
  * `PROFILE_TARGET=floor` profiles the bench's line floor instead (scripts/lib/bench-workers.ts), for comparison.
  * `PROFILE_HOOK=1` gives every agent a pre-call hook (a stand-in on loopback); `PROFILE_OUT=file.cpuprofile` keeps
  * the raw profile for Chrome's Performance panel.
@@ -163,21 +164,23 @@ async function main() {
     await profiler.send("Profiler.enable");
     await profiler.send("Profiler.setSamplingInterval", { interval: SAMPLING_US });
     await fetch(new URL("/__profile/counts?reset=1", worker.url));
-    await profiler.send("Profiler.start");
+    // PROFILE_CPU_ONLY=1: the process's CPU per call without the profiler's own cost, for before/after comparisons.
+    const sampling = !process.env.PROFILE_CPU_ONLY;
+    if (sampling) await profiler.send("Profiler.start");
     const cpuBefore = worker.cpuMs();
     let failed = 0;
     for (let i = 0; i < CALLS; i++) if (!(await send(i))) failed++;
     const cpu = worker.cpuMs() - cpuBefore;
-    const { profile } = await profiler.send<{ profile: Profile }>("Profiler.stop");
+    const profile = sampling ? (await profiler.send<{ profile: Profile }>("Profiler.stop")).profile : undefined;
     profiler.close();
     const counts = floor ? {} : ((await (await fetch(new URL("/__profile/counts", worker.url))).json()) as Record<string, number>);
-    if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
-    console.log(`workerd process CPU: ${(cpu / CALLS).toFixed(3)} ms per call (all threads, profiler on); ${failed} failed.`);
+    if (process.env.PROFILE_OUT && profile) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+    console.log(`workerd process CPU: ${(cpu / CALLS).toFixed(3)} ms per call (all threads${sampling ? ", profiler on" : ""}); ${failed} failed.`);
     if (!floor) {
       console.log("\nBinding calls per call (the Worker and its line objects; each costs Miniflare's emulation CPU locally):");
       for (const [name, n] of Object.entries(counts).sort((a, b) => b[1] - a[1])) console.log(`${(n / CALLS).toFixed(2).padStart(8)}  ${name}`);
     }
-    summarise(profile, CALLS);
+    if (profile) summarise(profile, CALLS);
   } finally {
     await worker.dispose();
     await retell.close();

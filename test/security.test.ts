@@ -10,7 +10,7 @@ import { actionPath, adminRequest, recordOf, retellCall, retellRequest } from ".
 import { TEST_ADMIN_TOKEN } from "./admin-token.ts";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_WEBHOOK_SIGNING_SECRET } from "./secrets.ts";
 import { received, receiverPath, setReceiver } from "./events/receiver.ts";
-import { WEBHOOKS_KEY } from "../src/events/endpoints.ts";
+import { WEBHOOKS_KEY } from "../src/records/endpoints.ts";
 
 const SECRETS = [TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_RETELL_API_KEY, TEST_ADMIN_TOKEN, TEST_WEBHOOK_SIGNING_SECRET];
 const FALLBACK = "+61390001234";

@@ -1,7 +1,7 @@
 /**
  * Where the Worker listens, as Twilio must be configured to call it (src/app.ts routes).
  */
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../../src/agents/schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../../src/agent-key.ts";
 import { httpsOnlyMessage, isSecureOrLoopback } from "../../src/https-only.ts";
 import { normalizeE164 } from "../../src/phone.ts";
 import { readWranglerConfig } from "./config.ts";

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { AGENT_FIELDS, AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../../src/agents/schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../../src/agent-key.ts";
+import { AGENT_FIELDS, parseAgentValue, serializeAgentConfig, validateAgentConfig, type AgentConfig } from "../../src/agents/schema.ts";
 import { dialedNumbers, loopingNumbers, ownNumbers, type DialedNumber } from "../../src/agents/loop-guard.ts";
 import { normalizeE164 } from "../../src/phone.ts";
 import { CsvError, formatCsv, parseCsv } from "./csv.ts";

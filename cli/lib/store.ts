@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { AGENTS_BINDING, agentsNamespace, readWranglerConfig } from "./config.ts";
 import { usageError } from "./errors.ts";
-import { WEBHOOKS_KEY } from "../../src/events/endpoints.ts";
+import { WEBHOOKS_KEY } from "../../src/records/endpoints.ts";
 import { wrangler } from "./wrangler.ts";
 
 export interface Store {

@@ -1,7 +1,9 @@
 /**
  * Finds the agent that serves a call: by the dialed number, or by the agent id in the URL.
  */
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID, parseAgentValue, type AgentConfig, type AgentLookupFailure, type AgentParseResult } from "./schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agent-key.ts";
+import { parseAgentValue, type AgentConfig, type AgentParseResult } from "./schema.ts";
+import type { AgentLookupFailure } from "../line/voice-outcome.ts";
 import { withDeadline } from "../deadline.ts";
 import { normalizeE164 } from "../phone.ts";
 

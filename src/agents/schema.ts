@@ -3,10 +3,12 @@
  * A value is either a bare Retell agent id (`agent_abc123`) or a JSON object; see docs/storage.md.
  */
 import { validateCallHook, type CallHook } from "../hook/settings.ts";
+import { ROUTE_AGENT_ID } from "../agent-key.ts";
 import { normalizeE164 } from "../phone.ts";
 import { validateAnnounce, type Announce } from "../calls/announce.ts";
 import { validateHold, type HoldFields } from "../hold/settings.ts";
-import { validateVoicemail, type Voicemail } from "../voicemail/settings.ts";
+import { validateVoicemail } from "../voicemail/settings.ts";
+import type { AgentLookupFailure, Voicemail } from "../line/voice-outcome.ts";
 import { validateCallerPatterns } from "../rules/callers.ts";
 import { BLOCK_UNVERIFIED, isBlockUnverified, type BlockUnverified } from "../rules/verification.ts";
 import { validateSchedule, type Schedule } from "../rules/schedule.ts";
@@ -49,24 +51,13 @@ export interface AgentConfig extends HoldFields {
 export const MAX_CALL_SECONDS = 14_400;
 
 export type AgentConfigError = {
-  reason: "agent_missing_retell_id" | "agent_config_invalid";
+  reason: Extract<AgentLookupFailure, "agent_missing_retell_id" | "agent_config_invalid">;
   /** Which field is wrong and why; for logs and CLI messages, never for callers. */
   detail: string;
 };
 
-/** Why no agent can serve a call: the value's own problems, or none stored, or KV failing. */
-export type AgentLookupFailure = AgentConfigError["reason"] | "agent_not_found" | "agent_lookup_failed";
-
 export type AgentParseResult = { ok: true; agent: AgentConfig } | ({ ok: false } & AgentConfigError);
 
-/** KV keys for the per-agent route (`/api/webhooks/twilio/:agentId`) are `agent:<agentId>`. */
-export const AGENT_KEY_PREFIX = "agent:";
-/**
- * Agent ids, the route's and Retell's: what can safely sit in a URL path segment and a KV key. Retell's fit it:
- * `agent_…`, or for older agents 32 letters and digits with no prefix (its API reference's example is
- * `oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD`); Retell's schema itself promises only a non-empty string.
- */
-export const ROUTE_AGENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** Digits and what people write around them (`+61 3 4151-7921`, `0412.345.678`): a phone number pasted by mistake. */
 const PHONE_LIKE = /^[\d\s\-.()+\u00a0]*\d[\d\s\-.()+\u00a0]*$/;
 /** Retell's ids have letters (`agent_…`, or 32 random letters and digits); a value without any is not one. */

@@ -15,11 +15,13 @@ import type { VoiceAnswer } from "../line/transitions.ts";
 import { log } from "../log.ts";
 import { applyRules, readRouting, type Routing } from "../rules/route-call.ts";
 import type { InboundCall } from "../twilio/params.ts";
-import { askHook, type StoredHook } from "../hook/consult.ts";
+import { askHook } from "../hook/consult.ts";
+import type { StoredHook } from "../line/stored-hook.ts";
 import { copyWaitMs, retellBudgetMs, timeLeftMs } from "./budget.ts";
 import { failedOutcome } from "./connect.ts";
 import { guardFallback } from "./fallback-guard.ts";
-import { aiLeg, type AiLeg, type VoiceOutcome } from "./outcome.ts";
+import type { VoiceOutcome } from "../line/voice-outcome.ts";
+import { aiLeg, type AiLeg } from "./outcome.ts";
 
 export interface CallAnswer {
   outcome: VoiceOutcome;

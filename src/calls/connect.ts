@@ -3,13 +3,14 @@
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
 import type { AgentConfig } from "../agents/schema.ts";
-import type { HookAnswer } from "../hook/answer.ts";
+import type { HookAnswer } from "../line/stored-hook.ts";
 import { applyHookAnswer } from "../hook/merge.ts";
 import { normalizeE164 } from "../phone.ts";
 import { callerVerification } from "../rules/verification.ts";
 import { DRY_RUN_CALL_ID, type InboundCall } from "../twilio/params.ts";
 import { registerPhoneCall, type RegisterFailure, type RetellClientConfig, type RegisterResult } from "../retell/register.ts";
-import { connectedOutcome, type NotConnectedReason, type VoiceOutcome } from "./outcome.ts";
+import type { NotConnectedReason, VoiceOutcome } from "../line/voice-outcome.ts";
+import { connectedOutcome } from "./outcome.ts";
 
 export interface ConnectResult {
   outcome: VoiceOutcome;

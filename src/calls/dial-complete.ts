@@ -6,9 +6,9 @@
  */
 import { endTwilioUrl, param, type TwilioParams } from "../twilio/params.ts";
 import { normalizeE164 } from "../phone.ts";
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agent-key.ts";
 import type { DialActions } from "./outcome.ts";
-import type { Voicemail } from "../voicemail/settings.ts";
+import type { Voicemail } from "../line/voice-outcome.ts";
 import type { DialFailureReason, DialLeg, DialReport } from "../line/dial-report.ts";
 
 export const DIAL_COMPLETE_PATH = "/api/webhooks/twilio/dial-complete";

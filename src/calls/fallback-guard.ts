@@ -9,7 +9,7 @@ import { isOwnNumber } from "../agents/own-numbers.ts";
 import { log } from "../log.ts";
 import { maskPhone } from "../phone.ts";
 import { failedOutcome } from "./connect.ts";
-import type { VoiceOutcome } from "./outcome.ts";
+import type { VoiceOutcome } from "../line/voice-outcome.ts";
 
 /** `number`, or undefined when dialing it would loop through the bridge (or KV could not tell). Logged with the number masked. */
 export async function allowedFallback(kv: KVNamespace, number: string | undefined, fields: Record<string, unknown>): Promise<string | undefined> {

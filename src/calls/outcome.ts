@@ -1,43 +1,18 @@
 /**
- * What a voice webhook ended in, and the one place that maps each outcome to what the caller hears.
+ * The one place that maps each voice outcome (line/voice-outcome.ts) to what the caller hears.
  */
-import type { AgentConfig, AgentLookupFailure } from "../agents/schema.ts";
-import type { RegisterFailure } from "../retell/register.ts";
-import type { BlockReason, ClosedReason, LimitReason, RuleDecision } from "../rules/decide.ts";
+import type { AgentConfig } from "../agents/schema.ts";
+import type { VoiceOutcome } from "../line/voice-outcome.ts";
+import { retellSipUri } from "../retell/register.ts";
+import type { RuleDecision } from "../rules/decide.ts";
 import { dialNumber, dialSip, hangUp, reject, sayAndHangUp } from "../twilio/twiml.ts";
 import { enqueueTwiml, type HoldUrls } from "../hold/twiml.ts";
-import type { Voicemail } from "../voicemail/settings.ts";
 import { voicemailTwiml, type VoicemailUrls } from "../voicemail/twiml.ts";
 import { announceTwiml, type Announce } from "./announce.ts";
 
 export const NOT_IN_SERVICE_MESSAGE = "Sorry, the number you have called is not in service. Goodbye.";
 export const APOLOGY_MESSAGE = "Sorry, we cannot take your call right now. Please try again later. Goodbye.";
 export const RATE_LIMITED_MESSAGE = "Sorry, this line is too busy to take your call. Please try again in a few minutes. Goodbye.";
-
-/** Why a call is held: its line at the agent's maxConcurrentCalls, or Retell refusing the registration for capacity. */
-export type QueuedReason = "line_full" | "retell_at_capacity";
-/** Why a call went to the fallback (or the apology): Retell's failure, or the hold running out (maxHoldSeconds). */
-export type NotConnectedReason = RegisterFailure | "hold_timeout";
-
-export type VoiceOutcome =
-  /** `reason`: the after-hours agent took the call instead of the number's own (rules/decide.ts). */
-  | { kind: "connected"; retellCallId: string; sipUri: string; reason?: ClosedReason }
-  | { kind: AgentLookupFailure }
-  | { kind: "fallback_dialed"; reason: NotConnectedReason; fallbackNumber: string }
-  | { kind: "retell_failed"; reason: NotConnectedReason }
-  /** Held in the line's Twilio queue (hold/): the line is at the agent's maxConcurrentCalls, or Retell is full. */
-  | { kind: "queued"; reason: QueuedReason }
-  | { kind: "internal_error" }
-  /** `hook`: the operator's pre-call hook answered `reject` (hook/consult.ts). */
-  | { kind: "blocked"; reason: BlockReason | "hook" }
-  | { kind: "rate_limited"; reason: LimitReason }
-  /** The schedule's after-hours number was dialed, or its sentence (or the closed message) spoken. */
-  | { kind: "after_hours"; reason: ClosedReason; number: string }
-  | { kind: "after_hours"; reason: ClosedReason; message: string }
-  /** A voicemail box took the call: the schedule's after hours, or the agent's own when nothing else could. */
-  | { kind: "voicemail"; reason: ClosedReason | NotConnectedReason; voicemail: Voicemail }
-  /** Twilio reported the call over before the bridge answered it (line/missed.ts): a later webhook for it only hangs up. */
-  | { kind: "missed" };
 
 /** The outcome of a rule that answers the call itself (every decision but `connect`). */
 export function ruleOutcome(decision: Exclude<RuleDecision, { kind: "connect" }>): VoiceOutcome {
@@ -113,9 +88,4 @@ export function outcomeTwiml(outcome: VoiceOutcome, actions?: DialActions, leg: 
 /** The outcome of a call registered as Retell call `callId`: Twilio dials it over SIP. */
 export function connectedOutcome(callId: string, sipHost: string): Extract<VoiceOutcome, { kind: "connected" }> {
   return { kind: "connected", retellCallId: callId, sipUri: retellSipUri(callId, sipHost) };
-}
-
-/** Retell recommends SIP over TCP (docs.retellai.com/deploy/custom-telephony); Twilio's default is UDP (tw-sip). */
-export function retellSipUri(callId: string, sipHost: string): string {
-  return `sip:${callId}@${sipHost};transport=tcp`;
 }

@@ -7,7 +7,7 @@ import { webhookSigner } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { deliveriesOf, readBody, resetForReplay } from "../records/deliveries.ts";
 import { newMessageId, signedHeaders } from "../standard-webhooks/sign.ts";
-import { loadEndpoints } from "./endpoint-store.ts";
+import { loadEndpoints } from "../records/endpoint-store.ts";
 import type { DeliveryMessage } from "../line/event-message.ts";
 import { MAX_INLINE_BODY_BYTES, byteLength } from "../line/event-message.ts";
 import { postEvent } from "./post.ts";

@@ -8,8 +8,8 @@ import type { AgentConfig } from "../agents/schema.ts";
 import type { Bindings } from "../env.ts";
 import { retellClient, retellSipHost } from "../config.ts";
 import { connectCall, type ConnectResult } from "../calls/connect.ts";
-import type { HookAnswer } from "../hook/answer.ts";
-import type { VoiceOutcome } from "../calls/outcome.ts";
+import type { HookAnswer } from "../line/stored-hook.ts";
+import type { VoiceOutcome } from "../line/voice-outcome.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import type { Admission } from "../line/capacity.ts";
 import { log } from "../log.ts";
@@ -47,18 +47,19 @@ export async function connectOrHold(
   hook?: HookAnswer,
 ): Promise<HeldResult> {
   const canHold = claimed && !call.dryRun;
-  const stub = lineStub(env, line);
+  // Only the agents with maxConcurrentCalls, and Retell's refusals for capacity, need the line here.
+  const stub = () => lineStub(env, line);
   const hold = { maxCalls: agent.maxConcurrentCalls ?? null, maxHoldMs: maxHoldMs(agent) };
   const record: HeldResult["record"] = {};
   if (canHold && agent.maxConcurrentCalls !== undefined) {
     const maxCalls = agent.maxConcurrentCalls;
-    const admission = await askCapacity(call.callSid, "admission", () => stub.admitVoice(call.callSid, arrivedAt, { ...hold, maxCalls }));
+    const admission = await askCapacity(call.callSid, "admission", () => stub().admitVoice(call.callSid, arrivedAt, { ...hold, maxCalls }));
     if (admission?.kind === "queued") return { outcome: { kind: "queued", reason: "line_full" }, record: { queuedAt: Date.now() } };
     if (admission?.kind === "admitted") record.concurrentCalls = admission.connected;
   }
   const result = await connectCall(retellClient(env, budgetMs), retellSipHost(env), call, agent, line, hook);
   if (canHold && !result.registration.ok && result.registration.reason === "retell_at_capacity") {
-    const held = await askCapacity(call.callSid, "hold", () => stub.holdRefusedVoice(call.callSid, arrivedAt, hold));
+    const held = await askCapacity(call.callSid, "hold", () => stub().holdRefusedVoice(call.callSid, arrivedAt, hold));
     if (held?.kind === "queued") return { outcome: { kind: "queued", reason: "retell_at_capacity" }, registration: result.registration, agentId: result.agentId, record: { queuedAt: Date.now() } };
   }
   return { ...result, record };

@@ -6,27 +6,14 @@
  * half an answer could greet a caller with another caller's name. Fields Retell does not define are ignored, as
  * Retell ignores them, so an operator's existing handler works unchanged. Knows no framework.
  */
-import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
+import type { HookAnswer, JsonValue } from "../line/stored-hook.ts";
 
-/** Retell's agent ids are letters, digits, `_` and `-` (agents/schema.ts ROUTE_AGENT_ID), with at least one letter. */
+/** Retell's agent ids are letters, digits, `_` and `-` (agent-key.ts ROUTE_AGENT_ID), with at least one letter. */
 const AGENT_ID = /^(?=.*[A-Za-z])[A-Za-z0-9_-]{1,128}$/;
 /** Nesting deeper than this in metadata or agent_override is refused: no real setting nests so deep, and it bounds the work. */
 export const MAX_ANSWER_DEPTH = 16;
 /** The groups Retell's `agent_override` takes (retell-sdk `CallRegisterPhoneCallParams.AgentOverride`). */
 const OVERRIDE_GROUPS = new Set(["agent", "retell_llm", "conversation_flow"]);
-
-/** A JSON value as JSON.parse gives it (objects and arrays left untyped: they are passed on as they came). */
-export type JsonValue = string | number | boolean | null | object;
-
-export interface HookAnswer {
-  override_agent_id?: string;
-  override_agent_version?: number;
-  dynamic_variables?: Record<string, string>;
-  metadata?: { [key: string]: JsonValue };
-  agent_override?: CallRegisterPhoneCallParams.AgentOverride;
-  /** The bridge's extension: turn the caller away with `<Reject reason="rejected"/>`. */
-  reject?: boolean;
-}
 
 export type AnswerCheck = { ok: true; answer: HookAnswer } | { ok: false; problem: string };
 
@@ -95,7 +82,7 @@ export function parseHookAnswer(text: string): AnswerCheck {
       if (!isObject(value)) return invalid(`agent_override.${group} is not an object`);
     }
     if (depth(agent_override, MAX_ANSWER_DEPTH) > MAX_ANSWER_DEPTH) return invalid(`agent_override nests deeper than ${MAX_ANSWER_DEPTH} levels`);
-    answer.agent_override = agent_override as CallRegisterPhoneCallParams.AgentOverride;
+    answer.agent_override = agent_override as HookAnswer["agent_override"];
   }
   if (reject !== undefined) {
     if (typeof reject !== "boolean") return invalid("reject is not true or false");

@@ -4,7 +4,8 @@
  * body of a failed answer: what it returns is safe to log. Knows no framework.
  */
 import { signedHeaders } from "../standard-webhooks/sign.ts";
-import { parseHookAnswer, type HookAnswer } from "./answer.ts";
+import { parseHookAnswer } from "./answer.ts";
+import type { HookAnswer } from "../line/stored-hook.ts";
 
 /** Retell's own inbound-webhook answers are small; 64 KiB is room for any real one, and bounds what a hostile server costs us. */
 export const MAX_ANSWER_BYTES = 64 * 1024;

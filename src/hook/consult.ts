@@ -8,21 +8,13 @@ import type { AgentConfig } from "../agents/schema.ts";
 import { webhookSigner } from "../config.ts";
 import type { Bindings } from "../env.ts";
 import { log } from "../log.ts";
-import type { HookResult } from "../records/list.ts";
 import { newMessageId } from "../standard-webhooks/sign.ts";
 import type { InboundCall } from "../twilio/params.ts";
-import type { HookAnswer } from "./answer.ts";
+import type { HookResult } from "../records/list.ts";
+import type { StoredHook } from "../line/stored-hook.ts";
 import { callHook, type HookFailure } from "./client.ts";
 import { hookRequest } from "./request.ts";
 import { effectiveHook, hookTimeoutMs } from "./settings.ts";
-
-/** What the line keeps of a hook's answer (line/hook-answer.ts), so no later leg of the call asks again. */
-export interface StoredHook {
-  result: HookResult;
-  ms: number;
-  /** The answer to apply: empty unless the result is `ok`. */
-  answer: HookAnswer;
-}
 
 /** The record's result for each way a hook call fails. */
 const FAILURE_RESULT: Record<HookFailure | "unsigned", HookResult> = {

@@ -4,7 +4,7 @@
  * that brings Retell's events back to the call's line, and the caller's and called numbers Twilio gave.
  */
 import type { CallRegisterPhoneCallParams } from "retell-sdk/resources/call";
-import type { HookAnswer } from "./answer.ts";
+import type { HookAnswer } from "../line/stored-hook.ts";
 
 /** The metadata prefix that is the Worker's own (calls/connect.ts): never taken from a hook. */
 const WORKER_METADATA_PREFIX = "twilio_";

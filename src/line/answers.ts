@@ -9,11 +9,11 @@
  * the object's SQLite storage:
  *
  *   answers(call_sid TEXT PRIMARY KEY,
- *           outcome TEXT NOT NULL,         -- JSON VoiceOutcome (calls/outcome.ts): what the webhook answered
+ *           outcome TEXT NOT NULL,         -- JSON VoiceOutcome (line/voice-outcome.ts): what the webhook answered
  *           answered_at INTEGER NOT NULL,  -- ms
  *           expires_at INTEGER NOT NULL)   -- answered_at + RETENTION_DAYS: forgotten then, with the D1 record
  */
-import type { VoiceOutcome } from "../calls/outcome.ts";
+import type { VoiceOutcome } from "./voice-outcome.ts";
 
 /** Twilio gives up on a webhook after 15 s (its hard upper timeout): a retry of one never answered comes within it. */
 export const REANSWER_WINDOW_MS = 15_000;

@@ -46,10 +46,11 @@ export function recordStatus(sql: SqlStorage, update: StatusUpdate, receivedAt: 
 }
 
 /**
- * A signed inbound status callback for a call this line holds no record of: recorded as missed unless the line
- * answered or placed it (line/missed.ts); one it holds meanwhile (its voice webhook came first) as recordStatus.
+ * A signed inbound status callback (no reservation), decided in one synchronous step: a call the line holds gets
+ * it as recordStatus; one it holds no record of is recorded as missed (under `agent`, the number's mapping), unless
+ * the line answered or placed it (line/missed.ts).
  */
-export function recordMissedCall(sql: SqlStorage, update: StatusUpdate, receivedAt: number, agent: MissedAgent | null, retentionMs: number): EventResult | "missed" {
+export function recordInboundStatus(sql: SqlStorage, update: StatusUpdate, receivedAt: number, agent: MissedAgent | null, retentionMs: number): EventResult | "missed" {
   if (callRow(sql, update.callSid)) return recordStatus(sql, update, receivedAt, retentionMs);
   if (!mayRecordMissed(sql, update.callSid)) return "unknown_call";
   writeCall(sql, update.callSid, missedRecord(update.callSid, receivedAt, agent), null);

@@ -4,13 +4,14 @@
  * claim lives in the `calls` table's claim_token and claimed_at (line/calls-table.ts), the answer given in
  * `answers` (line/answers.ts); the object keeps the webhooks waiting for a claim's answer in memory (line/waiters.ts).
  */
-import { connectedOutcome, type VoiceOutcome } from "../calls/outcome.ts";
-import type { StoredHook } from "../hook/consult.ts";
+import { retellSipUri } from "../retell/register.ts";
+import type { StoredHook } from "./stored-hook.ts";
 import { mayAnswerAgain, storeAnswer, storedAnswer } from "./answers.ts";
 import { callRow, CLAIM_TTL_MS, rowRecord, writeCall } from "./calls-table.ts";
 import { leftQueue, settlePlace } from "./capacity.ts";
 import { readHookAnswer, storeHookAnswer } from "./hook-answer.ts";
 import { answerVoice, newRecord, receiveVoice, type VoiceAnswer } from "./transitions.ts";
+import type { VoiceOutcome } from "./voice-outcome.ts";
 
 export type VoiceClaim =
   /**
@@ -49,7 +50,7 @@ export function takeClaim(sql: SqlStorage, callSid: string, call: VoiceCall, now
     // A call answered before answers were kept: its connected answer still stands.
     const record = rowRecord(row);
     if (record.voiceAnsweredAt !== null && record.retellCallId !== null) {
-      return { kind: "answered", outcome: connectedOutcome(record.retellCallId, sipHost) };
+      return { kind: "answered", outcome: { kind: "connected", retellCallId: record.retellCallId, sipUri: retellSipUri(record.retellCallId, sipHost) } };
     }
   }
   const token = crypto.randomUUID();

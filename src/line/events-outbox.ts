@@ -23,7 +23,7 @@
  *                                      -- under SQLite's 2 MB row limit
  */
 import { MAX_INLINE_BODY_BYTES, byteLength, type DeliveryMessage } from "./event-message.ts";
-import { endpointWants, type EventType, type WebhookEndpoint } from "../events/endpoints.ts";
+import { endpointWants, type EventType, type WebhookEndpoint } from "../records/endpoints.ts";
 import { CALL_COLUMNS, type CallRecord } from "../records/list.ts";
 import { bodyStatements, pendingStatements, type DeliveryKey } from "../records/deliveries.ts";
 import { newMessageId } from "../standard-webhooks/sign.ts";

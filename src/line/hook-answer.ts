@@ -4,13 +4,13 @@
  * Plain functions over the line object's SQLite storage (line/object.ts):
  *
  *   hook_answers(call_sid TEXT PRIMARY KEY,
- *                stored TEXT NOT NULL,     -- JSON StoredHook (hook/consult.ts): result, ms, the answer to apply
+ *                stored TEXT NOT NULL,     -- JSON StoredHook (line/stored-hook.ts): result, ms, the answer to apply
  *                stored_at INTEGER NOT NULL)
  *
  * Forgotten with the call: a row whose call the line no longer holds is deleted by the object's alarm. The
  * answer (the operator's variables and metadata) stays here: it is never copied to D1 nor logged.
  */
-import type { StoredHook } from "../hook/consult.ts";
+import type { StoredHook } from "./stored-hook.ts";
 
 export function createHookAnswers(sql: SqlStorage): void {
   sql.exec("CREATE TABLE IF NOT EXISTS hook_answers (call_sid TEXT PRIMARY KEY NOT NULL, stored TEXT NOT NULL, stored_at INTEGER NOT NULL)");

@@ -5,7 +5,7 @@
  * Worker's own availability from Twilio's side. Plain functions over the line object's SQLite storage.
  *
  * One record per CallSid, never a second, emptier one: a CallSid the line has answered (its answer is kept
- * RETENTION_DAYS in `answers`, line/answers.ts, after the call itself is forgotten) or placed (`outbound`) is
+ * RETENTION_DAYS in `answers`, line/answers.ts, after the call itself is forgotten) or placed (line/outbound.ts) is
  * never recorded as missed. Once Twilio reports a missed call over, `{ kind: "missed" }` is stored as its answer:
  * a later voice webhook for it (a replay of a captured one, or one delayed past the call's end) is answered
  * `<Hangup/>` from it, registering nothing and counting against no limit, and a callback after the line forgets
@@ -15,6 +15,7 @@
  */
 import type { CallRecord } from "../records/list.ts";
 import { storeAnswer, storedAnswer } from "./answers.ts";
+import { placedOutbound } from "./outbound.ts";
 import { isFinished, newRecord } from "./transitions.ts";
 
 /** The number's mapping in KV when the callback came, when it has one: the agent the call would have gone to. */
@@ -27,8 +28,7 @@ export const MISSED_OUTCOME = { kind: "missed" } as const;
 
 /** Whether a call the line holds no record of may be recorded as missed: never answered nor placed by this line. */
 export function mayRecordMissed(sql: SqlStorage, callSid: string): boolean {
-  if (storedAnswer(sql, callSid)) return false;
-  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbound WHERE call_sid = ?", callSid).one().n === 0;
+  return !storedAnswer(sql, callSid) && !placedOutbound(sql, callSid);
 }
 
 /** A missed call's record before its status is applied (which fills the account, From and To as Twilio sent them). */

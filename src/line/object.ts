@@ -27,16 +27,15 @@
  * re-reads what it depends on.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { VoiceOutcome } from "../calls/outcome.ts";
+import type { VoiceOutcome } from "./voice-outcome.ts";
 import type { StatusUpdate } from "../twilio/call-status.ts";
 import { retellSipHost } from "../config.ts";
 import type { Bindings } from "../env.ts";
 import { log } from "../log.ts";
-import { loadEndpoints } from "../events/endpoint-store.ts";
-import type { StoredHook } from "../hook/consult.ts";
-import type { OutboundContext } from "../outbound/context.ts";
+import { loadEndpoints } from "../records/endpoint-store.ts";
+import type { StoredHook } from "./stored-hook.ts";
 import { SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "./outbound-limits.ts";
-import type { AnsweredPlan } from "../outbound/machine.ts";
+import type { AnsweredPlan } from "./machine.ts";
 import type { CallRecord } from "../records/list.ts";
 import { retentionDays } from "../records/retention.ts";
 import type { RetellCallUpdate } from "../retell/events.ts";
@@ -45,7 +44,7 @@ import type { VoicemailRecording } from "../twilio/recording.ts";
 import { createAccountTables, returnAccountCall, takeAccountCall, type AccountTake } from "./account-calls.ts";
 import { Alarm, forgetExpired, logSendFailure, nextAlarmAt } from "./alarm.ts";
 import { createAnswerTables } from "./answers.ts";
-import { passRetellEvent, recordDial, recordLeftHold, recordMissedCall, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
+import { passRetellEvent, recordDial, recordInboundStatus, recordLeftHold, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
 import type { MissedAgent } from "./missed.ts";
 import { createCallsTable, forgetFinished, readCall } from "./calls-table.ts";
 import { admitCall, capacityState, connectedCount, createCapacityTables, holdRefused, holdTurn, takeReturnPlace, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
@@ -54,7 +53,7 @@ import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./cla
 import { copyDelayMs, copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
 import { createEventTables, endpointsMemo, sendEvents, type RetellRaw } from "./events-outbox.ts";
 import { createHookAnswers, readHookAnswer } from "./hook-answer.ts";
-import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation } from "./outbound.ts";
+import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation, type PlacedContext } from "./outbound.ts";
 import {
   attemptKey,
   awaitedAttempt,
@@ -75,7 +74,7 @@ export type OutboundAnswer =
   /** No such reservation on this line (forgotten, or another call's). */
   | { kind: "unknown" }
   | { kind: "machine"; plan: Exclude<AnsweredPlan, { kind: "agent" }> }
-  | { kind: "agent"; context: OutboundContext; claim: VoiceClaim };
+  | { kind: "agent"; context: PlacedContext; claim: VoiceClaim };
 
 export class PhoneLine extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
@@ -134,9 +133,9 @@ export class PhoneLine extends DurableObject<Bindings> {
     return this.copiedIf(this.freeing(receivedAt, () => recordStatus(this.sql, update, receivedAt, this.retentionMs(), reservation)), receivedAt);
   }
 
-  /** A signed inbound status callback for a call this line holds no record of: recorded as missed (line/call-updates.ts). */
-  async recordMissed(update: StatusUpdate, receivedAt: number, agent: MissedAgent | null): Promise<EventResult | "missed"> {
-    return this.copiedIf(this.freeing(receivedAt, () => recordMissedCall(this.sql, update, receivedAt, agent, this.retentionMs())), receivedAt);
+  /** A signed inbound status callback: applied to the call the line holds, else the call is recorded as missed (line/call-updates.ts). */
+  async recordInboundStatus(update: StatusUpdate, receivedAt: number, agent: MissedAgent | null): Promise<EventResult | "missed"> {
+    return this.copiedIf(this.freeing(receivedAt, () => recordInboundStatus(this.sql, update, receivedAt, agent, this.retentionMs())), receivedAt);
   }
 
   /** How a `<Dial>` ended (dial-complete); "transferring" for the AI leg a transfer interrupted. */
@@ -284,7 +283,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   // ── Outbound calls (line/outbound.ts, src/outbound/) ──
 
   /** Takes one of the number's slots under its limits and stores the call's context. */
-  async reserveOutbound(context: OutboundContext, limits: OutboundLimits, now: number): Promise<OutboundReservation> {
+  async reserveOutbound(context: PlacedContext, limits: OutboundLimits, now: number): Promise<OutboundReservation> {
     const reservation = reserveOutbound(this.sql, context, limits, now);
     if (reservation.ok) await this.alarmClock.noLaterThan(now + SLOT_TIMEOUT_MS);
     return reservation;
@@ -327,7 +326,7 @@ export class PhoneLine extends DurableObject<Bindings> {
   }
 
   /** The context an outbound call was placed with, by its CallSid; null for an inbound call (line/outbound.ts). */
-  async outboundCall(callSid: string): Promise<OutboundContext | null> {
+  async outboundCall(callSid: string): Promise<PlacedContext | null> {
     return outboundContextOfCall(this.sql, callSid);
   }
 

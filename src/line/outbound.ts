@@ -5,7 +5,7 @@
  *
  *   outbound(reservation_id TEXT PRIMARY KEY,  -- opaque id in the call's Url and StatusCallback (signed by Twilio)
  *            call_sid TEXT UNIQUE,             -- Twilio's CallSid, from POST /api/calls or whichever callback came first
- *            context TEXT NOT NULL,            -- JSON OutboundContext (outbound/context.ts)
+ *            context TEXT NOT NULL,            -- JSON: the context as given (outbound/context.ts PlacedContext)
  *            day TEXT NOT NULL,                -- the UTC day it counts against
  *            active INTEGER NOT NULL,          -- 1 while the call holds one of the number's concurrent slots
  *            reserved_at INTEGER NOT NULL,
@@ -13,11 +13,25 @@
  *   outbound_days(day TEXT PRIMARY KEY, started INTEGER NOT NULL)  -- calls started per UTC day
  */
 import { log } from "../log.ts";
-import type { OutboundContext } from "../outbound/context.ts";
 import { checkLimits, SLOT_TIMEOUT_MS, utcDay, type OutboundLimits } from "./outbound-limits.ts";
-import { planAnswer, type AnsweredPlan } from "../outbound/machine.ts";
+import { planAnswer, type AnsweredPlan, type MachineDetection } from "./machine.ts";
 import { callRow, rowRecord, writeCall, type CallRow } from "./calls-table.ts";
 import { answerMachine, placedRecord, withAnsweredBy } from "./transitions.ts";
+
+/**
+ * What the line reads of an outbound call's context. The outbound room's PlacedContext (outbound/context.ts)
+ * extends it with the agent as placed, the variables and the metadata: the line keeps the context it is given
+ * whole, as JSON, and hands it back whole (outbound/context.ts keptContext).
+ */
+export interface PlacedContext {
+  to: string;
+  from: string;
+  /** The KV key the agent was read from (`+E164` or `agent:<id>`). */
+  agentKey: string;
+  agent: { retellAgentId: string };
+  machineDetection: MachineDetection;
+  voicemailMessage?: string;
+}
 
 export type OutboundReservation = { ok: true; reservationId: string } | { ok: false; limit: "concurrent" | "daily"; message: string };
 
@@ -26,7 +40,7 @@ export type OutboundPlan =
   /** No such reservation on this line (forgotten, or another call's). */
   | { kind: "unknown" }
   | { kind: "machine"; plan: Exclude<AnsweredPlan, { kind: "agent" }> }
-  | { kind: "agent"; context: OutboundContext };
+  | { kind: "agent"; context: PlacedContext };
 
 export function createOutboundTables(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS outbound (
@@ -45,7 +59,7 @@ export function createOutboundTables(sql: SqlStorage): void {
  * Takes one of the number's slots under its limits and stores the call's context. The count and the insert
  * run with no await between them, so concurrent requests can never overshoot a limit.
  */
-export function reserveOutbound(sql: SqlStorage, context: OutboundContext, limits: OutboundLimits, now: number): OutboundReservation {
+export function reserveOutbound(sql: SqlStorage, context: PlacedContext, limits: OutboundLimits, now: number): OutboundReservation {
   const day = utcDay(now);
   const active = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbound WHERE active = 1").one().n;
   const started = sql.exec<{ started: number }>("SELECT started FROM outbound_days WHERE day = ?", day).toArray()[0]?.started ?? 0;
@@ -80,15 +94,15 @@ export function adoptOutbound(sql: SqlStorage, reservationId: string, callSid: s
   if (reservation.call_sid === null) sql.exec("UPDATE outbound SET call_sid = ? WHERE reservation_id = ?", callSid, reservationId);
   const existing = callRow(sql, callSid);
   if (existing) return existing;
-  const context = outboundContext(sql, reservationId) as OutboundContext;
+  const context = outboundContext(sql, reservationId) as PlacedContext;
   const call = { from: context.from, to: context.to, agentKey: context.agentKey, retellAgentId: context.agent.retellAgentId, ...(accountSid && { accountSid }) };
   writeCall(sql, callSid, placedRecord(callSid, call, reservation.reserved_at), null);
   return callRow(sql, callSid);
 }
 
-export function outboundContext(sql: SqlStorage, reservationId: string): OutboundContext | null {
+export function outboundContext(sql: SqlStorage, reservationId: string): PlacedContext | null {
   const row = sql.exec<{ context: string }>("SELECT context FROM outbound WHERE reservation_id = ?", reservationId).toArray()[0];
-  return row ? (JSON.parse(row.context) as OutboundContext) : null;
+  return row ? (JSON.parse(row.context) as PlacedContext) : null;
 }
 
 /**
@@ -108,6 +122,11 @@ export function planOutboundAnswer(sql: SqlStorage, reservationId: string, callS
   const known = withAnsweredBy(record, answeredBy);
   if (known !== record) writeCall(sql, callSid, known, row);
   return { kind: "agent", context };
+}
+
+/** Whether the line placed the call `callSid`: one of its reservations is bound to it (kept SLOT_TIMEOUT_MS from the reservation). */
+export function placedOutbound(sql: SqlStorage, callSid: string): boolean {
+  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbound WHERE call_sid = ?", callSid).one().n > 0;
 }
 
 /** Twilio reported the call final: its slot is free for the next call. */
@@ -134,7 +153,7 @@ export function nextOutboundAt(sql: SqlStorage): number | null {
  * call again with exactly what its first registration sent (transfers/way-back.ts). The row outlives the call: it
  * is forgotten only after SLOT_TIMEOUT_MS from its reservation, longer than Twilio lets the call last.
  */
-export function outboundContextOfCall(sql: SqlStorage, callSid: string): OutboundContext | null {
+export function outboundContextOfCall(sql: SqlStorage, callSid: string): PlacedContext | null {
   const row = sql.exec<{ context: string }>("SELECT context FROM outbound WHERE call_sid = ?", callSid).toArray()[0];
-  return row ? (JSON.parse(row.context) as OutboundContext) : null;
+  return row ? (JSON.parse(row.context) as PlacedContext) : null;
 }

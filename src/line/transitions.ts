@@ -11,7 +11,7 @@ import type { CallOutcome, CallRecord, HookResult } from "../records/list.ts";
 import { isFinalStatus, statusKey, TWILIO_STATUS_RANK, type StatusUpdate } from "../twilio/call-status.ts";
 import type { DialFailureReason, DialReport } from "./dial-report.ts";
 import { RETELL_STATUS_RANK, type RetellCallUpdate } from "../retell/events.ts";
-import { isUnderWay, type TransferAttempt } from "../records/transfer-attempt.ts";
+import { isUnderWay, newAttempt, type TransferAttempt } from "../records/transfer-attempt.ts";
 import { laterRecording, type VoicemailRecording } from "../twilio/recording.ts";
 
 /** What the voice webhook learnt and decided for a call: written once it has its answer. */
@@ -343,19 +343,7 @@ export function decideTransfer(record: CallRecord, request: TransferRequest): Tr
   const underWay = attempts.findIndex(isUnderWay);
   if (underWay !== -1) return { kind: "existing", index: underWay, attempt: attempts[underWay] as TransferAttempt };
   if (attempts.length >= MAX_TRANSFERS_PER_CALL) return { kind: "refused", reason: "too_many_transfers" };
-  const attempt: TransferAttempt = {
-    destination: request.destination,
-    requestedAt: request.requestedAt,
-    retellCallId: request.retellCallId,
-    requestKey: request.requestKey,
-    update: "pending",
-    updateError: null,
-    dialStatus: null,
-    dialDurationS: null,
-    dialEndedAt: null,
-    returnRetellCallId: null,
-    returnError: null,
-  };
+  const attempt = newAttempt(request);
   return { kind: "proceed", index: attempts.length, record: { ...record, transfers: [...attempts, attempt], updatedAt: request.requestedAt } };
 }
 

@@ -17,7 +17,7 @@ import type { OutboundAnswer } from "../line/object.ts";
 import { log } from "../log.ts";
 import type { InboundCall } from "../twilio/params.ts";
 import { hangUp, sayAndHangUp } from "../twilio/twiml.ts";
-import type { OutboundContext } from "./context.ts";
+import { keptContext, type OutboundContext } from "./context.ts";
 
 export interface OutboundWebhookAnswer {
   /** The TwiML verbs inside <Response>. */
@@ -76,7 +76,8 @@ export async function answerOutbound(
     return { twiml, log: { result: answer.plan.kind === "message" ? "voicemail_left" : "machine_hangup" } };
   }
 
-  const { context, claim } = answer;
+  const { claim } = answer;
+  const context = keptContext(answer.context);
   const actions = dialActions(twilioUrl, context.agentKey);
   const leg = aiLeg(context.agent);
   if (claim.kind === "answered") return { twiml: outcomeTwiml(claim.outcome, actions, leg), log: { result: claim.outcome.kind, replay: true } };

@@ -3,17 +3,17 @@
  * answer needs, so none of it travels in the `Url` Twilio is given (that carries only the reservation id).
  */
 import type { AgentConfig } from "../agents/schema.ts";
-import type { MachineDetection } from "./request.ts";
+import type { PlacedContext } from "../line/outbound.ts";
 
-export interface OutboundContext {
-  to: string;
-  from: string;
-  /** The KV key the agent was read from (`+E164` or `agent:<id>`), for the `<Dial action>`s. */
-  agentKey: string;
+/** The line reads the fields of PlacedContext (the numbers, the agent's key, the detection choice); the rest is for the answer. */
+export interface OutboundContext extends PlacedContext {
   /** The agent as it was when the call was placed. */
   agent: AgentConfig;
   dynamicVariables: Record<string, string>;
   metadata: Record<string, unknown>;
-  machineDetection: MachineDetection;
-  voicemailMessage?: string;
+}
+
+/** The context as the line hands it back: line/outbound.ts keeps what reserveOutbound was given, whole, as JSON. */
+export function keptContext(placed: PlacedContext): OutboundContext {
+  return placed as OutboundContext;
 }

@@ -7,7 +7,7 @@
 import type { Bindings } from "../env.ts";
 import { lookupAgent } from "../agents/lookup.ts";
 import { isOwnNumber } from "../agents/own-numbers.ts";
-import { AGENT_KEY_PREFIX } from "../agents/schema.ts";
+import { AGENT_KEY_PREFIX } from "../agent-key.ts";
 import { AppError } from "../errors.ts";
 import { ACCOUNT_LINE, type AccountTake } from "../line/account-calls.ts";
 import { askLine, lineStub } from "../line/address.ts";
@@ -19,7 +19,7 @@ import { nothingDone, twilioPost, type TwilioForm } from "../twilio/rest.ts";
 import type { OutboundContext } from "./context.ts";
 import { allowedCountries, checkDestination } from "./destination.ts";
 import { OUTBOUND_TIME_LIMIT_S, outboundLimits, type OutboundLimits } from "../line/outbound-limits.ts";
-import { twilioMachineDetection } from "./machine.ts";
+import { twilioMachineDetection } from "../line/machine.ts";
 import type { OutboundRequest } from "./request.ts";
 
 export const OUTBOUND_PATH = "/api/webhooks/twilio/outbound";

@@ -2,12 +2,9 @@
  * The body of POST /api/calls, checked field by field: what an operator asks to be called, and how. Plain
  * TypeScript shared with the CLI (`npm run call` validates a CSV with it before placing anything).
  */
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agent-key.ts";
 import { normalizeE164 } from "../phone.ts";
-
-/** What happens when a machine answers: hang up, leave `voicemailMessage`, or let the agent talk to it. */
-export const MACHINE_DETECTIONS = ["off", "hangup", "message"] as const;
-export type MachineDetection = (typeof MACHINE_DETECTIONS)[number];
+import { MACHINE_DETECTIONS, type MachineDetection } from "../line/machine.ts";
 
 /** Twilio's `<Say>` takes at most 4,096 characters (https://www.twilio.com/docs/voice/twiml/say); a voicemail needs far fewer. */
 export const MAX_VOICEMAIL_CHARS = 1_000;

@@ -77,7 +77,7 @@ export interface StatsFilter extends Window {
   group?: StatsGroup;
 }
 
-/** AnsweredBy values of a machine (outbound/machine.ts MACHINE_ANSWERS), as SQL. */
+/** AnsweredBy values of a machine (line/machine.ts MACHINE_ANSWERS), as SQL. */
 const MACHINE_SQL = "('machine_start', 'machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax')";
 
 /** Figures for one agent over one day (or the whole window). Ratios are 0..1; null when there is nothing to measure. */

@@ -32,6 +32,23 @@ export interface TransferAttempt {
   returnError: string | null;
 }
 
+/** A transfer just asked for: its call update awaited, nothing else known yet. */
+export function newAttempt(request: Pick<TransferAttempt, "destination" | "requestedAt" | "retellCallId" | "requestKey">): TransferAttempt {
+  return {
+    destination: request.destination,
+    requestedAt: request.requestedAt,
+    retellCallId: request.retellCallId,
+    requestKey: request.requestKey,
+    update: "pending",
+    updateError: null,
+    dialStatus: null,
+    dialDurationS: null,
+    dialEndedAt: null,
+    returnRetellCallId: null,
+    returnError: null,
+  };
+}
+
 /** Whether the call is being moved to a person right now: the update is awaited, or taken and not yet reported on. */
 export function isUnderWay(attempt: TransferAttempt): boolean {
   return attempt.update === "pending" || (attempt.update === "accepted" && attempt.dialStatus === null);

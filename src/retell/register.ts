@@ -33,6 +33,11 @@ export interface RetellClientConfig {
   timeoutMs: number;
 }
 
+/** The SIP URI Twilio dials for registered call `callId`: Retell recommends SIP over TCP (docs.retellai.com/deploy/custom-telephony); Twilio's default is UDP (tw-sip). */
+export function retellSipUri(callId: string, sipHost: string): string {
+  return `sip:${callId}@${sipHost};transport=tcp`;
+}
+
 export type RegisterFailure =
   | "retell_rejected" // an answer retell-sdk would not retry (bad key, unknown agent, no payment)
   | "retell_unavailable" // an answer retell-sdk would retry (408, 409, 5xx), still failing after retries

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { AppError, fromStorage } from "../errors.ts";
-import { ENDPOINT_ID } from "../events/endpoints.ts";
+import { ENDPOINT_ID } from "../records/endpoints.ts";
 import { replayEvent, sendTestEvent } from "../events/replay.ts";
 import { DELIVERY_STATES, MAX_DELIVERY_LIST, listDeliveries, type DeliveryFilter, type DeliveryState } from "../records/deliveries.ts";
 import { requireAdmin } from "./admin.ts";

@@ -19,7 +19,7 @@ import { param } from "../twilio/params.ts";
 import { dialNumber, sayAndHangUp, TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "./twilio-signed.ts";
 import { interruptedDialTwiml } from "../transfers/interrupted.ts";
-import type { Voicemail } from "../voicemail/settings.ts";
+import type { Voicemail } from "../line/voice-outcome.ts";
 import { voicemailTwiml, voicemailUrls } from "../voicemail/twiml.ts";
 
 export const dialComplete = new Hono<AppEnv>();

@@ -16,7 +16,7 @@ import { AppError, fromStorage } from "../errors.ts";
 import { log } from "../log.ts";
 import { readRetellEvent, retellEventCall } from "../retell/events.ts";
 import { MAX_RETELL_WEBHOOK_BODY_BYTES, guardRetellRequest, signedRetellBody } from "./retell-signed.ts";
-import { passesRetellEvents } from "../events/endpoint-store.ts";
+import { passesRetellEvents } from "../records/endpoint-store.ts";
 
 export const retellWebhook = new Hono<AppEnv>();
 retellWebhook.post("/", guardRetellRequest(MAX_RETELL_WEBHOOK_BODY_BYTES), async (c) => {

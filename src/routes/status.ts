@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
-import { recordMissedCall } from "../calls/missed.ts";
+import { missedAgent } from "../calls/missed.ts";
 import { readStatusCallback } from "../twilio/call-status.ts";
 import { AppError, fromStorage } from "../errors.ts";
 import { askLine, lineOfTwilioCall, lineStub } from "../line/address.ts";
@@ -29,11 +29,15 @@ status.post("/", async (c) => {
   // An outbound call's StatusCallback names its reservation (outbound/place.ts): a callback may beat the CallSid there.
   const reservation = c.req.query("reservation");
   const receivedAt = Date.now();
-  let result: EventResult | "missed" = await fromStorage(() => askLine(lineStub(c.env, line).recordStatus(update, receivedAt, reservation), "line status"));
-  // An inbound call the line has no record of reached the number while the bridge did not answer: recorded as missed.
-  if (result === "unknown_call" && reservation === undefined && param(params, "Direction") === "inbound") {
-    result = await fromStorage(() => recordMissedCall(c.env, line, update, receivedAt));
-  }
+  const stub = lineStub(c.env, line);
+  // An inbound call the line has no record of reached the number while the bridge did not answer: recorded as
+  // missed, under the number's agent, which is read first so the line decides in the same call (calls/missed.ts).
+  const inbound = reservation === undefined && param(params, "Direction") === "inbound";
+  const result: EventResult | "missed" = await fromStorage(async () =>
+    inbound
+      ? askLine(stub.recordInboundStatus(update, receivedAt, await missedAgent(c.env, update)), "line status")
+      : askLine(stub.recordStatus(update, receivedAt, reservation), "line status"),
+  );
   log("info", "twilio.status", {
     callSid: update.callSid,
     status: update.status,

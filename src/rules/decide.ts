@@ -12,20 +12,13 @@ import { normalizeE164 } from "../phone.ts";
 import { callerNumber, matchesCaller } from "./callers.ts";
 import { isOpen } from "./schedule.ts";
 import { rejectsUnverified, type CallerVerification } from "./verification.ts";
-import type { Voicemail } from "../voicemail/settings.ts";
+import type { BlockReason, ClosedReason, LimitReason, Voicemail } from "../line/voice-outcome.ts";
 
 /**
  * Closed, or a caller not on the allowed list, when the schedule names no after-hours target. The rules own it
  * (they decide what is said); the call flow only speaks it, so this layer imports nothing from calls/.
  */
 export const CLOSED_MESSAGE = "Sorry, we are closed right now. Please call again during our opening hours. Goodbye.";
-
-/** Which list blocked the caller, or `unverified`: the agent's `blockUnverified` and the caller's SHAKEN/STIR result. */
-export type BlockReason = "global_blocklist" | "agent_blocklist" | "unverified";
-/** Which rate limit the call is over. */
-export type LimitReason = "caller_rate_limit" | "number_rate_limit";
-/** Why the call did not go to its own agent: the line is closed, or the caller is not on its allowed list. */
-export type ClosedReason = "after_hours" | "caller_not_allowed";
 
 /** What the rate-limit bindings said: `true` means the call is within that limit. */
 export interface LimitResults {

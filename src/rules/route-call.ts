@@ -8,13 +8,16 @@
  * silence every number at once; `npm run rules` validates before it writes, so only a hand-made value can be bad.
  */
 import { lookupAgent, readKv, type AgentLookup } from "../agents/lookup.ts";
-import { AGENT_KEY_PREFIX, type AgentConfig } from "../agents/schema.ts";
-import { ruleOutcome, type VoiceOutcome } from "../calls/outcome.ts";
+import { AGENT_KEY_PREFIX } from "../agent-key.ts";
+import type { AgentConfig } from "../agents/schema.ts";
+import { ruleOutcome } from "../calls/outcome.ts";
+import type { VoiceOutcome } from "../line/voice-outcome.ts";
 import type { InboundCall } from "../twilio/params.ts";
 import { log } from "../log.ts";
 import { BLOCKLIST_KEY, parseBlocklist } from "./blocklist.ts";
 import type { PatternsResult } from "./callers.ts";
-import { blockReason, decide, type ClosedReason, type RuleVariables } from "./decide.ts";
+import type { ClosedReason } from "../line/voice-outcome.ts";
+import { blockReason, decide, type RuleVariables } from "./decide.ts";
 import { countCall, UNCOUNTED, type Limiters } from "./limits.ts";
 import { callerVerification } from "./verification.ts";
 

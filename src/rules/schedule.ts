@@ -8,7 +8,8 @@
  * Shared by the Worker and the CLI: plain TypeScript.
  */
 import { normalizeE164 } from "../phone.ts";
-import { validateVoicemail, type Voicemail } from "../voicemail/settings.ts";
+import { validateVoicemail } from "../voicemail/settings.ts";
+import type { Voicemail } from "../line/voice-outcome.ts";
 
 export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];

@@ -16,7 +16,7 @@ import { lookupAgent } from "../agents/lookup.ts";
 import { registrationParams } from "../calls/connect.ts";
 import { askLine, lineStub } from "../line/address.ts";
 import { outboundRegistrationParams } from "../outbound/answer.ts";
-import type { OutboundContext } from "../outbound/context.ts";
+import { keptContext } from "../outbound/context.ts";
 import type { CallRecord } from "../records/list.ts";
 import type { TransferAttempt } from "../records/transfer-attempt.ts";
 
@@ -41,9 +41,10 @@ export async function wayBackRegistration(env: Bindings, line: string, call: Way
   const stub = lineStub(env, line);
   const accountSid = record.accountSid ?? call.accountSid;
   if (record.direction === "outbound") {
-    const context = await askLine<OutboundContext | null>(stub.outboundCall(call.callSid), "line outbound call").catch(() => null);
+    const placed = await askLine(stub.outboundCall(call.callSid), "line outbound call").catch(() => null);
     // Without the context the registration could not be the first one's: the caller gets the fallback instead.
-    if (!context) return { ok: false, reason: "outbound_context_missing", detail: "the line holds no outbound context for the call" };
+    if (!placed) return { ok: false, reason: "outbound_context_missing", detail: "the line holds no outbound context for the call" };
+    const context = keptContext(placed);
     const params = outboundRegistrationParams({ ...context, dynamicVariables: { ...context.dynamicVariables, ...failed } }, call.callSid, accountSid ?? undefined, line);
     return { ok: true, agent: context.agent, params };
   }

@@ -5,12 +5,7 @@
  * Validation shared by the Worker and the CLI: plain TypeScript.
  */
 import { sentenceProblem } from "../calls/announce.ts";
-
-export interface Voicemail {
-  greeting: string;
-  /** `<Record maxLength>`, seconds. */
-  maxSeconds: number;
-}
+import type { Voicemail } from "../line/voice-outcome.ts";
 
 /** The issue's example; Twilio's own default maxLength is an hour, far longer than a message needs. */
 export const DEFAULT_VOICEMAIL_SECONDS = 120;

@@ -5,7 +5,7 @@
  * for the voice webhook would record again: its action is a route that hangs up.
  */
 import { record, say } from "../twilio/twiml.ts";
-import type { Voicemail } from "./settings.ts";
+import type { Voicemail } from "../line/voice-outcome.ts";
 import { endTwilioUrl } from "../twilio/params.ts";
 
 export const VOICEMAIL_PATH = "/api/webhooks/twilio/voicemail";

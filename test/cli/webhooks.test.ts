@@ -1,12 +1,12 @@
 /**
  * `npm run webhooks`: endpoints written to a recording fake wrangler store in exactly the format the Worker reads
- * (src/events/endpoints.ts parses what was written), nothing written for bad input; deliveries, test and replay
+ * (src/records/endpoints.ts parses what was written), nothing written for bad input; deliveries, test and replay
  * against a stand-in for the Worker's admin API (the CLI's only network edge there).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WEBHOOKS_KEY, parseEndpoints } from "../../src/events/endpoints.ts";
+import { WEBHOOKS_KEY, parseEndpoints } from "../../src/records/endpoints.ts";
 import { cleanEnv, fakeWrangler, removeTempDirs, runCli } from "./helpers.ts";
 
 afterAll(removeTempDirs);

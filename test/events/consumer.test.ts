@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index.ts";
 import type { Bindings } from "../../src/env.ts";
 import { SECRET_WAIT_S } from "../../src/events/consumer.ts";
-import { WEBHOOKS_KEY, type WebhookEndpoint } from "../../src/events/endpoints.ts";
+import { WEBHOOKS_KEY, type WebhookEndpoint } from "../../src/records/endpoints.ts";
 import type { DeliveryMessage } from "../../src/line/event-message.ts";
 import { MAX_ATTEMPTS } from "../../src/events/schedule.ts";
 import { bodyStatements, deliveriesOf, pendingStatements } from "../../src/records/deliveries.ts";

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { retellRequests } from "../helpers.ts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { WEBHOOKS_KEY, type WebhookEndpoint } from "../../src/events/endpoints.ts";
+import { WEBHOOKS_KEY, type WebhookEndpoint } from "../../src/records/endpoints.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import { twilioRequest, worker } from "../helpers.ts";
 import { adminRequest, answeredCall, retellCall, retellRequest } from "../records.ts";

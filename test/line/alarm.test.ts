@@ -39,7 +39,7 @@ describe("nextAlarmAt", () => {
     const due = await onLineStorage((sql) => {
       writeCall(sql, "CA1", { ...newRecord("CA1", T0), twilioStatus: "completed" }, null);
       const callOnly = nextAlarmAt(sql, T0, IDLE, IDLE);
-      reserveOutbound(sql, { to: "+14155550123", from: "+14155550199", agentKey: "+14155550199", agent: { retellAgentId: "a" }, dynamicVariables: {}, metadata: {}, machineDetection: "off" }, { maxConcurrent: 1, dailyLimit: 1, accountDailyLimit: 10 }, T0);
+      reserveOutbound(sql, { to: "+14155550123", from: "+14155550199", agentKey: "+14155550199", agent: { retellAgentId: "a" }, machineDetection: "off" }, { maxConcurrent: 1, dailyLimit: 1, accountDailyLimit: 10 }, T0);
       return [callOnly, nextAlarmAt(sql, T0, IDLE, IDLE)];
     });
     expect(due).toEqual([T0 + FINISHED_GRACE_MS, Math.min(T0 + FINISHED_GRACE_MS, T0 + SLOT_TIMEOUT_MS)]);

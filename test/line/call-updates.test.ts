@@ -3,7 +3,8 @@
  * holds, in order, and refused for calls it does not hold. Times are passed in, so no test waits for a clock.
  */
 import { describe, expect, it } from "vitest";
-import { recordStatus, recordVoicemail } from "../../src/line/call-updates.ts";
+import { storeAnswer } from "../../src/line/answers.ts";
+import { recordInboundStatus, recordStatus, recordVoicemail } from "../../src/line/call-updates.ts";
 import { readCall, writeCall } from "../../src/line/calls-table.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import { onLineStorage } from "./storage.ts";
@@ -26,6 +27,34 @@ describe("recordStatus", () => {
     });
     expect(results).toEqual(["recorded", "stale"]);
     expect(status).toBe("completed");
+  });
+});
+
+describe("recordInboundStatus", () => {
+  const AGENT = { agentKey: "+14155550100", retellAgentId: "agent_missed" };
+
+  it("applies the status to a call the line holds, as recordStatus", async () => {
+    const { result, record } = await onLineStorage((sql) => {
+      writeCall(sql, "CA1", { ...newRecord("CA1", T0), outcome: "connected" }, null);
+      return { result: recordInboundStatus(sql, { callSid: "CA1", status: "completed" }, T0 + 2, AGENT, KEEP_MS), record: readCall(sql, "CA1") };
+    });
+    expect(result).toBe("recorded");
+    expect(record).toMatchObject({ outcome: "connected", twilioStatus: "completed", retellAgentId: null });
+  });
+
+  it("records a call the line holds no record of as missed, under the number's agent", async () => {
+    const { result, record } = await onLineStorage((sql) => ({ result: recordInboundStatus(sql, { callSid: "CA1", status: "completed" }, T0, AGENT, KEEP_MS), record: readCall(sql, "CA1") }));
+    expect(result).toBe("missed");
+    expect(record).toMatchObject({ outcome: "missed", direction: "inbound", ...AGENT, twilioStatus: "completed" });
+  });
+
+  it("records nothing for a call the line answered and has forgotten", async () => {
+    const { result, record } = await onLineStorage((sql) => {
+      storeAnswer(sql, "CA1", { kind: "internal_error" }, T0, KEEP_MS);
+      return { result: recordInboundStatus(sql, { callSid: "CA1", status: "completed" }, T0 + 2, AGENT, KEEP_MS), record: readCall(sql, "CA1") };
+    });
+    expect(result).toBe("unknown_call");
+    expect(record).toBeNull();
   });
 });
 

@@ -3,7 +3,7 @@
  * and the claim holder's answer given to every later webhook. Times are passed in, so no test waits for a clock.
  */
 import { describe, expect, it } from "vitest";
-import type { VoiceOutcome } from "../../src/calls/outcome.ts";
+import type { VoiceOutcome } from "../../src/line/voice-outcome.ts";
 import { CLAIM_TTL_MS, readCall } from "../../src/line/calls-table.ts";
 import { admitCall } from "../../src/line/capacity.ts";
 import { completeClaim, takeClaim } from "../../src/line/claims.ts";

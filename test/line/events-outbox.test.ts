@@ -7,7 +7,7 @@ import { lineStub } from "../../src/line/address.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import type { DeliveryMessage } from "../../src/line/event-message.ts";
-import type { WebhookEndpoint } from "../../src/events/endpoints.ts";
+import type { WebhookEndpoint } from "../../src/records/endpoints.ts";
 import { deliveriesOf } from "../../src/records/deliveries.ts";
 import { callSid, uniqueNumber } from "../helpers.ts";
 import { transferAttempt } from "../transfer-attempt.ts";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { StoredHook } from "../../src/hook/consult.ts";
+import type { StoredHook } from "../../src/line/stored-hook.ts";
 import { lineStub } from "../../src/line/address.ts";
 import { createHookAnswers, forgetHookAnswers, readHookAnswer, storeHookAnswer } from "../../src/line/hook-answer.ts";
 import { uniqueNumber } from "../helpers.ts";

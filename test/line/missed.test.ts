@@ -5,10 +5,12 @@ import { describe, expect, it } from "vitest";
 import { lineStub } from "../../src/line/address.ts";
 import { storeAnswer, storedAnswer } from "../../src/line/answers.ts";
 import { mayRecordMissed, missedRecord, rememberMissed } from "../../src/line/missed.ts";
+import { adoptOutbound, reserveOutbound, type PlacedContext } from "../../src/line/outbound.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import { uniqueNumber } from "../helpers.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1_000;
+const PLACED: PlacedContext = { to: "+14155550123", from: "+14155550199", agentKey: "+14155550199", agent: { retellAgentId: "agent_out" }, machineDetection: "off" };
 
 /** Runs `work` on a fresh line object's own SQLite storage (its tables created by the object). */
 function onStorage<T>(work: (sql: SqlStorage) => T): Promise<T> {
@@ -26,7 +28,8 @@ describe("mayRecordMissed", () => {
 
   it("refuses a CallSid bound to one of the line's outbound reservations", async () => {
     const may = await onStorage((sql) => {
-      sql.exec("INSERT INTO outbound (reservation_id, call_sid, context, day, active, reserved_at, expires_at) VALUES ('r1', 'CAplaced', '{}', '2026-11-20', 1, 1, 2)");
+      const reservation = reserveOutbound(sql, PLACED, { maxConcurrent: 1, dailyLimit: 1, accountDailyLimit: 1 }, 1);
+      if (reservation.ok) adoptOutbound(sql, reservation.reservationId, "CAplaced", undefined);
       return mayRecordMissed(sql, "CAplaced");
     });
     expect(may).toBe(false);

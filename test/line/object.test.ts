@@ -13,7 +13,7 @@ import { COPY_RETRY_WINDOW_MS } from "../../src/line/d1-copy.ts";
 import { lineStub } from "../../src/line/address.ts";
 import { newRecord, type VoiceAnswer } from "../../src/line/transitions.ts";
 import type { CallRecord } from "../../src/records/list.ts";
-import type { VoiceOutcome } from "../../src/calls/outcome.ts";
+import type { VoiceOutcome } from "../../src/line/voice-outcome.ts";
 import { callSid, uniqueNumber } from "../helpers.ts";
 import { failingDb, hangingDb, readCall } from "../records.ts";
 

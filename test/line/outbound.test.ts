@@ -9,6 +9,7 @@ import {
   expireOutbound,
   freeOutboundSlot,
   nextOutboundAt,
+  placedOutbound,
   planOutboundAnswer,
   releaseOutbound,
   reserveOutbound,
@@ -98,6 +99,23 @@ describe("planOutboundAnswer", () => {
 
   it("knows no reservation the line does not hold", async () => {
     expect(await onLineStorage((sql) => planOutboundAnswer(sql, "unknown", "CA1", { receivedAt: T0 }, "human"))).toEqual({ kind: "unknown" });
+  });
+});
+
+describe("placedOutbound", () => {
+  it.each([
+    { what: "true for a CallSid bound to one of the line's reservations", callSid: "CA1", placed: true },
+    { what: "false for a CallSid the line never placed", callSid: "CAother", placed: false },
+  ])("is $what", async ({ callSid, placed }) => {
+    const result = await onLineStorage((sql) => {
+      adoptOutbound(sql, idOf(reserveOutbound(sql, CONTEXT, LIMITS, T0)), "CA1", undefined);
+      return placedOutbound(sql, callSid);
+    });
+    expect(result).toBe(placed);
+  });
+
+  it("is false for a reservation whose CallSid is not yet known", async () => {
+    expect(await onLineStorage((sql) => (reserveOutbound(sql, CONTEXT, LIMITS, T0), placedOutbound(sql, "CA1")))).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import entry from "../../src/index.ts";
-import { WEBHOOKS_KEY, type WebhookEndpoint } from "../../src/events/endpoints.ts";
+import { WEBHOOKS_KEY, type WebhookEndpoint } from "../../src/records/endpoints.ts";
 import { deliveriesOf, markFailed, pendingStatements, type Delivery } from "../../src/records/deliveries.ts";
 import { newMessageId } from "../../src/standard-webhooks/sign.ts";
 import { callSid, worker } from "../helpers.ts";

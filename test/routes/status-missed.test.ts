@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { lineName, lineStub } from "../../src/line/address.ts";
+import type { Bindings } from "../../src/env.ts";
 import type { AgentStats } from "../../src/records/stats.ts";
 import { callSid, retellRequests, twilioRequest, uniqueAgentId, uniqueNumber, voiceParams, worker } from "../helpers.ts";
 import { placeCall, statusRequest } from "../outbound.ts";
@@ -25,6 +26,21 @@ function callback(sid: string, line: string, status: string, extra: Record<strin
 
 async function send(params: Record<string, string>, options?: Parameters<typeof twilioRequest>[2]): Promise<Response> {
   return worker(twilioRequest(STATUS_PATH, params, options));
+}
+
+/** The line objects, noting the name of each method the Worker calls on a line's stub in `calls`. */
+function notingLines(calls: string[]): Bindings["LINES"] {
+  return {
+    idFromName: (name: string) => env.LINES.idFromName(name),
+    get: (id: DurableObjectId) =>
+      new Proxy(env.LINES.get(id), {
+        get: (stub, name) => {
+          const member: unknown = Reflect.get(stub, name);
+          if (typeof name !== "string" || typeof member !== "function") return member;
+          return (...args: unknown[]) => (calls.push(name), Reflect.apply(member, stub, args));
+        },
+      }),
+  } as unknown as Bindings["LINES"];
 }
 
 /** A number mapped to a fresh agent in KV. */
@@ -107,6 +123,25 @@ describe("a signed status callback for an inbound call the line has no record of
     const res = await send(callback(sid, line, "completed"), { headers: { "X-Twilio-Signature": "" } });
     expect(res.status).toBe(403);
     expect(await lineRecord(line, sid)).toBeNull();
+  });
+});
+
+describe("the line, asked once per inbound callback", () => {
+  it("records a call it has no record of as missed in that one call", async () => {
+    const { line, agentId } = await mappedNumber();
+    const sid = callSid();
+    const calls: string[] = [];
+    expect((await withBindings(twilioRequest(STATUS_PATH, callback(sid, line, "completed")), { LINES: notingLines(calls) })).status).toBe(204);
+    expect(calls).toEqual(["recordInboundStatus"]);
+    expect(await lineRecord(line, sid)).toMatchObject({ outcome: "missed", retellAgentId: agentId, twilioStatus: "completed" });
+  });
+
+  it("applies the status to a call it holds in that one call", async () => {
+    const call = await answeredCall();
+    const calls: string[] = [];
+    expect((await withBindings(twilioRequest(STATUS_PATH, callback(call.sid, call.line, "completed")), { LINES: notingLines(calls) })).status).toBe(204);
+    expect(calls).toEqual(["recordInboundStatus"]);
+    expect(await lineRecord(call.line, call.sid)).toMatchObject({ outcome: "connected", twilioStatus: "completed" });
   });
 });
 

@@ -41,7 +41,8 @@ describe("the call record", () => {
     const before = Date.now();
     const text = await (await worker(twilioRequest("/api/webhooks/twilio", params))).text();
     const [registration] = await retellRequests(agentId);
-    const row = await recordOf(params.CallSid as string);
+    // The claim's copy (no outcome yet) may reach D1 before the answer's on a busy machine: wait for the answer.
+    const row = await recordOf(params.CallSid as string, (r) => r.outcome !== null);
     expect(row).toMatchObject({
       account_sid: params.AccountSid,
       agent_key: to,

@@ -1,6 +1,6 @@
 /** src/rules/schedule.ts: opening hours in two zones, across both DST transitions of each, without Hono. */
 import { describe, expect, it } from "vitest";
-import { ROUTE_AGENT_ID } from "../../src/agents/schema.ts";
+import { ROUTE_AGENT_ID } from "../../src/agent-key.ts";
 import { describeWallTime, instantOf, isOpen, nextChange, validateSchedule, type Schedule } from "../../src/rules/schedule.ts";
 
 const isAgentId = (id: string) => ROUTE_AGENT_ID.test(id);

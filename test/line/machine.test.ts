@@ -1,6 +1,6 @@
-/** src/outbound/machine.ts: what Twilio is asked to detect, and what each answer gets. */
+/** src/line/machine.ts: what Twilio is asked to detect, and what each answer gets. */
 import { describe, expect, it } from "vitest";
-import { MACHINE_ANSWERS, planAnswer, twilioMachineDetection } from "../../src/outbound/machine.ts";
+import { MACHINE_ANSWERS, planAnswer, twilioMachineDetection } from "../../src/line/machine.ts";
 
 describe("twilioMachineDetection", () => {
   it.each([

@@ -1,5 +1,6 @@
 /**
- * The Worker's reads and writes of KV `webhooks` (events/endpoints.ts has the schema, shared with the CLI).
+ * The Worker's reads and writes of KV `webhooks` (records/endpoints.ts has the schema, shared with the CLI): the
+ * line's alarm reads the endpoints to send its events (line/object.ts), the events room delivers to them (events/).
  */
 import { log } from "../log.ts";
 import { parseEndpoints, WEBHOOKS_KEY, type WebhookEndpoint } from "./endpoints.ts";

@@ -1,10 +1,11 @@
 /**
  * The operator's webhook endpoints, stored in KV under `webhooks` (docs/storage.md): a JSON array of
  * `{"id", "url", "events"?, "agents"?, "enabled"?, "format"?}`. The one schema shared by the Worker (the line's
- * outbox matches events against it, the consumer delivers to it) and the CLI (`npm run webhooks`). Plain TypeScript.
+ * outbox matches events against it, the consumer delivers to it) and the CLI (`npm run webhooks`). Plain TypeScript,
+ * here in records/ beside the deliveries (records/deliveries.ts), below the line that reads it.
  */
 import { isSecureOrLoopback } from "../https-only.ts";
-import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agents/schema.ts";
+import { AGENT_KEY_PREFIX, ROUTE_AGENT_ID } from "../agent-key.ts";
 import { normalizeE164 } from "../phone.ts";
 
 export const WEBHOOKS_KEY = "webhooks";

@@ -1,6 +1,6 @@
-/** src/events/endpoints.ts: the `webhooks` KV schema shared by the Worker and the CLI, and which endpoint takes which event. */
+/** src/records/endpoints.ts: the `webhooks` KV schema shared by the Worker and the CLI, and which endpoint takes which event. */
 import { describe, expect, it } from "vitest";
-import { endpointWants, parseEndpoints, validateEndpoint, type WebhookEndpoint } from "../../src/events/endpoints.ts";
+import { endpointWants, parseEndpoints, validateEndpoint, type WebhookEndpoint } from "../../src/records/endpoints.ts";
 
 describe("validateEndpoint", () => {
   it.each<[string, unknown]>([
