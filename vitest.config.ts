@@ -13,11 +13,11 @@ import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "./test/admin-token.ts";
  */
 const SLOWEST_FIRST = [
   "test/scripts/load.test.ts",
-  "test/cli/doctor.test.ts",
   "test/cli/calls.test.ts",
   "test/cli/agents.test.ts",
   "test/cli/demo.test.ts",
   "test/cli/deploy.test.ts",
+  "test/cli/doctor.test.ts",
   "test/cli/numbers.test.ts",
   "test/page/admin-page.test.ts",
   "test/cli/hours.test.ts",
