@@ -7,9 +7,9 @@ import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, T
 import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "./test/admin-token.ts";
 
 /**
- * The slowest files, slowest first (each 20 s or more in a quiet `bash .ci/run` on this project's 2-core machine,
- * docs/proof.md). They start first, so no long file is left running alone at the end while the other workers idle;
- * the load test leads, since most of its time is waiting (records and events catching up after the outage).
+ * The slowest files, slowest first (each 9 s or more in `bash .ci/run` on this project's 2-core machine,
+ * docs/proof.md). They start first, so no long file is left running alone at the end while the other worker idles
+ * (without this, vitest runs the projects one after the other, and `worker-alarm`'s two long files came last).
  */
 const SLOWEST_FIRST = [
   "test/scripts/load.test.ts",
@@ -18,13 +18,18 @@ const SLOWEST_FIRST = [
   "test/cli/demo.test.ts",
   "test/cli/deploy.test.ts",
   "test/cli/doctor.test.ts",
-  "test/cli/numbers.test.ts",
   "test/page/admin-page.test.ts",
+  "test/cli/numbers.test.ts",
   "test/cli/hours.test.ts",
   "test/cli/dev.test.ts",
   "test/cli/rules.test.ts",
   "test/routes/voice-hook.test.ts",
   "test/cli/npm-dev.test.ts",
+  "test/routes/transfer.test.ts",
+  "test/security.test.ts",
+  "test/routes/calls.test.ts",
+  "test/cli/call.test.ts",
+  "test/routes/hold.test.ts",
 ];
 
 /** vitest's own order (slowest first once a run has left timings behind, else largest first), SLOWEST_FIRST ahead of it. */
