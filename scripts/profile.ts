@@ -163,7 +163,7 @@ async function main() {
     const profiler = await session(own);
     await profiler.send("Profiler.enable");
     await profiler.send("Profiler.setSamplingInterval", { interval: SAMPLING_US });
-    await fetch(new URL("/__profile/counts?reset=1", worker.url));
+    if (!floor) await fetch(new URL("/__profile/counts?reset=1", worker.url));
     // PROFILE_CPU_ONLY=1: the process's CPU per call without the profiler's own cost, for before/after comparisons.
     const sampling = !process.env.PROFILE_CPU_ONLY;
     if (sampling) await profiler.send("Profiler.start");
