@@ -1,5 +1,6 @@
 /**
- * What one platform call costs the workerd process here, in CPU µs: a probe Worker (workerd.ts `serveProbe`) makes
+ * What one platform call costs the workerd process here, in CPU µs (and one HMAC, the signature the hook's request
+ * and Twilio's check both compute): a probe Worker (workerd.ts `serveProbe`) makes
  * each kind of call a few thousand times and the process's CPU is divided by the count. Deployed, KV, D1 and the
  * rate limiter are services elsewhere whose work is not the Worker's CPU; locally, Miniflare emulates each in
  * the same workerd process, so these costs show up in every local CPU figure (docs/performance.md).
@@ -8,6 +9,9 @@ import { serveProbe } from "./workerd.ts";
 
 const PROBE = String.raw`
 import { DurableObject } from "cloudflare:workers";
+const encoder = new TextEncoder();
+const signed = "msg_" + "0".repeat(32) + ".1800000000." + "x".repeat(400);
+let key;
 export class Obj extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
@@ -38,12 +42,16 @@ export default {
       else if (op === "D1 query") await env.DB.prepare("SELECT 1 AS x").first();
       else if (op === "rate-limit count") await env.RL.limit({ key: "k" + (i % 50) });
       else if (op === "timer set and cleared") clearTimeout(setTimeout(() => {}, 5000));
+      else if (op === "HMAC-SHA256 of 450 bytes") {
+        key ??= await crypto.subtle.importKey("raw", new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+        await crypto.subtle.sign("HMAC", key, encoder.encode(signed));
+      }
     }
     return new Response("ok");
   },
 };`;
 
-export const PROBED = ["KV read", "D1 query", "rate-limit count", "line RPC", "sql read", "sql write", "timer set and cleared"] as const;
+export const PROBED = ["KV read", "D1 query", "rate-limit count", "line RPC", "sql read", "sql write", "timer set and cleared", "HMAC-SHA256 of 450 bytes"] as const;
 
 /** CPU µs per call of each probed kind, measured over `count` calls each (after a warm-up). */
 export async function bindingCosts(count = 3_000): Promise<{ op: (typeof PROBED)[number]; cpuUs: number }[]> {
