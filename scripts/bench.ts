@@ -37,7 +37,7 @@ import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { newMessageId, signedHeaders, signer } from "../src/standard-webhooks/sign.ts";
 import { BLOCKLIST, HOOK_ANSWER, ROUTING_RULES } from "./lib/bench-call.ts";
-import { BENCH_TWILIO_TOKEN, closeClient, post, seedAgents, webhookSender, registerSender, type Send } from "./lib/bench-client.ts";
+import { BENCH_SIGNING_SECRET, BENCH_TWILIO_TOKEN, closeClient, post, seedAgents, webhookSender, registerSender, type Send } from "./lib/bench-client.ts";
 import { NO_TIMERS, type BindingTimers } from "./lib/bench-workers.ts";
 import { ownWorkTotalUs, printOwnWork, type StepFigure } from "./lib/own-work-table.ts";
 import { buildBundle, serveBundle, serveFloor, type LocalWorker } from "./lib/workerd.ts";
@@ -74,8 +74,6 @@ const TARGET_OWN_CPU_MS = 0.5;
 const HOOK_DELAY_MS = 20;
 /** What the Worker may add around a hook's own round trip (p50). */
 const TARGET_HOOK_ADDED_MS = 0.3;
-/** Signs the bench's hook requests (the Worker's WEBHOOK_SIGNING_SECRET); 32 bytes, as `whsec_`. */
-const SIGNING_SECRET = `whsec_${Buffer.from("bench webhook signing secret 32b").toString("base64")}`;
 /** With D1 150 ms away, what the Worker may add to call setup beyond Retell's own answer. */
 const TARGET_ADDED_MS = 5;
 /**
@@ -359,7 +357,7 @@ let signedHook: { at: number; headers: Record<string, string> } | undefined;
  */
 async function hookHeaders(): Promise<Record<string, string>> {
   if (signedHook && Date.now() - signedHook.at < 60_000) return signedHook.headers;
-  const sign = signer({ primary: SIGNING_SECRET, primaryName: "WEBHOOK_SIGNING_SECRET", secondaryName: "WEBHOOK_SIGNING_SECRET_SECONDARY" });
+  const sign = signer({ primary: BENCH_SIGNING_SECRET, primaryName: "WEBHOOK_SIGNING_SECRET", secondaryName: "WEBHOOK_SIGNING_SECRET_SECONDARY" });
   if (!sign.ok) throw new Error(sign.problem);
   signedHook = { at: Date.now(), headers: await signedHeaders(sign.sign, newMessageId(), HOOK_BODY) };
   return signedHook.headers;
@@ -385,14 +383,14 @@ function hookFloorSender(target: URL, numbers: string[]): Send {
  */
 async function hookOverhead(setup: Setup): Promise<{ added: number; failed: number }> {
   const { numbers, registerUrl, bindings, start } = setup;
-  const hooks = await startHookStandIn({ secret: SIGNING_SECRET });
+  const hooks = await startHookStandIn({ secret: BENCH_SIGNING_SECRET });
   try {
     hooks.setBehaviour("bench", { delayMs: HOOK_DELAY_MS, answer: HOOK_ANSWER });
     const hookUrl = new URL("/hooks/bench", hooks.url);
     const pass = await start(serveFloor(registerUrl.toString(), "pass"));
     const hookFloor = await start(serveFloor(registerUrl.toString(), "hook", { hook: { url: hookUrl.toString(), body: HOOK_BODY } }));
-    const plain = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }, { limits: BENCH_LIMITS }));
-    const hooked = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }, { limits: BENCH_LIMITS }));
+    const plain = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET }, { limits: BENCH_LIMITS }));
+    const hooked = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET }, { limits: BENCH_LIMITS }));
     await seedAgents(plain, numbers);
     await seedAgents(hooked, numbers, { callHook: { url: hookUrl.toString() } });
     const targets = {

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { startHookStandIn } from "../stand-ins/hook.ts";
 import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { HOOK_ANSWER } from "./lib/bench-call.ts";
-import { BENCH_TWILIO_TOKEN, closeClient, registerSender, seedAgents, webhookSender } from "./lib/bench-client.ts";
+import { BENCH_SIGNING_SECRET, BENCH_TWILIO_TOKEN, closeClient, registerSender, seedAgents, webhookSender } from "./lib/bench-client.ts";
 import { bindingCosts } from "./lib/binding-costs.ts";
 import { largest, profileTables, type CallFrame, type Profile } from "./lib/cpu-profile.ts";
 import { BUNDLE_DIR, buildBundle, serveBundle, serveFloor } from "./lib/workerd.ts";
@@ -32,7 +32,6 @@ const SAMPLING_US = Number(process.env.PROFILE_SAMPLING_US ?? 100);
 const INSPECTOR_PORT = Number(process.env.PROFILE_INSPECTOR_PORT ?? 9339);
 const NUMBERS = Array.from({ length: 20 }, (_, i) => `+6139000${String(i).padStart(4, "0")}`);
 const API_KEY = "key_profile";
-const SIGNING_SECRET = `whsec_${Buffer.from("bench webhook signing secret 32b").toString("base64")}`;
 const ROWS = 45;
 
 /**
@@ -145,12 +144,12 @@ async function main() {
   for (const { op, cpuUs } of await bindingCosts()) console.log(`${cpuUs.toFixed(0).padStart(8)}  ${op}`);
   buildBundle();
   const retell = await startRetellStandIn({ apiKey: API_KEY, defaults: { delayMs: 1 } });
-  const hooks = process.env.PROFILE_HOOK ? await startHookStandIn({ secret: SIGNING_SECRET }) : undefined;
+  const hooks = process.env.PROFILE_HOOK ? await startHookStandIn({ secret: BENCH_SIGNING_SECRET }) : undefined;
   hooks?.setBehaviour("profile", { delayMs: 1, answer: HOOK_ANSWER });
   const floor = process.env.PROFILE_TARGET === "floor";
   const limits = { limits: { NUMBER_RATE_LIMITER: 1_000_000 }, inspectorPort: INSPECTOR_PORT };
   const worker = floor ? await serveFloor(new URL("/v2/register-phone-call", retell.url).toString(), "line", limits) : await serveBundle(
-    { RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, RETELL_API_KEY: API_KEY, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET },
+    { RETELL_BASE_URL: retell.url, RETELL_TIMEOUT_MS: "8000", WEBHOOK_BASE_URL: "", TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, RETELL_API_KEY: API_KEY, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET },
     { ...limits, entry: COUNTING_ENTRY },
   );
   try {

@@ -12,6 +12,9 @@ import type { LocalWorker } from "./workerd.ts";
 /** The Twilio auth token the bench's Workers are given, and its webhooks are signed with. */
 export const BENCH_TWILIO_TOKEN = "bench_twilio_auth_token";
 
+/** Signs the bench's hook requests (the Worker's WEBHOOK_SIGNING_SECRET); 32 bytes, as `whsec_`. */
+export const BENCH_SIGNING_SECRET = `whsec_${Buffer.from("bench webhook signing secret 32b").toString("base64")}`;
+
 /** One request of a run: true when it got the answer expected. */
 export type Send = (i: number) => Promise<boolean>;
 
