@@ -360,7 +360,9 @@ async function hours(argv: string[]): Promise<number> {
     if (problems.length > 0) throw usageError("Invalid opening hours; nothing was written.", usage, problems);
   }
   const { store } = openStore(flags, "hours");
-  const { raw, agent } = await readMapping(store, key);
+  // The after-hours agent is read with the mapping: whether it exists is only a note, and one wrangler start fewer.
+  const afterHoursKey = schedule?.afterHours && "agent" in schedule.afterHours ? `agent:${schedule.afterHours.agent}` : undefined;
+  const { raw, agent, also } = await readMapping(store, key, afterHoursKey ? [afterHoursKey] : []);
   const loops = schedule ? await loopsIn(store, [{ key, agent: { retellAgentId: agent.retellAgentId, schedule } }]) : [];
   if (loops.length > 0) throw usageError("The opening hours would loop calls through the bridge; nothing was written.", undefined, loops.map(({ looping }) => `--after-hours: ${loopMessage(looping)}`));
   const { schedule: _previous, ...rest } = agent;
@@ -378,9 +380,8 @@ async function hours(argv: string[]): Promise<number> {
     out(`✓ Set the opening hours of ${key} in the ${describeStore(store)}:`);
     for (const line of describeSchedule(schedule)) out(`  ${line}`);
     out(`  now:           ${openNow(schedule, Date.now())}`);
-    const target = schedule.afterHours;
-    if (target && "agent" in target && ((await getValues(store, [`agent:${target.agent}`])).get(`agent:${target.agent}`) ?? null) === null) {
-      note(`  ! agent:${target.agent} has no mapping yet: after-hours callers hear "not in service" until you add it (npm run agents -- add agent:${target.agent} <retellAgentId> --${store.mode}).`);
+    if (afterHoursKey && (also.get(afterHoursKey) ?? null) === null && afterHoursKey !== key) {
+      note(`  ! ${afterHoursKey} has no mapping yet: after-hours callers hear "not in service" until you add it (npm run agents -- add ${afterHoursKey} <retellAgentId> --${store.mode}).`);
     }
   }
   if (store.mode === "remote") note("  Deployed Workers may serve the previous hours for up to 60 s (KV caching).");

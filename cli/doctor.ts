@@ -74,11 +74,11 @@ class Checklist {
  * The endpoints in KV `webhooks`, and the signing secret checked with the Worker's own parseSecret (locally, where
  * the value is readable; the deployed Worker's only by name). With endpoints and no valid secret nothing is sent.
  */
-async function checkEvents(list: Checklist, store: Store, settings: Settings, remoteSecrets: Set<string> | null, listed: Set<string> | undefined): Promise<void> {
+async function checkEvents(list: Checklist, store: Store, settings: Settings, remoteSecrets: Set<string> | null, webhooks: { value: string | null } | undefined): Promise<void> {
   let endpoints: WebhookEndpoint[] = [];
   try {
-    // A key the store just listed without it is not read again: each wrangler call costs seconds.
-    const stored = listed && !listed.has(WEBHOOKS_KEY) ? null : ((await getValues(store, [WEBHOOKS_KEY])).get(WEBHOOKS_KEY) ?? null);
+    // Read with the mappings when they could be read: each wrangler call costs seconds.
+    const stored = webhooks ? webhooks.value : ((await getValues(store, [WEBHOOKS_KEY])).get(WEBHOOKS_KEY) ?? null);
     const parsed = parseEndpoints(stored);
     if (!parsed.ok) list.fail(`KV ${WEBHOOKS_KEY} is invalid (${parsed.detail}): no call event is sent`, `npm run webhooks -- list --${store.mode}, then fix it with npm run webhooks`);
     else endpoints = parsed.endpoints;
@@ -202,10 +202,12 @@ async function main(argv: string[]): Promise<number> {
   // ── KV ─────────────────────────────────────────────────────────────────────
   list.section("KV mappings");
   let values: Map<string, string> | undefined;
-  let listed: Set<string> | undefined;
+  let webhooks: { value: string | null } | undefined;
   const agents = new Map<string, AgentConfig>();
   try {
-    ({ mappings: values, keys: listed } = await readMappings(store));
+    const read = await readMappings(store, [WEBHOOKS_KEY]);
+    values = read.mappings;
+    webhooks = { value: read.also.get(WEBHOOKS_KEY) ?? null };
     list.pass(`${describeStore(store)} is reachable: ${values.size} mapping(s)`);
     for (const [key, raw] of values) {
       const p = parseAgentValue(raw);
@@ -220,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
 
   // ── Call events ────────────────────────────────────────────────────────────
   list.section("Call events (docs/events.md)");
-  await checkEvents(list, store, settings, remoteSecrets, listed);
+  await checkEvents(list, store, settings, remoteSecrets, webhooks);
 
   // ── Twilio ─────────────────────────────────────────────────────────────────
   list.section("Twilio numbers");

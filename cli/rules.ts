@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG } from "./lib/config.ts";
 import { CliError, EXIT, runMain, usageError } from "./lib/errors.ts";
 import { KEY_HELP, mappingKey, parseStored, readMapping } from "./lib/mappings.ts";
 import { note, out, table } from "./lib/output.ts";
-import { STORE_FLAGS, deleteKey, describeStore, getValues, putValue, readAll, storeFromFlags, type Store, type StoreFlagValues } from "./lib/store.ts";
+import { STORE_FLAGS, deleteKey, describeStore, getValues, putValue, readMappings, storeFromFlags, type Store, type StoreFlagValues } from "./lib/store.ts";
 
 const USAGE = `Usage: npm run rules -- <command> (--local | --remote) [options]
 
@@ -157,7 +157,8 @@ async function list(argv: string[]): Promise<number> {
   }
   expectPositionals(parsed.positionals, [], "npm run rules -- list");
   const store = openStore(parsed.flags, "list");
-  const [blocklist, values] = [parseBlocklist((await getValues(store, [BLOCKLIST_KEY])).get(BLOCKLIST_KEY) ?? null), await readAll(store)];
+  const { mappings: values, also } = await readMappings(store, [BLOCKLIST_KEY]);
+  const blocklist = parseBlocklist(also.get(BLOCKLIST_KEY) ?? null);
   const agents = parseStored(values).mappings.map((m) => ({ key: m.key, ...rulesOf(m.agent) })).filter((a) => Object.keys(a).length > 1);
   if (parsed.flags.json) {
     out(JSON.stringify({ blocked: blocklist.ok ? blocklist.patterns : null, ...(!blocklist.ok && { blockedInvalid: blocklist.detail }), agents }, null, 2));

@@ -12,7 +12,8 @@
  * `PROFILE_CPU_ONLY=1` skips the profile and reports the process's CPU per call alone (before/after a change).
  * `PROFILE_TARGET=floor` profiles the bench's line floor instead (scripts/lib/bench-workers.ts), for comparison.
  * `PROFILE_HOOK=1` gives every agent a pre-call hook (a stand-in on loopback); `PROFILE_OUT=file.cpuprofile` keeps
- * the raw profile for Chrome's Performance panel.
+ * the raw profile for Chrome's Performance panel. `PROFILE_FIRST_USE=1` prints instead what common operations cost
+ * the first time in a request against each further time (scripts/lib/first-use.ts): about four minutes.
  */
 import { writeFileSync, readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
@@ -22,6 +23,7 @@ import { startRetellStandIn } from "../stand-ins/retell.ts";
 import { HOOK_ANSWER } from "./lib/bench-call.ts";
 import { BENCH_SIGNING_SECRET, BENCH_TWILIO_TOKEN, closeClient, registerSender, seedAgents, webhookSender } from "./lib/bench-client.ts";
 import { bindingCosts } from "./lib/binding-costs.ts";
+import { firstUseCosts } from "./lib/first-use.ts";
 import { largest, profileTables, type CallFrame, type Profile } from "./lib/cpu-profile.ts";
 import { BUNDLE_DIR, buildBundle, serveBundle, serveFloor } from "./lib/workerd.ts";
 
@@ -139,7 +141,14 @@ function summarise(profile: Profile, calls: number): void {
   for (const [file, us] of largest(tables.byFile, ROWS)) console.log(`${perCall(us)}  ${file}`);
 }
 
+async function printFirstUse() {
+  console.log("What an operation costs the workerd process the first time in a request, and each time when a request runs it ten times (CPU µs; medians of interleaved rounds; `nothing` is the noise):");
+  console.log(`${"first".padStart(8)}  ${"each of 10".padStart(10)}  operation`);
+  for (const { op, firstUs, eachOfTenUs } of await firstUseCosts()) console.log(`${firstUs.toFixed(0).padStart(8)}  ${eachOfTenUs.toFixed(1).padStart(10)}  ${op}`);
+}
+
 async function main() {
+  if (process.env.PROFILE_FIRST_USE) return printFirstUse();
   console.log("What each platform call costs the workerd process here (CPU µs per call; deployed, KV, D1 and the limiter are not the Worker's CPU):");
   for (const { op, cpuUs } of await bindingCosts()) console.log(`${cpuUs.toFixed(0).padStart(8)}  ${op}`);
   buildBundle();

@@ -286,13 +286,15 @@ export function parseStored(values: Map<string, string>): { mappings: Mapping[];
 /**
  * The valid mapping stored under `key`, for a command that changes part of it (`agents hours`, `rules … --agent`).
  * None, or one the Worker would reject, is an error (exit 1): nothing is written over a value nobody can read.
+ * `also`: other keys the command needs, read in the same `kv bulk get`.
  */
-export async function readMapping(store: Store, key: string): Promise<{ raw: string; agent: AgentConfig }> {
-  const raw = (await getValues(store, [key])).get(key) ?? null;
+export async function readMapping(store: Store, key: string, also: string[] = []): Promise<{ raw: string; agent: AgentConfig; also: Map<string, string | null> }> {
+  const values = await getValues(store, [...new Set([key, ...also])]);
+  const raw = values.get(key) ?? null;
   if (raw === null) throw new CliError(`${key} has no mapping in the ${describeStore(store)}; nothing was written.`, { fix: `npm run agents -- add ${key} <retellAgentId> --${store.mode}` });
   const parsed = parseAgentValue(raw);
   if (!parsed.ok) throw new CliError(`${key}: the stored value is invalid (${parsed.detail}); nothing was written.`, { fix: `rewrite it with npm run agents -- add ${key} … --${store.mode}` });
-  return { raw, agent: parsed.agent };
+  return { raw, agent: parsed.agent, also: new Map(also.map((k) => [k, values.get(k) ?? null])) };
 }
 
 /**

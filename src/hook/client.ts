@@ -44,14 +44,21 @@ export interface HookExchange {
 
 class TooLarge extends Error {}
 
-/** The body as text, read as a stream and given up on past `limit` bytes (a Content-Length says so before any is read). */
+/**
+ * The body as text, given up on past `limit` bytes. A declared Content-Length says so before any is read; with no
+ * Content-Encoding it also bounds the body (the runtime reads no further), so that body is read whole in one step.
+ * A chunked or encoded body (the runtime decodes gzip, whose declared length is the compressed one) is read as a
+ * stream and counted.
+ */
 async function readCapped(response: Response, limit: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length"));
+  const header = response.headers.get("content-length");
+  const declared = header === null ? NaN : Number(header);
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => {});
     throw new TooLarge();
   }
   if (!response.body) return "";
+  if (Number.isFinite(declared) && !response.headers.has("content-encoding")) return response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
