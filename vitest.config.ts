@@ -50,11 +50,17 @@ class SlowestFirst extends BaseSequencer {
 const ALARM_BY_HAND = ["test/line/object.test.ts", "test/routes/calls.test.ts", "test/routes/hold.test.ts"];
 
 /**
+ * The files that check the whole store is untouched (no line object, no record at all) or list every record or
+ * delivery in D1: each needs a runtime of its own, where no other file's calls exist.
+ */
+const PRISTINE_STORE = ["test/routes/fuzz.test.ts", "test/routes/admin.test.ts", "test/routes/deliveries.test.ts"];
+
+/**
  * Tests in the Workers runtime (workerd, through @cloudflare/vitest-plugin) against the local Retell, Twilio, hook
  * and receiver stand-ins. `copyDelayMs`: LINE_COPY_DELAY_MS, how long a line waits before copying a change to D1
  * (undefined: the deployed second, line/d1-copy.ts COPY_DELAY_MS).
  */
-function workerProject(name: string, files: { include: string[]; exclude: string[] }, copyDelayMs: string | undefined): TestProjectInlineConfiguration {
+function workerProject(name: string, files: { include: string[]; exclude: string[] }, copyDelayMs: string | undefined, isolate = true): TestProjectInlineConfiguration {
   return {
     plugins: [
       cloudflareTest(async ({ inject }) => ({
@@ -93,13 +99,19 @@ function workerProject(name: string, files: { include: string[]; exclude: string
       hookTimeout: 30_000,
       globalSetup: ["./test/global-setup.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
+      isolate,
       ...files,
     },
   };
 }
 
 /**
- * Three projects: `worker` and `worker-alarm` run in the Workers runtime (workerProject); `node` runs the operator CLI (cli/) against local stand-ins and local wrangler, the operator page in a browser, and the stand-ins' own HTTP server.
+ * Four projects. Three run in the Workers runtime (workerProject): `worker` shares one runtime and its storage
+ * among the files each vitest worker runs (`isolate: false`: a runtime per file cost about a second of CPU each,
+ * 100 s over the suite); its tests key what they store on ids of their own (uniqueNumber, fresh CallSids), and
+ * the setup file forgets memoised KV reads between files. `worker-pristine` (PRISTINE_STORE) and `worker-alarm`
+ * (ALARM_BY_HAND) give each file a runtime of its own. `node` runs the operator CLI (cli/) against local
+ * stand-ins and local wrangler, the operator page in a browser, and the stand-ins' own HTTP server.
  */
 export default defineConfig({
   test: {
@@ -107,11 +119,12 @@ export default defineConfig({
     silent: "passed-only",
     // Two test files at a time (vitest's default on 2 cores is one): most of a file's time is spent waiting on
     // other processes (wrangler, workerd, the CLI, a line object's alarm), so a second file fills the gap. Each
-    // worker file still gets a runtime and storage of its own; ids the shared stand-ins key on are random.
+    // file keys what it stores on ids of its own, as the shared stand-ins do.
     maxWorkers: 2,
     sequence: { sequencer: SlowestFirst },
     projects: [
-      workerProject("worker", { include: ["test/**/*.test.ts"], exclude: ["test/cli/**", "test/scripts/**", "test/page/**", "test/stand-ins/**", ...ALARM_BY_HAND] }, "50"),
+      workerProject("worker", { include: ["test/**/*.test.ts"], exclude: ["test/cli/**", "test/scripts/**", "test/page/**", "test/stand-ins/**", ...ALARM_BY_HAND, ...PRISTINE_STORE] }, "50", false),
+      workerProject("worker-pristine", { include: PRISTINE_STORE, exclude: [] }, "50"),
       workerProject("worker-alarm", { include: ALARM_BY_HAND, exclude: [] }, undefined),
       {
         test: {
