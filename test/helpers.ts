@@ -15,8 +15,9 @@ export const ORIGIN = "https://bridge.example.com";
 
 let sequence = 0;
 /**
- * Random hex digits: test files run side by side, each in a runtime of its own whose clock and `sequence` may
- * match another's, while the stand-ins are shared, so every id a stand-in keys on carries some.
+ * Random hex digits: test files run side by side in runtimes of their own (two, each shared by the files it runs
+ * one after another) whose clocks and `sequence`s may match, while the stand-ins are shared by all, so every id a
+ * stand-in or the shared storage keys on carries some.
  */
 function randomHex(digits: number): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(Math.ceil(digits / 2))), (b) => b.toString(16).padStart(2, "0")).join("").slice(0, digits);

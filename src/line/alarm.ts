@@ -10,7 +10,6 @@ import { COPY_DELAY_MS, COPY_RETRY_WINDOW_MS } from "./d1-copy.ts";
 import { forgetEventKeys, sendFailingSince } from "./events-outbox.ts";
 import { nextHoldDeadline } from "./capacity.ts";
 import { forgetDequeues, nextDequeueAt } from "./dequeue.ts";
-import { forgetHookAnswers } from "./hook-answer.ts";
 import { expireOutbound, nextOutboundAt } from "./outbound.ts";
 import { expireWhispers, nextWhisperExpiry } from "./whispers.ts";
 
@@ -74,7 +73,6 @@ export function forgetExpired(sql: SqlStorage, now: number): void {
   forgetDequeues(sql);
   forgetFinished(sql, now);
   forgetEventKeys(sql);
-  forgetHookAnswers(sql);
   expireOutbound(sql, now);
   expireAnswers(sql, now);
   expireWhispers(sql, now);

@@ -10,12 +10,15 @@
  *         copied_version INTEGER NOT NULL,  -- the version last copied to D1 (or given up on)
  *         copy_failing_since INTEGER,  -- first failed copy of a version not yet copied
  *         finished_at INTEGER,         -- when Twilio reported the call over
- *         updated_at INTEGER NOT NULL)
+ *         updated_at INTEGER NOT NULL,
+ *         hook_answer TEXT)            -- JSON StoredHook (line/stored-hook.ts): the pre-call hook's first answer for
+ *                                      -- the call, so no later leg asks again; never copied to D1 nor logged
  *
  * Every change to a record goes through writeCall, which bumps its version (so the next copy takes it) and writes
  * the call events the change makes beside it (line/events-outbox.ts), in the same synchronous step.
  */
 import type { CallRecord } from "../records/list.ts";
+import type { StoredHook } from "./stored-hook.ts";
 import { recordChangeEvents } from "./events-outbox.ts";
 import { isFinished } from "./transitions.ts";
 
@@ -39,6 +42,7 @@ export type CallRow = {
   copy_failing_since: number | null;
   finished_at: number | null;
   updated_at: number;
+  hook_answer: string | null;
 };
 
 /** A claim on the call, written with its record (line/claims.ts). */
@@ -57,8 +61,27 @@ export function createCallsTable(sql: SqlStorage): void {
       copied_version INTEGER NOT NULL DEFAULT 0,
       copy_failing_since INTEGER,
       finished_at INTEGER,
-      updated_at INTEGER NOT NULL
+      updated_at INTEGER NOT NULL,
+      hook_answer TEXT
     )`);
+  keepHookAnswersInCalls(sql);
+}
+
+/**
+ * Lines created before the hook's answer lived on the call's row kept it in a table of its own (hook_answers): the
+ * column is added and those answers moved onto their calls' rows, once, when such a line's object starts.
+ */
+function keepHookAnswersInCalls(sql: SqlStorage): void {
+  const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('calls')").toArray();
+  if (!columns.some((c) => c.name === "hook_answer")) sql.exec("ALTER TABLE calls ADD COLUMN hook_answer TEXT");
+  if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hook_answers'").toArray().length === 0) return;
+  sql.exec("UPDATE calls SET hook_answer = (SELECT stored FROM hook_answers h WHERE h.call_sid = calls.call_sid) WHERE hook_answer IS NULL");
+  sql.exec("DROP TABLE hook_answers");
+}
+
+/** The pre-call hook's answer kept on the call's row, or null when no hook was asked for the call. */
+export function rowHook(row: Pick<CallRow, "hook_answer">): StoredHook | null {
+  return row.hook_answer === null ? null : (JSON.parse(row.hook_answer) as StoredHook);
 }
 
 export function callRow(sql: SqlStorage, callSid: string): CallRow | null {
@@ -75,23 +98,28 @@ export function readCall(sql: SqlStorage, callSid: string): CallRecord | null {
   return row ? rowRecord(row) : null;
 }
 
-/** Writes a changed record (bumping its version, so the next copy takes it), and the claim when given. */
-export function writeCall(sql: SqlStorage, callSid: string, record: CallRecord, row: CallRow | null, claim?: Claim): void {
+/**
+ * Writes a changed record (bumping its version, so the next copy takes it), the claim when given, and the hook's
+ * answer when given and the call has none yet (the first answer is the one every leg uses).
+ */
+export function writeCall(sql: SqlStorage, callSid: string, record: CallRecord, row: CallRow | null, claim?: Claim, hook?: StoredHook): void {
   const claimToken = claim ? claim.claim_token : (row?.claim_token ?? null);
+  const hookAnswer = row?.hook_answer ?? (hook ? JSON.stringify(hook) : null);
   const claimedAt = claim ? claim.claimed_at : (row?.claimed_at ?? null);
   const finishedAt = row?.finished_at ?? (isFinished(record) ? record.updatedAt : null);
   recordChangeEvents(sql, row ? rowRecord(row) : null, record, Date.now());
   sql.exec(
-    `INSERT INTO calls (call_sid, record, claim_token, claimed_at, version, copied_version, finished_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, 1, 0, ?5, ?6)
+    `INSERT INTO calls (call_sid, record, claim_token, claimed_at, version, copied_version, finished_at, updated_at, hook_answer)
+       VALUES (?1, ?2, ?3, ?4, 1, 0, ?5, ?6, ?7)
        ON CONFLICT (call_sid) DO UPDATE SET record = ?2, claim_token = ?3, claimed_at = ?4, version = version + 1,
-         finished_at = ?5, updated_at = ?6`,
+         finished_at = ?5, updated_at = ?6, hook_answer = ?7`,
     callSid,
     JSON.stringify(record),
     claimToken,
     claimedAt,
     finishedAt,
     record.updatedAt,
+    hookAnswer,
   );
 }
 

@@ -7,9 +7,8 @@
 import { retellSipUri } from "../retell/register.ts";
 import type { StoredHook } from "./stored-hook.ts";
 import { mayAnswerAgain, storeAnswer, storedAnswer } from "./answers.ts";
-import { callRow, CLAIM_TTL_MS, rowRecord, writeCall } from "./calls-table.ts";
+import { callRow, CLAIM_TTL_MS, rowHook, rowRecord, writeCall } from "./calls-table.ts";
 import { leftQueue, settlePlace } from "./capacity.ts";
-import { readHookAnswer, storeHookAnswer } from "./hook-answer.ts";
 import { answerVoice, newRecord, receiveVoice, type VoiceAnswer } from "./transitions.ts";
 import type { VoiceOutcome } from "./voice-outcome.ts";
 
@@ -56,8 +55,8 @@ export function takeClaim(sql: SqlStorage, callSid: string, call: VoiceCall, now
   const token = crypto.randomUUID();
   const record = receiveVoice(row ? rowRecord(row) : newRecord(callSid, call.receivedAt), call, call.receivedAt);
   writeCall(sql, callSid, record, row, { claim_token: token, claimed_at: now });
-  // A hook answer lives only beside its call's row (hook-answer.ts): a call new to the line has none.
-  const hook = row ? readHookAnswer(sql, callSid) : null;
+  // The hook's answer lives on the call's row (calls-table.ts): a call new to the line has none.
+  const hook = row ? rowHook(row) : null;
   return { kind: "claimed", token, ...(hook && { hook }) };
 }
 
@@ -77,9 +76,8 @@ export function completeClaim(
   const { answer, outcome, hook } = given;
   const row = callRow(sql, callSid);
   if (row?.claim_token && row.claim_token !== token) return "taken_over";
-  if (hook) storeHookAnswer(sql, callSid, hook, answer.answeredAt);
   const record = answerVoice(row ? rowRecord(row) : newRecord(callSid, answer.receivedAt), answer);
-  writeCall(sql, callSid, record, row, { claim_token: null, claimed_at: null });
+  writeCall(sql, callSid, record, row, { claim_token: null, claimed_at: null }, hook);
   const freed = settlePlace(sql, callSid, outcome.kind === "connected", now);
   storeAnswer(sql, callSid, outcome, answer.answeredAt, retentionMs);
   return freed ? "freed" : "stored";

@@ -7,7 +7,7 @@
  * This class is only the line's RPC surface: each concern is a module of plain functions over the object's own
  * SQLite database, and documents the tables it owns (docs/storage.md lists them):
  *
- *   calls-table.ts    calls: each call's live record, its claim and its copy bookkeeping
+ *   calls-table.ts    calls: each call's live record, its claim, the pre-call hook's answer and its copy bookkeeping
  *   claims.ts         the voice claim, one registration per call (in `calls`)
  *   answers.ts        answers: every voice answer given, so replays are answered from it
  *   call-updates.ts   status callbacks, dials, Retell events, voicemail and the hold's exit, applied to `calls`
@@ -17,7 +17,6 @@
  *   whispers.ts       whispers: transfer announcements under opaque ids
  *   outbound.ts       outbound, outbound_days: outbound reservations and per-day counts
  *   account-calls.ts  account_days: the account-wide daily count, on the one ACCOUNT_LINE object
- *   hook-answer.ts    hook_answers: the pre-call hook's answer per call
  *   events-outbox.ts  the call events for the operator's endpoints, written beside each change
  *   d1-copy.ts, alarm.ts  the copy to D1 and the alarm that runs it, sends events and forgets what expired
  *
@@ -46,13 +45,12 @@ import { Alarm, forgetExpired, logSendFailure, nextAlarmAt } from "./alarm.ts";
 import { createAnswerTables } from "./answers.ts";
 import { passRetellEvent, recordDial, recordInboundStatus, recordLeftHold, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
 import type { MissedAgent } from "./missed.ts";
-import { createCallsTable, forgetFinished, readCall } from "./calls-table.ts";
+import { callRow, createCallsTable, forgetFinished, readCall, rowHook } from "./calls-table.ts";
 import { admitCall, capacityState, connectedCount, createCapacityTables, holdRefused, holdTurn, takeReturnPlace, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
 import { createDequeueTables, noteMember, promoteHeld, sendDueDequeues, type QueueMember } from "./dequeue.ts";
 import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./claims.ts";
 import { copyDelayMs, copyToD1, COPY_TIMEOUT_MS, type CopyResult } from "./d1-copy.ts";
 import { createEventTables, endpointsMemo, sendEvents, type RetellRaw } from "./events-outbox.ts";
-import { createHookAnswers, readHookAnswer } from "./hook-answer.ts";
 import { adoptOutbound, createOutboundTables, outboundContextOfCall, planOutboundAnswer, releaseOutbound, reserveOutbound, type OutboundReservation, type PlacedContext } from "./outbound.ts";
 import {
   attemptKey,
@@ -97,7 +95,7 @@ export class PhoneLine extends DurableObject<Bindings> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.alarmClock = new Alarm(ctx.storage, copyDelayMs(env.LINE_COPY_DELAY_MS));
-    for (const create of [createCallsTable, createOutboundTables, createEventTables, createCapacityTables, createDequeueTables, createHookAnswers, createAccountTables, createAnswerTables, createWhisperTables]) {
+    for (const create of [createCallsTable, createOutboundTables, createEventTables, createCapacityTables, createDequeueTables, createAccountTables, createAnswerTables, createWhisperTables]) {
       create(this.sql);
     }
   }
@@ -320,9 +318,10 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   // ── Reads, the alarm and the copy to D1 (line/alarm.ts, line/d1-copy.ts) ──
 
-  /** The pre-call hook's stored answer for the call (line/hook-answer.ts), or null when no hook was asked. */
+  /** The pre-call hook's stored answer for the call (line/calls-table.ts), or null when no hook was asked. */
   async hookAnswer(callSid: string): Promise<StoredHook | null> {
-    return readHookAnswer(this.sql, callSid);
+    const row = callRow(this.sql, callSid);
+    return row ? rowHook(row) : null;
   }
 
   /** The context an outbound call was placed with, by its CallSid; null for an inbound call (line/outbound.ts). */

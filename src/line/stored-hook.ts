@@ -1,5 +1,5 @@
 /**
- * What the line keeps of the pre-call hook's answer (line/hook-answer.ts stores it per call), so no later leg of the
+ * What the line keeps of the pre-call hook's answer (on the call's row, line/calls-table.ts), so no later leg of the
  * call asks again: the answer's type lives here, below the hook room that asks and checks it (hook/). Plain
  * TypeScript, shared with the CLI (`npm run hooks` checks an answer with hook/answer.ts).
  */

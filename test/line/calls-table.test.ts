@@ -1,9 +1,10 @@
 /**
  * src/line/calls-table.ts on a line's own storage: versions bumped by every write, the claim kept or replaced,
- * what is pending for D1, and when a call is forgotten. Times are passed in, so no test waits for a clock.
+ * the pre-call hook's answer kept on the row, what is pending for D1, and when a call is forgotten. Times are passed in, so no test waits for a clock.
  */
 import { describe, expect, it } from "vitest";
-import { callRow, CLAIM_TTL_MS, FINISHED_GRACE_MS, forgetFinished, nextForgetAt, pendingCount, readCall, STALE_CALL_MS, writeCall } from "../../src/line/calls-table.ts";
+import { callRow, CLAIM_TTL_MS, createCallsTable, FINISHED_GRACE_MS, forgetFinished, nextForgetAt, pendingCount, readCall, rowHook, STALE_CALL_MS, writeCall } from "../../src/line/calls-table.ts";
+import type { StoredHook } from "../../src/line/stored-hook.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import type { CallRecord } from "../../src/records/list.ts";
 import { onLineStorage } from "./storage.ts";
@@ -54,6 +55,64 @@ describe("writeCall", () => {
 
   it("has no record for a call never written", async () => {
     expect(await onLineStorage((sql) => readCall(sql, "CAnone"))).toBeNull();
+  });
+});
+
+const FIRST: StoredHook = { result: "ok", ms: 21, answer: { override_agent_id: "agent_vip", dynamic_variables: { customer_name: "Ada" }, metadata: { crm: { id: 1 } } } };
+const SECOND: StoredHook = { result: "timeout", ms: 2_500, answer: {} };
+
+describe("the pre-call hook's answer on the call's row", () => {
+  it("gives back the answer written with the call, as it was", async () => {
+    const hook = await onLineStorage((sql) => {
+      writeCall(sql, "CA1", newRecord("CA1", T0), null, undefined, FIRST);
+      const row = callRow(sql, "CA1");
+      return row && rowHook(row);
+    });
+    expect(hook).toEqual(FIRST);
+  });
+
+  it("has none for a call no hook was asked about", async () => {
+    const hook = await onLineStorage((sql) => {
+      writeCall(sql, "CA1", newRecord("CA1", T0), null);
+      const row = callRow(sql, "CA1");
+      return row && rowHook(row);
+    });
+    expect(hook).toBeNull();
+  });
+
+  it("keeps the first answer through later writes, with another answer or none", async () => {
+    const hooks = await onLineStorage((sql) => {
+      writeCall(sql, "CA1", newRecord("CA1", T0), null, undefined, FIRST);
+      writeCall(sql, "CA1", newRecord("CA1", T0), callRow(sql, "CA1"), undefined, SECOND);
+      const afterAnother = rowHook(callRow(sql, "CA1")!);
+      writeCall(sql, "CA1", newRecord("CA1", T0), callRow(sql, "CA1"));
+      return { afterAnother, afterNone: rowHook(callRow(sql, "CA1")!) };
+    });
+    expect(hooks).toEqual({ afterAnother: FIRST, afterNone: FIRST });
+  });
+
+  it("is not part of the record copied to D1", async () => {
+    const record = await onLineStorage((sql) => {
+      writeCall(sql, "CA1", newRecord("CA1", T0), null, undefined, FIRST);
+      return callRow(sql, "CA1")?.record;
+    });
+    expect(record).not.toContain("customer_name");
+  });
+
+  it("moves the answers a line kept in hook_answers onto their calls' rows, adding the column, when its object starts", async () => {
+    const moved = await onLineStorage((sql) => {
+      // The schema of a line created before the column: calls without it, the answers in a table of their own.
+      sql.exec("DROP TABLE calls");
+      sql.exec("CREATE TABLE calls (call_sid TEXT PRIMARY KEY NOT NULL, record TEXT NOT NULL, claim_token TEXT, claimed_at INTEGER, version INTEGER NOT NULL, copied_version INTEGER NOT NULL DEFAULT 0, copy_failing_since INTEGER, finished_at INTEGER, updated_at INTEGER NOT NULL)");
+      sql.exec("CREATE TABLE hook_answers (call_sid TEXT PRIMARY KEY NOT NULL, stored TEXT NOT NULL, stored_at INTEGER NOT NULL)");
+      for (const sid of ["CAasked", "CAnot"]) sql.exec("INSERT INTO calls (call_sid, record, version, updated_at) VALUES (?, ?, 1, ?)", sid, JSON.stringify(newRecord(sid, T0)), T0);
+      sql.exec("INSERT INTO hook_answers (call_sid, stored, stored_at) VALUES ('CAasked', ?, ?)", JSON.stringify(FIRST), T0);
+      createCallsTable(sql);
+      createCallsTable(sql);
+      const oldTable = sql.exec("SELECT name FROM sqlite_master WHERE name = 'hook_answers'").toArray();
+      return { asked: rowHook(callRow(sql, "CAasked")!), not: rowHook(callRow(sql, "CAnot")!), oldTable };
+    });
+    expect(moved).toEqual({ asked: FIRST, not: null, oldTable: [] });
   });
 });
 
