@@ -7,35 +7,43 @@
  */
 import { serveProbe } from "./workerd.ts";
 
-const PROBE = String.raw`
-import { DurableObject } from "cloudflare:workers";
-const encoder = new TextEncoder();
-const signed = "msg_" + "0".repeat(32) + ".1800000000." + "x".repeat(400);
-let key;
+/**
+ * The probe Workers' Durable Object (this file's and first-use.ts's): SQLite-backed, with one table; `run` reads or
+ * writes a row of it `n` times in one request (`value` is what a write stores).
+ */
+export const PROBE_OBJECT = String.raw`
 export class Obj extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v TEXT)");
   }
-  run(op, n) {
+  run(kind, n, value) {
     const sql = this.ctx.storage.sql;
+    let rows = 0;
     for (let i = 0; i < n; i++) {
-      if (op === "sql read") sql.exec("SELECT v FROM t WHERE k = ?", "k" + (i % 50)).toArray();
-      else if (op === "sql write") sql.exec("INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", "k" + (i % 50), "x".repeat(800));
+      if (kind === "read") rows += sql.exec("SELECT v FROM t WHERE k = ?", "k" + (i % 50)).toArray().length;
+      else sql.exec("INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", "k" + (i % 50), value);
     }
-    return n;
+    return rows;
   }
   ping() {
     return 1;
   }
-}
+}`;
+
+const PROBE = String.raw`
+import { DurableObject } from "cloudflare:workers";
+const encoder = new TextEncoder();
+const signed = "msg_" + "0".repeat(32) + ".1800000000." + "x".repeat(400);
+let key;
+${PROBE_OBJECT}
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const op = url.searchParams.get("op");
     const n = Number(url.searchParams.get("n"));
     const stub = env.OBJ.get(env.OBJ.idFromName("probe"));
-    if (op.startsWith("sql")) return new Response(String(await stub.run(op, n)));
+    if (op.startsWith("sql")) return new Response(String(await stub.run(op === "sql read" ? "read" : "write", n, "x".repeat(800))));
     for (let i = 0; i < n; i++) {
       if (op === "line RPC") await stub.ping();
       else if (op === "KV read") await env.KV.get("key", { cacheTtl: 60 });

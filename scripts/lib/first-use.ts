@@ -9,6 +9,7 @@
  * a warm one, the Worker's end-to-end CPU is set by how many distinct operations it runs per call, not by how
  * long each takes warm (docs/performance.md "Where the CPU goes").
  */
+import { PROBE_OBJECT } from "./binding-costs.ts";
 import { serveProbe } from "./workerd.ts";
 
 /** Requests per batch: the process's CPU is read in 10 ms ticks, so 1 000 requests resolve 10 µs per request. */
@@ -24,27 +25,14 @@ const text = JSON.stringify(record);
 const encoder = new TextEncoder();
 let key;
 let sink = 0;
-export class Obj extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v TEXT)");
-  }
-  run(op, n) {
-    const sql = this.ctx.storage.sql;
-    for (let i = 0; i < n; i++) {
-      if (op === "SQLite read in the line's object") sink += sql.exec("SELECT v FROM t WHERE k = ?", "k" + (i % 50)).toArray().length;
-      else sql.exec("INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", "k" + (i % 50), text);
-    }
-    return sink;
-  }
-}
+${PROBE_OBJECT}
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const op = url.searchParams.get("op");
     const n = Number(url.searchParams.get("n"));
     key ??= await crypto.subtle.importKey("raw", new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    if (op.startsWith("SQLite")) return new Response(String(await env.OBJ.get(env.OBJ.idFromName("probe")).run(op, n)));
+    if (op.startsWith("SQLite")) return new Response(String(await env.OBJ.get(env.OBJ.idFromName("probe")).run(op.includes("read") ? "read" : "write", n, text)));
     for (let i = 0; i < n; i++) {
       if (op === "nothing") sink += 1;
       else if (op === "Intl formatToParts (formatter kept)") sink += formatter.formatToParts(Date.now() + i * 60000).length;
