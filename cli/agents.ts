@@ -380,7 +380,7 @@ async function hours(argv: string[]): Promise<number> {
     out(`✓ Set the opening hours of ${key} in the ${describeStore(store)}:`);
     for (const line of describeSchedule(schedule)) out(`  ${line}`);
     out(`  now:           ${openNow(schedule, Date.now())}`);
-    if (afterHoursKey && (also.get(afterHoursKey) ?? null) === null && afterHoursKey !== key) {
+    if (afterHoursKey && (also.get(afterHoursKey) ?? null) === null) {
       note(`  ! ${afterHoursKey} has no mapping yet: after-hours callers hear "not in service" until you add it (npm run agents -- add ${afterHoursKey} <retellAgentId> --${store.mode}).`);
     }
   }

@@ -123,11 +123,10 @@ export async function readAll(store: Store): Promise<Map<string, string>> {
 }
 
 /**
- * The mappings, every key the store lists (so a caller can tell a key is absent without reading it), and the
- * values of `also` (keys beside the mappings: the blocklist, the webhooks), read in the same `kv bulk get` whether
- * listed or not: each wrangler start costs the operator two seconds or more.
+ * The mappings, and the values of `also` (keys beside the mappings: the blocklist, the webhooks), read in the same
+ * `kv bulk get` whether listed or not: each wrangler start costs the operator two seconds or more.
  */
-export async function readMappings(store: Store, also: string[] = []): Promise<{ mappings: Map<string, string>; keys: Set<string>; also: Map<string, string | null> }> {
+export async function readMappings(store: Store, also: string[] = []): Promise<{ mappings: Map<string, string>; also: Map<string, string | null> }> {
   const listed = await listKeys(store);
   const keys = listed.filter((key) => !key.startsWith(RULES_KEY_PREFIX) && key !== WEBHOOKS_KEY);
   const values = await getValues(store, [...new Set([...keys, ...also])]);
@@ -136,7 +135,7 @@ export async function readMappings(store: Store, also: string[] = []): Promise<{
     const value = values.get(key);
     if (value != null) mappings.set(key, value);
   }
-  return { mappings, keys: new Set(listed), also: new Map(also.map((key) => [key, values.get(key) ?? null])) };
+  return { mappings, also: new Map(also.map((key) => [key, values.get(key) ?? null])) };
 }
 
 /** One write: `wrangler kv key put` (the value goes through a file, so no shell or argument parser can alter it). */
