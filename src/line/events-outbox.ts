@@ -98,9 +98,17 @@ export interface OutboxEvent {
 
 /** Adds an event unless its key was produced before for the call; returns its sequence number, or null for a repeat. */
 export function addEvent(sql: SqlStorage, event: OutboxEvent): number | null {
-  const { n } = sql.exec<{ n: number }>("SELECT COALESCE(MAX(sequence), 0) + 1 AS n FROM event_keys WHERE call_sid = ?", event.callSid).one();
-  const added = sql.exec("INSERT OR IGNORE INTO event_keys (call_sid, key, sequence) VALUES (?, ?, ?)", event.callSid, event.key, n).rowsWritten;
-  if (added === 0) return null;
+  // The key and its sequence number in one statement: a repeat inserts nothing and returns no row.
+  const added = sql
+    .exec<{ sequence: number }>(
+      `INSERT OR IGNORE INTO event_keys (call_sid, key, sequence)
+         SELECT ?1, ?2, COALESCE(MAX(sequence), 0) + 1 FROM event_keys WHERE call_sid = ?1 RETURNING sequence`,
+      event.callSid,
+      event.key,
+    )
+    .toArray()[0];
+  if (!added) return null;
+  const n = added.sequence;
   const eventId = newMessageId();
   sql.exec(
     "INSERT INTO event_outbox (event_id, call_sid, sequence, type, agent_key, occurred_at, record, retell_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

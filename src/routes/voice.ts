@@ -61,6 +61,13 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
           ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
           ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
         };
+    try {
+      await writer.write(encoder.encode(outcomeTwiml(outcome, actions, answer.leg) + RESPONSE_CLOSE));
+      await writer.close();
+    } catch {
+      log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
+    }
+    // The log line and the answer's storage follow the document: neither is on the caller's path.
     log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
       callSid: call.callSid,
       from: maskPhone(call.from),
@@ -74,14 +81,8 @@ function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response
       ...(call.dryRun && { dryRun: true }),
       totalMs: Date.now() - started,
     });
-    try {
-      await writer.write(encoder.encode(outcomeTwiml(outcome, actions, answer.leg) + RESPONSE_CLOSE));
-      await writer.close();
-    } catch {
-      log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
-    }
-    // Stored once the document is out, so the line's round trip is off the caller's path (docs/performance.md,
-    // "Round trips"); copies waiting on the claim are woken by it a few ms later, with the same answer.
+    // The line's round trip off the caller's path (docs/performance.md, "Round trips"): copies waiting on the
+    // claim are woken by it a few ms later, with the same answer.
     await answer.store?.();
   })();
   c.executionCtx.waitUntil(finish);
