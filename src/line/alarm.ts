@@ -1,7 +1,8 @@
 /**
  * The line object's one alarm: it copies changed calls to D1 (line/d1-copy.ts), sends call events
- * (line/events-outbox.ts), forgets what has expired in every table, and sets itself again for the earliest thing
- * due. Plain functions over the object's storage; the object keeps only the counts of consecutive failures.
+ * (line/events-outbox.ts), forgets what has expired in every table (at most once a FORGET_INTERVAL_MS), and sets
+ * itself again for the earliest thing due. Plain functions over the object's storage; the object keeps only the
+ * counts of consecutive failures and when it may next forget.
  */
 import { log } from "../log.ts";
 import { expireAnswers, nextAnswerExpiry } from "./answers.ts";
@@ -12,6 +13,15 @@ import { nextHoldDeadline } from "./capacity.ts";
 import { forgetDequeues, nextDequeueAt } from "./dequeue.ts";
 import { expireOutbound, nextOutboundAt } from "./outbound.ts";
 import { expireWhispers, nextWhisperExpiry } from "./whispers.ts";
+
+/**
+ * Forgetting what expired runs at most this often, not every round (about one a second while calls change): each
+ * pass scans whole tables, rows a deployed line is billed for reading. Nothing kept a little longer is served as
+ * live meanwhile (a whisper's expiry is checked where it is read; a finished call, a sent event's key, a held
+ * caller's dequeue row or an answer past its retention harms no one for a minute). Outbound slots expire every
+ * round: an expired one still holds a place under the line's limits.
+ */
+export const FORGET_INTERVAL_MS = 60_000;
 
 /** Retry delays while D1 (or the events queue) fails: quick at first, then every 30 s, the most a record waits once D1 is back. */
 export const COPY_BACKOFF_MS = [2_000, 4_000, 8_000, 16_000, 30_000];
@@ -68,14 +78,19 @@ export class Alarm {
   }
 }
 
-/** Forgets what has expired: finished calls, sent events' keys, hook answers, outbound slots, answers, whispers, dequeues. */
-export function forgetExpired(sql: SqlStorage, now: number): void {
+/**
+ * Expires outbound slots, and once `forgetAfter` has come, forgets what else has expired: finished calls, sent
+ * events' keys, answers, whispers, dequeues. Returns when it may forget next.
+ */
+export function forgetExpired(sql: SqlStorage, now: number, forgetAfter: number): number {
+  expireOutbound(sql, now);
+  if (now < forgetAfter) return forgetAfter;
   forgetDequeues(sql);
   forgetFinished(sql, now);
   forgetEventKeys(sql);
-  expireOutbound(sql, now);
   expireAnswers(sql, now);
   expireWhispers(sql, now);
+  return now + FORGET_INTERVAL_MS;
 }
 
 /** Logs a failed send of call events, as an error once it has failed for COPY_RETRY_WINDOW_MS. */
@@ -86,20 +101,23 @@ export function logSendFailure(sql: SqlStorage, pending: number, detail: string 
 
 /**
  * When the alarm runs next: after a backoff while a copy or send fails, at once while more waits, else when the
- * first call may be forgotten; never later than the next outbound slot, answer or whisper to expire, held caller's
- * time to run out or dequeue to retry.
+ * first call may be forgotten; never later than the next outbound slot to expire, held caller's time to run out,
+ * dequeue to retry, or answer or whisper to forget. What only waits to be forgotten is due no earlier than
+ * `forgetAfter` (forgetExpired).
  */
-export function nextAlarmAt(sql: SqlStorage, now: number, copy: RoundResult, events: RoundResult): number | null {
+export function nextAlarmAt(sql: SqlStorage, now: number, copy: RoundResult, events: RoundResult, forgetAfter = now): number | null {
+  const forgetting = (due: number | null) => (due === null ? null : Math.max(due, forgetAfter));
   let next: number | null;
   if (copy.failed || events.failed) {
     const failures = Math.max(copy.failed ? copy.failures : 0, events.failed ? events.failures : 0);
     next = now + (COPY_BACKOFF_MS[Math.min(failures, COPY_BACKOFF_MS.length) - 1] ?? COPY_BACKOFF_MS[0]!);
   } else if (copy.pending > 0 || events.pending > 0) {
-    next = now;
+    // Nothing can be due sooner: the other dues are not read.
+    return now;
   } else {
-    next = nextForgetAt(sql);
+    next = forgetting(nextForgetAt(sql));
   }
-  for (const due of [nextOutboundAt(sql), nextAnswerExpiry(sql), nextWhisperExpiry(sql), nextHoldDeadline(sql), nextDequeueAt(sql)]) {
+  for (const due of [nextOutboundAt(sql), forgetting(nextAnswerExpiry(sql)), forgetting(nextWhisperExpiry(sql)), nextHoldDeadline(sql), nextDequeueAt(sql)]) {
     if (due !== null && (next === null || due < next)) next = due;
   }
   return next;

@@ -90,6 +90,8 @@ export class PhoneLine extends DurableObject<Bindings> {
   private copyFailures = 0;
   /** Consecutive failed sends of call events to the queue, likewise. */
   private sendFailures = 0;
+  /** When the alarm may next forget what expired (line/alarm.ts FORGET_INTERVAL_MS); eviction only makes it sooner. */
+  private forgetAfter = 0;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -343,8 +345,8 @@ export class PhoneLine extends DurableObject<Bindings> {
     await this.sendDequeues();
     const copy = await this.copyToD1(this.env.DB, now);
     const events = await this.sendEvents(now);
-    forgetExpired(this.sql, Date.now());
-    const next = nextAlarmAt(this.sql, now, { ...copy, failures: this.copyFailures }, { ...events, failures: this.sendFailures });
+    this.forgetAfter = forgetExpired(this.sql, Date.now(), this.forgetAfter);
+    const next = nextAlarmAt(this.sql, now, { ...copy, failures: this.copyFailures }, { ...events, failures: this.sendFailures }, this.forgetAfter);
     if (next !== null) await this.alarmClock.noLaterThan(next);
   }
 

@@ -3,10 +3,11 @@
  * once while more waits, else the first thing due), and an alarm only ever moved earlier.
  */
 import { describe, expect, it } from "vitest";
-import { COPY_BACKOFF_MS, nextAlarmAt, Alarm } from "../../src/line/alarm.ts";
+import { COPY_BACKOFF_MS, FORGET_INTERVAL_MS, forgetExpired, nextAlarmAt, Alarm } from "../../src/line/alarm.ts";
 import { FINISHED_GRACE_MS, writeCall } from "../../src/line/calls-table.ts";
 import { COPY_DELAY_MS } from "../../src/line/d1-copy.ts";
 import { reserveOutbound } from "../../src/line/outbound.ts";
+import { keepWhisper, WHISPER_TTL_MS } from "../../src/line/whispers.ts";
 import { newRecord } from "../../src/line/transitions.ts";
 import { SLOT_TIMEOUT_MS } from "../../src/line/outbound-limits.ts";
 import { onLineStorage } from "./storage.ts";
@@ -43,6 +44,45 @@ describe("nextAlarmAt", () => {
       return [callOnly, nextAlarmAt(sql, T0, IDLE, IDLE)];
     });
     expect(due).toEqual([T0 + FINISHED_GRACE_MS, Math.min(T0 + FINISHED_GRACE_MS, T0 + SLOT_TIMEOUT_MS)]);
+  });
+
+  it("puts what only waits to be forgotten no earlier than the next forgetting, and an outbound slot's expiry on time", async () => {
+    const forgetAfter = T0 + SLOT_TIMEOUT_MS + FINISHED_GRACE_MS;
+    const due = await onLineStorage((sql) => {
+      writeCall(sql, "CA1", { ...newRecord("CA1", T0), twilioStatus: "completed" }, null);
+      const callOnly = nextAlarmAt(sql, T0, IDLE, IDLE, forgetAfter);
+      reserveOutbound(sql, { to: "+14155550123", from: "+14155550199", agentKey: "+14155550199", agent: { retellAgentId: "a" }, machineDetection: "off" }, { maxConcurrent: 1, dailyLimit: 1, accountDailyLimit: 10 }, T0);
+      return [callOnly, nextAlarmAt(sql, T0, IDLE, IDLE, forgetAfter)];
+    });
+    expect(due).toEqual([forgetAfter, T0 + SLOT_TIMEOUT_MS]);
+  });
+});
+
+describe("forgetExpired", () => {
+  it("forgets at most once a FORGET_INTERVAL_MS, and expires outbound slots every time", async () => {
+    const t1 = T0 + WHISPER_TTL_MS;
+    const t2 = t1 + 1_000;
+    const seen = await onLineStorage((sql) => {
+      const whispers = () => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM whispers").one().n;
+      const activeSlots = () => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbound WHERE active = 1").one().n;
+      keepWhisper(sql, "CA1", "first", T0);
+      const first = forgetExpired(sql, t1, 0);
+      const afterFirst = whispers();
+      keepWhisper(sql, "CA2", "second", T0);
+      reserveOutbound(sql, { to: "+14155550123", from: "+14155550199", agentKey: "+14155550199", agent: { retellAgentId: "a" }, machineDetection: "off" }, { maxConcurrent: 1, dailyLimit: 1, accountDailyLimit: 10 }, t2 - SLOT_TIMEOUT_MS);
+      const within = forgetExpired(sql, t2, first);
+      const kept = { whispers: whispers(), slots: activeSlots() };
+      const again = forgetExpired(sql, first, first);
+      return { first, afterFirst, within, kept, again, whispersLeft: whispers() };
+    });
+    expect(seen).toEqual({
+      first: t1 + FORGET_INTERVAL_MS,
+      afterFirst: 0,
+      within: t1 + FORGET_INTERVAL_MS,
+      kept: { whispers: 1, slots: 0 },
+      again: t1 + 2 * FORGET_INTERVAL_MS,
+      whispersLeft: 0,
+    });
   });
 });
 
