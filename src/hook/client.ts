@@ -3,6 +3,7 @@
  * remains, no redirect followed, at most MAX_ANSWER_BYTES of answer read. Never throws and never returns the
  * body of a failed answer: what it returns is safe to log. Knows no framework.
  */
+import { deadlineSignal } from "../deadline.ts";
 import { signedHeaders } from "../standard-webhooks/sign.ts";
 import { parseHookAnswer } from "./answer.ts";
 import type { HookAnswer } from "../line/stored-hook.ts";
@@ -82,8 +83,17 @@ async function readCapped(response: Response, limit: number): Promise<string> {
 }
 
 export async function callHook(exchange: HookExchange): Promise<HookReply> {
+  const budget = deadlineSignal(exchange.timeoutMs);
+  try {
+    return await exchangeWithin(exchange, budget.signal);
+  } finally {
+    budget.clear();
+  }
+}
+
+/** The attempts and the answer's read, within `deadline`. */
+async function exchangeWithin(exchange: HookExchange, deadline: AbortSignal): Promise<HookReply> {
   const started = Date.now();
-  const deadline = AbortSignal.timeout(exchange.timeoutMs);
   let attempts = 0;
   const done = (reply: Omit<Extract<HookReply, { ok: true }>, "attempts" | "ms"> | Omit<Extract<HookReply, { ok: false }>, "attempts" | "ms">): HookReply =>
     ({ ...reply, attempts, ms: Date.now() - started }) as HookReply;

@@ -3,6 +3,7 @@
  * (https://docs.retellai.com/api-references/register-phone-call). Plain fetch typed with retell-sdk's
  * types, so the SDK's runtime stays out of the bundle.
  */
+import { deadlineSignal } from "../deadline.ts";
 import type { CallRegisterPhoneCallParams, PhoneCallResponse } from "retell-sdk/resources/call";
 
 /** Retell's API origin (the default of retell-sdk's `baseURL`). */
@@ -105,10 +106,18 @@ export async function registerPhoneCall(
   params: CallRegisterPhoneCallParams,
   signal?: AbortSignal,
 ): Promise<RegisterResult> {
-  const started = Date.now();
   if (!config.apiKey) return { ok: false, reason: "retell_not_configured", detail: "RETELL_API_KEY is not set", attempts: 0, ms: 0 };
-  const budget = AbortSignal.timeout(config.timeoutMs);
-  const abort = signal ? AbortSignal.any([budget, signal]) : budget;
+  const budget = deadlineSignal(config.timeoutMs);
+  try {
+    return await attemptRegistration(config, params, signal ? AbortSignal.any([budget.signal, signal]) : budget.signal);
+  } finally {
+    budget.clear();
+  }
+}
+
+/** The attempts themselves, within `abort` (the budget, and the caller's own signal). */
+async function attemptRegistration(config: RetellClientConfig, params: CallRegisterPhoneCallParams, abort: AbortSignal): Promise<RegisterResult> {
+  const started = Date.now();
   const url = `${config.baseUrl.replace(/\/+$/, "")}/v2/register-phone-call`;
   const body = JSON.stringify(params);
   let attempts = 0;

@@ -4,6 +4,7 @@
  * a time limit, and every failure as a typed result. No retries: a request that timed out may have been applied
  * (a call placed, a call moved), and a caller is waiting.
  */
+import { deadlineSignal } from "../deadline.ts";
 import type { Bindings } from "../env.ts";
 
 /** Twilio's REST origin when TWILIO_API_BASE_URL is not set. */
@@ -64,6 +65,7 @@ export async function twilioPost(
   const base = (env.TWILIO_API_BASE_URL || DEFAULT_TWILIO_API_BASE_URL).replace(/\/+$/, "");
   let response: Response;
   let body: unknown;
+  const deadline = deadlineSignal(timeoutMs);
   try {
     response = await fetch(`${base}/2010-04-01/Accounts/${accountSid}${path}`, {
       method: "POST",
@@ -73,7 +75,7 @@ export async function twilioPost(
         Accept: "application/json",
       },
       body: new URLSearchParams(form),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: deadline.signal,
     });
     body = await response.json().catch(() => null);
   } catch (error) {
@@ -81,6 +83,8 @@ export async function twilioPost(
       return { ok: false, reason: "twilio_timeout", detail: `no answer within ${timeoutMs} ms` };
     }
     return { ok: false, reason: "twilio_unreachable", detail: error instanceof Error ? error.message : String(error) };
+  } finally {
+    deadline.clear();
   }
   if (response.ok) return { ok: true, status: response.status, body: isRecord(body) ? body : null };
   // Twilio's error body: { code, message, more_info, status } (twilio-node RestException).
