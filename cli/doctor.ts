@@ -74,11 +74,11 @@ class Checklist {
  * The endpoints in KV `webhooks`, and the signing secret checked with the Worker's own parseSecret (locally, where
  * the value is readable; the deployed Worker's only by name). With endpoints and no valid secret nothing is sent.
  */
-async function checkEvents(list: Checklist, store: Store, settings: Settings, remoteSecrets: Set<string> | null, webhooks: { value: string | null } | undefined): Promise<void> {
+async function checkEvents(list: Checklist, store: Store, settings: Settings, remoteSecrets: Set<string> | null, webhooks: string | null | undefined): Promise<void> {
   let endpoints: WebhookEndpoint[] = [];
   try {
-    // Read with the mappings when they could be read: each wrangler call costs seconds.
-    const stored = webhooks ? webhooks.value : ((await getValues(store, [WEBHOOKS_KEY])).get(WEBHOOKS_KEY) ?? null);
+    // Read with the mappings when they could be read (undefined: they could not): each wrangler call costs seconds.
+    const stored = webhooks !== undefined ? webhooks : ((await getValues(store, [WEBHOOKS_KEY])).get(WEBHOOKS_KEY) ?? null);
     const parsed = parseEndpoints(stored);
     if (!parsed.ok) list.fail(`KV ${WEBHOOKS_KEY} is invalid (${parsed.detail}): no call event is sent`, `npm run webhooks -- list --${store.mode}, then fix it with npm run webhooks`);
     else endpoints = parsed.endpoints;
@@ -202,12 +202,12 @@ async function main(argv: string[]): Promise<number> {
   // ── KV ─────────────────────────────────────────────────────────────────────
   list.section("KV mappings");
   let values: Map<string, string> | undefined;
-  let webhooks: { value: string | null } | undefined;
+  let webhooks: string | null | undefined;
   const agents = new Map<string, AgentConfig>();
   try {
     const read = await readMappings(store, [WEBHOOKS_KEY]);
     values = read.mappings;
-    webhooks = { value: read.also.get(WEBHOOKS_KEY) ?? null };
+    webhooks = read.also.get(WEBHOOKS_KEY) ?? null;
     list.pass(`${describeStore(store)} is reachable: ${values.size} mapping(s)`);
     for (const [key, raw] of values) {
       const p = parseAgentValue(raw);

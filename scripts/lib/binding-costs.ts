@@ -5,13 +5,13 @@
  * rate limiter are services elsewhere whose work is not the Worker's CPU; locally, Miniflare emulates each in
  * the same workerd process, so these costs show up in every local CPU figure (docs/performance.md).
  */
-import { serveProbe } from "./workerd.ts";
+import { serveProbe, type LocalWorker } from "./workerd.ts";
 
 /**
  * The probe Workers' Durable Object (this file's and first-use.ts's): SQLite-backed, with one table; `run` reads or
  * writes a row of it `n` times in one request (`value` is what a write stores).
  */
-export const PROBE_OBJECT = String.raw`
+const PROBE_OBJECT = String.raw`
 export class Obj extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
@@ -31,17 +31,36 @@ export class Obj extends DurableObject {
   }
 }`;
 
-const PROBE = String.raw`
+/**
+ * A probe Worker's source (this file's and first-use.ts's): `prelude` at module level, the probe object, and a fetch
+ * handler whose `body` runs with `env`, and `op` and `n` from the query probeRequest sends.
+ */
+export function probeScript(prelude: string, body: string): string {
+  return String.raw`
 import { DurableObject } from "cloudflare:workers";
-const encoder = new TextEncoder();
-const signed = "msg_" + "0".repeat(32) + ".1800000000." + "x".repeat(400);
-let key;
+${prelude}
 ${PROBE_OBJECT}
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const op = url.searchParams.get("op");
     const n = Number(url.searchParams.get("n"));
+${body}
+  },
+};`;
+}
+
+/** Asks a probe Worker to run `op` `n` times in one request. */
+export function probeRequest(probe: LocalWorker, op: string, n: number): Promise<string> {
+  return fetch(new URL(`/?op=${encodeURIComponent(op)}&n=${n}`, probe.url)).then((r) => r.text());
+}
+
+const PROBE = probeScript(
+  String.raw`
+const encoder = new TextEncoder();
+const signed = "msg_" + "0".repeat(32) + ".1800000000." + "x".repeat(400);
+let key;`,
+  String.raw`
     const stub = env.OBJ.get(env.OBJ.idFromName("probe"));
     if (op.startsWith("sql")) return new Response(String(await stub.run(op === "sql read" ? "read" : "write", n, "x".repeat(800))));
     for (let i = 0; i < n; i++) {
@@ -55,9 +74,8 @@ export default {
         await crypto.subtle.sign("HMAC", key, encoder.encode(signed));
       }
     }
-    return new Response("ok");
-  },
-};`;
+    return new Response("ok");`,
+);
 
 export const PROBED = ["KV read", "D1 query", "rate-limit count", "line RPC", "sql read", "sql write", "timer set and cleared", "HMAC-SHA256 of 450 bytes"] as const;
 
@@ -65,7 +83,7 @@ export const PROBED = ["KV read", "D1 query", "rate-limit count", "line RPC", "s
 export async function bindingCosts(count = 3_000): Promise<{ op: (typeof PROBED)[number]; cpuUs: number }[]> {
   const probe = await serveProbe(PROBE);
   const batch = 500;
-  const call = (op: string, n: number) => fetch(new URL(`/?op=${encodeURIComponent(op)}&n=${n}`, probe.url)).then((r) => r.text());
+  const call = (op: string, n: number) => probeRequest(probe, op, n);
   try {
     await (await probe.kv("KV")).put("key", JSON.stringify([{ id: "ep_1", url: "https://example.com/hooks", events: ["call.started"] }]));
     const costs = [];

@@ -9,7 +9,7 @@
  * a warm one, the Worker's end-to-end CPU is set by how many distinct operations it runs per call, not by how
  * long each takes warm (docs/performance.md "Where the CPU goes").
  */
-import { PROBE_OBJECT } from "./binding-costs.ts";
+import { probeRequest, probeScript } from "./binding-costs.ts";
 import { serveProbe } from "./workerd.ts";
 
 /** Requests per batch: the process's CPU is read in 10 ms ticks, so 1 000 requests resolve 10 µs per request. */
@@ -17,20 +17,15 @@ const BATCH = 1_000;
 /** Interleaved rounds per operation; the figure is the median of the rounds' differences. */
 const ROUNDS = 8;
 
-const PROBE = String.raw`
-import { DurableObject } from "cloudflare:workers";
+const PROBE = probeScript(
+  String.raw`
 const formatter = new Intl.DateTimeFormat("en-US", { timeZone: "America/New_York", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
 const record = { callSid: "CA" + "a".repeat(32), agentKey: "+61390000001", from: "+61412345678", to: "+61390000001", outcome: "connected", retellCallId: "call_" + "b".repeat(28), transfers: [], vars: Object.fromEntries(Array.from({ length: 20 }, (_, i) => ["variable_" + i, "value " + i])) };
 const text = JSON.stringify(record);
 const encoder = new TextEncoder();
 let key;
-let sink = 0;
-${PROBE_OBJECT}
-export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    const op = url.searchParams.get("op");
-    const n = Number(url.searchParams.get("n"));
+let sink = 0;`,
+  String.raw`
     key ??= await crypto.subtle.importKey("raw", new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     if (op.startsWith("SQLite")) return new Response(String(await env.OBJ.get(env.OBJ.idFromName("probe")).run(op.includes("read") ? "read" : "write", n, text)));
     for (let i = 0; i < n; i++) {
@@ -43,9 +38,8 @@ export default {
       else if (op === "AbortSignal.timeout") sink += AbortSignal.timeout(5000).aborted ? 0 : 1;
       else if (op === "new URL") sink += new URL("https://example.com/api/webhooks/twilio/status?x=" + i).pathname.length;
     }
-    return new Response(String(sink));
-  },
-};`;
+    return new Response(String(sink));`,
+);
 
 export const FIRST_USE_OPS = [
   "nothing",
@@ -75,7 +69,7 @@ function median(values: number[]): number {
 
 export async function firstUseCosts(): Promise<FirstUseCost[]> {
   const probe = await serveProbe(PROBE);
-  const call = (op: string, n: number) => fetch(new URL(`/?op=${encodeURIComponent(op)}&n=${n}`, probe.url)).then((r) => r.text());
+  const call = (op: string, n: number) => probeRequest(probe, op, n);
   const batch = async (op: string, n: number) => {
     const before = probe.cpuMs();
     for (let i = 0; i < BATCH; i++) await call(op, n);

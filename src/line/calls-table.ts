@@ -84,6 +84,12 @@ export function rowHook(row: Pick<CallRow, "hook_answer">): StoredHook | null {
   return row.hook_answer === null ? null : (JSON.parse(row.hook_answer) as StoredHook);
 }
 
+/** The pre-call hook's answer for a call the line holds, read alone (not the record beside it). */
+export function readHook(sql: SqlStorage, callSid: string): StoredHook | null {
+  const row = sql.exec<Pick<CallRow, "hook_answer">>("SELECT hook_answer FROM calls WHERE call_sid = ?", callSid).toArray()[0];
+  return row ? rowHook(row) : null;
+}
+
 export function callRow(sql: SqlStorage, callSid: string): CallRow | null {
   return sql.exec<CallRow>("SELECT * FROM calls WHERE call_sid = ?", callSid).toArray()[0] ?? null;
 }

@@ -45,7 +45,7 @@ import { Alarm, forgetExpired, logSendFailure, nextAlarmAt } from "./alarm.ts";
 import { createAnswerTables } from "./answers.ts";
 import { passRetellEvent, recordDial, recordInboundStatus, recordLeftHold, recordRetellEvent, recordStatus, recordVoicemail, type EventResult } from "./call-updates.ts";
 import type { MissedAgent } from "./missed.ts";
-import { callRow, createCallsTable, forgetFinished, readCall, rowHook } from "./calls-table.ts";
+import { createCallsTable, forgetFinished, readCall, readHook } from "./calls-table.ts";
 import { admitCall, capacityState, connectedCount, createCapacityTables, holdRefused, holdTurn, takeReturnPlace, type Admission, type HoldExit, type HoldSettings, type HoldTurn } from "./capacity.ts";
 import { createDequeueTables, noteMember, promoteHeld, sendDueDequeues, type QueueMember } from "./dequeue.ts";
 import { completeClaim, takeClaim, type VoiceCall, type VoiceClaim } from "./claims.ts";
@@ -322,8 +322,7 @@ export class PhoneLine extends DurableObject<Bindings> {
 
   /** The pre-call hook's stored answer for the call (line/calls-table.ts), or null when no hook was asked. */
   async hookAnswer(callSid: string): Promise<StoredHook | null> {
-    const row = callRow(this.sql, callSid);
-    return row ? rowHook(row) : null;
+    return readHook(this.sql, callSid);
   }
 
   /** The context an outbound call was placed with, by its CallSid; null for an inbound call (line/outbound.ts). */
