@@ -224,7 +224,7 @@ interface TimerCalibration {
 async function calibrateTimers(floor: LocalWorker): Promise<TimerCalibration> {
   const probe = (ms: number | null): Target => ({
     name: `setTimeout(${ms})`,
-    send: async () => (await post(new URL(`/__bench/timer${ms === null ? "" : `?ms=${ms}`}`, floor.url), "", {})).status === 204,
+    send: async () => (await post(new URL(`timer${ms === null ? "" : `?ms=${ms}`}`, floor.url), "", {})).status === 204,
   });
   const targets: Record<string, Target> = { none: probe(null), ...Object.fromEntries(PROBED_TIMERS.map((k) => [String(k), probe(k)])) };
   const { p50s } = await rounds(targets, ROUNDS * 10);

@@ -121,6 +121,12 @@ export default {
 };
 `;
 
+/**
+ * Where a floor Worker is called: under `/api/`, one of wrangler.toml's run_worker_first paths, as the Worker's
+ * webhooks are, so both take the same way past the static assets. Its timer probe is `${FLOOR_PATH}timer`.
+ */
+export const FLOOR_PATH = "/api/bench/";
+
 /** What a floor Worker does besides forwarding each request to Retell. */
 export type FloorKind =
   /** Nothing: the hop into workerd and workerd's outbound fetch, which any Worker calling Retell pays. */
@@ -216,7 +222,7 @@ export default {
   async fetch(request, raw, ctx) {
     // The bench's timer probe: what one setTimeout(ms) costs a request here (no ms: no timer).
     const probe = new URL(request.url);
-    if (probe.pathname === "/__bench/timer") {
+    if (probe.pathname === ${JSON.stringify(FLOOR_PATH + "timer")}) {
       await wait(probe.searchParams.has("ms") ? Number(probe.searchParams.get("ms")) : null);
       return new Response(null, { status: 204 });
     }

@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
-import { BUNDLE_ENTRY, floorScript, NO_TIMERS, type BindingTimers, type FloorKind } from "./bench-workers.ts";
+import { BUNDLE_ENTRY, FLOOR_PATH, floorScript, NO_TIMERS, type BindingTimers, type FloorKind } from "./bench-workers.ts";
 
 /** Miniflare as wrangler itself depends on it, so its workerd is the one wrangler deploys against. */
 const requireFromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler"));
@@ -253,8 +253,9 @@ export async function serveBundle(bindings: Record<string, string>, options: Ser
 
 /**
  * A floor Worker (bench-workers.ts): forwards each request's body to `target` and returns the answer, doing only
- * the platform work its kind names, each binding call delayed by `timers`; its rate-limit bindings are
- * wrangler.toml's, with `limits` raised as for the Worker, so its counts cost what the Worker's do.
+ * the platform work its kind names, each binding call delayed by `timers`. It has the Worker's static assets, and
+ * its `url` is FLOOR_PATH, one of the Worker's own paths. Its rate-limit bindings are wrangler.toml's, with
+ * `limits` raised as for the Worker, so its counts cost what the Worker's do.
  */
 export async function serveFloor(target: string, kind: FloorKind, options: ServeOptions = {}): Promise<LocalWorker> {
   const stored = kind === "line" || kind === "d1";
@@ -263,18 +264,22 @@ export async function serveFloor(target: string, kind: FloorKind, options: Serve
     ...(stored && { kvNamespaces: ["AGENTS"], d1Databases: ["DB"] }),
     ...(kind === "line" && { durableObjects: { LINES: { className: "FloorLine", useSQLite: true } } }),
   };
-  return serve(
+  const floor = await serve(
     {
       modules: true,
       script: floorScript(kind),
       // The Worker's own date, so floors and Worker get the same runtime.
       compatibilityDate: workerConfig().compatibilityDate,
+      // The Worker's static assets and their routing, so a floor's requests take the same way in as the
+      // Worker's webhooks: through the asset router, straight to the script (run_worker_first).
+      assets: workerConfig().assets,
       bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(options.timers ?? NO_TIMERS), ...(options.hook && { HOOK_URL: options.hook.url, HOOK_BODY: options.hook.body }) },
       ...stores,
     },
     stored ? ["DB"] : [],
     options.inspectorPort,
   );
+  return { ...floor, url: new URL(FLOOR_PATH, floor.url) };
 }
 
 /**
