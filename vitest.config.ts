@@ -3,6 +3,7 @@ import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
+import { unstable_readConfig } from "wrangler";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_ACCOUNT_SID, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY, TEST_WEBHOOK_SIGNING_SECRET } from "./test/secrets.ts";
 import { TEST_ADMIN_TOKEN, TEST_CALLS_TOKEN } from "./test/admin-token.ts";
 
@@ -42,6 +43,9 @@ class SlowestFirst extends BaseSequencer {
     return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
   }
 }
+
+/** wrangler.toml's `[assets] run_worker_first`: the paths that reach the Worker without an asset lookup (test/app.test.ts). */
+const RUN_WORKER_FIRST = unstable_readConfig({ config: "./wrangler.toml" }).assets?.run_worker_first;
 
 /**
  * The files that run a line's alarm by hand (runDurableObjectAlarm, copyToD1) at a moment of their choosing: the
@@ -85,6 +89,7 @@ function workerProject(name: string, files: { include: string[]; exclude: string
             // 50 ms for most files: the many tests that wait for a record (for it, not for a time) then wait 50 ms
             // each, not a second.
             ...(copyDelayMs !== undefined && { LINE_COPY_DELAY_MS: copyDelayMs }),
+            TEST_RUN_WORKER_FIRST: JSON.stringify(Array.isArray(RUN_WORKER_FIRST) ? RUN_WORKER_FIRST : []),
             // Applied to the DB binding of each test file by test/apply-migrations.ts.
             TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
           },
