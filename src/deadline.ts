@@ -7,12 +7,22 @@
  * An AbortSignal that aborts after `ms` with a TimeoutError, as AbortSignal.timeout does, and `clear` to stop its
  * timer once the work is done. AbortSignal.timeout's timer cannot be stopped, and workerd keeps the request's
  * context alive until it fires (github.com/cloudflare/workerd/issues/4936): every voice webhook would live on for
- * Retell's whole budget after its caller had the answer.
+ * Retell's whole budget after its caller had the answer. Fetches take it through withDeadlineSignal.
  */
 export function deadlineSignal(ms: number): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${ms} ms`, "TimeoutError")), ms);
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** Runs `work` under a deadlineSignal of `ms`, and stops its timer once the work has settled. */
+export async function withDeadlineSignal<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = deadlineSignal(ms);
+  try {
+    return await work(deadline.signal);
+  } finally {
+    deadline.clear();
+  }
 }
 
 export async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

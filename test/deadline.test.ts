@@ -3,7 +3,7 @@
  * cleared (AbortSignal.timeout's keeps the request alive until it fires: workerd issue #4936).
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { deadlineSignal, withDeadline } from "../src/deadline.ts";
+import { deadlineSignal, withDeadline, withDeadlineSignal } from "../src/deadline.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -23,6 +23,20 @@ describe("deadlineSignal", () => {
     deadline.clear();
     vi.advanceTimersByTime(5_000);
     expect(deadline.signal.aborted).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe("withDeadlineSignal", () => {
+  it("hands the work a signal that aborts once its time has passed", async () => {
+    const reason = await withDeadlineSignal(5, (signal) => new Promise<unknown>((resolve) => signal.addEventListener("abort", () => resolve(signal.reason))));
+    expect((reason as DOMException).name).toBe("TimeoutError");
+  });
+
+  it("leaves no timer behind once the work has settled, failed or not", async () => {
+    vi.useFakeTimers();
+    await expect(withDeadlineSignal(1_000, async () => 7)).resolves.toBe(7);
+    await expect(withDeadlineSignal(1_000, async () => Promise.reject(new Error("refused")))).rejects.toThrow("refused");
     expect(vi.getTimerCount()).toBe(0);
   });
 });

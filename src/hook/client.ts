@@ -3,7 +3,7 @@
  * remains, no redirect followed, at most MAX_ANSWER_BYTES of answer read. Never throws and never returns the
  * body of a failed answer: what it returns is safe to log. Knows no framework.
  */
-import { deadlineSignal } from "../deadline.ts";
+import { withDeadlineSignal } from "../deadline.ts";
 import { signedHeaders } from "../standard-webhooks/sign.ts";
 import { parseHookAnswer } from "./answer.ts";
 import type { HookAnswer } from "../line/stored-hook.ts";
@@ -82,13 +82,8 @@ async function readCapped(response: Response, limit: number): Promise<string> {
   return new TextDecoder().decode(bytes);
 }
 
-export async function callHook(exchange: HookExchange): Promise<HookReply> {
-  const budget = deadlineSignal(exchange.timeoutMs);
-  try {
-    return await exchangeWithin(exchange, budget.signal);
-  } finally {
-    budget.clear();
-  }
+export function callHook(exchange: HookExchange): Promise<HookReply> {
+  return withDeadlineSignal(exchange.timeoutMs, (deadline) => exchangeWithin(exchange, deadline));
 }
 
 /** The attempts and the answer's read, within `deadline`. */

@@ -3,7 +3,7 @@
  * (https://docs.retellai.com/api-references/register-phone-call). Plain fetch typed with retell-sdk's
  * types, so the SDK's runtime stays out of the bundle.
  */
-import { deadlineSignal } from "../deadline.ts";
+import { withDeadlineSignal } from "../deadline.ts";
 import type { CallRegisterPhoneCallParams, PhoneCallResponse } from "retell-sdk/resources/call";
 
 /** Retell's API origin (the default of retell-sdk's `baseURL`). */
@@ -107,12 +107,7 @@ export async function registerPhoneCall(
   signal?: AbortSignal,
 ): Promise<RegisterResult> {
   if (!config.apiKey) return { ok: false, reason: "retell_not_configured", detail: "RETELL_API_KEY is not set", attempts: 0, ms: 0 };
-  const budget = deadlineSignal(config.timeoutMs);
-  try {
-    return await attemptRegistration(config, params, signal ? AbortSignal.any([budget.signal, signal]) : budget.signal);
-  } finally {
-    budget.clear();
-  }
+  return withDeadlineSignal(config.timeoutMs, (budget) => attemptRegistration(config, params, signal ? AbortSignal.any([budget, signal]) : budget));
 }
 
 /** The attempts themselves, within `abort` (the budget, and the caller's own signal). */

@@ -4,7 +4,7 @@
  * a time limit, and every failure as a typed result. No retries: a request that timed out may have been applied
  * (a call placed, a call moved), and a caller is waiting.
  */
-import { deadlineSignal } from "../deadline.ts";
+import { withDeadlineSignal } from "../deadline.ts";
 import type { Bindings } from "../env.ts";
 
 /** Twilio's REST origin when TWILIO_API_BASE_URL is not set. */
@@ -63,29 +63,28 @@ export async function twilioPost(
   if (!token) return { ok: false, reason: "twilio_not_configured", detail: "TWILIO_AUTH_TOKEN is not set" };
   if (!ACCOUNT_SID.test(accountSid)) return { ok: false, reason: "twilio_not_configured", detail: "no valid account SID" };
   const base = (env.TWILIO_API_BASE_URL || DEFAULT_TWILIO_API_BASE_URL).replace(/\/+$/, "");
-  let response: Response;
-  let body: unknown;
-  const deadline = deadlineSignal(timeoutMs);
+  let answer: { response: Response; body: unknown };
   try {
-    response = await fetch(`${base}/2010-04-01/Accounts/${accountSid}${path}`, {
-      method: "POST",
-      headers: {
-        Authorization: `Basic ${btoa(`${accountSid}:${token}`)}`,
-        "Content-Type": "application/x-www-form-urlencoded",
-        Accept: "application/json",
-      },
-      body: new URLSearchParams(form),
-      signal: deadline.signal,
+    answer = await withDeadlineSignal(timeoutMs, async (signal) => {
+      const response = await fetch(`${base}/2010-04-01/Accounts/${accountSid}${path}`, {
+        method: "POST",
+        headers: {
+          Authorization: `Basic ${btoa(`${accountSid}:${token}`)}`,
+          "Content-Type": "application/x-www-form-urlencoded",
+          Accept: "application/json",
+        },
+        body: new URLSearchParams(form),
+        signal,
+      });
+      return { response, body: await response.json().catch(() => null) };
     });
-    body = await response.json().catch(() => null);
   } catch (error) {
     if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
       return { ok: false, reason: "twilio_timeout", detail: `no answer within ${timeoutMs} ms` };
     }
     return { ok: false, reason: "twilio_unreachable", detail: error instanceof Error ? error.message : String(error) };
-  } finally {
-    deadline.clear();
   }
+  const { response, body } = answer;
   if (response.ok) return { ok: true, status: response.status, body: isRecord(body) ? body : null };
   // Twilio's error body: { code, message, more_info, status } (twilio-node RestException).
   const fields = isRecord(body) ? body : {};
