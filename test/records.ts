@@ -98,8 +98,8 @@ export function adminRequest(pathAndQuery: string, token: string | null = TEST_A
 }
 
 /**
- * Sends a request through the Worker entry with some bindings replaced, and waits for its waitUntil work.
- * The body is read first: a streamed answer is finished by waitUntil work that waits for its reader.
+ * Sends a request through the Worker entry with some bindings replaced, reads the answer, and waits for its
+ * waitUntil work (the voice webhook's log line and the line's answer follow the document).
  */
 export async function withBindings(request: Request, overrides: Partial<Bindings>): Promise<{ status: number; text: string }> {
   const ctx = createExecutionContext();

@@ -48,7 +48,7 @@ export async function answerFromHold(env: Bindings, call: InboundCall, line: str
   }
   if (exit.kind === "abandoned" || queueResult === "hangup") return { exit, answer: null };
   const answer = await answerCall(env, call, agentKey, Date.now(), exit);
-  // Stored before this route answers: it is no streamed document, and a held caller's turn is not in a hurry.
+  // Stored before this route answers, unlike a fresh call's: a held caller's turn is not in a hurry.
   await answer.store?.();
   return { exit, answer };
 }

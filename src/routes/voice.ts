@@ -1,8 +1,12 @@
 /**
- * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Streams the TwiML answer: the headers and
- * `<Response>` leave at once, the document is finished once the call's answer is decided, and the answer is then
- * stored in its line's object (calls/answer.ts `store`), which wakes any copy of the webhook waiting for it. Every copy of a
- * webhook for one CallSid answers with the same registration.
+ * POST /api/webhooks/twilio[/:agentId]: Twilio's voice webhook. Answers with the whole TwiML document once the
+ * call's answer is decided; then, off the caller's path, writes the log line and stores the answer in its line's
+ * object (calls/answer.ts `store`), which wakes any copy of the webhook waiting for it. Every copy of a webhook for
+ * one CallSid answers with the same registration.
+ *
+ * One document, not a stream: Twilio's read timeout covers the first byte and every gap between packets alike,
+ * and a partial answer is never retried (shared/reference/twilio-retell-protocols.md §3, Twilio's "connection
+ * overrides"), so sending `<Response>` early buys the registration no time.
  *
  * `status` and `dial-complete` are Twilio routes of their own, mounted before this sub-app (app.ts), so those two
  * can never be agent ids here: `agent:status` and `agent:dial-complete` are reserved KV keys, as are
@@ -22,69 +26,60 @@ import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { maskKey, maskPhone } from "../phone.ts";
 import { readInboundCall } from "../twilio/params.ts";
-import { RESPONSE_CLOSE, RESPONSE_OPEN, TWIML_HEADERS } from "../twilio/twiml.ts";
+import { TWIML_HEADERS, twimlDocument } from "../twilio/twiml.ts";
 import { twilioWebhook } from "./twilio-signed.ts";
-
-const encoder = new TextEncoder();
 
 export const voice = new Hono<AppEnv>();
 voice.use(twilioWebhook());
-voice.post("/", (c) => streamAnswer(c, undefined));
-voice.post("/:agentId", (c) => streamAnswer(c, c.req.param("agentId")));
+voice.post("/", (c) => answerVoice(c, undefined));
+voice.post("/:agentId", (c) => answerVoice(c, c.req.param("agentId")));
 
-function streamAnswer(c: Context<AppEnv>, agentId: string | undefined): Response {
+async function answerVoice(c: Context<AppEnv>, agentId: string | undefined): Promise<Response> {
   const started = Date.now();
   const call = readInboundCall(c.var.twilioParams);
   if (!call) throw new AppError({ kind: "bad_request", message: "Missing CallSid, From or To" });
   const key = agentKey({ agentId, to: call.to });
 
-  // The Workers-native byte stream: no JS transform step between our writes and the response.
-  const { readable, writable } = new IdentityTransformStream();
-  const writer = writable.getWriter();
-  // Not awaited: the write completes when Twilio reads it, after this handler has returned the stream.
-  void writer.write(encoder.encode(RESPONSE_OPEN)).catch(() => {});
+  const answer: CallAnswer = await answerCall(c.env, call, key, started).catch((error: unknown) => ({
+    outcome: { kind: "internal_error" },
+    actionKey: key,
+    log: { detail: error instanceof Error ? error.message : String(error) },
+  }));
+  const { outcome } = answer;
+  // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number. The
+  // hold and voicemail URLs are built only for the outcomes that use them.
+  const line = lineName(call.to);
+  const actions = answer.actionKey === null
+    ? undefined
+    : {
+        ...dialActions(c.var.twilioUrl, answer.actionKey),
+        ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
+        ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
+      };
+  const document = twimlDocument(outcomeTwiml(outcome, actions, answer.leg));
 
-  const finish = (async () => {
-    const answer: CallAnswer = await answerCall(c.env, call, key, started).catch((error: unknown) => ({
-      outcome: { kind: "internal_error" },
-      actionKey: key,
-      log: { detail: error instanceof Error ? error.message : String(error) },
-    }));
-    const { outcome } = answer;
-    // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number. The
-    // hold and voicemail URLs are built only for the outcomes that use them.
-    const line = lineName(call.to);
-    const actions = answer.actionKey === null
-      ? undefined
-      : {
-          ...dialActions(c.var.twilioUrl, answer.actionKey),
-          ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
-          ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
-        };
-    try {
-      await writer.write(encoder.encode(outcomeTwiml(outcome, actions, answer.leg) + RESPONSE_CLOSE));
-      await writer.close();
-    } catch {
-      log("warn", "twilio.voice_disconnected", { callSid: call.callSid, outcome: outcome.kind });
-    }
-    // The log line and the answer's storage follow the document: neither is on the caller's path.
-    log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
-      callSid: call.callSid,
-      from: maskPhone(call.from),
-      to: maskPhone(call.to),
-      agentKey: maskKey(key),
-      retellAgentId: answer.retellAgentId,
-      outcome: outcome.kind,
-      ...("reason" in outcome && { reason: outcome.reason }),
-      ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
-      ...answer.log,
-      ...(call.dryRun && { dryRun: true }),
-      totalMs: Date.now() - started,
-    });
-    // The line's round trip off the caller's path (docs/performance.md, "Round trips"): copies waiting on the
-    // claim are woken by it a few ms later, with the same answer.
-    await answer.store?.();
-  })();
-  c.executionCtx.waitUntil(finish);
-  return new Response(readable, { status: 200, headers: TWIML_HEADERS });
+  c.executionCtx.waitUntil(
+    (async () => {
+      // One turn of the event loop first, so the document leaves before the log line and the line's round trip
+      // (docs/performance.md, "Round trips"): neither is on the caller's path.
+      await scheduler.wait(0);
+      const stored = answer.store?.();
+      log(outcome.kind === "connected" ? "info" : "warn", "twilio.voice", {
+        callSid: call.callSid,
+        from: maskPhone(call.from),
+        to: maskPhone(call.to),
+        agentKey: maskKey(key),
+        retellAgentId: answer.retellAgentId,
+        outcome: outcome.kind,
+        ...("reason" in outcome && { reason: outcome.reason }),
+        ...("retellCallId" in outcome && { retellCallId: outcome.retellCallId }),
+        ...answer.log,
+        ...(call.dryRun && { dryRun: true }),
+        totalMs: Date.now() - started,
+      });
+      // Copies waiting on the claim are woken by it a few ms later, with the same answer.
+      await stored;
+    })(),
+  );
+  return new Response(document, { status: 200, headers: TWIML_HEADERS });
 }

@@ -3,13 +3,12 @@
  * so no caller of this module writes markup by hand.
  */
 
-/** The opening of every answer; streamed before Retell has answered (see routes/voice.ts). */
-export const RESPONSE_OPEN = '<?xml version="1.0" encoding="UTF-8"?><Response>';
-export const RESPONSE_CLOSE = "</Response>";
+const RESPONSE_OPEN = '<?xml version="1.0" encoding="UTF-8"?><Response>';
+const RESPONSE_CLOSE = "</Response>";
 
 /**
- * `Content-Encoding: identity` keeps workerd from gzip-compressing the answer for Twilio (which sends
- * Accept-Encoding: gzip): its compressor would hold back the streamed `<Response>` until the end.
+ * `Content-Encoding: identity`: a document of a few hundred bytes gains nothing from gzip, which workerd would
+ * otherwise apply for Twilio (it sends Accept-Encoding: gzip), at a cost to both ends.
  */
 export const TWIML_HEADERS = {
   "Content-Type": "text/xml; charset=utf-8",

@@ -188,17 +188,12 @@ describe("copies of one webhook", () => {
 });
 
 describe("D1, out of the call's path", () => {
-  it("hanging on every call: calls connect, stream their first byte and finish without it, and D1 is never asked", async () => {
+  it("hanging on every call: calls connect and finish without it, and D1 is never asked", async () => {
     const { to } = await mappedNumber();
     const { db, calls } = hangingDb();
     const ctx = createExecutionContext();
     const res = await entry.fetch(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { ...(env as Bindings), DB: db }, ctx);
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    const firstChunk = await reader.read();
-    expect(new TextDecoder().decode(firstChunk.value)).toContain("<Response>");
-    let text = new TextDecoder().decode(firstChunk.value);
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
-    expect(sipUri(text)).toMatch(/^sip:call_/);
+    expect(sipUri(await res.text())).toMatch(/^sip:call_/);
     // A call waiting on D1 would never finish (this D1 never answers): finishing, and no D1 call, is the proof.
     await waitOnExecutionContext(ctx);
     expect(calls).toEqual([]);

@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import entry from "../../src/index.ts";
 import type { Bindings } from "../../src/env.ts";
 import { APOLOGY_MESSAGE, NOT_IN_SERVICE_MESSAGE } from "../../src/calls/outcome.ts";
-import { RESPONSE_OPEN } from "../../src/twilio/twiml.ts";
 import {
   ORIGIN,
   retellRequests,
@@ -17,6 +16,7 @@ import {
   voiceParams,
   worker,
 } from "../helpers.ts";
+import { captureLogs, lineRecord } from "../records.ts";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "../secrets.ts";
 
 /** A number mapped to a fresh agent: every test gets its own, so tests never share stand-in state. */
@@ -31,7 +31,6 @@ async function mappedNumber(value?: (agentId: string) => string): Promise<{ to: 
 async function withEnv(request: Request, overrides: Partial<Bindings>): Promise<{ status: number; text: string }> {
   const ctx = createExecutionContext();
   const response = await entry.fetch(request, { ...(env as Bindings), ...overrides }, ctx);
-  // Read first: the streamed document is finished by waitUntil work that waits for its reader.
   const text = await response.text();
   await waitOnExecutionContext(ctx);
   return { status: response.status, text };
@@ -116,16 +115,18 @@ describe("a call to a mapped number", () => {
     expect(sipUri(await res.text())).toMatch(/^sip:call_/);
   });
 
-  it("streams: the headers and the start of the document leave before Retell has answered", async () => {
-    const { to, agentId } = await mappedNumber();
-    await setRetellBehaviour(agentId, { mode: "hang" });
-    const res = await worker(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })));
-    const reader = res.body!.getReader();
-    const first = await reader.read();
-    // Retell has not answered at all (it hangs until the time budget), yet the document has begun.
-    expect(new TextDecoder().decode(first.value)).toBe(RESPONSE_OPEN);
-    expect(res.headers.get("Content-Encoding")).toBe("identity");
-    await reader.cancel();
+  it("answers with the whole document first, then writes its log line and stores the answer on the line", async () => {
+    const { to } = await mappedNumber();
+    const params = voiceParams({ To: to });
+    const logs = captureLogs();
+    const ctx = createExecutionContext();
+    const res = await entry.fetch(twilioRequest("/api/webhooks/twilio", params), env as Bindings, ctx);
+    // Checked before anything else is awaited: the follow-ups wait for a turn of the event loop.
+    expect(logs().filter((line) => line.event === "twilio.voice")).toEqual([]);
+    expect(sipUri(await res.text())).toMatch(/^sip:call_/);
+    await waitOnExecutionContext(ctx);
+    expect(logs().filter((line) => line.event === "twilio.voice")).toMatchObject([{ outcome: "connected" }]);
+    expect((await lineRecord(to, params.CallSid as string))?.outcome).toBe("connected");
   });
 
   it("answers a dry run with SIP TwiML and registers nothing", async () => {
