@@ -18,7 +18,9 @@
  *    workerd, its outbound fetch); a line floor also makes our platform calls (KV read beside a claim RPC to a
  *    SQLite Durable Object, two rate-limit counts, an answer RPC after Retell, the alarm's copy to D1), which run
  *    in the same workerd process (Miniflare's limiter is a Durable Object too) and would otherwise show up as the
- *    Worker's. The Worker's own work is its latency minus that floor.
+ *    Worker's. The Worker's own work is its latency minus that floor. Beside them, the least Worker that does
+ *    this one's job (kind `least`: the line floor plus Twilio's form, one signature HMAC and a SIP document) shows
+ *    how much of that own work any such Worker has here.
  * 2. Latency model: the same Worker with each binding call delayed as in production (PRODUCTION below; the
  *    timers are calibrated first, as local ones wake late; rate-limit counts need no round trip deployed, so they
  *    wait nothing), against a floor Worker reproducing the design before the line objects with the same delays;
@@ -258,12 +260,15 @@ async function overFloors(setup: Setup): Promise<{ ownP50: number; ownCpu: numbe
   const { numbers, registerUrl, bindings, start } = setup;
   const passThrough = await start(serveFloor(registerUrl.toString(), "pass"));
   const lineFloor = await start(serveFloor(registerUrl.toString(), "line", { limits: BENCH_LIMITS }));
+  const least = await start(serveFloor(registerUrl.toString(), "least", { limits: BENCH_LIMITS, secrets: { TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, RETELL_API_KEY: API_KEY } }));
   const worker = await start(serveBundle(bindings, { limits: BENCH_LIMITS }));
+  await seedAgents(least, numbers);
   await seedAgents(worker, numbers);
   const targets = {
     direct: { name: "Retell stand-in, direct (reference)", send: registerSender(registerUrl, numbers, API_KEY) },
     pass: { name: "pass-through Worker (floor)", send: registerSender(passThrough.url, numbers, API_KEY), server: passThrough },
     line: { name: "pass-through Worker + KV read, 2 line-object RPCs, 2 rate-limit counts, D1 copy (line floor)", send: registerSender(lineFloor.url, numbers, API_KEY), server: lineFloor },
+    least: { name: "the least Worker doing this job: the line floor + Twilio's form, one signature HMAC, SIP TwiML", send: webhookSender(least, numbers), server: least },
     worker: { name: "**this Worker**: signed webhook → SIP TwiML", send: webhookSender(worker, numbers), server: worker },
   } satisfies Record<string, Target>;
   // Warm-up: isolates, the HMAC key cache, the agent memo, the line objects, keep-alive connections.
@@ -286,6 +291,7 @@ async function overFloors(setup: Setup): Promise<{ ownP50: number; ownCpu: numbe
   const perRound = p50s.worker.map((w, i) => fmt(w - (p50s.line[i] as number))).join(" ");
   const ownCpu = cpuPerRequest(one.worker) - cpuPerRequest(one.line);
   console.log(`\nThe Worker's own work (this Worker − line floor), 1 connection: p50 ${fmt(ownP50)} ms (median of ${ROUNDS} rounds' p50 differences; per round ${perRound}), p99 ${fmt(p(one.worker, 99) - p(one.line, 99))} ms; workerd CPU ${fmt(ownCpu)} ms per call (targets: ≤ ${TARGET_OWN_P50_MS} ms p50 and ≤ ${TARGET_OWN_CPU_MS} ms CPU).`);
+  console.log(`The least Worker doing this job over the line floor (no framework, rules, log line or record of its own): p50 ${fmt(pairedP50(p50s.least, p50s.line))} ms, CPU ${fmt(cpuPerRequest(one.least) - cpuPerRequest(one.line))} ms per call; this Worker over it: p50 ${fmt(pairedP50(p50s.worker, p50s.least))} ms.`);
   console.log(`The line object's and the local rate limiters' share (line floor − pass-through): p50 ${fmt(p(one.line, 50) - p(one.pass, 50))} ms, CPU ${fmt(cpuPerRequest(one.line) - cpuPerRequest(one.pass))} ms per call; the Worker over the plain pass-through: p50 ${fmt(p(one.worker, 50) - p(one.pass, 50))} ms.`);
   console.log(`Everything local between caller and Retell (this Worker − direct reference), 1 connection: p50 ${fmt(p(one.worker, 50) - p(one.direct, 50))} ms, p99 ${fmt(p(one.worker, 99) - p(one.direct, 99))} ms.`);
   console.log(`The Worker wrote ${logLines} log lines (one per webhook), counted rather than printed.`);
@@ -471,7 +477,7 @@ async function main() {
     }
     const stepsUs = ownWorkSteps();
     const floors = await overFloors(setup);
-    console.log(`Of that own work, the Worker's own functions (the per-step table's total) take ${fmt(stepsUs / 1000)} ms; the rest is the runtime around them: Hono's routing and middleware, the streamed body, the RPCs' serialisation and the line object's own statements.`);
+    console.log(`Of that own work, the Worker's own functions (the per-step table's total) take ${fmt(stepsUs / 1000)} ms; the rest is the runtime around them: Hono's routing and middleware, the RPCs' serialisation and the line object's own statements.`);
     const model = await latencyModel(setup, floors.ownP50);
     const ceilingFailed = await lineCeiling(setup, model.workerFar);
     await setup.disposeAll();

@@ -155,7 +155,15 @@ export type FloorKind =
    * the answer is read whole. So this − pass is the hook's latency as a Worker sees it (workerd's outbound hop
    * included), and the Worker's own work around its hook is measured over it.
    */
-  | "hook";
+  | "hook"
+  /**
+   * The least Worker that does this one's job, called as it is (the bench's signed Twilio webhook, not a Retell
+   * body): Twilio's form read, its signature checked (one HMAC-SHA1 over the URL and the sorted parameters,
+   * `env.TWILIO_AUTH_TOKEN`, the key kept), the line floor's platform calls with the agent's `retellAgentId` from
+   * its KV value, and a SIP `<Dial>` in one document. No framework, rules, log line or record beyond the floor's.
+   * So this − line is the least own work any such Worker has here: what the target is measured against.
+   */
+  | "least";
 
 /**
  * A floor Worker's source. Each request is a Retell register-phone-call body; the call's line is its
@@ -218,6 +226,32 @@ async function register(env, body, authorization) {
   const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: authorization }, body });
   return { status: answer.status, text: await answer.text() };
 }
+const encoder = new TextEncoder();
+let twilioKey;
+async function twilioSignature(env, payload) {
+  twilioKey ??= crypto.subtle.importKey("raw", encoder.encode(env.TWILIO_AUTH_TOKEN), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await twilioKey, encoder.encode(payload)));
+  return btoa(String.fromCharCode(...mac));
+}
+async function leastAnswer(request, env, ctx) {
+  const params = new URLSearchParams(await request.text());
+  let payload = request.url;
+  for (const name of [...params.keys()].sort()) payload += name + params.get(name);
+  if ((await twilioSignature(env, payload)) !== request.headers.get("X-Twilio-Signature")) return new Response(null, { status: 403 });
+  const to = params.get("To");
+  const from = params.get("From");
+  const callSid = params.get("CallSid");
+  const call = { to, at: Date.now() };
+  const line = env.LINES.get(env.LINES.idFromName(to));
+  const [agent] = await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
+  await countCall(env, from, to);
+  const body = JSON.stringify({ agent_id: JSON.parse(agent).retellAgentId, from_number: from, to_number: to, direction: "inbound" });
+  const answer = await register(env, body, "Bearer " + env.RETELL_API_KEY);
+  const retellCallId = JSON.parse(answer.text).call_id;
+  ctx.waitUntil(line.answer(callSid, { ...call, retellCallId }));
+  const twiml = '<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Sip>sip:' + retellCallId + "@sip.retellai.com</Sip></Dial></Response>";
+  return new Response(twiml, { headers: { "Content-Type": "text/xml; charset=utf-8" } });
+}
 export default {
   async fetch(request, raw, ctx) {
     // The bench's timer probe: what one setTimeout(ms) costs a request here (no ms: no timer).
@@ -227,6 +261,7 @@ export default {
       return new Response(null, { status: 204 });
     }
     const env = delayedEnv(raw);
+    if (KIND === "least") return leastAnswer(request, env, ctx);
     const body = await request.text();
     const authorization = request.headers.get("Authorization") ?? "";
     if (KIND === "pass" || KIND === "hook") {

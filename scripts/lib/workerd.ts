@@ -185,6 +185,8 @@ export interface ServeOptions {
   limits?: Record<string, number>;
   /** For the `hook` floor: where the pre-call hook is, and the body the bench client signed for it. */
   hook?: { url: string; body: string };
+  /** For the `least` floor: the secrets it shares with the Worker (TWILIO_AUTH_TOKEN, RETELL_API_KEY). */
+  secrets?: Record<string, string>;
   /** An entry module of the bench's own in front of the bundle (`./index.js`), instead of the bundle itself. */
   entry?: string;
   /** Opens workerd's DevTools inspector on this port (scripts/profile.ts takes CPU profiles through it). */
@@ -258,11 +260,11 @@ export async function serveBundle(bindings: Record<string, string>, options: Ser
  * `limits` raised as for the Worker, so its counts cost what the Worker's do.
  */
 export async function serveFloor(target: string, kind: FloorKind, options: ServeOptions = {}): Promise<LocalWorker> {
-  const stored = kind === "line" || kind === "d1";
+  const stored = kind === "line" || kind === "d1" || kind === "least";
   const stores = {
     ...(kind !== "pass" && kind !== "hook" && { ratelimits: rateLimits(options.limits) }),
     ...(stored && { kvNamespaces: ["AGENTS"], d1Databases: ["DB"] }),
-    ...(kind === "line" && { durableObjects: { LINES: { className: "FloorLine", useSQLite: true } } }),
+    ...((kind === "line" || kind === "least") && { durableObjects: { LINES: { className: "FloorLine", useSQLite: true } } }),
   };
   const floor = await serve(
     {
@@ -273,7 +275,7 @@ export async function serveFloor(target: string, kind: FloorKind, options: Serve
       // The Worker's static assets and their routing, so a floor's requests take the same way in as the
       // Worker's webhooks: through the asset router, straight to the script (run_worker_first).
       assets: workerConfig().assets,
-      bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(options.timers ?? NO_TIMERS), ...(options.hook && { HOOK_URL: options.hook.url, HOOK_BODY: options.hook.body }) },
+      bindings: { TARGET: target, BENCH_TIMERS: JSON.stringify(options.timers ?? NO_TIMERS), ...(options.hook && { HOOK_URL: options.hook.url, HOOK_BODY: options.hook.body }), ...options.secrets },
       ...stores,
     },
     stored ? ["DB"] : [],
