@@ -162,6 +162,9 @@ export type FloorKind =
    * `env.TWILIO_AUTH_TOKEN`, the key kept), the line floor's platform calls with the agent's `retellAgentId` from
    * its KV value, and a SIP `<Dial>` in one document. No framework, rules, log line or record beyond the floor's.
    * So this − line is the least own work any such Worker has here: what the target is measured against.
+   * With `env.HOOK_URL`, it also asks that pre-call hook before Retell, as little as the job allows: the
+   * `call_inbound` request signed (Standard Webhooks, `env.WEBHOOK_SIGNING_SECRET`, the key kept), a deadline,
+   * the answer parsed and its variables and metadata sent on to Retell; no checks of the answer's shape.
    */
   | "least";
 
@@ -233,6 +236,22 @@ async function twilioSignature(env, payload) {
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await twilioKey, encoder.encode(payload)));
   return btoa(String.fromCharCode(...mac));
 }
+let hookKey;
+async function askHook(env, callInbound) {
+  const body = JSON.stringify({ event: "call_inbound", call_inbound: callInbound });
+  const id = "msg_" + crypto.randomUUID().replaceAll("-", "");
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  hookKey ??= crypto.subtle.importKey("raw", Uint8Array.from(atob(env.WEBHOOK_SIGNING_SECRET.slice(6)), (c) => c.charCodeAt(0)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hookKey, encoder.encode(id + "." + timestamp + "." + body)));
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 5000);
+  try {
+    const answer = await fetch(env.HOOK_URL, { method: "POST", headers: { "Content-Type": "application/json", "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": "v1," + btoa(String.fromCharCode(...mac)) }, body, redirect: "manual", signal: controller.signal });
+    return answer.status === 200 ? await answer.json() : {};
+  } finally {
+    clearTimeout(timer);
+  }
+}
 async function leastAnswer(request, env, ctx) {
   const params = new URLSearchParams(await request.text());
   let payload = request.url;
@@ -245,8 +264,13 @@ async function leastAnswer(request, env, ctx) {
   const line = env.LINES.get(env.LINES.idFromName(to));
   const [agent] = await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
   await countCall(env, from, to);
-  const body = JSON.stringify({ agent_id: JSON.parse(agent).retellAgentId, from_number: from, to_number: to, direction: "inbound" });
-  const answer = await register(env, body, "Bearer " + env.RETELL_API_KEY);
+  const registration = { agent_id: JSON.parse(agent).retellAgentId, from_number: from, to_number: to, direction: "inbound" };
+  if (env.HOOK_URL) {
+    const inbound = (await askHook(env, { agent_id: registration.agent_id, from_number: from, to_number: to, twilio_call_sid: callSid, caller_number: from, after_hours: false })).call_inbound ?? {};
+    if (inbound.dynamic_variables) registration.retell_llm_dynamic_variables = inbound.dynamic_variables;
+    if (inbound.metadata) registration.metadata = inbound.metadata;
+  }
+  const answer = await register(env, JSON.stringify(registration), "Bearer " + env.RETELL_API_KEY);
   const retellCallId = JSON.parse(answer.text).call_id;
   ctx.waitUntil(line.answer(callSid, { ...call, retellCallId }));
   const twiml = '<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Sip>sip:' + retellCallId + "@sip.retellai.com</Sip></Dial></Response>";
