@@ -92,6 +92,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
 /** The hook stage's blocks: each serves its targets afresh, in new workerd processes (BENCH_BLOCKS; requests are split between them). */
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 1);
 const API_KEY = "key_bench";
+/** What the least Worker (bench-workers.ts, kind `least`) shares with this one: the same Twilio token, Retell key and hook signing secret. */
+const LEAST_SECRETS = { TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, RETELL_API_KEY: API_KEY, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET };
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -115,6 +117,14 @@ interface Run {
 }
 
 const emptyRun = (): Run => ({ latencies: [], seconds: 0, failures: 0, cpuMs: 0 });
+
+/** Adds `r` to `into`; its latencies stay unsorted until the caller sorts them once. */
+function addRun(into: Run, r: Run): void {
+  into.latencies.push(...r.latencies);
+  into.seconds += r.seconds;
+  into.failures += r.failures;
+  into.cpuMs += r.cpuMs;
+}
 
 async function run(count: number, concurrency: number, send: Send, server?: LocalWorker): Promise<Run> {
   const latencies: number[] = [];
@@ -154,10 +164,7 @@ async function rounds<K extends string>(targets: Record<K, Target>, perTarget: n
   for (let round = 0; round < ROUNDS; round++) {
     for (const k of keys) {
       const r = await run(Math.ceil(perTarget / ROUNDS), 1, targets[k].send, targets[k].server);
-      merged[k].latencies.push(...r.latencies);
-      merged[k].seconds += r.seconds;
-      merged[k].failures += r.failures;
-      merged[k].cpuMs += r.cpuMs;
+      addRun(merged[k], r);
       p50s[k].push(percentile(r.latencies, 50));
     }
   }
@@ -265,7 +272,7 @@ async function overFloors(setup: Setup): Promise<{ ownP50: number; ownCpu: numbe
   const { numbers, registerUrl, bindings, start } = setup;
   const passThrough = await start(serveFloor(registerUrl.toString(), "pass"));
   const lineFloor = await start(serveFloor(registerUrl.toString(), "line", { limits: BENCH_LIMITS }));
-  const least = await start(serveFloor(registerUrl.toString(), "least", { limits: BENCH_LIMITS, secrets: { TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, RETELL_API_KEY: API_KEY } }));
+  const least = await start(serveFloor(registerUrl.toString(), "least", { limits: BENCH_LIMITS, secrets: LEAST_SECRETS }));
   const worker = await start(serveBundle(bindings, { limits: BENCH_LIMITS }));
   await seedAgents(least, numbers);
   await seedAgents(worker, numbers);
@@ -405,9 +412,8 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
       const hookFloor = await start(serveFloor(registerUrl.toString(), "hook", { hook: { url: hookUrl.toString(), body: HOOK_BODY } }));
       const plain = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET }, { limits: BENCH_LIMITS }));
       const hooked = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET }, { limits: BENCH_LIMITS }));
-      const leastSecrets = { TWILIO_AUTH_TOKEN: BENCH_TWILIO_TOKEN, RETELL_API_KEY: API_KEY, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET };
-      const least = await start(serveFloor(registerUrl.toString(), "least", { limits: BENCH_LIMITS, secrets: leastSecrets }));
-      const leastHooked = await start(serveFloor(registerUrl.toString(), "least", { limits: BENCH_LIMITS, secrets: { ...leastSecrets, HOOK_URL: hookUrl.toString() } }));
+      const least = await start(serveFloor(registerUrl.toString(), "least", { limits: BENCH_LIMITS, secrets: LEAST_SECRETS }));
+      const leastHooked = await start(serveFloor(registerUrl.toString(), "least", { limits: BENCH_LIMITS, secrets: LEAST_SECRETS, hook: { url: hookUrl.toString(), body: HOOK_BODY } }));
       await seedAgents(plain, numbers);
       await seedAgents(hooked, numbers, { callHook: { url: hookUrl.toString() } });
       await seedAgents(least, numbers);
@@ -435,10 +441,7 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
     const p50s = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<Key, number[]>;
     for (const b of blocks) {
       for (const k of keys) {
-        merged[k].latencies.push(...b.merged[k].latencies);
-        merged[k].seconds += b.merged[k].seconds;
-        merged[k].failures += b.merged[k].failures;
-        merged[k].cpuMs += b.merged[k].cpuMs;
+        addRun(merged[k], b.merged[k]);
         p50s[k].push(...b.p50s[k]);
       }
     }
@@ -449,15 +452,18 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
     const hookSeen = pairedP50(p50s.hookFloor, p50s.pass);
     // Each round's own estimate, from its four targets: a drift in the machine's speed during a round moves all four
     // alike, where the difference of two medians pairs only two at a time.
-    const perRound = p50s.hooked.map((h, i) => h - (p50s.plain[i] as number) - ((p50s.hookFloor[i] as number) - (p50s.pass[i] as number)));
+    const aroundHook = (p50: Record<Key, number[]>, withHook: Key, without: Key) =>
+      p50[withHook].map((h, i) => h - (p50[without][i] as number) - ((p50.hookFloor[i] as number) - (p50.pass[i] as number)));
+    const perRound = aroundHook(p50s, "hooked", "plain");
     const added = median(perRound);
     const sortedRounds = [...perRound].sort((a, b) => a - b);
-    const perBlock = blocks.map((b) => fmt(median(b.p50s.hooked.map((h, i) => h - (b.p50s.plain[i] as number) - ((b.p50s.hookFloor[i] as number) - (b.p50s.pass[i] as number)))))).join(", ");
-    const leastRounds = p50s.leastHooked.map((h, i) => h - (p50s.least[i] as number) - ((p50s.hookFloor[i] as number) - (p50s.pass[i] as number))).sort((a, b) => a - b);
+    const perBlock = blocks.map((b) => fmt(median(aroundHook(b.p50s, "hooked", "plain")))).join(", ");
+    const leastPerRound = aroundHook(p50s, "leastHooked", "least");
+    const leastRounds = [...leastPerRound].sort((a, b) => a - b);
     console.log(`\nPre-call hook: every agent's hook answers after ${HOOK_DELAY_MS} ms on loopback (a stand-in verifying each signature with standardwebhooks); 1 connection, ${ROUNDS} interleaved rounds${BLOCKS > 1 ? ` in each of ${BLOCKS} blocks, every target served afresh for each` : ""}.\n`);
     table((Object.keys(targets) as (keyof typeof targets)[]).map((k) => ({ name: targets[k].name, run: merged[k], conns: 1, cpu: k !== "hook" })));
     console.log(`\nA hook costs a call ${fmt(withHook)} ms (Worker with − without); the hook's round trip as a Worker sees it (hook floor − pass-through) ${fmt(hookSeen)} ms, from this client directly ${fmt(median(p50s.hook))} ms; what the Worker adds around it: ${fmt(added)} ms p50 (median over ${ROUNDS * BLOCKS} rounds of each round's (with − without) − (hook floor − pass-through), interquartile ${fmt(percentile(sortedRounds, 25))} to ${fmt(percentile(sortedRounds, 75))} ms; the difference of the two medians above: ${fmt(withHook - hookSeen)} ms; target ≤ ${TARGET_HOOK_ADDED_MS} ms${BLOCKS > 1 ? `; per block ${perBlock} ms` : ""}); workerd CPU ${fmt(cpuPerRequest(merged.hooked) - cpuPerRequest(merged.plain))} ms more per call, of which the hook floor's round trip ${fmt(cpuPerRequest(merged.hookFloor) - cpuPerRequest(merged.pass))} ms. ${hookRequests.length} hook requests, ${unverified} with a signature that did not verify.`);
-    console.log(`The least Worker asking the same hook (signed, with a deadline, its answer sent on to Retell, nothing checked or kept) adds ${fmt(median(leastRounds))} ms around it (interquartile ${fmt(percentile(leastRounds, 25))} to ${fmt(percentile(leastRounds, 75))} ms), workerd CPU ${fmt(cpuPerRequest(merged.leastHooked) - cpuPerRequest(merged.least) - (cpuPerRequest(merged.hookFloor) - cpuPerRequest(merged.pass)))} ms; this Worker adds ${fmt(median(perRound.map((x, i) => x - ((p50s.leastHooked[i] as number) - (p50s.least[i] as number) - ((p50s.hookFloor[i] as number) - (p50s.pass[i] as number))))))} ms more than it.`);
+    console.log(`The least Worker asking the same hook (signed, with a deadline, its answer sent on to Retell, nothing checked or kept) adds ${fmt(median(leastRounds))} ms around it (interquartile ${fmt(percentile(leastRounds, 25))} to ${fmt(percentile(leastRounds, 75))} ms), workerd CPU ${fmt(cpuPerRequest(merged.leastHooked) - cpuPerRequest(merged.least) - (cpuPerRequest(merged.hookFloor) - cpuPerRequest(merged.pass)))} ms; this Worker adds ${fmt(median(perRound.map((x, i) => x - (leastPerRound[i] as number))))} ms more than it.`);
     console.log(
       `Hook target: a hook adds its own latency + at most ${TARGET_HOOK_ADDED_MS} ms p50. Measured: ${fmt(withHook)} ms = its latency ${fmt(hookSeen)} ms + ${fmt(added)} ms the Worker adds around it: ${added <= TARGET_HOOK_ADDED_MS ? "met" : "MISSED"}.`,
     );

@@ -225,6 +225,13 @@ export class FloorLine extends DurableObject {
     if (rows.length === 50) await this.ctx.storage.setAlarm(Date.now());
   }
 }
+// The line floor's platform calls before Retell: the agent's KV read beside the call's claim, then the two counts.
+async function claimAndCount(env, callSid, call, caller) {
+  const line = env.LINES.get(env.LINES.idFromName(call.to));
+  const [agent] = await Promise.all([agentOf(env, call.to), line.claim(callSid, call)]);
+  await countCall(env, caller, call.to);
+  return { line, agent };
+}
 async function register(env, body, authorization) {
   const answer = await fetch(env.TARGET, { method: "POST", headers: { "Content-Type": "application/json", Authorization: authorization }, body });
   return { status: answer.status, text: await answer.text() };
@@ -261,9 +268,7 @@ async function leastAnswer(request, env, ctx) {
   const from = params.get("From");
   const callSid = params.get("CallSid");
   const call = { to, at: Date.now() };
-  const line = env.LINES.get(env.LINES.idFromName(to));
-  const [agent] = await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
-  await countCall(env, from, to);
+  const { line, agent } = await claimAndCount(env, callSid, call, from);
   const registration = { agent_id: JSON.parse(agent).retellAgentId, from_number: from, to_number: to, direction: "inbound" };
   if (env.HOOK_URL) {
     const inbound = (await askHook(env, { agent_id: registration.agent_id, from_number: from, to_number: to, twilio_call_sid: callSid, caller_number: from, after_hours: false })).call_inbound ?? {};
@@ -305,9 +310,7 @@ export default {
       await countCall(env, callSid, to);
       answer = await register(env, body, authorization);
     } else if (KIND === "line") {
-      const line = env.LINES.get(env.LINES.idFromName(to));
-      await Promise.all([agentOf(env, to), line.claim(callSid, call)]);
-      await countCall(env, callSid, to);
+      const { line } = await claimAndCount(env, callSid, call, callSid);
       answer = await register(env, body, authorization);
       // Stored after the answer, as the Worker stores its answer after the document (routes/voice.ts).
       const retellCallId = JSON.parse(answer.text).call_id;

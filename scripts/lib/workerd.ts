@@ -183,9 +183,9 @@ export function rateLimits(limits: Record<string, number> = {}): RateLimitOption
 export interface ServeOptions {
   timers?: BindingTimers;
   limits?: Record<string, number>;
-  /** For the `hook` floor: where the pre-call hook is, and the body the bench client signed for it. */
+  /** For the `hook` and `least` floors: where the pre-call hook is, and (`hook` only) the body the bench client signed for it. */
   hook?: { url: string; body: string };
-  /** For the `least` floor: the secrets it shares with the Worker (TWILIO_AUTH_TOKEN, RETELL_API_KEY). */
+  /** For the `least` floor: the secrets it shares with the Worker (TWILIO_AUTH_TOKEN, RETELL_API_KEY, WEBHOOK_SIGNING_SECRET). */
   secrets?: Record<string, string>;
   /** An entry module of the bench's own in front of the bundle (`./index.js`), instead of the bundle itself. */
   entry?: string;

@@ -81,5 +81,5 @@ async function answerVoice(c: Context<AppEnv>, agentId: string | undefined): Pro
       await stored;
     })(),
   );
-  return new Response(document, { status: 200, headers: TWIML_HEADERS });
+  return c.body(document, 200, TWIML_HEADERS);
 }
