@@ -149,7 +149,7 @@ export async function measureOwnWork(): Promise<StepFigure[]> {
   const steps: { step: string; covers: string; run: Step; expect: (result: unknown) => boolean }[] = [
     {
       step: "signature check",
-      covers: "twilio/params.ts parseForm, twilio/signature.ts isValidTwilioSignature (HMAC-SHA1, constant-time compare; a URL with a port, as the bench's, takes a second HMAC)",
+      covers: "twilio/params.ts parseForm, twilio/signature.ts isValidTwilioSignature (HMAC-SHA1 over the URL as received, constant-time compare)",
       run: async () => isValidTwilioSignature([TOKEN], f.signature, WEBHOOK_URL, parseForm(decoder.decode(f.body))),
       expect: (valid) => valid === true,
     },

@@ -109,8 +109,9 @@ function withLegacyQuerystring(url: string): string {
 }
 
 /**
- * Every URL form twilio-node 6.2.0 accepts, most likely first: the URL as received without and with its
- * port, then (only if those fail) `new URL()`'s normalised form and Node's legacy querystring re-encoding.
+ * Every URL form twilio-node 6.2.0 accepts, most likely first: the URL as received (Twilio signs the URL it
+ * requested, a non-standard port included), then without and with its port, then (only if those fail)
+ * `new URL()`'s normalised form and Node's legacy querystring re-encoding. Each form costs an HMAC per token.
  */
 export function* candidateUrls(url: string): Generator<string> {
   const seen = new Set<string>();
@@ -122,7 +123,7 @@ export function* candidateUrls(url: string): Generator<string> {
       }
     }
   }
-  yield* fresh([removePort(url), addPort(url)]);
+  yield* fresh([url, removePort(url), addPort(url)]);
   let normalized: string;
   try {
     normalized = new URL(url).toString();

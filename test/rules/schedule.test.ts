@@ -44,6 +44,32 @@ describe("isOpen across DST", () => {
   });
 });
 
+describe("isOpen called minute by minute through a DST change", () => {
+  /** Whether `schedule` is open at `instant` by the wall clock read exactly (describeWallTime: `Sun 2026-03-08 03:00`). */
+  const openByWallClock = (schedule: Schedule, instant: number) => {
+    const [weekday, , time] = describeWallTime(schedule.timeZone, instant).split(" ") as [string, string, string];
+    const range = schedule.hours[weekday.toLowerCase() as keyof Schedule["hours"]]?.[0];
+    if (!range) return false;
+    const [start, end] = range.split("-") as [string, string];
+    return time >= start && time < end;
+  };
+  const walk = (schedule: Schedule, fromIso: string, hours: number) =>
+    Array.from({ length: hours * 60 }, (_, i) => at(fromIso) + i * 60_000 + 30_000).map((instant) => ({ instant, open: isOpen(schedule, instant) }));
+
+  it.each([
+    // Clocks jump 02:00 EST → 03:00 EDT at 07:00Z: 01:30–01:59 and 03:00–03:14 are open, 45 minutes.
+    ["New York, spring forward", { timeZone: "America/New_York", hours: { sun: ["01:30-03:15"] } }, "2026-03-08T03:17:00Z", 45],
+    // 02:00 EDT → 01:00 EST at 06:00Z: 01:00–01:29 happens twice, 60 minutes.
+    ["New York, fall back", { timeZone: "America/New_York", hours: { sun: ["01:00-01:30"] } }, "2026-11-01T03:17:00Z", 60],
+    // 03:00 AEDT → 02:00 AEST at 16:00Z on Sat: 02:00–02:29 happens twice.
+    ["Melbourne, DST ends", { timeZone: "Australia/Melbourne", hours: { sun: ["02:00-02:30"] } }, "2026-04-04T13:17:00Z", 60],
+  ] satisfies [string, Schedule, string, number][])("%s: every minute as the wall clock reads it exactly", (_name, schedule, fromIso, openMinutes) => {
+    const minutes = walk(schedule, fromIso, 6);
+    expect(minutes.filter((m) => m.open)).toHaveLength(openMinutes);
+    for (const { instant, open } of minutes) expect({ instant, open }).toEqual({ instant, open: openByWallClock(schedule, instant) });
+  });
+});
+
 describe("isOpen with ranges that cross midnight", () => {
   const late: Schedule = { timeZone: "America/New_York", hours: { fri: ["22:00-02:00"] } };
 

@@ -106,10 +106,11 @@ describe("URL forms", () => {
     expect(await isValidTwilioSignature(["s3cr3t"], signature, "https://example.com/path?x=param%27WithQuote", new Map())).toBe(true);
   });
 
-  it("tries the URL as received before any normalised form", () => {
-    const [first, second] = candidateUrls("https://example.com:8443/voice?a=1");
-    expect(first).toBe("https://example.com/voice?a=1");
-    expect(second).toBe("https://example.com:8443/voice?a=1");
+  it.each([
+    ["with a non-standard port", "https://example.com:8443/voice?a=1", ["https://example.com:8443/voice?a=1", "https://example.com/voice?a=1"]],
+    ["without a port", "https://example.com/voice?a=1", ["https://example.com/voice?a=1", "https://example.com:443/voice?a=1"]],
+  ])("tries the URL as received first, then without and with its port (%s)", (_name, url, expected) => {
+    expect([...candidateUrls(url)].slice(0, 2)).toEqual(expected);
   });
 });
 
