@@ -47,14 +47,13 @@ async function answerVoice(c: Context<AppEnv>, agentId: string | undefined): Pro
   }));
   const { outcome } = answer;
   // An after-hours agent's dials report to its own key, so a failed SIP leg reaches its fallback number. The
-  // hold and voicemail URLs are built only for the outcomes that use them.
-  const line = lineName(call.to);
+  // hold and voicemail URLs (and the line's name in them) are built only for the outcomes that use them.
   const actions = answer.actionKey === null
     ? undefined
     : {
         ...dialActions(c.var.twilioUrl, answer.actionKey),
-        ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, line) }),
-        ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, line) }),
+        ...(outcome.kind === "queued" && { hold: holdUrls(c.var.twilioUrl, answer.actionKey, lineName(call.to)) }),
+        ...(outcome.kind === "voicemail" && { voicemail: voicemailUrls(c.var.twilioUrl, lineName(call.to)) }),
       };
   const document = twimlDocument(outcomeTwiml(outcome, actions, answer.leg));
 

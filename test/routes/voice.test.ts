@@ -16,7 +16,7 @@ import {
   voiceParams,
   worker,
 } from "../helpers.ts";
-import { captureLogs, lineRecord } from "../records.ts";
+import { captureLogs, lineRecord, withBindings } from "../records.ts";
 import { TEST_RETELL_API_KEY, TEST_TWILIO_AUTH_TOKEN, TEST_TWILIO_AUTH_TOKEN_SECONDARY } from "../secrets.ts";
 
 /** A number mapped to a fresh agent: every test gets its own, so tests never share stand-in state. */
@@ -25,15 +25,6 @@ async function mappedNumber(value?: (agentId: string) => string): Promise<{ to: 
   const agentId = uniqueAgentId();
   await env.AGENTS.put(to, value ? value(agentId) : agentId);
   return { to, agentId };
-}
-
-/** Sends a request through the Worker entry with some bindings replaced (missing secrets, other vars). */
-async function withEnv(request: Request, overrides: Partial<Bindings>): Promise<{ status: number; text: string }> {
-  const ctx = createExecutionContext();
-  const response = await entry.fetch(request, { ...(env as Bindings), ...overrides }, ctx);
-  const text = await response.text();
-  await waitOnExecutionContext(ctx);
-  return { status: response.status, text };
 }
 
 function parseTwiml(text: string): Document {
@@ -168,7 +159,7 @@ describe("when Retell fails", () => {
     const { to } = await mappedNumber();
     const errors = vi.spyOn(console, "error");
     const fetchSpy = vi.spyOn(globalThis, "fetch");
-    const res = await withEnv(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { RETELL_API_KEY: "" });
+    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { RETELL_API_KEY: "" });
     expect(parseTwiml(res.text).getElementsByTagName("Say")[0]?.textContent).toBe(APOLOGY_MESSAGE);
     expect(fetchSpy).not.toHaveBeenCalled();
     expect(errors.mock.calls.flat().join("\n")).toContain('"secret":"RETELL_API_KEY"');
@@ -240,7 +231,7 @@ describe("requests that are not Twilio's", () => {
   it("fails closed with 500 when TWILIO_AUTH_TOKEN is not set, naming the missing secret in the log", async () => {
     const { to, agentId } = await mappedNumber();
     const errors = vi.spyOn(console, "error");
-    const res = await withEnv(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { TWILIO_AUTH_TOKEN: "" });
+    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { TWILIO_AUTH_TOKEN: "" });
     expect(res.status).toBe(500);
     expect(res.text).not.toContain("TWILIO_AUTH_TOKEN");
     expect(errors.mock.calls.flat().join("\n")).toContain('"secret":"TWILIO_AUTH_TOKEN"');
@@ -292,7 +283,7 @@ describe("WEBHOOK_BASE_URL", () => {
     const request = twilioRequest("/api/webhooks/twilio?region=au", params, {
       signedUrl: "https://calls.example.com/api/webhooks/twilio?region=au",
     });
-    const res = await withEnv(request, { WEBHOOK_BASE_URL: "https://calls.example.com" });
+    const res = await withBindings(request, { WEBHOOK_BASE_URL: "https://calls.example.com" });
     expect(sipUri(res.text)).toMatch(/^sip:call_/);
   });
 
@@ -300,7 +291,7 @@ describe("WEBHOOK_BASE_URL", () => {
     const { to, agentId } = await mappedNumber();
     const errors = vi.spyOn(console, "error");
     const request = twilioRequest("/api/webhooks/twilio", voiceParams({ To: to }), { signedUrl: "http://calls.example.com/api/webhooks/twilio" });
-    const res = await withEnv(request, { WEBHOOK_BASE_URL: "http://calls.example.com" });
+    const res = await withBindings(request, { WEBHOOK_BASE_URL: "http://calls.example.com" });
     expect(res.status).toBe(500);
     expect(errors.mock.calls.flat().join("\n")).toContain('"var":"WEBHOOK_BASE_URL"');
     expect(await retellRequests(agentId)).toHaveLength(0);
@@ -308,13 +299,13 @@ describe("WEBHOOK_BASE_URL", () => {
 
   it("refuses a signature over the Worker's own origin when a different public origin is configured", async () => {
     const { to } = await mappedNumber();
-    const res = await withEnv(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { WEBHOOK_BASE_URL: "https://calls.example.com" });
+    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { WEBHOOK_BASE_URL: "https://calls.example.com" });
     expect(res.status).toBe(403);
   });
 
   it("fails closed with 500 when it is not a bare origin", async () => {
     const { to } = await mappedNumber();
-    const res = await withEnv(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { WEBHOOK_BASE_URL: "https://calls.example.com/api" });
+    const res = await withBindings(twilioRequest("/api/webhooks/twilio", voiceParams({ To: to })), { WEBHOOK_BASE_URL: "https://calls.example.com/api" });
     expect(res.status).toBe(500);
   });
 });
