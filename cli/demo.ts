@@ -247,7 +247,19 @@ async function main(argv: string[]): Promise<number> {
     const d1 = config.d1Databases.find((d) => d.fields.binding);
     const migrationsDir = d1 ? join(dirname(configPath), d1.fields.migrations_dir ?? "migrations") : undefined;
 
-    out("\nStarting the Worker with wrangler dev, seeding local KV and applying D1 migrations…");
+    // The KV seeding and the D1 migrations run before wrangler dev, one at a time: each is a workerd of its own on
+    // the same state folder, and two of them opening its SQLite files at once fail with SQLITE_BUSY.
+    out("\nSeeding local KV and applying D1 migrations…");
+    await putMany(store, [
+      ...mappings.map(([key, agent]) => ({ key, value: serializeAgentConfig(agent) })),
+      { key: WEBHOOKS_KEY, value: JSON.stringify([{ id: "demo", url: eventsUrl }]) },
+    ]);
+    out(`  ✓ local KV (binding ${AGENTS_BINDING}): ${mappings.map(([k, a]) => `${k} → ${a.retellAgentId}`).join(", ")}; ${WEBHOOKS_KEY} → ${eventsUrl}`);
+    if (d1 && migrationsDir && existsSync(migrationsDir)) {
+      await wrangler(["d1", "migrations", "apply", d1.fields.binding as string, "--local", "--persist-to", tmp, "--config", configPath], "Applying D1 migrations locally");
+      out(`  ✓ local D1 (binding ${d1.fields.binding}): migrations in ${migrationsDir} applied`);
+    }
+    out("\nStarting the Worker with wrangler dev…");
     devStarting = startDev({
       configPath,
       persistTo: tmp,
@@ -267,16 +279,6 @@ async function main(argv: string[]): Promise<number> {
         CALLS_TOKEN: callsToken,
       },
     });
-    devStarting.catch(() => {});
-    await putMany(store, [
-      ...mappings.map(([key, agent]) => ({ key, value: serializeAgentConfig(agent) })),
-      { key: WEBHOOKS_KEY, value: JSON.stringify([{ id: "demo", url: eventsUrl }]) },
-    ]);
-    out(`  ✓ local KV (binding ${AGENTS_BINDING}): ${mappings.map(([k, a]) => `${k} → ${a.retellAgentId}`).join(", ")}; ${WEBHOOKS_KEY} → ${eventsUrl}`);
-    if (d1 && migrationsDir && existsSync(migrationsDir)) {
-      await wrangler(["d1", "migrations", "apply", d1.fields.binding as string, "--local", "--persist-to", tmp, "--config", configPath], "Applying D1 migrations locally");
-      out(`  ✓ local D1 (binding ${d1.fields.binding}): migrations in ${migrationsDir} applied`);
-    }
     dev = await devStarting;
     // Twilio signs the URL it calls; the Worker here sees that same URL (no WEBHOOK_BASE_URL set).
     const voiceUrl = `${dev.url}/api/webhooks/twilio`;

@@ -76,13 +76,8 @@ describe("npm run demo", () => {
     expect(processesMentioning(state)).toEqual([]);
   }, DEMO_LIMIT_MS + 30_000);
 
-  /** Each stage of the start-up, by the line the demo prints as it enters it. */
-  it.each([
-    ["starting the stand-ins", "Local state for this run: "],
-    ["starting wrangler dev and seeding local KV", "Starting the Worker with wrangler dev"],
-    ["applying the D1 migrations", "✓ local KV"],
-    ["waiting for wrangler dev to answer", "✓ local D1"],
-  ])("stops every process it started when interrupted with Ctrl-C while %s", async (_, marker) => {
+  /** Starts the demo and resolves once it prints a whole line holding `marker` (false if it exits first). */
+  function demoUntil(marker: string) {
     const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
@@ -96,13 +91,40 @@ describe("npm run demo", () => {
       });
       void exited.then(() => resolve(false));
     });
-    // The demo's stderr in the message too: a demo that exits on its own before the marker says why there.
-    expect(await reached, `${stdout}\n--- stderr ---\n${stderr}`).toBe(true);
-    child.kill("SIGINT");
-    const state = /Local state for this run: (\S+)/.exec(stdout)?.[1] as string;
-    expect(await exited).toBe(130);
-    expect(processesMentioning(state)).toEqual([]);
-    expect(existsSync(state)).toBe(false);
+    return {
+      child,
+      exited,
+      reached,
+      // The demo's stderr too: a demo that exits on its own before the marker says why there.
+      output: () => `${stdout}\n--- stderr ---\n${stderr}`,
+      state: () => /Local state for this run: (\S+)/.exec(stdout)?.[1] as string,
+    };
+  }
+
+  /** Each stage of the start-up, by the line the demo prints as it enters it. */
+  it.each([
+    ["starting the stand-ins", "Local state for this run: "],
+    ["seeding local KV", "Seeding local KV"],
+    ["applying the D1 migrations", "✓ local KV"],
+    ["waiting for wrangler dev to answer", "Starting the Worker with wrangler dev"],
+  ])("stops every process it started when interrupted with Ctrl-C while %s", async (_, marker) => {
+    const demo = demoUntil(marker);
+    expect(await demo.reached, demo.output()).toBe(true);
+    demo.child.kill("SIGINT");
+    expect(await demo.exited).toBe(130);
+    expect(processesMentioning(demo.state())).toEqual([]);
+    expect(existsSync(demo.state())).toBe(false);
+  }, DEMO_LIMIT_MS + 30_000);
+
+  // Each wrangler is a workerd of its own on the state folder; two opening its SQLite files at once fail with
+  // SQLITE_BUSY (seen in CI on a loaded machine when wrangler dev started beside the migrations).
+  it("starts wrangler dev only after the KV seeding and the D1 migrations have ended", async () => {
+    const demo = demoUntil("✓ local KV");
+    expect(await demo.reached, demo.output()).toBe(true);
+    const running = processesMentioning(demo.state());
+    demo.child.kill("SIGINT");
+    expect(await demo.exited).toBe(130);
+    expect(running.filter((p) => p.includes(" dev "))).toEqual([]);
   }, DEMO_LIMIT_MS + 30_000);
 
   it("passes its secrets to wrangler dev in a file no command line shows, and deletes it when interrupted with Ctrl-C", async () => {
