@@ -118,7 +118,7 @@ describe("npm run demo", () => {
 
   // Each wrangler is a workerd of its own on the state folder; two opening its SQLite files at once fail with
   // SQLITE_BUSY (seen in CI on a loaded machine when wrangler dev started beside the migrations).
-  it("starts wrangler dev only after the KV seeding and the D1 migrations have ended", async () => {
+  it("runs no wrangler dev while it applies the D1 migrations", async () => {
     const demo = demoUntil("✓ local KV");
     expect(await demo.reached, demo.output()).toBe(true);
     const running = processesMentioning(demo.state());
