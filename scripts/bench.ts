@@ -118,7 +118,7 @@ interface Run {
 
 const emptyRun = (): Run => ({ latencies: [], seconds: 0, failures: 0, cpuMs: 0 });
 
-/** Adds `r` to `into`; its latencies stay unsorted until the caller sorts them once. */
+/** Adds `r` to `into`; its latencies stay unsorted until `rounds` sorts them at its end. */
 function addRun(into: Run, r: Run): void {
   into.latencies.push(...r.latencies);
   into.seconds += r.seconds;
@@ -153,14 +153,22 @@ interface Target {
   server?: LocalWorker;
 }
 
+/** Each target's runs merged, and each round's p50 per target, in the order the rounds ran. */
+interface Rounds<K extends string> {
+  merged: Record<K, Run>;
+  p50s: Record<K, number[]>;
+}
+
 /**
  * Runs the targets at one connection in interleaved rounds, so a burst of load from elsewhere on the machine hits
- * every target alike; returns each target's runs merged, and each round's p50 per target.
+ * every target alike. With `into` (an earlier call's result, for the same target keys) these rounds are added to it.
  */
-async function rounds<K extends string>(targets: Record<K, Target>, perTarget: number): Promise<{ merged: Record<K, Run>; p50s: Record<K, number[]> }> {
+async function rounds<K extends string>(targets: Record<K, Target>, perTarget: number, into?: Rounds<K>): Promise<Rounds<K>> {
   const keys = Object.keys(targets) as K[];
-  const merged = Object.fromEntries(keys.map((k) => [k, emptyRun()])) as Record<K, Run>;
-  const p50s = Object.fromEntries(keys.map((k) => [k, []])) as unknown as Record<K, number[]>;
+  const { merged, p50s } = into ?? {
+    merged: Object.fromEntries(keys.map((k) => [k, emptyRun()])) as Record<K, Run>,
+    p50s: Object.fromEntries(keys.map((k) => [k, []])) as unknown as Record<K, number[]>,
+  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const k of keys) {
       const r = await run(Math.ceil(perTarget / ROUNDS), 1, targets[k].send, targets[k].server);
@@ -407,7 +415,7 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
     const hookUrl = new URL("/hooks/bench", hooks.url);
     // Each block serves every target afresh (new workerd processes), so what one process's speed does to a whole
     // block is spread over the blocks rather than carried by the run.
-    const block = async () => {
+    const serveTargets = async () => {
       const pass = await start(serveFloor(registerUrl.toString(), "pass"));
       const hookFloor = await start(serveFloor(registerUrl.toString(), "hook", { hook: { url: hookUrl.toString(), body: HOOK_BODY } }));
       const plain = await start(serveBundle({ ...bindings, WEBHOOK_SIGNING_SECRET: BENCH_SIGNING_SECRET }, { limits: BENCH_LIMITS }));
@@ -418,7 +426,7 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
       await seedAgents(hooked, numbers, { callHook: { url: hookUrl.toString() } });
       await seedAgents(least, numbers);
       await seedAgents(leastHooked, numbers);
-      const targets = {
+      return {
         hook: { name: `hook stand-in, direct: signed, verified, answered after ${HOOK_DELAY_MS} ms (reference)`, send: hookSender(hookUrl) },
         pass: { name: "pass-through Worker (floor)", send: registerSender(pass.url, numbers, API_KEY), server: pass },
         hookFloor: { name: "pass-through Worker + the hook's round trip (hook floor)", send: hookFloorSender(hookFloor.url, numbers), server: hookFloor },
@@ -427,41 +435,33 @@ async function hookOverhead(setup: Setup): Promise<{ added: number; failed: numb
         least: { name: "the least Worker doing this job (bench-workers.ts, kind least)", send: webhookSender(least, numbers), server: least },
         leastHooked: { name: "the least Worker doing this job, asking the hook", send: webhookSender(leastHooked, numbers), server: leastHooked },
       } satisfies Record<string, Target>;
-      for (const t of Object.values<Target>(targets)) await run(100, 4, t.send);
-      const result = await rounds(targets, Math.ceil(SEQUENTIAL_REQUESTS / BLOCKS));
-      await setup.disposeAll();
-      return { targets, ...result };
     };
-    const blocks = [];
-    for (let b = 0; b < BLOCKS; b++) blocks.push(await block());
-    const { targets } = blocks[0] as (typeof blocks)[number];
-    type Key = keyof typeof targets;
-    const keys = Object.keys(targets) as Key[];
-    const merged = Object.fromEntries(keys.map((k) => [k, emptyRun()])) as Record<Key, Run>;
-    const p50s = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<Key, number[]>;
-    for (const b of blocks) {
-      for (const k of keys) {
-        addRun(merged[k], b.merged[k]);
-        p50s[k].push(...b.p50s[k]);
-      }
+    type Key = keyof Awaited<ReturnType<typeof serveTargets>>;
+    let targets!: Awaited<ReturnType<typeof serveTargets>>;
+    let all: Rounds<Key> | undefined;
+    for (let b = 0; b < BLOCKS; b++) {
+      targets = await serveTargets();
+      for (const t of Object.values<Target>(targets)) await run(100, 4, t.send);
+      all = await rounds(targets, Math.ceil(SEQUENTIAL_REQUESTS / BLOCKS), all);
+      await setup.disposeAll();
     }
-    for (const k of keys) merged[k].latencies.sort((a, b) => a - b);
+    const { merged, p50s } = all as Rounds<Key>;
     const hookRequests = hooks.requests.filter((r) => r.hook === "bench");
     const unverified = hookRequests.filter((r) => !r.verified).length;
     const withHook = pairedP50(p50s.hooked, p50s.plain);
     const hookSeen = pairedP50(p50s.hookFloor, p50s.pass);
     // Each round's own estimate, from its four targets: a drift in the machine's speed during a round moves all four
     // alike, where the difference of two medians pairs only two at a time.
-    const aroundHook = (p50: Record<Key, number[]>, withHook: Key, without: Key) =>
-      p50[withHook].map((h, i) => h - (p50[without][i] as number) - ((p50.hookFloor[i] as number) - (p50.pass[i] as number)));
-    const perRound = aroundHook(p50s, "hooked", "plain");
+    const aroundHook = (withHook: Key, without: Key) =>
+      p50s[withHook].map((h, i) => h - (p50s[without][i] as number) - ((p50s.hookFloor[i] as number) - (p50s.pass[i] as number)));
+    const perRound = aroundHook("hooked", "plain");
     const added = median(perRound);
     const sortedRounds = [...perRound].sort((a, b) => a - b);
-    const perBlock = blocks.map((b) => fmt(median(aroundHook(b.p50s, "hooked", "plain")))).join(", ");
-    const leastPerRound = aroundHook(p50s, "leastHooked", "least");
+    const perBlock = Array.from({ length: BLOCKS }, (_, b) => fmt(median(perRound.slice(b * ROUNDS, (b + 1) * ROUNDS)))).join(", ");
+    const leastPerRound = aroundHook("leastHooked", "least");
     const leastRounds = [...leastPerRound].sort((a, b) => a - b);
     console.log(`\nPre-call hook: every agent's hook answers after ${HOOK_DELAY_MS} ms on loopback (a stand-in verifying each signature with standardwebhooks); 1 connection, ${ROUNDS} interleaved rounds${BLOCKS > 1 ? ` in each of ${BLOCKS} blocks, every target served afresh for each` : ""}.\n`);
-    table((Object.keys(targets) as (keyof typeof targets)[]).map((k) => ({ name: targets[k].name, run: merged[k], conns: 1, cpu: k !== "hook" })));
+    table((Object.keys(targets) as Key[]).map((k) => ({ name: targets[k].name, run: merged[k], conns: 1, cpu: k !== "hook" })));
     console.log(`\nA hook costs a call ${fmt(withHook)} ms (Worker with − without); the hook's round trip as a Worker sees it (hook floor − pass-through) ${fmt(hookSeen)} ms, from this client directly ${fmt(median(p50s.hook))} ms; what the Worker adds around it: ${fmt(added)} ms p50 (median over ${ROUNDS * BLOCKS} rounds of each round's (with − without) − (hook floor − pass-through), interquartile ${fmt(percentile(sortedRounds, 25))} to ${fmt(percentile(sortedRounds, 75))} ms; the difference of the two medians above: ${fmt(withHook - hookSeen)} ms; target ≤ ${TARGET_HOOK_ADDED_MS} ms${BLOCKS > 1 ? `; per block ${perBlock} ms` : ""}); workerd CPU ${fmt(cpuPerRequest(merged.hooked) - cpuPerRequest(merged.plain))} ms more per call, of which the hook floor's round trip ${fmt(cpuPerRequest(merged.hookFloor) - cpuPerRequest(merged.pass))} ms. ${hookRequests.length} hook requests, ${unverified} with a signature that did not verify.`);
     console.log(`The least Worker asking the same hook (signed, with a deadline, its answer sent on to Retell, nothing checked or kept) adds ${fmt(median(leastRounds))} ms around it (interquartile ${fmt(percentile(leastRounds, 25))} to ${fmt(percentile(leastRounds, 75))} ms), workerd CPU ${fmt(cpuPerRequest(merged.leastHooked) - cpuPerRequest(merged.least) - (cpuPerRequest(merged.hookFloor) - cpuPerRequest(merged.pass)))} ms; this Worker adds ${fmt(median(perRound.map((x, i) => x - (leastPerRound[i] as number))))} ms more than it.`);
     console.log(

@@ -76,28 +76,28 @@ describe("npm run demo", () => {
     expect(processesMentioning(state)).toEqual([]);
   }, DEMO_LIMIT_MS + 30_000);
 
-  /** Starts the demo and resolves once it prints a whole line holding `marker` (false if it exits first). */
-  function demoUntil(marker: string) {
+  /** Starts the demo with its output captured. */
+  function startDemo() {
     const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const reached = new Promise<boolean>((resolve) => {
-      child.stdout.setEncoding("utf8").on("data", (d: string) => {
-        stdout += d;
-        // A whole line, so the state folder's path printed on it is complete.
-        if (stdout.split("\n").slice(0, -1).some((line) => line.includes(marker))) resolve(true);
-      });
-      void exited.then(() => resolve(false));
-    });
     return {
       child,
       exited,
-      reached,
-      // The demo's stderr too: a demo that exits on its own before the marker says why there.
+      // The demo's stderr too: a demo that exits on its own before a marker says why there.
       output: () => `${stdout}\n--- stderr ---\n${stderr}`,
-      state: () => /Local state for this run: (\S+)/.exec(stdout)?.[1] as string,
+      state: () => /Local state for this run: (\S+)/.exec(stdout)?.[1],
+      /** True once the demo prints a whole line holding `marker` (so a path printed on it is complete), false if it exits first. */
+      printed: (marker: string) =>
+        new Promise<boolean>((resolve) => {
+          const check = () => stdout.split("\n").slice(0, -1).some((line) => line.includes(marker)) && resolve(true);
+          child.stdout.on("data", check);
+          check();
+          void exited.then(() => resolve(false));
+        }),
     };
   }
 
@@ -108,34 +108,32 @@ describe("npm run demo", () => {
     ["applying the D1 migrations", "✓ local KV"],
     ["waiting for wrangler dev to answer", "Starting the Worker with wrangler dev"],
   ])("stops every process it started when interrupted with Ctrl-C while %s", async (_, marker) => {
-    const demo = demoUntil(marker);
-    expect(await demo.reached, demo.output()).toBe(true);
+    const demo = startDemo();
+    expect(await demo.printed(marker), demo.output()).toBe(true);
     demo.child.kill("SIGINT");
+    const state = demo.state() as string;
     expect(await demo.exited).toBe(130);
-    expect(processesMentioning(demo.state())).toEqual([]);
-    expect(existsSync(demo.state())).toBe(false);
+    expect(processesMentioning(state)).toEqual([]);
+    expect(existsSync(state)).toBe(false);
   }, DEMO_LIMIT_MS + 30_000);
 
   // Each wrangler is a workerd of its own on the state folder; two opening its SQLite files at once fail with
   // SQLITE_BUSY (seen in CI on a loaded machine when wrangler dev started beside the migrations).
   it("runs no wrangler dev while it applies the D1 migrations", async () => {
-    const demo = demoUntil("✓ local KV");
-    expect(await demo.reached, demo.output()).toBe(true);
-    const running = processesMentioning(demo.state());
+    const demo = startDemo();
+    expect(await demo.printed("✓ local KV"), demo.output()).toBe(true);
+    const running = processesMentioning(demo.state() as string);
     demo.child.kill("SIGINT");
     expect(await demo.exited).toBe(130);
     expect(running.filter((p) => p.includes(" dev "))).toEqual([]);
   }, DEMO_LIMIT_MS + 30_000);
 
   it("passes its secrets to wrangler dev in a file no command line shows, and deletes it when interrupted with Ctrl-C", async () => {
-    const child = spawn(NODE, [join(ROOT, "cli/demo.ts")], { cwd: ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const demo = startDemo();
     const deadline = Date.now() + DEMO_LIMIT_MS;
     let config: string | undefined;
     while (Date.now() < deadline && !config) {
-      const state = /Local state for this run: (\S+)/.exec(stdout)?.[1];
+      const state = demo.state();
       const wrangler = state ? processesMentioning(state).find((p) => p.includes(" dev ")) : undefined;
       config = wrangler ? /--config (\S+)/.exec(wrangler)?.[1] : undefined;
       if (!config) await new Promise((r) => setTimeout(r, 50));
@@ -145,8 +143,8 @@ describe("npm run demo", () => {
     const secrets = readFileSync(varsFile, "utf8").split("\n").filter((l) => /^(TWILIO_AUTH_TOKEN|RETELL_API_KEY)=/.test(l)).map((l) => l.slice(l.indexOf("=") + 2, -1));
     expect(secrets).toHaveLength(2);
     for (const secret of secrets) expect(processesMentioning(secret)).toEqual([]);
-    child.kill("SIGINT");
-    expect(await exited).toBe(130);
+    demo.child.kill("SIGINT");
+    expect(await demo.exited).toBe(130);
     expect(existsSync(varsFile)).toBe(false);
   }, DEMO_LIMIT_MS + 30_000);
 });
